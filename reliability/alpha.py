@@ -15,11 +15,12 @@ import krippendorff
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
+from scipy import sparse
 
 from .bootstrap import resolve_seed, summarise
 from .contingency import TooFewUnitsError
 from .result import Estimate, undefined
-from .scale import Scale
+from .scale import Scale, as_scores, is_missing
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 LEVELS: tuple[Level, ...] = ("nominal", "ordinal", "interval", "ratio")
@@ -72,21 +73,17 @@ def alpha_from_coincidences(coincidences: np.ndarray, level: Level, values: np.n
 
 
 def _value_counts(data: ArrayLike, scale: Scale) -> tuple[np.ndarray, int]:
-    """(units x K) counts of each level per unit, and the number of units with a score at all."""
-    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(np.asarray(data, dtype=object))
+    """(units x K) counts of each level per unit, and the number of units."""
+    values = as_scores(data)
+    if values.ndim != 2:
+        raise ValueError(f"reliability data must be a coders x units matrix, not of shape {values.shape}")
     labelled = isinstance(data, pd.DataFrame)
-    long = frame.stack(future_stack=True).reset_index()
-    long.columns = ["coder", "unit", "score"]
-    present = long[~(long["score"].isna() | long["score"].astype(str).str.strip().eq(""))]
-    where = [
-        f"coder {c}, unit {u}" if labelled else f"coder {c + 1}, unit {u + 1}"
-        for c, u in zip(present["coder"], present["unit"], strict=True)
-    ]
-    levels = scale.index(present["score"].to_numpy(), where)
-    unit_codes, unit_of_score = np.unique(present["unit"].astype(str).to_numpy(), return_inverse=True)
-    counts = np.zeros((unit_codes.size, scale.k))
-    np.add.at(counts, (unit_of_score, levels), 1)
-    return counts, frame.shape[1]
+    coders = data.index if labelled else np.arange(1, values.shape[0] + 1)
+    units = data.columns if labelled else np.arange(1, values.shape[1] + 1)
+    coder_of, unit_of = np.nonzero(~is_missing(values))
+    levels = scale.index(values[coder_of, unit_of], lambda i: f"coder {coders[coder_of[i]]}, unit {units[unit_of[i]]}")
+    counts = np.bincount(unit_of * scale.k + levels, minlength=values.shape[1] * scale.k)
+    return counts.reshape(values.shape[1], scale.k).astype(float), values.shape[1]
 
 
 def krippendorff_alpha(
@@ -137,8 +134,10 @@ def krippendorff_alpha(
     seed = resolve_seed(seed)
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, n, size=(n_boot, n)) + n * np.arange(n_boot)[:, None]
-    weights = np.bincount(draws.ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(float)
-    replicates = alpha_from_coincidences(weights @ coincidences, level, values)
+    weights = np.bincount(draws.ravel(), minlength=n_boot * n).reshape(n_boot, n)
+    # A unit's coincidences touch a few level pairs only: a sparse product skips the rest.
+    resampled = (sparse.csr_array(coincidences).T @ weights.T).T
+    replicates = alpha_from_coincidences(resampled, level, values)
     jackknife = alpha_from_coincidences(coincidences.sum(axis=0) - coincidences, level, values)
     boot = summarise(replicates, estimate, jackknife, np.ones(n), confidence, seed)
     method = f"bootstrap percentile over units, B={n_boot}, seed={seed}"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from .scale import Scale, ScoreError, Where, as_scores
+from .scale import Scale, ScoreError, Where, as_scores, is_missing
 
 WeightName = Literal["none", "linear", "quadratic"]
 Weights = WeightName | ArrayLike
@@ -42,15 +42,7 @@ def _as_series(values: ArrayLike, coder: str) -> tuple[pd.Series, Where]:
     if isinstance(values, pd.Series):
         labels = values.index
         return values.reset_index(drop=True), lambda i: f"{coder}[{labels[i]}]"
-    return pd.Series(as_scores(values)), lambda i: f"{coder}[{i + 1}]"
-
-
-def _missing(scores: pd.Series) -> np.ndarray:
-    """NaN, None or a blank spreadsheet cell."""
-    missing = scores.isna()
-    if scores.dtype == object:
-        missing |= scores.astype(str).str.strip().eq("")
-    return missing.to_numpy()
+    return pd.Series(as_scores(values).ravel()), lambda i: f"{coder}[{i + 1}]"
 
 
 def pair_scores(a: ArrayLike, b: ArrayLike, scale: Scale) -> Pairs:
@@ -64,7 +56,7 @@ def pair_scores(a: ArrayLike, b: ArrayLike, scale: Scale) -> Pairs:
     sb, where_b = _as_series(b, "b")
     if len(sa) != len(sb):
         raise ValueError(f"the two coders' scores differ in length ({len(sa)} and {len(sb)})")
-    keep = np.flatnonzero(~(_missing(sa) | _missing(sb)))
+    keep = np.flatnonzero(~(is_missing(sa.to_numpy()) | is_missing(sb.to_numpy())))
     problems: list[str] = []
     indices = []
     for series, where in ((sa, where_a), (sb, where_b)):

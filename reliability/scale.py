@@ -43,12 +43,20 @@ Where = Callable[[int], str]
 
 
 def as_scores(values: ArrayLike) -> np.ndarray:
-    """A flat array of scores: numeric as given, anything else (text, None, mixed) as objects.
+    """An array of scores: numeric as given, anything else (text, None, mixed) as objects.
 
     NumPy would turn ``[3, nan, " "]`` into strings, losing the NaN; objects keep it.
     """
     array = np.asarray(values)
-    return (array if array.dtype.kind in "biuf" else np.asarray(values, dtype=object)).ravel()
+    return array if array.dtype.kind in "biuf" else np.asarray(values, dtype=object)
+
+
+def is_missing(scores: np.ndarray) -> np.ndarray:
+    """True for NaN, None or a blank spreadsheet cell."""
+    if scores.dtype.kind in "biuf":
+        return np.isnan(scores.astype(float))
+    series = pd.Series(scores.ravel(), dtype=object)
+    return (series.isna() | series.astype(str).str.strip().eq("")).to_numpy().reshape(scores.shape)
 
 
 def _position(i: int) -> str:
@@ -144,7 +152,7 @@ class Scale:
         grid or out of range, with ``where(i)`` (default ``"position i"``) saying where it was.
         Drop missing pairs before calling: a missing score here is an error.
         """
-        raw = as_scores(scores)
+        raw = as_scores(scores).ravel()
         if raw.dtype.kind in "biuf":
             numeric = raw.astype(float)
         else:

@@ -1,0 +1,1 @@
+"""obscode: observational coding and fidelity rating for clinical trials."""
