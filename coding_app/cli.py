@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import pandas as pd
 import typer
@@ -15,7 +17,24 @@ from rich.table import Table
 
 from reliability import KOO_LI, KRIPPENDORFF, LANDIS_KOCH, RatingsError, Scale, ScoreError, agreement_table, band
 
+from reliability.summary import COLUMNS
+
+from .accounts import add_account, authenticate
+from .allocation import import_allocation
+from .assignments import AssignmentError
+from .assignments import assign as assign_recordings
+from .codebook import CodebookError, load_codebook
+from .errors import ImportRefused, NotFound
+from .export import FORMATS, default_name, export_ratings
+from .media import MediaError, MediaStore, media_dir
+from .ratings import import_ratings, submitted_ratings
+from .ratings import reopen as reopen_rating
+from .recordings import import_manifest
+from .sampling import COUNT_ROUNDING, FRACTION_ROUNDING, STRATIFIERS, DrawError, DrawSummary, draw_fidelity, draw_reliability
 from .spreadsheet import SpreadsheetError, read_table
+from .store import Store, StoreError
+from .store.models import Account
+from .study import initialise, study_codebook
 
 app = typer.Typer(
     help="obscode: blinded observational coding, fidelity rating and inter-rater reliability for clinical trials.",
@@ -25,9 +44,50 @@ app = typer.Typer(
 )
 
 
+@dataclass
+class Context:
+    db: str | None
+    media: Path | None
+    user: str | None
+
+    def store(self) -> Store:
+        store = Store(self.db)
+        store.check()
+        return store
+
+    @property
+    def actor(self) -> str:
+        return self.user or "cli"
+
+    def pi(self, store: Store) -> Account:
+        """The PI named by --as, after checking their password; exits otherwise."""
+        if not self.user:
+            fail("this needs a PI: name your account with --as NAME (or OBSCODE_USER)")
+        password = os.environ.get("OBSCODE_PASSWORD") or typer.prompt(f"Password for {self.user}", hide_input=True)
+        with store.write() as db:
+            account = authenticate(db, self.user, password)
+        if account is None or account.role != "pi":
+            fail("not a PI account, or wrong password")
+        return account
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
 @app.callback()
-def main() -> None:
+def main(
+    ctx: typer.Context,
+    db: Annotated[str | None, typer.Option(help="Database URL (default sqlite:///var/obscode.db).",
+                                           envvar="OBSCODE_DATABASE_URL")] = None,
+    media: Annotated[Path | None, typer.Option(help="Blinded media folder (default var/media).",
+                                               envvar="OBSCODE_MEDIA_DIR")] = None,
+    user: Annotated[str | None, typer.Option("--as", help="Your account, recorded in the audit log.",
+                                             envvar="OBSCODE_USER")] = None,
+) -> None:
     """Observational coding and fidelity rating for clinical trials."""
+    ctx.obj = Context(db, media, user)
 
 
 class OutputFormat(str, Enum):
@@ -102,12 +162,14 @@ def _print_table(table: pd.DataFrame, settings: dict[str, object]) -> None:
 
 @app.command()
 def reliability(
-    ratings: Annotated[Path, typer.Argument(help="Long-format ratings, CSV or XLSX: unit, coder, subscale, score.")],
-    scale: Annotated[
-        list[str],
-        typer.Option(help="LOW:HIGH:STEP for every subscale, or SUBSCALE=LOW:HIGH:STEP (repeat) for each."),
-    ] = ["1:7:0.5"],  # noqa: B006 - typer reads list defaults this way
-    threshold: Annotated[float | None, typer.Option(help="Class cut-off: scores at or above it form the upper class.")] = None,
+    ctx: typer.Context,
+    ratings: Annotated[Path | None, typer.Argument(
+        help="Long-format ratings, CSV or XLSX: unit, coder, subscale, score. Without it: the study's own "
+             "submitted ratings, on the codebook's scales.")] = None,
+    scale: Annotated[list[str] | None, typer.Option(
+        help="For a file: LOW:HIGH:STEP for every subscale, or SUBSCALE=LOW:HIGH:STEP (repeat) for each. "
+             "Default 1:7:0.5.")] = None,
+    threshold: Annotated[float | None, typer.Option(help="For a file: scores at or above it form the upper class.")] = None,
     within: Annotated[float, typer.Option(help="Tolerance in points for 'agreement within'.")] = 1.0,
     level: Annotated[str, typer.Option(help="Krippendorff alpha's level: nominal, ordinal, interval, ratio.")] = "ordinal",
     confidence: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.95,
@@ -115,19 +177,214 @@ def reliability(
     seed: Annotated[int, typer.Option(help="Bootstrap seed, so that the table can be reproduced.")] = 1,
     output: Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")] = OutputFormat.table,
 ) -> None:
-    """Agreement between every pair of coders on every subscale of a ratings file."""
-    scales = _parse_scales(scale, threshold)
+    """Agreement between every pair of coders on every subscale: of a ratings file, or of the study."""
     try:
-        table = agreement_table(
-            read_table(ratings), scales, within=within, level=level, confidence=confidence, n_boot=n_boot, seed=seed
-        )
-    except (SpreadsheetError, RatingsError, ScoreError, ValueError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        if ratings is not None:
+            scales = _parse_scales(scale or ["1:7:0.5"], threshold)
+            frame = read_table(ratings)
+        else:
+            if scale or threshold is not None:
+                fail("--scale and --threshold are for a ratings file; the study's scales come from its codebook")
+            store = ctx.obj.store()
+            with store.read() as db:
+                long = submitted_ratings(db)
+                codebook = study_codebook(db)
+            frame = long.rename(columns={"code": "unit", "scale": "subscale"})[list(COLUMNS)]
+            scales = {key: definition.scale for key, definition in codebook.scales.items()}
+        table = agreement_table(frame, scales, within=within, level=level, confidence=confidence, n_boot=n_boot, seed=seed)
+    except (SpreadsheetError, RatingsError, ScoreError, StoreError, ValueError) as error:
+        fail(str(error))
+    thresholds = sorted({s.threshold for s in ([scales] if isinstance(scales, Scale) else scales.values())
+                         if s.threshold is not None})  # fmt: skip
+    settings = table.attrs | {"threshold": ", ".join(f"{t:g}" for t in thresholds) or None}
     if output is OutputFormat.json:
         records = json.loads(table.to_json(orient="records"))
-        typer.echo(json.dumps({"settings": table.attrs | {"threshold": threshold}, "rows": records}, indent=2))
+        typer.echo(json.dumps({"settings": settings, "rows": records}, indent=2))
     elif output is OutputFormat.csv:
         typer.echo(table.to_csv(index=False), nl=False)
     else:
-        _print_table(table, table.attrs | {"threshold": threshold})
+        _print_table(table, settings)
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    codebook: Annotated[Path | None, typer.Option(help="A codebook TOML file (default: the shipped EA and VIPP scales).")] = None,
+) -> None:
+    """Create or upgrade the study database and load the codebook."""
+    try:
+        store = Store(ctx.obj.db)
+        changes = initialise(store, load_codebook(codebook), ctx.obj.actor)
+    except (CodebookError, StoreError) as error:
+        fail(str(error))
+    typer.echo("\n".join(changes) if changes else "the database is up to date")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    manifest: Annotated[Path, typer.Argument(help="CSV or XLSX: recording_id, participant_id, site, arm, timepoint, "
+                                                  "kind (video|audio), session, clinician, path.")],
+) -> None:
+    """Import recordings, all or nothing; their media go into the blinded store stripped of metadata."""
+    store = ctx.obj.store()
+    try:
+        summary = import_manifest(store, MediaStore(media_dir(ctx.obj.media)), manifest, ctx.obj.actor)
+    except (ImportRefused, SpreadsheetError, MediaError) as error:
+        fail(str(error))
+    typer.echo(f"imported {summary.added} recordings ({summary.transcoded} transcoded for browsers), "
+               f"{summary.participants_added} new participants; {summary.unchanged} already imported")
+
+
+@app.command("import-allocation")
+def import_allocation_(
+    ctx: typer.Context,
+    allocation: Annotated[Path, typer.Argument(help="CSV or XLSX: participant_id, arm.")],
+) -> None:
+    """Fill in participants' arms from the allocation list, all or nothing."""
+    store = ctx.obj.store()
+    try:
+        count = import_allocation(store, allocation, ctx.obj.actor)
+    except (ImportRefused, SpreadsheetError) as error:
+        fail(str(error))
+    typer.echo(f"allocated {count} participants")
+
+
+@app.command("import-ratings")
+def import_ratings_(
+    ctx: typer.Context,
+    ratings: Annotated[Path, typer.Argument(help="CSV or XLSX: recording_id, coder, scale, score [, rated_at, notes].")],
+) -> None:
+    """Bring in ratings made elsewhere (a pilot on paper, a spreadsheet), all or nothing."""
+    store = ctx.obj.store()
+    try:
+        added = import_ratings(store, ratings, ctx.obj.actor)
+    except (ImportRefused, SpreadsheetError) as error:
+        fail(str(error))
+    typer.echo(f"imported {added} ratings")
+
+
+sample_app = typer.Typer(help="Reproducible sampling draws.", no_args_is_help=True)
+app.add_typer(sample_app, name="sample")
+
+
+def _report_draw(summary: DrawSummary) -> None:
+    typer.echo(f"draw {summary.draw_id}: {summary.drawn} of {summary.frame_size} recordings")
+    for label, counts in summary.strata.items():
+        typer.echo(f"  {label}: {counts['drawn']} of {counts['size']}")
+
+
+@sample_app.command("fidelity", help=f"Draw session audio for fidelity coding. Rounding: {FRACTION_ROUNDING}.")
+def sample_fidelity(
+    ctx: typer.Context,
+    fraction: Annotated[float, typer.Option(help="Share of session audio to code, e.g. 0.10.")] = 0.10,
+    seed: Annotated[int, typer.Option(help="Random seed; stored with the draw.")] = ...,
+    stratify: Annotated[list[str] | None, typer.Option(help=f"Stratify by: {', '.join(STRATIFIERS)} (repeat).")] = None,
+    top_up: Annotated[bool, typer.Option(help="Sample only recordings imported since the last draw.")] = False,
+) -> None:
+    store = ctx.obj.store()
+    try:
+        _report_draw(draw_fidelity(store, fraction=fraction, seed=seed, stratify=tuple(stratify or ()),
+                                   top_up=top_up, actor=ctx.obj.actor))  # fmt: skip
+    except DrawError as error:
+        fail(str(error))
+
+
+@sample_app.command(
+    "reliability",
+    help="Draw the videos to double-code, stratified so that every arm x timepoint cell is represented. "
+    f"With --n: {COUNT_ROUNDING}. With --fraction: {FRACTION_ROUNDING}.",
+)
+def sample_reliability(
+    ctx: typer.Context,
+    n: Annotated[int | None, typer.Option(help="How many videos, e.g. 8.")] = None,
+    fraction: Annotated[float | None, typer.Option(help="Or a share of the videos.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; stored with the draw.")] = ...,
+    top_up: Annotated[bool, typer.Option(help="Sample only videos imported since the last draw (with --fraction).")] = False,
+) -> None:
+    store = ctx.obj.store()
+    try:
+        _report_draw(draw_reliability(store, seed=seed, n=n, fraction=fraction, top_up=top_up, actor=ctx.obj.actor))
+    except DrawError as error:
+        fail(str(error))
+
+
+user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+def user_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="coder (EA rater), fidelity (fidelity coder) or pi.")],
+) -> None:
+    """Add an account; the password is asked for (or read from OBSCODE_PASSWORD), never given on the command line."""
+    store = ctx.obj.store()
+    password = os.environ.get("OBSCODE_PASSWORD") or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with store.write() as db:
+            add_account(db, name, role, password, ctx.obj.actor)
+    except ValueError as error:
+        fail(str(error))
+    typer.echo(f"added {role} account {name}")
+
+
+@app.command()
+def assign(
+    ctx: typer.Context,
+    coders: Annotated[list[str], typer.Argument(help="Coder account names.")],
+    kind: Annotated[str, typer.Option(help="video (EA raters) or audio (fidelity coders).")] = "video",
+    recordings: Annotated[str, typer.Option(help="all, unassigned, draw:N, or comma-separated codes.")] = "all",
+    scale: Annotated[list[str] | None, typer.Option(help="Scales to code (repeat); default every scale for the kind.")] = None,
+    split: Annotated[bool, typer.Option(help="Deal the recordings out among the coders instead of giving each all.")] = False,
+    seed: Annotated[int | None, typer.Option(help="Seed of the coding order (default: fresh, recorded in the audit log).")] = None,
+) -> None:
+    """Put recordings in coders' queues, each coder's in their own random order."""
+    store = ctx.obj.store()
+    try:
+        summary = assign_recordings(store, coders, kind=kind, recordings=recordings, scales=scale, split=split,
+                                    seed=seed, actor=ctx.obj.actor)  # fmt: skip
+    except (AssignmentError, CodebookError, DrawError, NotFound) as error:
+        fail(str(error))
+    for name, count in summary.added.items():
+        typer.echo(f"{name}: {count} recordings added to the queue")
+
+
+@app.command()
+def reopen(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="Recording code.")],
+    coder: Annotated[str, typer.Argument(help="Whose rating.")],
+    scale: Annotated[str, typer.Argument(help="Which scale.")],
+    reason: Annotated[str, typer.Option(help="Why it is reopened (kept in the audit log).")],
+) -> None:
+    """Reopen a submitted rating for its coder to change (PI only): a new version, audited."""
+    store = ctx.obj.store()
+    pi = ctx.obj.pi(store)
+    try:
+        version = reopen_rating(store, pi, code, coder, scale, reason)
+    except (NotFound, ValueError) as error:
+        fail(str(error))
+    typer.echo(f"reopened as version {version}")
+
+
+export_app = typer.Typer(help="Exports for analysis.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("ratings")
+def export_ratings_(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", help="csv, xlsx or sav (SPSS, with value labels).")] = "csv",
+    output: Annotated[Path | None, typer.Option(help="File to write (default ratings-blinded-DATE.FORMAT).")] = None,
+    unblinded: Annotated[bool, typer.Option(help="Add participant, arm, timepoint, site, session, clinician (PI only; audited).")] = False,
+) -> None:
+    """Submitted ratings, one row per recording and coder; blinded unless --unblinded."""
+    if fmt not in FORMATS:
+        fail(f"format must be one of {', '.join(FORMATS)}")
+    store = ctx.obj.store()
+    account = ctx.obj.pi(store) if unblinded else None
+    path = output or Path(default_name(fmt, unblinded))
+    rows = export_ratings(store, path, fmt, account, ctx.obj.actor, unblinded)
+    typer.echo(f"wrote {rows} rows to {path.name}")

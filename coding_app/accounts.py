@@ -1,0 +1,60 @@
+"""Local accounts: coders, fidelity coders and PIs, with argon2id password hashes."""
+
+from __future__ import annotations
+
+import re
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .errors import NotAllowed
+from .store.models import ROLES, Account
+
+MIN_PASSWORD_LENGTH = 10
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verifying against this when the name is unknown keeps the time the same either way.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+def add_account(db: Session, name: str, role: str, password: str, actor: str) -> Account:
+    if not _NAME.match(name):
+        raise ValueError("an account name is 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if db.scalar(select(Account).where(Account.name == name)) is not None:
+        raise ValueError(f"there is already an account named {name!r}")
+    account = Account(name=name, role=role, password_hash=_hasher.hash(password), active=True)
+    db.add(account)
+    db.flush()
+    audit.record(db, actor, "account.add", "account", account.id, new={"name": name, "role": role})
+    return account
+
+
+def authenticate(db: Session, name: str, password: str) -> Account | None:
+    """The active account with this name and password, else None (never says which was wrong)."""
+    account = db.scalar(select(Account).where(Account.name == name, Account.active.is_(True)))
+    try:
+        _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if account is None:
+        return None
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = _hasher.hash(password)
+    return account
+
+
+def require_role(account: Account, *roles: str) -> None:
+    """Refuse unless the account has one of ``roles``; checked again inside every privileged action."""
+    if account.role not in roles:
+        raise NotAllowed(f"this needs the {' or '.join(roles)} role")
+
+
+def account_named(db: Session, name: str) -> Account | None:
+    return db.scalar(select(Account).where(Account.name == name))

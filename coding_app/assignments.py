@@ -1,0 +1,121 @@
+"""Who codes which recordings on which scales, in an order drawn at random for each coder.
+
+A random order per coder keeps the queue from following visit order (which would hint at the
+timepoint). New work joins the end of a coder's queue, so what they have started stays put.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from reliability.bootstrap import resolve_seed
+
+from . import audit
+from .errors import NotFound
+from .sampling import draw_members
+from .store import Store
+from .store.models import Account, Assignment, AssignmentScale, Draw, Recording, ScaleRow
+from .study import study_codebook
+
+ROLE_FOR_KIND = {"video": "coder", "audio": "fidelity"}
+
+
+class AssignmentError(ValueError):
+    """An assignment that cannot be made as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class AssignmentSummary:
+    seed: int
+    added: dict[str, int]
+    """Per coder: recordings newly in their queue."""
+
+
+def _recordings(db: Session, kind: str, which: str) -> list[int]:
+    """``all``, ``unassigned``, ``draw:N`` or comma-separated recording codes."""
+    if which == "all":
+        return list(db.scalars(select(Recording.id).where(Recording.kind == kind).order_by(Recording.id)))
+    if which == "unassigned":
+        taken = select(Assignment.recording_id)
+        query = select(Recording.id).where(Recording.kind == kind, Recording.id.not_in(taken)).order_by(Recording.id)
+        return list(db.scalars(query))
+    if which.startswith("draw:"):
+        number = which.removeprefix("draw:")
+        if not number.isdigit():
+            raise AssignmentError(f"{which!r}: a draw is named draw:NUMBER")
+        draw = db.get(Draw, int(number))
+        if draw is not None and (draw.purpose == "fidelity") != (kind == "audio"):
+            raise AssignmentError(f"draw {number} is a {draw.purpose} draw, not of {kind} recordings")
+        return draw_members(db, int(number))
+    codes = [c.strip() for c in which.split(",") if c.strip()]
+    found = dict(db.execute(select(Recording.code, Recording.id).where(Recording.code.in_(codes), Recording.kind == kind)).tuples())
+    unknown = [c for c in codes if c not in found]
+    if unknown:
+        raise AssignmentError(f"no {kind} recording with code {', '.join(unknown)}")
+    return [found[c] for c in codes]
+
+
+def assign(
+    store: Store, coders: list[str], *, kind: str, recordings: str = "all", scales: list[str] | None = None,
+    split: bool = False, seed: int | None = None, actor: str,
+) -> AssignmentSummary:  # fmt: skip
+    """Put recordings in coders' queues on the given scales (default: every scale for ``kind``).
+
+    Without ``split`` every coder gets every recording (double coding); with it the recordings
+    none of them has yet are dealt out evenly. A recording already in a coder's queue only
+    gains any missing scales.
+    """
+    if kind not in ROLE_FOR_KIND:
+        raise AssignmentError(f"kind must be video or audio, not {kind!r}")
+    seed = resolve_seed(seed)
+    rng = np.random.default_rng(seed)
+    with store.write() as db:
+        codebook = study_codebook(db)
+        keys = scales or [s.key for s in codebook.for_kind(kind)]
+        for key in keys:
+            if codebook[key].kind != kind:
+                raise AssignmentError(f"scale {key!r} rates {codebook[key].kind} recordings, not {kind}")
+        scale_ids = list(db.scalars(select(ScaleRow.id).where(ScaleRow.key.in_(keys))))
+        accounts = []
+        for name in coders:
+            account = db.scalar(select(Account).where(Account.name == name))
+            if account is None or not account.active:
+                raise NotFound(f"no active account named {name!r}")
+            if account.role != ROLE_FOR_KIND[kind]:
+                raise AssignmentError(f"{name} has the {account.role} role; {kind} recordings go to {ROLE_FOR_KIND[kind]} accounts")
+            accounts.append(account)
+        pool = _recordings(db, kind, recordings)
+        if not pool:
+            raise AssignmentError(f"no {kind} recordings match {recordings!r}")
+        existing = {
+            (a.account_id, a.recording_id): a
+            for a in db.scalars(select(Assignment).where(Assignment.account_id.in_([a.id for a in accounts])))
+        }
+        if split:
+            fresh = [r for r in pool if not any((a.id, r) in existing for a in accounts)]
+            dealt = rng.permutation(fresh)
+            shares = {a.id: [int(r) for r in dealt[i :: len(accounts)]] for i, a in enumerate(accounts)}
+        else:
+            shares = {a.id: pool for a in accounts}
+        added = {}
+        for account in accounts:
+            last = db.scalar(select(func.max(Assignment.position)).where(Assignment.account_id == account.id)) or 0
+            new = [r for r in shares[account.id] if (account.id, r) not in existing]
+            for offset, recording_id in enumerate(rng.permutation(new), start=1):
+                assignment = Assignment(account_id=account.id, recording_id=int(recording_id), position=last + offset)
+                db.add(assignment)
+                existing[(account.id, int(recording_id))] = assignment
+            db.flush()
+            for recording_id in shares[account.id]:
+                assignment = existing[(account.id, recording_id)]
+                have = set(db.scalars(select(AssignmentScale.scale_id).where(AssignmentScale.assignment_id == assignment.id)))
+                db.add_all(AssignmentScale(assignment_id=assignment.id, scale_id=s) for s in scale_ids if s not in have)
+            added[account.name] = len(new)
+            audit.record(db, actor, "assignment.add", "account", account.name,
+                         new={"recordings": len(new), "scales": keys, "kind": kind, "from": recordings,
+                              "split": split, "seed": seed})  # fmt: skip
+    return AssignmentSummary(seed, added)

@@ -1,0 +1,174 @@
+"""The one door for coders: every query that serves a rater or fidelity coder goes through here.
+
+It reads only the blinded tables (a recording's opaque code, kind and media; the coder's own
+assignments and ratings; the codebook) and returns plain values, never rows of the unblinding
+key. It imports no model of the key, and the tests check both that and the SQL it sends. A
+recording not assigned to the coder is reported exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import ratings
+from .accounts import require_role
+from .codebook import ScaleDefinition
+from .errors import NotFound
+from .ratings import RatingState
+from .store import Store
+from .store.models import Account, Assignment, AssignmentScale, Rating, Recording, ScaleRow
+from .study import study_codebook
+
+CODER_ROLES = ("coder", "fidelity")
+NOT_ASSIGNED = "no such recording in your queue"
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    position: int
+    """1-based place in this coder's own random order."""
+    code: str
+    kind: str
+    status: str
+    """"not started", "in progress" or "submitted"."""
+
+
+@dataclass(frozen=True)
+class Task:
+    code: str
+    kind: str
+    media_type: str
+    scales: list[ScaleDefinition]
+    ratings: dict[str, RatingState]
+    submitted: bool
+
+
+@dataclass(frozen=True)
+class Media:
+    name: str
+    media_type: str
+
+
+def _check(account: Account) -> None:
+    require_role(account, *CODER_ROLES)
+
+
+def _assignment(db: Session, account: Account, code: str) -> tuple[Assignment, Recording]:
+    found = db.execute(
+        select(Assignment, Recording)
+        .join(Recording, Recording.id == Assignment.recording_id)
+        .where(Assignment.account_id == account.id, Recording.code == code)
+    ).first()
+    if found is None:
+        raise NotFound(NOT_ASSIGNED)
+    return found[0], found[1]
+
+
+def _states(db: Session, assignment_ids: list[int]) -> dict[int, dict[str, RatingState]]:
+    """The latest version of each of these assignments' ratings, by assignment and scale key."""
+    latest = (
+        select(Rating.assignment_id, Rating.scale_id, func.max(Rating.version).label("version"))
+        .where(Rating.assignment_id.in_(assignment_ids))
+        .group_by(Rating.assignment_id, Rating.scale_id)
+        .subquery()
+    )
+    rows = db.execute(
+        select(Rating, ScaleRow.key)
+        .join(latest, (Rating.assignment_id == latest.c.assignment_id) & (Rating.scale_id == latest.c.scale_id)
+              & (Rating.version == latest.c.version))
+        .join(ScaleRow, ScaleRow.id == Rating.scale_id)
+    ).all()  # fmt: skip
+    states: dict[int, dict[str, RatingState]] = {}
+    for rating, key in rows:
+        states.setdefault(rating.assignment_id, {})[key] = RatingState(
+            key, rating.score, rating.notes, rating.status, rating.version, rating.updated_at
+        )
+    return states
+
+
+def _scale_keys(db: Session, assignment_ids: list[int]) -> dict[int, list[str]]:
+    keys: dict[int, list[str]] = {}
+    rows = db.execute(
+        select(AssignmentScale.assignment_id, ScaleRow.key)
+        .join(ScaleRow, ScaleRow.id == AssignmentScale.scale_id)
+        .where(AssignmentScale.assignment_id.in_(assignment_ids))
+        .order_by(ScaleRow.id)
+    )
+    for assignment_id, key in rows:
+        keys.setdefault(assignment_id, []).append(key)
+    return keys
+
+
+def _status(keys: list[str], states: dict[str, RatingState]) -> str:
+    if keys and all(k in states and states[k].status == "submitted" for k in keys):
+        return "submitted"
+    return "in progress" if states else "not started"
+
+
+def queue(store: Store, account: Account) -> list[QueueItem]:
+    """This coder's recordings in their own random order, with how far each has got."""
+    _check(account)
+    with store.read() as db:
+        rows = db.execute(
+            select(Assignment.id, Recording.code, Recording.kind)
+            .join(Recording, Recording.id == Assignment.recording_id)
+            .where(Assignment.account_id == account.id)
+            .order_by(Assignment.position)
+        ).all()
+        ids = [r.id for r in rows]
+        states, keys = _states(db, ids), _scale_keys(db, ids)
+    return [
+        QueueItem(i, r.code, r.kind, _status(keys.get(r.id, []), states.get(r.id, {})))
+        for i, r in enumerate(rows, start=1)
+    ]
+
+
+def resume_code(items: list[QueueItem]) -> str | None:
+    """Where to continue: the first recording in the queue not yet submitted."""
+    return next((item.code for item in items if item.status != "submitted"), None)
+
+
+def task(store: Store, account: Account, code: str) -> Task:
+    """One recording as its coder sees it: media type, scales with anchors, own ratings so far."""
+    _check(account)
+    with store.read() as db:
+        assignment, recording = _assignment(db, account, code)
+        codebook = study_codebook(db)
+        keys = _scale_keys(db, [assignment.id]).get(assignment.id, [])
+        states = _states(db, [assignment.id]).get(assignment.id, {})
+    return Task(recording.code, recording.kind, recording.media_type, [codebook[k] for k in keys], states,
+                _status(keys, states) == "submitted")  # fmt: skip
+
+
+def media(store: Store, account: Account, code: str) -> Media:
+    """The stored media file behind one of this coder's recordings (opaque name only)."""
+    _check(account)
+    with store.read() as db:
+        _, recording = _assignment(db, account, code)
+    return Media(recording.media_name, recording.media_type)
+
+
+def save_draft(store: Store, account: Account, code: str, scale_key: str, score: float | None, notes: str) -> RatingState:
+    """Save this coder's draft on one scale; refused once submitted (:class:`~coding_app.ratings.RatingLocked`)."""
+    _check(account)
+    with store.write() as db:
+        assignment, recording = _assignment(db, account, code)
+        scale = db.scalar(
+            select(ScaleRow).join(AssignmentScale, AssignmentScale.scale_id == ScaleRow.id)
+            .where(AssignmentScale.assignment_id == assignment.id, ScaleRow.key == scale_key)
+        )  # fmt: skip
+        if scale is None:
+            raise NotFound(f"scale {scale_key!r} is not part of this recording's coding")
+        rating = ratings.save_draft(db, assignment, scale, score, notes, account.name, recording.code)
+        return RatingState(scale.key, rating.score, rating.notes, rating.status, rating.version, rating.updated_at)
+
+
+def submit(store: Store, account: Account, code: str) -> bool:
+    """Submit this coder's ratings of a recording; False if they were submitted already."""
+    _check(account)
+    with store.write() as db:
+        assignment, recording = _assignment(db, account, code)
+        return ratings.submit(db, assignment, account.name, recording.code)

@@ -1,0 +1,117 @@
+"""The codebook: which scales a study rates, their grids, thresholds and anchor texts."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from reliability import Scale
+
+RecordingKind = Literal["video", "audio"]
+KINDS: tuple[RecordingKind, ...] = ("video", "audio")
+
+DEFAULT_CODEBOOK = resources.files("coding_app") / "codebook.toml"
+
+
+class CodebookError(ValueError):
+    """A codebook that cannot be used; the message names the scale and field at fault."""
+
+
+@dataclass(frozen=True)
+class ScaleDefinition:
+    """One scale of the codebook."""
+
+    key: str
+    label: str
+    kind: RecordingKind
+    scale: Scale
+    anchors: dict[float, str]
+
+    @property
+    def classes(self) -> tuple[str, str]:
+        return self.scale.class_labels
+
+    def class_of(self, score: float) -> str | None:
+        """The class label ``score`` falls in, or None when the scale has no threshold."""
+        if self.scale.threshold is None:
+            return None
+        return self.classes[int(self.scale.classify([score])[0])]
+
+
+def _definition(key: str, entry: dict) -> ScaleDefinition:
+    def field(name: str, kind: type | tuple[type, ...], default: object = ...) -> object:
+        if name not in entry:
+            if default is ...:
+                raise CodebookError(f"scale {key!r}: field {name!r} is missing")
+            return default
+        value = entry[name]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise CodebookError(f"scale {key!r}: field {name!r} has the wrong type ({value!r})")
+        return value
+
+    number = (int, float)
+    kind = field("kind", str)
+    if kind not in KINDS:
+        raise CodebookError(f"scale {key!r}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    threshold = field("threshold", number, None)
+    classes = field("classes", list, ["below threshold", "at or above threshold"])
+    if len(classes) != 2 or not all(isinstance(c, str) for c in classes):
+        raise CodebookError(f"scale {key!r}: classes must be two labels, [below, at or above]")
+    try:
+        scale = Scale(field("low", number), field("high", number), field("step", number, 1),
+                      threshold=threshold, class_labels=tuple(classes))  # fmt: skip
+    except ValueError as error:
+        raise CodebookError(f"scale {key!r}: {error}") from None
+    anchors = {}
+    for point, text in field("anchors", dict, {}).items():
+        try:
+            level = scale.index([point])[0]
+        except ValueError:
+            raise CodebookError(f"scale {key!r}: anchor {point!r} is not a point on {scale}") from None
+        if not isinstance(text, str):
+            raise CodebookError(f"scale {key!r}: anchor {point!r} must be text")
+        anchors[float(scale.levels[level])] = text
+    return ScaleDefinition(key, field("label", str, key), kind, scale, dict(sorted(anchors.items())))
+
+
+@dataclass(frozen=True)
+class Codebook:
+    scales: dict[str, ScaleDefinition]
+    arms: tuple[str, ...] = ()
+    """Declared arm labels; empty means any label is accepted."""
+    timepoints: tuple[str, ...] = ()
+
+    def for_kind(self, kind: RecordingKind) -> list[ScaleDefinition]:
+        """The scales that rate recordings of this kind, in codebook order."""
+        return [s for s in self.scales.values() if s.kind == kind]
+
+    def __getitem__(self, key: str) -> ScaleDefinition:
+        try:
+            return self.scales[key]
+        except KeyError:
+            raise CodebookError(f"no scale {key!r} in the codebook (it has {', '.join(self.scales)})") from None
+
+
+def load_codebook(path: Path | None = None) -> Codebook:
+    """Read a codebook file; the shipped default when ``path`` is None."""
+    source = DEFAULT_CODEBOOK if path is None else path
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CodebookError(f"codebook {path.name}: no such file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise CodebookError(f"codebook {source.name}: not valid TOML ({error})") from None
+    entries = data.get("scales")
+    if not isinstance(entries, dict) or not entries:
+        raise CodebookError(f"codebook {source.name}: no [scales.NAME] tables")
+    study = data.get("study", {})
+    declared = {}
+    for name in ("arms", "timepoints"):
+        values = study.get(name, [])
+        if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
+            raise CodebookError(f"codebook {source.name}: [study] {name} must be a list of labels")
+        declared[name] = tuple(v.strip() for v in values)
+    return Codebook({key: _definition(key, entry) for key, entry in entries.items()}, **declared)

@@ -1,0 +1,91 @@
+"""Exporting ratings for analysis: CSV, XLSX or SPSS, blinded unless a PI asks otherwise."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import pyreadstat
+
+from . import audit
+from .accounts import require_role
+from .ratings import submitted_ratings
+from .store import Store
+from .store.models import Account
+from .study import study_codebook
+from .unblinding import KEY_COLUMNS, key_table
+
+Format = Literal["csv", "xlsx", "sav"]
+FORMATS: tuple[Format, ...] = ("csv", "xlsx", "sav")
+
+
+def default_name(fmt: Format, unblinded: bool) -> str:
+    """A file name that says what the file is and nothing about any participant."""
+    return f"ratings-{'unblinded' if unblinded else 'blinded'}-{date.today():%Y%m%d}.{fmt}"
+
+
+def ratings_table(store: Store, account: Account | None, unblinded: bool) -> tuple[pd.DataFrame, dict[str, str], dict]:
+    """One row per recording and coder, a score and class column per scale.
+
+    Returns the table, variable labels, and value labels of the class columns (for SPSS).
+    Unblinded adds the key columns, needs a PI, and is audited.
+    """
+    with store.read() as db:
+        long = submitted_ratings(db)
+        codebook = study_codebook(db)
+    index = ["code", "kind", "coder"]
+    table = long.pivot(index=index, columns="scale", values="score").reset_index() if len(long) else pd.DataFrame(columns=index)
+    table.columns.name = None
+    labels = {"code": "Recording (opaque code)", "kind": "Recording kind", "coder": "Coder"}
+    value_labels = {}
+    ordered = list(index)
+    for definition in codebook.scales.values():
+        if definition.key not in table.columns:
+            continue
+        ordered.append(definition.key)
+        labels[definition.key] = definition.label
+        if definition.scale.threshold is not None:
+            column = f"{definition.key}_class"
+            table[column] = [definition.class_of(s) if pd.notna(s) else None for s in table[definition.key]]
+            labels[column] = f"{definition.label}: class (threshold {definition.scale.threshold:g})"
+            value_labels[column] = dict(enumerate(definition.classes))
+            ordered.append(column)
+    table = table[ordered]
+    last = long.groupby(["code", "coder"])["submitted_at"].max().rename("submitted_at") if len(long) else None
+    if last is not None:
+        table = table.merge(last.reset_index(), on=["code", "coder"], how="left")
+        labels["submitted_at"] = "Last submission"
+    if unblinded:
+        if account is None:
+            raise PermissionError("an unblinded export needs a PI account (--as NAME)")
+        require_role(account, "pi")
+        key = key_table(store, account, "unblinded ratings export")
+        table = key.merge(table, on="code", how="right")[[*KEY_COLUMNS, *table.columns]]
+        labels |= {c: c.replace("_", " ").capitalize() for c in KEY_COLUMNS}
+    return table, labels, value_labels
+
+
+def export_ratings(store: Store, path: Path, fmt: Format, account: Account | None, actor: str, unblinded: bool = False) -> int:
+    """Write the ratings table to ``path``; returns the number of rows. Audited."""
+    table, labels, value_labels = ratings_table(store, account, unblinded)
+    if fmt == "csv":
+        table.to_csv(path, index=False, encoding="utf-8-sig")
+    elif fmt == "xlsx":
+        table.to_excel(path, index=False)
+    elif fmt == "sav":
+        coded = table.copy()
+        for column, mapping in value_labels.items():
+            codes = {label: number for number, label in mapping.items()}
+            coded[column] = coded[column].map(codes)
+        if "submitted_at" in coded:
+            coded["submitted_at"] = pd.to_datetime(coded["submitted_at"], utc=True).dt.tz_localize(None)
+        pyreadstat.write_sav(coded, str(path), column_labels=[labels.get(c, c) for c in coded.columns],
+                             variable_value_labels=value_labels)  # fmt: skip
+    else:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    with store.write() as db:
+        audit.record(db, actor, "export.ratings", "export", None,
+                     new={"format": fmt, "rows": len(table), "unblinded": unblinded, "file": path.name})  # fmt: skip
+    return len(table)

@@ -1,0 +1,263 @@
+"""Importing recordings from a manifest: all or nothing, every bad row named.
+
+Each recording gets an opaque random code and a stripped copy of its media under an opaque
+name; who, when and where it comes from goes into the unblinding key.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import select
+
+from . import audit
+from .codebook import KINDS
+from .errors import ImportRefused
+from .media import MediaError, MediaStore, Probe, StoredMedia, content_hash, plan, probe, require_ffmpeg
+from .spreadsheet import read_table
+from .store import Store
+from .store.models import Participant, Recording, RecordingKey
+from .study import study_codebook
+
+MANIFEST_COLUMNS = ("recording_id", "participant_id", "site", "arm", "timepoint", "kind", "session", "clinician", "path")
+REQUIRED = ("recording_id", "participant_id", "kind", "path")
+# Unambiguous when read aloud or copied by hand: no 0/O, 1/I/L, 2/Z, 5/S, 8/B.
+CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+CODE_LENGTH = 8
+
+
+def new_code(taken: set[str]) -> str:
+    """An opaque recording code: random, not sequential, not derived from any id."""
+    while (code := "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))) in taken:
+        pass
+    taken.add(code)
+    return code
+
+
+def same_id(value: str) -> str:
+    """The form two ids are compared in: ids differing only in case or spaces are the same id."""
+    return re.sub(r"\s+", "", value).casefold()
+
+
+@dataclass
+class ManifestRow:
+    row: int
+    values: dict[str, str]
+    extra: dict[str, str]
+    source: Path
+    digest: str = ""
+    found: Probe | None = None
+
+
+@dataclass
+class ImportSummary:
+    added: int = 0
+    unchanged: int = 0
+    transcoded: int = 0
+    participants_added: int = 0
+    codes: list[str] = field(default_factory=list)
+
+
+def _resolve(manifest: Path, text: str) -> Path:
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else manifest.parent / path
+
+
+def _check_file(path: Path) -> str | None:
+    """Why this path cannot be a recording's file, or None. Never repeats the path itself."""
+    try:
+        if not path.exists():
+            return "no such file"
+        if not path.is_file():
+            return "not a regular file"
+        if path.stat().st_size == 0:
+            return "the file is empty (0 bytes)"
+        with path.open("rb"):
+            return None
+    except OSError:
+        return "the file cannot be read"
+
+
+class _Validation:
+    """Collects every problem of a manifest before anything is written."""
+
+    def __init__(self, store: Store, manifest: Path) -> None:
+        self.manifest = manifest
+        self.problems: list[str] = []
+        with store.read() as db:
+            self.codebook = study_codebook(db)
+            self.participants = {same_id(p.external_id): p for p in db.scalars(select(Participant))}
+            self.keys = {same_id(k.external_id): k for k in db.scalars(select(RecordingKey))}
+            self.recordings = {r.id: r for r in db.scalars(select(Recording))}
+        self.hashes = {k.content_hash: k.external_id for k in self.keys.values()}
+        self.seen_ids: dict[str, tuple[int, str]] = {}
+        self.seen_hashes: dict[str, int] = {}
+        self.facts: dict[str, tuple[int, str, str]] = {}
+
+    def problem(self, row: int, text: str) -> None:
+        self.problems.append(f"row {row}: {text}")
+
+    def labels(self, entry: ManifestRow) -> None:
+        v, row = entry.values, entry.row
+        for name in REQUIRED:
+            if not v[name]:
+                self.problem(row, f"field '{name}' is blank")
+        if v["kind"] and v["kind"].lower() not in KINDS:
+            self.problem(row, f"field 'kind': {v['kind']!r} is not video or audio")
+        if v["kind"].lower() == "video" and not v["timepoint"]:
+            self.problem(row, "field 'timepoint' is blank (every video needs its timepoint)")
+        for name, declared in (("arm", self.codebook.arms), ("timepoint", self.codebook.timepoints)):
+            if v[name] and declared and v[name] not in declared:
+                self.problem(row, f"field '{name}': {v[name]!r} is not one of the study's {name}s ({', '.join(declared)})")
+
+    def identity(self, entry: ManifestRow) -> bool:
+        """Checks the recording id; True when it is a new recording to import."""
+        v, row = entry.values, entry.row
+        rid = same_id(v["recording_id"])
+        if rid in self.seen_ids:
+            first_row, first = self.seen_ids[rid]
+            alike = " (they differ only in case or spaces)" if first != v["recording_id"] else ""
+            self.problem(row, f"field 'recording_id': {v['recording_id']!r} repeats row {first_row}{alike}")
+            return False
+        self.seen_ids[rid] = (row, v["recording_id"])
+        pid = same_id(v["participant_id"])
+        first_row, site, arm = self.facts.setdefault(pid, (row, v["site"], v["arm"]))
+        if site != v["site"] or (arm and v["arm"] and arm != v["arm"]):
+            self.problem(row, f"participant {v['participant_id']!r} has a different site or arm than in row {first_row}")
+        elif not arm and v["arm"]:
+            self.facts[pid] = (first_row, site, v["arm"])
+        known = self.participants.get(pid)
+        if known and (known.site != v["site"] or (known.arm and v["arm"] and known.arm != v["arm"])):
+            self.problem(row, f"participant {v['participant_id']!r} is already in the study with a different site or arm")
+        return True
+
+    def media(self, entry: ManifestRow) -> None:
+        why = _check_file(entry.source)
+        if why:
+            self.problem(entry.row, f"field 'path': {why}")
+            return
+        entry.digest = content_hash(entry.source)
+        if entry.digest in self.seen_hashes:
+            self.problem(entry.row, f"field 'path': the same file (by content) as row {self.seen_hashes[entry.digest]}")
+        self.seen_hashes.setdefault(entry.digest, entry.row)
+
+    def existing(self, entry: ManifestRow) -> bool:
+        """True when the row is a recording already imported, unchanged; a changed one is a problem."""
+        key = self.keys.get(same_id(entry.values["recording_id"]))
+        if key is None:
+            other = self.hashes.get(entry.digest)
+            if other is not None:
+                self.problem(entry.row, f"field 'path': the same file (by content) as recording {other!r}, already imported")
+            return False
+        v = entry.values
+        participant = next(p for p in self.participants.values() if p.id == key.participant_id)
+        recording = self.recordings[key.recording_id]
+        same = (
+            key.external_id == v["recording_id"] and same_id(participant.external_id) == same_id(v["participant_id"])
+            and recording.kind == v["kind"].lower() and key.timepoint == v["timepoint"]
+            and (key.session or "") == v["session"] and (key.clinician or "") == v["clinician"]
+            and (not entry.digest or key.content_hash == entry.digest)
+        )  # fmt: skip
+        if not same:
+            self.problem(entry.row, f"recording {v['recording_id']!r} is already imported with different details or media")
+        return True
+
+    def playable(self, entry: ManifestRow) -> None:
+        try:
+            entry.found = probe(entry.source)
+            plan(entry.values["kind"].lower(), entry.found)
+        except MediaError as error:
+            self.problem(entry.row, f"field 'path': {error}")
+
+
+def _rows(manifest: Path, table: pd.DataFrame) -> list[ManifestRow]:
+    extra_columns = [c for c in table.columns if c not in MANIFEST_COLUMNS]
+    return [
+        ManifestRow(row, {c: record[c] for c in MANIFEST_COLUMNS}, {c: record[c] for c in extra_columns},
+                    _resolve(manifest, record["path"]) if record["path"] else manifest)  # fmt: skip
+        for row, record in table.iterrows()
+    ]
+
+
+def import_manifest(store: Store, media: MediaStore, manifest: Path, actor: str) -> ImportSummary:
+    """Import every recording of a manifest (CSV or XLSX), or none.
+
+    Columns: recording_id, participant_id, site, arm (may be blank, filled later from the
+    allocation list), timepoint, kind (video | audio), session, clinician, path (absolute, or
+    relative to the manifest's folder); extra columns are kept as hidden metadata. Rows already
+    imported with the same details are left as they are, so re-importing changes nothing.
+    """
+    require_ffmpeg()
+    table = read_table(manifest)
+    missing = [c for c in MANIFEST_COLUMNS if c not in table.columns]
+    if missing:
+        raise ImportRefused(manifest.name, [f"column{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing"])
+    check = _Validation(store, manifest)
+    new = []
+    for entry in _rows(manifest, table):
+        check.labels(entry)
+        if not check.identity(entry):
+            continue
+        if entry.values["path"]:
+            check.media(entry)
+        if not check.existing(entry):
+            new.append(entry)
+            if entry.digest:
+                check.playable(entry)
+    if check.problems:
+        raise ImportRefused(manifest.name, check.problems)
+    summary = ImportSummary(unchanged=len(table) - len(new))
+    if not new:
+        return summary
+    stored: list[StoredMedia] = []
+    try:
+        for entry in new:
+            try:
+                stored.append(media.add(entry.source, entry.values["kind"].lower(), entry.found))
+            except MediaError as error:
+                raise ImportRefused(manifest.name, [f"row {entry.row}: field 'path': {error}"]) from None
+        _write(store, new, stored, check, actor, summary)
+    except BaseException:
+        for item in stored:
+            media.remove(item.name)
+        raise
+    return summary
+
+
+def _write(store: Store, new: list[ManifestRow], stored: list[StoredMedia], check: _Validation, actor: str,
+           summary: ImportSummary) -> None:  # fmt: skip
+    with store.write() as db:
+        taken = set(db.scalars(select(Recording.code)))
+        participants = {same_id(p.external_id): p for p in db.scalars(select(Participant))}
+        for entry, item in zip(new, stored, strict=True):
+            v = entry.values
+            pid = same_id(v["participant_id"])
+            participant = participants.get(pid)
+            if participant is None:
+                participant = Participant(external_id=v["participant_id"], site=v["site"], arm=v["arm"] or None)
+                db.add(participant)
+                participants[pid] = participant
+                summary.participants_added += 1
+            elif participant.arm is None and v["arm"]:
+                participant.arm = v["arm"]
+            db.flush()
+            recording = Recording(code=new_code(taken), kind=v["kind"].lower(), media_name=item.name,
+                                  media_type=item.media_type)  # fmt: skip
+            db.add(recording)
+            db.flush()
+            key = RecordingKey(
+                recording_id=recording.id, external_id=v["recording_id"], participant_id=participant.id,
+                timepoint=v["timepoint"], session=v["session"] or None, clinician=v["clinician"] or None,
+                original_path=str(entry.source.resolve()), content_hash=entry.digest,
+                file_metadata=entry.found.metadata if entry.found else {}, extra=entry.extra,
+            )  # fmt: skip
+            db.add(key)
+            audit.record(db, actor, "recording.import", "recording", recording.code,
+                         new={"recording_id": v["recording_id"], "kind": recording.kind, "transcoded": item.transcoded})  # fmt: skip
+            summary.added += 1
+            summary.transcoded += item.transcoded
+            summary.codes.append(recording.code)

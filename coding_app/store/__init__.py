@@ -1,0 +1,121 @@
+"""The database: engine, transactions and schema migrations.
+
+An embedded SQLite file by default; PostgreSQL (``postgresql+psycopg://``) for several sites or
+a shared volume. The URL comes from ``--db`` or ``OBSCODE_DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+DEFAULT_URL = "sqlite:///var/obscode.db"
+MIGRATIONS = resources.files("coding_app.store") / "migrations"
+# A writer waits this long for another writer's transaction before giving up.
+BUSY_TIMEOUT_MS = 30_000
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used as it is; the message says what to do."""
+
+
+def database_url(explicit: str | None = None) -> str:
+    return explicit or os.environ.get("OBSCODE_DATABASE_URL") or DEFAULT_URL
+
+
+def _sqlite_engine(url: str) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API connection
+        # Take BEGIN away from pysqlite, so that writes can say BEGIN IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection) -> None:  # noqa: ANN001 - SQLAlchemy Connection
+        # A read-then-write transaction must hold the write lock from its start; otherwise two
+        # writers both read, then one fails with "database is locked" when it upgrades.
+        immediate = connection.get_execution_options().get("obscode_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Store:
+    """One study's database."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = database_url(url)
+        dialect = make_url(self.url).get_backend_name()
+        if dialect == "sqlite":
+            self.engine = _sqlite_engine(self.url)
+        elif dialect == "postgresql":
+            self.engine = create_engine(self.url, pool_pre_ping=True)
+        else:
+            raise StoreError(f"unsupported database {dialect!r}: use sqlite:///FILE or postgresql+psycopg://...")
+        self._writer = self.engine.execution_options(obscode_write=True)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def _alembic(self) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        return config
+
+    def upgrade(self) -> None:
+        """Create the schema or bring it up to date."""
+        config = self._alembic()
+        with self._writer.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def is_current(self) -> bool:
+        head = ScriptDirectory.from_config(self._alembic()).get_current_head()
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision() == head
+
+    def check(self) -> None:
+        """Raise :class:`StoreError` unless the schema is up to date."""
+        try:
+            current = self.is_current()
+        except OperationalError as error:
+            raise StoreError(f"cannot open the database ({error.orig})") from None
+        if not current:
+            raise StoreError("the database is not initialised or is out of date: run `obscode init`")
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reads, in one (deferred) transaction; what it loads stays usable after."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session whose changes are committed together at the end, or not at all."""
+        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,14 @@
+"""Alembic runs migrations on the connection the store hands it (see Store.upgrade)."""
+
+from alembic import context
+
+from coding_app.store.models import Base
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,234 @@
+"""The study's tables.
+
+Blinded tables (what a coder's queries may touch): scale, scale_level, recording, assignment,
+assignment_scale, rating, account. The unblinding key lives apart, in participant and
+recording_key, and is read only through :mod:`coding_app.unblinding`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ROLES = ("coder", "fidelity", "pi")
+RATING_STATUSES = ("draft", "submitted")
+DRAW_PURPOSES = ("fidelity", "reliability")
+# Scores are exact on their grid: two decimals hold any step a codebook uses (0.5, 0.25, 1).
+Score = Numeric(6, 2, asdecimal=False)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class StudySetting(Base):
+    """Study-wide settings from the codebook's [study] section (declared arms, timepoints)."""
+
+    __tablename__ = "study_setting"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[list | dict | str] = mapped_column(JSON)
+
+
+class ScaleRow(Base):
+    """A codebook scale as the database knows it, so that scores can be checked there too."""
+
+    __tablename__ = "scale"
+    __table_args__ = (
+        CheckConstraint("high > low", name="range"),
+        CheckConstraint("step > 0", name="step"),
+        CheckConstraint(_in("kind", ("video", "audio")), name="kind"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(8))
+    low: Mapped[float] = mapped_column(Score)
+    high: Mapped[float] = mapped_column(Score)
+    step: Mapped[float] = mapped_column(Score)
+    threshold: Mapped[float | None] = mapped_column(Score)
+    classes: Mapped[list] = mapped_column(JSON)
+    anchors: Mapped[dict] = mapped_column(JSON)
+
+
+class ScaleLevel(Base):
+    """Every score a scale allows; ratings reference it, so an off-grid score cannot be stored."""
+
+    __tablename__ = "scale_level"
+    scale_id: Mapped[int] = mapped_column(ForeignKey("scale.id"), primary_key=True)
+    score: Mapped[float] = mapped_column(Score, primary_key=True)
+
+
+class Participant(Base):
+    """Unblinding key: a mother in the trial, her site and allocation."""
+
+    __tablename__ = "participant"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(100), unique=True)
+    site: Mapped[str] = mapped_column(String(100))
+    arm: Mapped[str | None] = mapped_column(String(100))
+
+
+class Recording(Base):
+    """What a coder may know of a recording: an opaque code, its kind and its media file."""
+
+    __tablename__ = "recording"
+    __table_args__ = (CheckConstraint(_in("kind", ("video", "audio")), name="kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    media_name: Mapped[str] = mapped_column(String(64), unique=True)
+    media_type: Mapped[str] = mapped_column(String(64))
+
+
+class RecordingKey(Base):
+    """Unblinding key: who, when and where a recording comes from."""
+
+    __tablename__ = "recording_key"
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recording.id"), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(100), unique=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"))
+    timepoint: Mapped[str] = mapped_column(String(100))
+    session: Mapped[str | None] = mapped_column(String(100))
+    clinician: Mapped[str | None] = mapped_column(String(100))
+    original_path: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    file_metadata: Mapped[dict] = mapped_column(JSON)
+    extra: Mapped[dict] = mapped_column(JSON)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class Account(Base):
+    __tablename__ = "account"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class Draw(Base):
+    """A sampling draw, stored whole so that it can be reported and reproduced."""
+
+    __tablename__ = "draw"
+    __table_args__ = (CheckConstraint(_in("purpose", DRAW_PURPOSES), name="purpose"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    seed: Mapped[int] = mapped_column(Integer)
+    fraction: Mapped[float | None] = mapped_column(Numeric(8, 6, asdecimal=False))
+    n: Mapped[int | None] = mapped_column(Integer)
+    stratify: Mapped[list] = mapped_column(JSON)
+    rounding: Mapped[str] = mapped_column(Text)
+    frame: Mapped[list] = mapped_column(JSON)
+    """Recording ids the draw chose from, in the order it used."""
+    strata: Mapped[dict] = mapped_column(JSON)
+    """Per stratum: frame size and number drawn."""
+    tops_up: Mapped[int | None] = mapped_column(ForeignKey("draw.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class DrawMember(Base):
+    __tablename__ = "draw_member"
+    draw_id: Mapped[int] = mapped_column(ForeignKey("draw.id"), primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recording.id"), primary_key=True)
+
+
+class Assignment(Base):
+    """A recording in a coder's queue, at a position drawn at random for that coder."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (
+        UniqueConstraint("account_id", "recording_id"),
+        UniqueConstraint("account_id", "position"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recording.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class AssignmentScale(Base):
+    __tablename__ = "assignment_scale"
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id"), primary_key=True)
+    scale_id: Mapped[int] = mapped_column(ForeignKey("scale.id"), primary_key=True)
+
+
+class Rating(Base):
+    """One coder's score of one recording on one scale, in versions.
+
+    A draft is edited in place; once submitted a version never changes (a database trigger
+    refuses). A PI reopening it adds the next version, with who and why.
+    """
+
+    __tablename__ = "rating"
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "scale_id", "version"),
+        ForeignKeyConstraint(["scale_id", "score"], ["scale_level.scale_id", "scale_level.score"]),
+        ForeignKeyConstraint(["assignment_id", "scale_id"], ["assignment_scale.assignment_id", "assignment_scale.scale_id"]),
+        CheckConstraint(_in("status", RATING_STATUSES), name="status"),
+        CheckConstraint("status = 'draft' OR score IS NOT NULL", name="submitted_has_score"),
+        CheckConstraint("version >= 1", name="version"),
+        CheckConstraint(_in("source", ("app", "import")), name="source"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(Integer)
+    scale_id: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    score: Mapped[float | None] = mapped_column(Score)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    source: Mapped[str] = mapped_column(String(16), default="app")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reopened_by: Mapped[str | None] = mapped_column(String(100))
+    reopen_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEntry(Base):
+    """Append-only (a database trigger refuses updates and deletes)."""
+
+    __tablename__ = "audit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    old: Mapped[dict | None] = mapped_column(JSON)
+    new: Mapped[dict | None] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)

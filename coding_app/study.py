@@ -1,0 +1,81 @@
+"""Setting a study up: the schema, and the codebook as the database keeps it."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from reliability import Scale
+
+from . import audit
+from .codebook import Codebook, CodebookError, ScaleDefinition
+from .store import Store
+from .store.models import ScaleLevel, ScaleRow, StudySetting
+
+
+def _grid(row: ScaleRow) -> tuple[float, float, float]:
+    return (float(row.low), float(row.high), float(row.step))
+
+
+def initialise(store: Store, codebook: Codebook, actor: str) -> list[str]:
+    """Create or upgrade the schema and store the codebook; returns what changed.
+
+    A scale already in the study keeps its grid (its stored scores depend on it): changing
+    low, high or step is refused. Labels, anchors, threshold and classes may be reworded.
+    """
+    store.upgrade()
+    changes = []
+    with store.write() as db:
+        existing = {row.key: row for row in db.scalars(select(ScaleRow))}
+        for definition in codebook.scales.values():
+            scale = definition.scale
+            values = {
+                "label": definition.label, "kind": definition.kind, "threshold": scale.threshold,
+                "classes": list(scale.class_labels), "anchors": {f"{k:g}": v for k, v in definition.anchors.items()},
+            }  # fmt: skip
+            row = existing.get(definition.key)
+            if row is None:
+                row = ScaleRow(key=definition.key, low=scale.low, high=scale.high, step=scale.step, **values)
+                db.add(row)
+                db.flush()
+                db.add_all(ScaleLevel(scale_id=row.id, score=float(level)) for level in scale.levels)
+                audit.record(db, actor, "scale.add", "scale", definition.key, new=values | {"grid": _grid(row)})
+                changes.append(f"added scale {definition.key}")
+                continue
+            if _grid(row) != (scale.low, scale.high, scale.step) or row.kind != definition.kind:
+                raise CodebookError(
+                    f"scale {definition.key!r} is already in the study on a different grid or kind; "
+                    "its stored scores depend on it, so add a new scale instead"
+                )
+            old = {k: getattr(row, k) for k in values}
+            if old != values:
+                for key, value in values.items():
+                    setattr(row, key, value)
+                audit.record(db, actor, "scale.update", "scale", definition.key, old=old, new=values)
+                changes.append(f"updated scale {definition.key}")
+        for key in ("arms", "timepoints"):
+            declared = list(getattr(codebook, key))
+            setting = db.get(StudySetting, key)
+            if declared and (setting is None or setting.value != declared):
+                audit.record(db, actor, "study.declare", "study_setting", key,
+                             old=None if setting is None else {key: setting.value}, new={key: declared})  # fmt: skip
+                db.merge(StudySetting(key=key, value=declared))
+                changes.append(f"declared {key}: {', '.join(declared)}")
+    return changes
+
+
+def study_codebook(db: Session) -> Codebook:
+    """The codebook the study was initialised with."""
+    scales = {}
+    for row in db.scalars(select(ScaleRow).order_by(ScaleRow.id)):
+        scale = Scale(float(row.low), float(row.high), float(row.step),
+                      threshold=None if row.threshold is None else float(row.threshold),
+                      class_labels=tuple(row.classes))  # fmt: skip
+        anchors = {float(k): v for k, v in row.anchors.items()}
+        scales[row.key] = ScaleDefinition(row.key, row.label, row.kind, scale, anchors)
+    settings = {s.key: tuple(s.value) for s in db.scalars(select(StudySetting))}
+    return Codebook(scales, arms=settings.get("arms", ()), timepoints=settings.get("timepoints", ()))
+
+
+def scale_ids(db: Session) -> dict[str, int]:
+    return dict(db.execute(select(ScaleRow.key, ScaleRow.id)).tuples())
