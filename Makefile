@@ -4,8 +4,23 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench
+# The demo study lives under var/demo: its database, its blinded media store, its source files.
+DEMO := var/demo
+DEMO_ENV := OBSCODE_DATABASE_URL=sqlite:///$(DEMO)/obscode.db OBSCODE_MEDIA_DIR=$(DEMO)/media-store
+
+.PHONY: run test bench system
+
+# Debian packages the project runs on: ffmpeg (media), PostgreSQL (multi-site store, tests).
+system:
+	@missing=""; \
+	command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "obscode needs Python 3.11 or newer"; exit 1; }
@@ -14,10 +29,11 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-run: $(INSTALLED)
-	$(BIN)/obscode reliability fixtures/demo_ratings.csv --scale 1:7:0.5 --threshold 5.5
+run: system $(INSTALLED)
+	$(DEMO_ENV) $(BIN)/python -m fixtures.load_demo $(DEMO)/study
+	$(DEMO_ENV) $(BIN)/obscode reliability
 
-test: $(INSTALLED)
+test: system $(INSTALLED)
 	$(BIN)/pytest
 
 bench: $(INSTALLED)

@@ -143,6 +143,8 @@ class MediaStore:
         if result.returncode != 0:
             partial.unlink(missing_ok=True)
             raise MediaError("ffmpeg could not convert it to a format browsers play")
+        # A constant mtime: Last-Modified and ETag must not reveal when (in visit order) it was imported.
+        os.utime(partial, (0, 0))
         partial.rename(self.root / name)
         return StoredMedia(name, media_type, transcoded)
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -219,10 +220,23 @@ class Rating(Base):
     reopen_reason: Mapped[str | None] = mapped_column(Text)
 
 
+class WebSession(Base):
+    """A logged-in browser. The cookie carries a random token; only its digest is stored."""
+
+    __tablename__ = "web_session"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class AuditEntry(Base):
     """Append-only (a database trigger refuses updates and deletes)."""
 
     __tablename__ = "audit"
+    __table_args__ = (Index("ix_audit_action_entity_at", "action", "entity_id", "at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     actor: Mapped[str] = mapped_column(String(100))

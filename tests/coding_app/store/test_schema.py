@@ -36,3 +36,14 @@ def test_unsupported_database_urls_are_refused():
 def test_foreign_keys_are_enforced(store):
     with pytest.raises(IntegrityError), store.write() as db:
         db.execute(text("INSERT INTO draw_member (draw_id, recording_id) VALUES (999, 999)"))
+
+
+def test_models_and_migrations_agree(store):
+    """A model changed without a migration (or the reverse) shows up as a difference here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from coding_app.store.models import Base
+
+    with store.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []

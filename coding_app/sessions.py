@@ -1,0 +1,146 @@
+"""Logins for local accounts: server-side sessions, signed tokens, and a brake on guessing.
+
+A browser holds a random session token in an HttpOnly cookie, signed with the study's secret;
+the database keeps only the token's digest, so a copy of the database cannot be replayed as a
+login. Logout revokes the session row: the old cookie is then worthless. Every attempt is an
+audit row, and those rows are also the record the brake counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from itsdangerous import BadSignature, Signer, URLSafeTimedSerializer
+from sqlalchemy import func, select
+
+from . import audit
+from .accounts import authenticate
+from .store import Store
+from .store.models import Account, AuditEntry, StudySetting, WebSession, now
+
+SESSION_LIFETIME = timedelta(hours=12)
+IDLE_TIMEOUT = timedelta(hours=2)
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+# A media token outlives a long pause; a page view older than this gets a fresh one.
+MEDIA_TOKEN_LIFETIME = timedelta(hours=6)
+_LAST_SEEN_GRANULARITY = timedelta(minutes=1)
+
+
+class LoginRefused(Exception):
+    """Wrong name or password, or too many recent failures; the message is safe to show."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    account: Account
+    session_id: str
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC datetimes, PostgreSQL aware ones: compare them as aware."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def secret_key(store: Store) -> str:
+    """The study's signing secret, made on first use and kept in the database (shared by all app servers)."""
+    with store.read() as db:
+        setting = db.get(StudySetting, "secret_key")
+    if setting is not None:
+        return str(setting.value)
+    with store.write() as db:
+        setting = db.get(StudySetting, "secret_key")
+        if setting is None:
+            setting = StudySetting(key="secret_key", value=secrets.token_urlsafe(48))
+            db.add(setting)
+        return str(setting.value)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _signer(store: Store) -> Signer:
+    return Signer(secret_key(store), salt="obscode-session")
+
+
+def login(store: Store, name: str, password: str) -> str:
+    """A signed session token for the cookie; raises :class:`LoginRefused` otherwise."""
+    name = name.strip()
+    refused = None
+    with store.write() as db:
+        since = now() - FAILURE_WINDOW
+        failures = db.scalar(
+            select(func.count()).select_from(AuditEntry)
+            .where(AuditEntry.action == "login.failed", AuditEntry.entity_id == name, AuditEntry.at >= since)
+        )  # fmt: skip
+        if failures >= MAX_FAILURES:
+            audit.record(db, "anonymous", "login.throttled", "account", name)
+            refused = "too many failed attempts for this account: wait 15 minutes, or ask the PI"
+        elif (account := authenticate(db, name, password)) is None:
+            audit.record(db, "anonymous", "login.failed", "account", name)
+            refused = "wrong name or password"
+        else:
+            token = secrets.token_urlsafe(32)
+            db.add(WebSession(id=_digest(token), account_id=account.id, expires_at=now() + SESSION_LIFETIME))
+            audit.record(db, account.name, "login.ok", "account", name)
+    if refused:
+        raise LoginRefused(refused)
+    return _signer(store).sign(token).decode()
+
+
+def identify(store: Store, cookie: str | None) -> Identity | None:
+    """The account behind a session cookie, if the session is live; refreshes its idle clock."""
+    if not cookie:
+        return None
+    try:
+        token = _signer(store).unsign(cookie).decode()
+    except BadSignature:
+        return None
+    session_id = _digest(token)
+    moment = now()
+    with store.read() as db:
+        session = db.get(WebSession, session_id)
+        account = db.get(Account, session.account_id) if session else None
+    if (
+        session is None or account is None or not account.active or session.revoked_at is not None
+        or aware(session.expires_at) <= moment or aware(session.last_seen_at) + IDLE_TIMEOUT <= moment
+    ):  # fmt: skip
+        return None
+    if aware(session.last_seen_at) + _LAST_SEEN_GRANULARITY <= moment:
+        with store.write() as db:
+            db.get(WebSession, session_id).last_seen_at = moment
+    return Identity(account, session_id)
+
+
+def logout(store: Store, cookie: str | None) -> None:
+    """Revoke the session behind a cookie (if any); the cookie is worthless afterwards."""
+    identity = identify(store, cookie)
+    if identity is None:
+        return
+    with store.write() as db:
+        db.get(WebSession, identity.session_id).revoked_at = now()
+        audit.record(db, identity.account.name, "logout", "account", identity.account.name)
+
+
+def _media_serializer(store: Store) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key(store), salt="obscode-media")
+
+
+def media_token(store: Store, identity: Identity, code: str) -> str:
+    """A signed token for one recording's media, bound to this login session."""
+    return _media_serializer(store).dumps({"s": identity.session_id, "r": code})
+
+
+def read_media_token(store: Store, token: str) -> tuple[str, str] | None:
+    """(session id, recording code) of a valid, unexpired media token, else None."""
+    try:
+        data = _media_serializer(store).loads(token, max_age=int(MEDIA_TOKEN_LIFETIME.total_seconds()))
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("s"), str) or not isinstance(data.get("r"), str):
+        return None
+    return data["s"], data["r"]

@@ -1,0 +1,1 @@
+"""The Streamlit app: custom routes (login, logout, media) and role-based pages."""
