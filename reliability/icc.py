@@ -24,6 +24,12 @@ Measures = Literal["single", "average"]
 
 MCGRAW_WONG = "F interval with Satterthwaite df, McGraw & Wong (1996)"
 UNDEFINED_REASON = "every score is the same, so there is no variance to apportion"
+NOT_POSITIVE = (
+    "the ICC's denominator is not positive: the coders differ from each other at least as much as the units "
+    "differ, so the variance cannot be apportioned"
+)
+# Mean squares are sums of squares of scores: relative rounding below this is noise.
+_RELATIVE_TOLERANCE = 1e-12
 
 
 def _mean_squares(y: np.ndarray) -> tuple[float, float, float]:
@@ -48,12 +54,16 @@ def _single_interval(msr: float, msc: float, mse: float, rho: float, n: int, k: 
     # v_den is 0 only with no coder and no residual variance; the bounds are then 1 whatever v is.
     v = v_num / v_den if v_den > 0 else 1.0
     tail = (1 - confidence) / 2
-    f_upper = f_dist.ppf(1 - tail, n - 1, v)
-    f_lower = f_dist.ppf(1 - tail, v, n - 1)
-    coder_term = k * msc + (k * n - k - n) * mse
-    low = n * (msr - f_upper * mse) / (f_upper * coder_term + n * msr)
-    high = n * (f_lower * msr - mse) / (coder_term + n * f_lower * msr)
-    return low, high
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f_upper = f_dist.ppf(1 - tail, n - 1, v)
+        f_lower = f_dist.ppf(1 - tail, v, n - 1)
+        coder_term = k * msc + (k * n - k - n) * mse
+        low = n * (msr - f_upper * mse) / (f_upper * coder_term + n * msr)
+        high = n * (f_lower * msr - mse) / (coder_term + n * f_lower * msr)
+    if not (np.isfinite(low) and np.isfinite(high) and low <= high):
+        # The Satterthwaite df collapses on degenerate data; no interval rather than a wrong one.
+        return float("nan"), float("nan")
+    return float(low), float(high)
 
 
 def icc(
@@ -91,11 +101,19 @@ def icc(
     msr, msc, mse = _mean_squares(y)
     if msr == 0 and msc == 0 and mse == 0:
         return undefined(name, n, UNDEFINED_REASON, n_dropped)
-    rho = (msr - mse) / (msr + (k - 1) * mse + k * (msc - mse) / n)
+    single = msr + (k - 1) * mse + k * (msc - mse) / n
+    average = msr + (msc - mse) / n
+    denominator = single if measures == "single" else average
+    if denominator <= _RELATIVE_TOLERANCE * (msr + msc + mse) or single <= _RELATIVE_TOLERANCE * (msr + msc + mse):
+        return undefined(name, n, NOT_POSITIVE, n_dropped)
+    rho = (msr - mse) / single
     low, high = _single_interval(msr, msc, mse, rho, n, k, confidence)
     if measures == "average":
-        rho = (msr - mse) / (msr + (msc - mse) / n)
-        low, high = (x * k / (1 + x * (k - 1)) for x in (low, high))
+        rho = (msr - mse) / average
+        with np.errstate(divide="ignore", invalid="ignore"):
+            low, high = (x * k / (1 + x * (k - 1)) for x in (low, high))
+        if not (np.isfinite(low) and np.isfinite(high) and low <= high):
+            low, high = float("nan"), float("nan")
     details = {"ms_units": msr, "ms_coders": msc, "ms_error": mse, "coders": float(k)}
     interval = (float(low), float(high))
     return Estimate(name, float(rho), n, interval, confidence=confidence, method=MCGRAW_WONG,

@@ -187,3 +187,27 @@ def test_bootstrap_choice_is_validated_and_bca_can_be_asked_for():
     assert r.ci == r.bootstrap.bca and r.ci != r.bootstrap.percentile
     assert r.ci[0] < r.estimate < r.ci[1]
     assert "BCa" in r.method and "seed=3" in r.method
+
+
+@pytest.mark.parametrize(
+    ("data", "measures"),
+    [
+        ([[1, 2], [2, 1]], "single"),  # n = k = 2 with MSR = MSC = 0: denominator 0
+        ([[1, 2], [2, 1]], "average"),
+        ([[1, 2, 3, 1], [3, 1, 1, 3]], "average"),  # coders differ more than units: denominator < 0
+        ([[1, 1, 1.5, 1.5, 1], [1.5, 1.5, 1, 1, 2]], "average"),  # denominator 0 up to rounding
+    ],
+)
+def test_icc_is_undefined_when_its_denominator_is_not_positive(data, measures):
+    """pingouin returns -inf, 5.33 or 1e16 here; an ICC outside [-1, 1] is no answer."""
+    r = icc(data, EA, measures)
+    assert math.isnan(r.estimate)
+    assert "denominator is not positive" in r.undefined
+
+
+def test_icc_interval_is_empty_rather_than_reversed_when_the_df_collapse():
+    """MSR = 0, MSC = 1/6, MSE = 2/3: ICC(A,1) = -(2/3) / (1/3) = -2, a legitimate sample value
+    (only the population ICC is bounded by -1/(k-1)); its Satterthwaite df collapse to 0."""
+    r = icc([[1, 2, 1], [2, 1, 2]], Scale(1, 5))
+    assert r.estimate == pytest.approx(-2.0)
+    assert math.isnan(r.ci[0]) and math.isnan(r.ci[1])
