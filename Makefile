@@ -8,15 +8,18 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # The demo study lives under var/demo: its database, its blinded media store, its source files.
 DEMO := var/demo
+PORT ?= 8501
 DEMO_ENV := OBSCODE_DATABASE_URL=sqlite:///$(DEMO)/obscode.db OBSCODE_MEDIA_DIR=$(DEMO)/media-store
 
 .PHONY: run test bench system
 
-# Debian packages the project runs on: ffmpeg (media), PostgreSQL (multi-site store, tests).
+# Debian packages the project runs on: ffmpeg (media), PostgreSQL (multi-site store, tests),
+# Chromium (browser tests; Playwright's own browser download cannot play H.264).
 system:
 	@missing=""; \
 	command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
@@ -31,7 +34,9 @@ $(INSTALLED): pyproject.toml
 
 run: system $(INSTALLED)
 	$(DEMO_ENV) $(BIN)/python -m fixtures.load_demo $(DEMO)/study
-	$(DEMO_ENV) $(BIN)/obscode reliability
+	@echo; echo "obscode demo study: open http://localhost:$(PORT) and sign in as"; \
+	$(BIN)/python -c 'from fixtures.load_demo import ACCOUNTS; [print(f"  {n:14} {p:20} ({r})") for n, (r, p) in ACCOUNTS.items()]'; echo
+	$(DEMO_ENV) $(BIN)/obscode run --port $(PORT)
 
 test: system $(INSTALLED)
 	$(BIN)/pytest

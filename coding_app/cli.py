@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -388,3 +389,27 @@ def export_ratings_(
     path = output or Path(default_name(fmt, unblinded))
     rows = export_ratings(store, path, fmt, account, ctx.obj.actor, unblinded)
     typer.echo(f"wrote {rows} rows to {path.name}")
+
+
+LAUNCHER = Path(__file__).with_name("web") / "launcher.py"
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
+    address: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for a network; put https in front).")] = "127.0.0.1",
+) -> None:
+    """Serve the coding app and the PI pages."""
+    store = ctx.obj.store()
+    environment = os.environ | {"OBSCODE_DATABASE_URL": store.url, "OBSCODE_MEDIA_DIR": str(media_dir(ctx.obj.media))}
+    store.dispose()
+    arguments = [
+        sys.executable, "-m", "streamlit", "run", str(LAUNCHER), "--server.port", str(port),
+        "--server.address", address, "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none", "--server.runOnSave", "false", "--client.toolbarMode", "minimal",
+        "--theme.primaryColor", "#2f5bd3",
+        # A traceback can quote data: coders see a plain error, the details go to the server log.
+        "--client.showErrorDetails", "none",
+    ]  # fmt: skip
+    os.execve(sys.executable, arguments, environment)

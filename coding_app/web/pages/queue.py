@@ -1,0 +1,31 @@
+"""A coder's queue: their recordings in their own random order, and where to carry on."""
+
+import pandas as pd
+import streamlit as st
+
+from coding_app import blinded
+from coding_app.web import runtime
+from coding_app.web.identity import require
+
+identity = require(*blinded.CODER_ROLES)
+items = blinded.queue(runtime.store(), identity.account)
+done = sum(item.status == "submitted" for item in items)
+
+st.title("My queue")
+if not items:
+    st.info("No recordings have been assigned to you yet.")
+    st.stop()
+st.progress(done / len(items), text=f"{done} of {len(items)} recordings done")
+resume = blinded.resume_code(items)
+if resume is None:
+    st.success("Every recording in your queue is submitted. Thank you!")
+elif st.button(f"Continue where I left off: recording {resume}", type="primary"):
+    st.switch_page("pages/code.py", query_params={"recording": resume})
+
+table = pd.DataFrame(
+    [(item.position, item.code, item.kind, item.status) for item in items], columns=["#", "Recording", "Kind", "Status"]
+)
+picked = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", width="stretch",
+                      key="queue")  # fmt: skip
+if picked.selection.rows:
+    st.switch_page("pages/code.py", query_params={"recording": items[picked.selection.rows[0]].code})
