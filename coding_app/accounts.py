@@ -14,7 +14,7 @@ from .errors import NotAllowed
 from .store.models import ROLES, Account
 
 MIN_PASSWORD_LENGTH = 10
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verifying against this when the name is unknown keeps the time the same either way.
 _DUMMY_HASH = _hasher.hash("not a real password")
@@ -22,7 +22,10 @@ _DUMMY_HASH = _hasher.hash("not a real password")
 
 def add_account(db: Session, name: str, role: str, password: str, actor: str) -> Account:
     if not _NAME.match(name):
-        raise ValueError("an account name is 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        raise ValueError(
+            "an account name (or institution email) is 1-100 letters, digits, '.', '_', '-', '@' or '+', "
+            "starting with a letter or digit"
+        )
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if len(password) < MIN_PASSWORD_LENGTH:

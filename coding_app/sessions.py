@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from itsdangerous import BadSignature, Signer, URLSafeTimedSerializer
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from . import audit
 from .accounts import authenticate
@@ -27,6 +28,7 @@ MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 # A media token outlives a long pause; a page view older than this gets a fresh one.
 MEDIA_TOKEN_LIFETIME = timedelta(hours=6)
+TICKET_LIFETIME = timedelta(seconds=60)
 _LAST_SEEN_GRANULARITY = timedelta(minutes=1)
 
 
@@ -84,12 +86,45 @@ def login(store: Store, name: str, password: str) -> str:
             audit.record(db, "anonymous", "login.failed", "account", name)
             refused = "wrong name or password"
         else:
-            token = secrets.token_urlsafe(32)
-            db.add(WebSession(id=_digest(token), account_id=account.id, expires_at=now() + SESSION_LIFETIME))
-            audit.record(db, account.name, "login.ok", "account", name)
+            token = _start(db, account, "password")
     if refused:
         raise LoginRefused(refused)
     return _signer(store).sign(token).decode()
+
+
+def _start(db: Session, account: Account, method: str) -> str:
+    token = secrets.token_urlsafe(32)
+    db.add(WebSession(id=_digest(token), account_id=account.id, expires_at=now() + SESSION_LIFETIME))
+    audit.record(db, account.name, "login.ok", "account", account.name, new={"method": method})
+    return token
+
+
+def institution_ticket(store: Store, email: str) -> str | None:
+    """After an OIDC sign-in (st.login), a short-lived ticket for the session route; None if no account.
+
+    The account is the active one named by the identity provider's verified email. The ticket
+    carries a new session's token, signed and valid for ``TICKET_LIFETIME``: the session route
+    turns it into the same HttpOnly cookie a password login gets.
+    """
+    with store.write() as db:
+        account = db.scalar(select(Account).where(func.lower(Account.name) == email.strip().lower(),
+                                                  Account.active.is_(True)))  # fmt: skip
+        if account is None:
+            audit.record(db, "anonymous", "login.unknown_institution_account", "account", email.strip().lower())
+            return None
+        token = _start(db, account, "oidc")
+    return URLSafeTimedSerializer(secret_key(store), salt="obscode-ticket").dumps(token)
+
+
+def redeem_ticket(store: Store, ticket: str) -> str | None:
+    """The signed session cookie for a valid, fresh ticket, else None."""
+    try:
+        token = URLSafeTimedSerializer(secret_key(store), salt="obscode-ticket").loads(
+            ticket, max_age=int(TICKET_LIFETIME.total_seconds())
+        )
+    except BadSignature:
+        return None
+    return _signer(store).sign(token).decode() if isinstance(token, str) else None
 
 
 def identify(store: Store, cookie: str | None) -> Identity | None:

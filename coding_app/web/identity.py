@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ..sessions import Identity, identify
+from ..sessions import Identity, identify, institution_ticket
 from . import runtime
-from .runtime import COOKIE, LOGIN_PATH
+from .runtime import COOKIE, LOGIN_PATH, SESSION_PATH
 
 ROLE_NAMES = {"coder": "EA rater", "fidelity": "fidelity coder", "pi": "principal investigator"}
 
@@ -16,9 +16,39 @@ def current() -> Identity | None:
     return identify(runtime.store(), st.context.cookies.get(COOKIE))
 
 
+_go_to = st.components.v2.component("obscode_go_to", js="export default function ({ data }) { window.location.replace(data); }")
+
+
+def institution_sign_in_configured() -> bool:
+    """A study turns on institution (OIDC) sign-in with an [auth] section in Streamlit's secrets."""
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:
+        return False
+
+
 def sign_in_prompt(message: str) -> None:
     st.info(message)
-    st.markdown(f'<a href="{LOGIN_PATH}" target="_self">Sign in</a>', unsafe_allow_html=True)
+    if institution_sign_in_configured():
+        if st.user.is_logged_in:
+            _continue_institution_sign_in()
+            return
+        st.button("Sign in with your institution", on_click=st.login, type="primary")
+    st.markdown(f'<a href="{LOGIN_PATH}" target="_self">Sign in with an obscode account</a>', unsafe_allow_html=True)
+
+
+def _continue_institution_sign_in() -> None:
+    """Turn the identity provider's verified email into an obscode session (once per browser tab)."""
+    if "institution_ticket" not in st.session_state:
+        st.session_state["institution_ticket"] = institution_ticket(runtime.store(), str(st.user.get("email") or ""))
+    ticket = st.session_state["institution_ticket"]
+    if ticket is None:
+        st.error("Your institution account has no obscode account in this study. Ask the PI to add you.")
+        st.button("Sign out of your institution", on_click=st.logout)
+        return
+    url = f"{SESSION_PATH}?ticket={ticket}"
+    st.markdown(f'<a href="{url}" target="_self">Continue to obscode</a>', unsafe_allow_html=True)
+    _go_to(data=url, key="go-to-session")
 
 
 def require(*roles: str) -> Identity:

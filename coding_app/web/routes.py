@@ -16,9 +16,9 @@ from starlette.routing import Route
 
 from .. import blinded
 from ..errors import NotAllowed, NotFound
-from ..sessions import SESSION_LIFETIME, LoginRefused, identify, login, logout, read_media_token
+from ..sessions import SESSION_LIFETIME, LoginRefused, identify, login, logout, read_media_token, redeem_ticket
 from . import runtime
-from .runtime import COOKIE, LOGIN_PATH, LOGOUT_PATH, MEDIA_PATH
+from .runtime import COOKIE, LOGIN_PATH, LOGOUT_PATH, MEDIA_PATH, SESSION_PATH
 
 _FORBIDDEN = "Forbidden"
 _LOGIN_PAGE = """<!doctype html>
@@ -64,12 +64,25 @@ async def login_route(request: Request) -> Response:
         cookie = await run_in_threadpool(login, store, str(form.get("name", "")), str(form.get("password", "")))
     except LoginRefused as refused:
         return _login_page(str(refused), status=429 if "too many" in str(refused) else 401)
+    return _signed_in(request, cookie)
+
+
+def _signed_in(request: Request, cookie: str) -> Response:
+    """Set the session cookie (HttpOnly, SameSite=Lax, Secure on https) and go to the app."""
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         COOKIE, cookie, max_age=int(SESSION_LIFETIME.total_seconds()), path="/", httponly=True, samesite="lax",
         secure=request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https",
     )  # fmt: skip
     return response
+
+
+async def session_route(request: Request) -> Response:
+    """Where the app sends a browser after an institution (OIDC) sign-in, to receive its cookie."""
+    cookie = await run_in_threadpool(redeem_ticket, runtime.store(), request.query_params.get("ticket", ""))
+    if cookie is None:
+        return _login_page("That sign-in link has expired. Sign in again.", status=403)
+    return _signed_in(request, cookie)
 
 
 async def logout_route(request: Request) -> Response:
@@ -107,5 +120,6 @@ def routes() -> list[Route]:
     return [
         Route(LOGIN_PATH, login_route, methods=["GET", "POST"]),
         Route(LOGOUT_PATH, logout_route, methods=["GET", "POST"]),
+        Route(SESSION_PATH, session_route, methods=["GET"]),
         Route(f"{MEDIA_PATH}/{{token}}", media_route, methods=["GET", "HEAD"]),
     ]

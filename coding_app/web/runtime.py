@@ -11,6 +11,7 @@ COOKIE = "obscode_session"
 LOGIN_PATH = "/obscode/login"
 LOGOUT_PATH = "/obscode/logout"
 MEDIA_PATH = "/obscode/media"
+SESSION_PATH = "/obscode/session"
 
 
 @cache
