@@ -41,5 +41,6 @@ run: system $(INSTALLED)
 test: system $(INSTALLED)
 	$(BIN)/pytest
 
-bench: $(INSTALLED)
+bench: system $(INSTALLED)
 	$(BIN)/python bench/bench_reliability.py
+	$(BIN)/python bench/bench_media.py
