@@ -16,11 +16,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from reliability import KOO_LI, KRIPPENDORFF, LANDIS_KOCH, RatingsError, Scale, ScoreError, agreement_table, band
+from reliability import RatingsError, Scale, ScoreError, agreement_table, band
 
 from reliability.summary import COLUMNS
 
 from .accounts import add_account, authenticate
+from .agreement import SHOWN_STATISTICS
 from .allocation import import_allocation
 from .assignments import AssignmentError
 from .assignments import assign as assign_recordings
@@ -97,22 +98,6 @@ class OutputFormat(str, Enum):
     csv = "csv"
 
 
-# What the terminal table shows: (column prefix, label, interpretation bands).
-SHOWN = (
-    ("exact_agreement", "exact agreement", None),
-    ("within_agreement", "agreement within {within:g}", None),
-    ("kappa_linear", "weighted kappa (linear)", LANDIS_KOCH),
-    ("kappa_quadratic", "weighted kappa (quadratic)", LANDIS_KOCH),
-    ("class_agreement", "class agreement (>= {threshold})", None),
-    ("class_kappa", "class kappa (>= {threshold})", LANDIS_KOCH),
-    ("ac1", "Gwet AC1", LANDIS_KOCH),
-    ("ac2_quadratic", "Gwet AC2 (quadratic)", LANDIS_KOCH),
-    ("icc_single", "ICC(A,1)", KOO_LI),
-    ("icc_average", "ICC(A,k)", KOO_LI),
-    ("alpha", "Krippendorff alpha ({level})", KRIPPENDORFF),
-)
-
-
 def _parse_scales(specs: list[str], threshold: float | None) -> Scale | dict[str, Scale]:
     """``LOW:HIGH:STEP`` for every subscale, or ``SUBSCALE=LOW:HIGH:STEP`` each."""
     named = [s for s in specs if "=" in s]
@@ -142,7 +127,7 @@ def _print_table(table: pd.DataFrame, settings: dict[str, object]) -> None:
         grid = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
         for header in ("statistic", "estimate", f"{settings['confidence']:.0%} CI", "interpretation"):
             grid.add_column(header, justify="left" if header in ("statistic", "interpretation") else "right")
-        for prefix, label, bands in SHOWN:
+        for prefix, label, bands in SHOWN_STATISTICS:
             estimate = record[prefix]
             if math.isnan(estimate) and prefix.startswith("class_") and settings["threshold"] is None:
                 continue

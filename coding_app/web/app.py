@@ -23,7 +23,10 @@ if account.role in ("coder", "fidelity"):
         st.Page(PAGES / "code.py", title="Code a recording", url_path="code"),
     ]
 else:
-    pages = [st.Page(PAGES / "progress.py", title="Coding progress", url_path="progress", default=True)]
+    pages = [
+        st.Page(PAGES / "agreement.py", title="Agreement", url_path="agreement", default=True),
+        st.Page(PAGES / "progress.py", title="Coding progress", url_path="progress"),
+    ]
 
 with st.sidebar:
     st.markdown(f"Signed in as **{account.name}**  \n{ROLE_NAMES[account.role]}")

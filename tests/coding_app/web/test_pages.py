@@ -73,9 +73,11 @@ def test_a_coder_opening_the_pi_page_file_gets_nothing_of_it(as_user):
     assert not at.dataframe
 
 
-def test_the_pi_sees_progress_and_not_the_coding_pages(as_user):
+def test_the_pi_sees_agreement_and_progress_and_not_the_coding_pages(as_user):
     as_user("pat")
     at = run(APP)
+    assert "No recording has been scored by two coders yet." in texts(at)
+    at = open_page("pages/progress.py")
     table = at.dataframe[0].value
     assert set(table["coder"]) == {"ann", "bob", "fay"}
     assert "Coding progress" in texts(at)
@@ -130,3 +132,27 @@ def test_a_recording_not_in_the_queue_is_refused_like_a_missing_one(as_user, web
     missing = open_page("pages/code.py", {"recording": "NOSUCH99"})
     assert "not in your queue" in texts(foreign) and texts(foreign) == texts(missing)
     assert not foreign.radio
+
+
+def test_the_agreement_page_shows_every_statistic_once_two_coders_have_submitted(as_user, web_study):
+    for name, scores in (("ann", (5.5, 6.0, 3.0)), ("bob", (5.0, 6.0, 3.5))):
+        account = web_study.account(name)
+        for code in web_study.codes["ann"]:
+            score = scores[web_study.codes["ann"].index(code)]
+            for scale in ("ea_sensitivity", "ea_non_intrusiveness"):
+                blinded.save_draft(web_study.store, account, code, scale, score, "")
+            blinded.submit(web_study.store, account, code)
+    as_user("pat")
+    at = run(APP)
+    assert not at.exception
+    alphas, statistics = at.dataframe[0].value, at.dataframe[1].value
+    assert list(alphas["scale"]) == ["ea_sensitivity", "ea_non_intrusiveness"] and set(alphas["n"]) == {3}
+    assert "weighted kappa (quadratic)" in list(statistics["statistic"])
+    assert "n = 3 recordings scored by both" in texts(at)
+
+
+def test_a_coder_opening_the_agreement_page_gets_nothing_of_it(as_user):
+    as_user("ann")
+    at = run(PAGES / "agreement.py")
+    assert "not available to your account" in texts(at)
+    assert not at.dataframe

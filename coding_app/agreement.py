@@ -1,0 +1,118 @@
+"""Agreement on the double-coded recordings, for the PI: every statistic, and where coders part.
+
+Works on the latest submitted rating of each coder, by recording code: no unblinding key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+
+from reliability import KOO_LI, KRIPPENDORFF, LANDIS_KOCH, STATISTICS, agreement_table, krippendorff_alpha
+from reliability.contingency import TooFewUnitsError
+
+from .accounts import require_role
+from .codebook import Codebook
+from .ratings import submitted_ratings
+from .store import Store
+from .store.models import Account, Rating
+from .study import study_codebook
+
+
+# How each statistic of an agreement table is shown: (column prefix, label, interpretation bands).
+SHOWN_STATISTICS = (
+    ("exact_agreement", "exact agreement", None),
+    ("within_agreement", "agreement within {within:g}", None),
+    ("kappa_linear", "weighted kappa (linear)", LANDIS_KOCH),
+    ("kappa_quadratic", "weighted kappa (quadratic)", LANDIS_KOCH),
+    ("class_agreement", "class agreement (>= {threshold})", None),
+    ("class_kappa", "class kappa (>= {threshold})", LANDIS_KOCH),
+    ("ac1", "Gwet AC1", LANDIS_KOCH),
+    ("ac2_quadratic", "Gwet AC2 (quadratic)", LANDIS_KOCH),
+    ("icc_single", "ICC(A,1)", KOO_LI),
+    ("icc_average", "ICC(A,k)", KOO_LI),
+    ("alpha", "Krippendorff alpha ({level})", KRIPPENDORFF),
+)
+
+
+@dataclass(frozen=True)
+class AgreementReport:
+    ratings: pd.DataFrame
+    """Long format, recordings scored by two or more coders: code, coder, scale, score, submitted_at."""
+    pairs: pd.DataFrame
+    """reliability.agreement_table: one row per scale and coder pair."""
+    alphas: pd.DataFrame
+    """Krippendorff's alpha over all coders together, per scale."""
+    codebook: Codebook
+
+
+def ratings_version(store: Store) -> tuple[int, str]:
+    """Changes whenever a rating is submitted, imported or reopened: a cache key for agreement."""
+    with store.read() as db:
+        count, latest = db.execute(select(func.count(Rating.id), func.max(Rating.id)).where(Rating.status == "submitted")).one()
+    return int(count), str(latest)
+
+
+def double_coded(store: Store) -> tuple[pd.DataFrame, Codebook]:
+    with store.read() as db:
+        ratings = submitted_ratings(db)
+        codebook = study_codebook(db)
+    coders = ratings.groupby(["code", "scale"])["coder"].transform("nunique")
+    return ratings[coders >= 2][["code", "coder", "scale", "score", "submitted_at"]].reset_index(drop=True), codebook
+
+
+def agreement_report(store: Store, pi: Account, *, n_boot: int = 1_000, seed: int = 1) -> AgreementReport:
+    """Every statistic for every scale and coder pair, and alpha over all coders."""
+    require_role(pi, "pi")
+    ratings, codebook = double_coded(store)
+    scales = {key: definition.scale for key, definition in codebook.scales.items()}
+    long = ratings.rename(columns={"code": "unit", "scale": "subscale"})
+    pairs = (
+        agreement_table(long, scales, n_boot=n_boot, seed=seed)
+        if len(long) else pd.DataFrame(columns=["subscale", "coder_a", "coder_b", "n", *STATISTICS])
+    )  # fmt: skip
+    alphas = []
+    for key, group in long.groupby("subscale", sort=False):
+        matrix = group.pivot(index="coder", columns="unit", values="score")
+        try:
+            alpha = krippendorff_alpha(matrix.to_numpy(dtype=float), scales[key], "ordinal", n_boot=n_boot, seed=seed)
+        except TooFewUnitsError:
+            continue
+        alphas.append({"scale": key, "coders": matrix.shape[0], "n": alpha.n, "alpha": alpha.estimate,
+                       "ci_low": alpha.ci[0], "ci_high": alpha.ci[1], "note": alpha.undefined or ""})  # fmt: skip
+    return AgreementReport(ratings, pairs, pd.DataFrame(alphas), codebook)
+
+
+def pair_scores(report: AgreementReport, scale: str, coder_a: str, coder_b: str) -> pd.DataFrame:
+    """Recordings both coders scored on ``scale``: code, a, b, and when the later of the two was submitted."""
+    subset = report.ratings[(report.ratings["scale"] == scale) & report.ratings["coder"].isin([coder_a, coder_b])]
+    wide = subset.pivot(index="code", columns="coder", values="score").dropna()
+    when = subset.groupby("code")["submitted_at"].max()
+    return pd.DataFrame({"code": wide.index, "a": wide[coder_a].to_numpy(), "b": wide[coder_b].to_numpy(),
+                         "submitted_at": when.reindex(wide.index).to_numpy()})  # fmt: skip
+
+
+def disagreements(report: AgreementReport, scale: str, coder_a: str, coder_b: str) -> pd.DataFrame:
+    """Recordings where the pair are more than one point apart or on opposite sides of the threshold."""
+    scores = pair_scores(report, scale, coder_a, coder_b)
+    threshold = report.codebook[scale].scale.threshold
+    apart = (scores["a"] - scores["b"]).abs() > 1
+    across = (scores["a"] >= threshold) != (scores["b"] >= threshold) if threshold is not None else False
+    flagged = scores[apart | across].copy()
+    flagged["reason"] = np.where(apart[apart | across], "more than 1 point apart", "opposite sides of the threshold")
+    return flagged.sort_values("code").reset_index(drop=True)
+
+
+def agreement_over_time(scores: pd.DataFrame, window: int = 8) -> pd.DataFrame:
+    """Rolling exact and within-one-point agreement, in the order the pairs were completed (to catch drift)."""
+    ordered = scores.sort_values("submitted_at").reset_index(drop=True)
+    difference = (ordered["a"] - ordered["b"]).abs()
+    return pd.DataFrame({
+        "completed": range(1, len(ordered) + 1),
+        "submitted_at": ordered["submitted_at"],
+        "exact": (difference == 0).astype(float).rolling(window, min_periods=1).mean(),
+        "within_one": (difference <= 1).astype(float).rolling(window, min_periods=1).mean(),
+    })  # fmt: skip

@@ -1,0 +1,94 @@
+"""The PI's agreement report, on SQLite and PostgreSQL: numbers, disagreements, drift, caching key."""
+
+import pandas as pd
+import pytest
+
+from coding_app.accounts import account_named, add_account
+from coding_app.agreement import agreement_over_time, agreement_report, disagreements, pair_scores, ratings_version
+from coding_app.assignments import assign
+from coding_app.codebook import load_codebook
+from coding_app.errors import NotAllowed
+from coding_app.ratings import import_ratings
+from coding_app.store.models import Recording
+from coding_app.study import initialise
+from reliability import Scale, agreement_table
+
+EA = Scale(1, 7, 0.5, threshold=5.5)
+A = [5.5, 6.0, 3.0, 7.0, 4.5, 6.5]
+B = [5.0, 6.0, 4.5, 7.0, 4.5, 5.5]
+C = [5.5, 6.5, 3.5, 6.5, 5.0, 6.0]
+
+
+@pytest.fixture
+def rated(store, tmp_path):
+    initialise(store, load_codebook(), "test")
+    codes = [f"CODE{i}AAA" for i in range(len(A))]
+    with store.write() as db:
+        db.add_all(Recording(code=c, kind="video", media_name=f"m{i}.mp4", media_type="video/mp4") for i, c in enumerate(codes))
+        for name in ("ann", "bob", "cat"):
+            add_account(db, name, "coder", "a-long-password", "test")
+        add_account(db, "pat", "pi", "a-long-password", "test")
+    assign(store, ["ann", "bob", "cat"], kind="video", scales=["ea_sensitivity"], seed=1, actor="test")
+    rows = [(c, coder, s) for coder, scores in (("ann", A), ("bob", B), ("cat", C)) for c, s in zip(codes, scores, strict=True)]
+    path = tmp_path / "ratings.csv"
+    pd.DataFrame(rows, columns=["recording_id", "coder", "score"]).assign(scale="ea_sensitivity").to_csv(path, index=False)
+    import_ratings(store, path, "test")
+    with store.read() as db:
+        pi, coder = account_named(db, "pat"), account_named(db, "ann")
+    return store, pi, coder, codes
+
+
+def test_only_a_pi_gets_the_report(rated):
+    store, _, coder, _ = rated
+    with pytest.raises(NotAllowed):
+        agreement_report(store, coder)
+
+
+def test_pair_rows_are_the_reliability_table_of_the_same_scores(rated):
+    store, pi, _, codes = rated
+    report = agreement_report(store, pi, n_boot=200, seed=3)
+    expected = agreement_table(
+        pd.DataFrame({"unit": codes * 3, "coder": ["ann"] * 6 + ["bob"] * 6 + ["cat"] * 6,
+                      "subscale": "ea_sensitivity", "score": A + B + C}),
+        {"ea_sensitivity": EA}, n_boot=200, seed=3,
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(report.pairs.reset_index(drop=True), expected, check_dtype=False)
+    (alpha,) = report.alphas.itertuples()
+    assert (alpha.scale, alpha.coders, alpha.n) == ("ea_sensitivity", 3, 6)
+
+
+def test_disagreements_are_more_than_a_point_apart_or_across_the_threshold(rated):
+    store, pi, _, codes = rated
+    report = agreement_report(store, pi, n_boot=0)
+    flagged = disagreements(report, "ea_sensitivity", "ann", "bob")
+    # ann/bob: 5.5 vs 5.0 crosses 5.5; 3.0 vs 4.5 is 1.5 apart; 6.5 vs 5.5 is neither.
+    assert flagged[["code", "reason"]].values.tolist() == [
+        [codes[0], "opposite sides of the threshold"],
+        [codes[2], "more than 1 point apart"],
+    ]
+
+
+def test_rolling_agreement_follows_completion_order():
+    scores = pd.DataFrame({"code": list("wxyz"), "a": [5, 5, 5, 5], "b": [5, 6, 7, 5],
+                           "submitted_at": pd.to_datetime(["2026-01-04", "2026-01-01", "2026-01-02", "2026-01-03"])})  # fmt: skip
+    rolling = agreement_over_time(scores, window=2)
+    # completion order: x (1 apart), y (2 apart), z (equal), w (equal)
+    assert rolling["exact"].tolist() == [0.0, 0.0, 0.5, 1.0]
+    assert rolling["within_one"].tolist() == [1.0, 0.5, 0.5, 1.0]
+
+
+def test_pair_scores_line_up_the_two_coders(rated):
+    store, pi, _, codes = rated
+    scores = pair_scores(agreement_report(store, pi, n_boot=0), "ea_sensitivity", "bob", "cat")
+    assert scores.set_index("code").loc[codes[2], ["a", "b"]].tolist() == [4.5, 3.5]
+
+
+def test_the_cache_key_changes_when_a_rating_is_submitted(rated, tmp_path):
+    store, _, _, codes = rated
+    before = ratings_version(store)
+    with store.write() as db:
+        add_account(db, "dan", "coder", "a-long-password", "test")
+    path = tmp_path / "more.csv"
+    path.write_text(f"recording_id,coder,scale,score\n{codes[0]},dan,ea_sensitivity,5\n")
+    import_ratings(store, path, "test")
+    assert ratings_version(store) != before
