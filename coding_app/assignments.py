@@ -52,7 +52,7 @@ def _recordings(db: Session, kind: str, which: str) -> list[int]:
             raise AssignmentError(f"draw {number} is a {draw.purpose} draw, not of {kind} recordings")
         return draw_members(db, int(number))
     codes = [c.strip() for c in which.split(",") if c.strip()]
-    found = dict(db.execute(select(Recording.code, Recording.id).where(Recording.code.in_(codes), Recording.kind == kind)).tuples())
+    found = dict(db.execute(select(Recording.code, Recording.id).where(Recording.code.in_(codes), Recording.kind == kind)).all())
     unknown = [c for c in codes if c not in found]
     if unknown:
         raise AssignmentError(f"no {kind} recording with code {', '.join(unknown)}")

@@ -75,7 +75,3 @@ def study_codebook(db: Session) -> Codebook:
         scales[row.key] = ScaleDefinition(row.key, row.label, row.kind, scale, anchors)
     settings = {s.key: tuple(s.value) for s in db.scalars(select(StudySetting))}
     return Codebook(scales, arms=settings.get("arms", ()), timepoints=settings.get("timepoints", ()))
-
-
-def scale_ids(db: Session) -> dict[str, int]:
-    return dict(db.execute(select(ScaleRow.key, ScaleRow.id)).tuples())

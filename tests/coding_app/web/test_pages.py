@@ -156,3 +156,14 @@ def test_a_coder_opening_the_agreement_page_gets_nothing_of_it(as_user):
     at = run(PAGES / "agreement.py")
     assert "not available to your account" in texts(at)
     assert not at.dataframe
+
+
+def test_the_fidelity_page_is_for_the_pi_only(as_user):
+    as_user("pat")
+    at = open_page("pages/fidelity.py")
+    assert not at.exception
+    assert "Treatment fidelity" in texts(at)
+    assert set(at.dataframe[0].value["clinician"]) == {"clinician Q"}
+    as_user("fay")
+    refused = run(PAGES / "fidelity.py")
+    assert "not available to your account" in texts(refused) and not refused.dataframe

@@ -1,0 +1,70 @@
+"""Treatment fidelity for the PI: how much session audio was sampled, and how adherent it was."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import select
+
+from .accounts import require_role
+from .ratings import submitted_ratings
+from .store import Store
+from .store.models import Account, Draw, DrawMember, Recording
+from .study import study_codebook
+from .unblinding import key_table
+
+
+@dataclass(frozen=True)
+class FidelityReport:
+    scale: str
+    threshold: float | None
+    by_clinician: pd.DataFrame
+    by_session: pd.DataFrame
+    draws: pd.DataFrame
+
+
+def _summary(sessions: pd.DataFrame, by: str, threshold: float | None) -> pd.DataFrame:
+    grouped = sessions.groupby(by, dropna=False)
+    table = pd.DataFrame({
+        "sessions": grouped.size(),
+        "sampled": grouped["sampled"].sum(),
+        "coded": grouped["score"].count(),
+        "mean_adherence": grouped["score"].mean(),
+    })  # fmt: skip
+    table["sampled_fraction"] = table["sampled"] / table["sessions"]
+    if threshold is not None:
+        table["acceptable_share"] = grouped["score"].apply(lambda s: (s.dropna() >= threshold).mean() if s.notna().any() else float("nan"))
+    return table.reset_index()
+
+
+def fidelity_report(store: Store, pi: Account) -> FidelityReport:
+    """Per clinician and per session number: sessions, sampled, coded, mean adherence, share acceptable.
+
+    A session coded by several coders counts once, with the mean of their scores.
+    """
+    require_role(pi, "pi")
+    with store.read() as db:
+        codebook = study_codebook(db)
+        ratings = submitted_ratings(db)
+        codes = dict(db.execute(select(Recording.code, Recording.id).where(Recording.kind == "audio")).all())
+        sampled = set(db.scalars(select(DrawMember.recording_id).join(Draw, Draw.id == DrawMember.draw_id)
+                                 .where(Draw.purpose == "fidelity")))  # fmt: skip
+        draws = pd.DataFrame(
+            [(d.id, d.seed, d.fraction, ", ".join(d.stratify) or "none", len(d.frame),
+              sum(s["drawn"] for s in d.strata.values()), d.tops_up, d.created_by, d.created_at)
+             for d in db.scalars(select(Draw).where(Draw.purpose == "fidelity").order_by(Draw.id))],
+            columns=["draw", "seed", "fraction", "stratified_by", "frame", "drawn", "tops_up", "by", "at"],
+        )  # fmt: skip
+    scale = next((s for s in codebook.for_kind("audio")), None)
+    if scale is None:
+        raise ValueError("the codebook has no scale for session audio")
+    key = key_table(store, pi, "fidelity summary")
+    audio = ratings[(ratings["scale"] == scale.key)].groupby("code")["score"].mean()
+    sessions = key[key["code"].isin(codes)].assign(
+        sampled=lambda t: t["code"].map(codes).isin(sampled),
+        score=lambda t: t["code"].map(audio),
+    )
+    threshold = scale.scale.threshold
+    return FidelityReport(scale.key, threshold, _summary(sessions, "clinician", threshold),
+                          _summary(sessions, "session", threshold), draws)  # fmt: skip
