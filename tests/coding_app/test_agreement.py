@@ -1,10 +1,14 @@
 """The PI's agreement report, on SQLite and PostgreSQL: numbers, disagreements, drift, caching key."""
 
+import dataclasses
+
 import pandas as pd
 import pytest
 
 from coding_app.accounts import account_named, add_account
-from coding_app.agreement import agreement_over_time, agreement_report, disagreements, pair_scores, ratings_version
+from coding_app.agreement import (
+    agreement_over_time, agreement_report, disagreements, methods_paragraph, pair_scores, ratings_version,
+)  # fmt: skip
 from coding_app.assignments import assign
 from coding_app.codebook import load_codebook
 from coding_app.errors import NotAllowed
@@ -92,3 +96,19 @@ def test_the_cache_key_changes_when_a_rating_is_submitted(rated, tmp_path):
     path.write_text(f"recording_id,coder,scale,score\n{codes[0]},dan,ea_sensitivity,5\n")
     import_ratings(store, path, "test")
     assert ratings_version(store) != before
+
+
+def test_methods_paragraph_reports_kappa_for_two_coders_and_alpha_for_more(rated):
+    store, pi, _, codes = rated
+    report = agreement_report(store, pi, n_boot=200, seed=3)
+    alpha = report.alphas.iloc[0]
+    assert methods_paragraph(report, "videos") == (
+        f"Three raters independently coded 6 videos; Krippendorff's alpha (ordinal) was {alpha['alpha']:.2f} "
+        f"(95% CI {alpha['ci_low']:.2f} to {alpha['ci_high']:.2f}) for maternal sensitivity."
+    )
+    two = dataclasses.replace(report, pairs=report.pairs[(report.pairs["coder_a"] == "ann") & (report.pairs["coder_b"] == "bob")])
+    row = two.pairs.iloc[0]
+    assert methods_paragraph(two, "videos") == (
+        f"Two raters independently coded 6 videos; quadratic weighted Cohen's kappa was {row['kappa_quadratic']:.2f} "
+        f"(95% CI {row['kappa_quadratic_ci_low']:.2f} to {row['kappa_quadratic_ci_high']:.2f}) for maternal sensitivity."
+    )

@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from coding_app.agreement import (
-    SHOWN_STATISTICS, agreement_over_time, agreement_report, disagreements, pair_scores, ratings_version,
+    SHOWN_STATISTICS, agreement_over_time, agreement_report, disagreements, methods_paragraph, pair_scores,
+    ratings_version,
 )  # fmt: skip
 from coding_app.web import charts, runtime
 from coding_app.web.identity import require
@@ -28,6 +29,7 @@ if data.pairs.empty:
     st.info("No recording has been scored by two coders yet.")
     st.stop()
 
+st.markdown("**For the methods section:** " + methods_paragraph(data, "recordings"))
 if not data.alphas.empty:
     st.subheader("All coders together")
     alphas = data.alphas.assign(band=[band(a, SHOWN_STATISTICS[-1][2]) for a in data.alphas["alpha"]])
