@@ -14,6 +14,8 @@ from .errors import NotAllowed
 from .store.models import ROLES, Account
 
 MIN_PASSWORD_LENGTH = 10
+# Which role codes which kind of recording: EA raters the play videos, fidelity coders the session audio.
+ROLE_FOR_KIND = {"video": "coder", "audio": "fidelity"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verifying against this when the name is unknown keeps the time the same either way.

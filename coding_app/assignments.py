@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 from reliability.bootstrap import resolve_seed
 
 from . import audit
+from .accounts import ROLE_FOR_KIND
 from .errors import NotFound
 from .sampling import draw_members
 from .store import Store
 from .store.models import Account, Assignment, AssignmentScale, Draw, Recording, ScaleRow
 from .study import study_codebook
 
-ROLE_FOR_KIND = {"video": "coder", "audio": "fidelity"}
 
 
 class AssignmentError(ValueError):
@@ -71,6 +71,8 @@ def assign(
     """
     if kind not in ROLE_FOR_KIND:
         raise AssignmentError(f"kind must be video or audio, not {kind!r}")
+    if seed is not None and seed < 0:
+        raise AssignmentError(f"a seed is a whole number of at least 0, not {seed}")
     seed = resolve_seed(seed)
     rng = np.random.default_rng(seed)
     with store.write() as db:

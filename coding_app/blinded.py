@@ -14,13 +14,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import ratings
-from .accounts import require_role
+from .accounts import ROLE_FOR_KIND, require_role
 from .codebook import ScaleDefinition
 from .errors import NotFound
 from .ratings import RatingState
 from .store import Store
 from .store.models import Account, Assignment, AssignmentScale, Rating, Recording, ScaleRow
-from .study import study_codebook
+from .study import study_scales
 
 CODER_ROLES = ("coder", "fidelity")
 NOT_ASSIGNED = "no such recording in your queue"
@@ -56,11 +56,16 @@ def _check(account: Account) -> None:
     require_role(account, *CODER_ROLES)
 
 
+def _kind(account: Account) -> str:
+    """The kind of recording this coder's role codes; anything else in their queue is not theirs."""
+    return next(kind for kind, role in ROLE_FOR_KIND.items() if role == account.role)
+
+
 def _assignment(db: Session, account: Account, code: str) -> tuple[Assignment, Recording]:
     found = db.execute(
         select(Assignment, Recording)
         .join(Recording, Recording.id == Assignment.recording_id)
-        .where(Assignment.account_id == account.id, Recording.code == code)
+        .where(Assignment.account_id == account.id, Recording.code == code, Recording.kind == _kind(account))
     ).first()
     if found is None:
         raise NotFound(NOT_ASSIGNED)
@@ -115,7 +120,7 @@ def queue(store: Store, account: Account) -> list[QueueItem]:
         rows = db.execute(
             select(Assignment.id, Recording.code, Recording.kind)
             .join(Recording, Recording.id == Assignment.recording_id)
-            .where(Assignment.account_id == account.id)
+            .where(Assignment.account_id == account.id, Recording.kind == _kind(account))
             .order_by(Assignment.position)
         ).all()
         ids = [r.id for r in rows]
@@ -136,7 +141,7 @@ def task(store: Store, account: Account, code: str) -> Task:
     _check(account)
     with store.read() as db:
         assignment, recording = _assignment(db, account, code)
-        codebook = study_codebook(db)
+        codebook = study_scales(db)
         keys = _scale_keys(db, [assignment.id]).get(assignment.id, [])
         states = _states(db, [assignment.id]).get(assignment.id, {})
     return Task(recording.code, recording.kind, recording.media_type, [codebook[k] for k in keys], states,

@@ -53,8 +53,12 @@ class Context:
     user: str | None
 
     def store(self) -> Store:
-        store = Store(self.db)
-        store.check()
+        """The study database, ready to use; exits with the reason otherwise."""
+        try:
+            store = Store(self.db)
+            store.check()
+        except StoreError as error:
+            fail(str(error))
         return store
 
     @property

@@ -55,6 +55,8 @@ def ratings_table(store: Store, account: Account | None, unblinded: bool) -> tup
     table = table[ordered]
     last = long.groupby(["code", "coder"])["submitted_at"].max().rename("submitted_at") if len(long) else None
     if last is not None:
+        # UTC without a zone: Excel and SPSS take no zones, and SQLite and PostgreSQL return them differently.
+        last = pd.to_datetime(last, utc=True).dt.tz_localize(None)
         table = table.merge(last.reset_index(), on=["code", "coder"], how="left")
         labels["submitted_at"] = "Last submission"
     if unblinded:
@@ -79,8 +81,6 @@ def export_ratings(store: Store, path: Path, fmt: Format, account: Account | Non
         for column, mapping in value_labels.items():
             codes = {label: number for number, label in mapping.items()}
             coded[column] = coded[column].map(codes)
-        if "submitted_at" in coded:
-            coded["submitted_at"] = pd.to_datetime(coded["submitted_at"], utc=True).dt.tz_localize(None)
         pyreadstat.write_sav(coded, str(path), column_labels=[labels.get(c, c) for c in coded.columns],
                              variable_value_labels=value_labels)  # fmt: skip
     else:

@@ -19,13 +19,13 @@ from sqlalchemy.orm import Session
 from reliability import ScoreError
 
 from . import audit
-from .accounts import require_role
+from .accounts import ROLE_FOR_KIND, require_role
 from .errors import ImportRefused, NotFound
 from .recordings import same_id
 from .spreadsheet import read_table
 from .store import Store
 from .store.models import Account, Assignment, AssignmentScale, Rating, Recording, RecordingKey, ScaleRow, now
-from .study import study_codebook
+from .study import study_codebook, study_scales
 
 IMPORT_COLUMNS = ("recording_id", "coder", "scale", "score")
 
@@ -72,7 +72,7 @@ def save_draft(
 ) -> Rating:
     """Create or update the draft; a submitted rating raises :class:`RatingLocked`."""
     if score is not None:
-        definition = study_codebook(db)[scale.key]
+        definition = study_scales(db)[scale.key]
         try:
             score = float(definition.scale.levels[definition.scale.index([score], lambda _: scale.key)[0]])
         except ScoreError as error:
@@ -210,6 +210,9 @@ def import_ratings(store: Store, path: Path, actor: str) -> int:
                 problem(f"field 'coder': no account named {record['coder']!r}")
             elif account.role == "pi":
                 problem(f"field 'coder': {record['coder']!r} is a PI account, not a coder")
+            elif recording is not None and ROLE_FOR_KIND[recording.kind] != account.role:
+                problem(f"field 'coder': {record['coder']!r} has the {account.role} role; {recording.kind} "
+                        f"recordings go to {ROLE_FOR_KIND[recording.kind]} accounts")  # fmt: skip
             if scale is None:
                 problem(f"field 'scale': no scale {record['scale']!r} in the codebook")
             elif recording is not None and scale.kind != recording.kind:

@@ -156,14 +156,21 @@ class _Validation:
         v = entry.values
         participant = next(p for p in self.participants.values() if p.id == key.participant_id)
         recording = self.recordings[key.recording_id]
-        same = (
-            key.external_id == v["recording_id"] and same_id(participant.external_id) == same_id(v["participant_id"])
-            and recording.kind == v["kind"].lower() and key.timepoint == v["timepoint"]
-            and (key.session or "") == v["session"] and (key.clinician or "") == v["clinician"]
-            and (not entry.digest or key.content_hash == entry.digest)
-        )  # fmt: skip
-        if not same:
-            self.problem(entry.row, f"recording {v['recording_id']!r} is already imported with different details or media")
+        stored = {
+            "recording_id": key.external_id, "participant_id": participant.external_id, "kind": recording.kind,
+            "timepoint": key.timepoint, "session": key.session or "", "clinician": key.clinician or "",
+        }  # fmt: skip
+        given = {name: v[name].lower() if name == "kind" else v[name] for name in stored}
+        changed = [name for name in stored if (same_id(stored[name]) if name.endswith("_id") else stored[name])
+                   != (same_id(given[name]) if name.endswith("_id") else given[name])]  # fmt: skip
+        if key.external_id != v["recording_id"]:
+            changed.append("recording_id")
+        if entry.digest and key.content_hash != entry.digest:
+            changed.append("path")
+        if changed:
+            fields = ", ".join(f"'{name}'" for name in dict.fromkeys(changed))
+            self.problem(entry.row, f"recording {v['recording_id']!r} is already imported with a different "
+                                    f"field{'s' if len(changed) > 1 else ''} {fields}")  # fmt: skip
         return True
 
     def playable(self, entry: ManifestRow) -> None:

@@ -95,6 +95,8 @@ def _make_draw(
     unknown = [s for s in stratify if s not in STRATIFIERS]
     if unknown:
         raise DrawError(f"cannot stratify by {', '.join(unknown)}: choose from {', '.join(STRATIFIERS)}")
+    if seed < 0:
+        raise DrawError(f"a seed is a whole number of at least 0, not {seed}")
     if fraction is not None and not 0 < fraction <= 1:
         raise DrawError(f"the fraction must be above 0 and at most 1, not {fraction:g}")
     with store.write() as db:

@@ -165,13 +165,18 @@ def _media_serializer(store: Store) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key(store), salt="obscode-media")
 
 
+def session_reference(session_id: str) -> str:
+    """What a media token says of its session: enough to match, nothing to look the session up by."""
+    return hashlib.sha256(f"media:{session_id}".encode()).hexdigest()[:24]
+
+
 def media_token(store: Store, identity: Identity, code: str) -> str:
     """A signed token for one recording's media, bound to this login session."""
-    return _media_serializer(store).dumps({"s": identity.session_id, "r": code})
+    return _media_serializer(store).dumps({"s": session_reference(identity.session_id), "r": code})
 
 
 def read_media_token(store: Store, token: str) -> tuple[str, str] | None:
-    """(session id, recording code) of a valid, unexpired media token, else None."""
+    """(session reference, recording code) of a valid, unexpired media token, else None."""
     try:
         data = _media_serializer(store).loads(token, max_age=int(MEDIA_TOKEN_LIFETIME.total_seconds()))
     except BadSignature:

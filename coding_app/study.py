@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -64,8 +66,8 @@ def initialise(store: Store, codebook: Codebook, actor: str) -> list[str]:
     return changes
 
 
-def study_codebook(db: Session) -> Codebook:
-    """The codebook the study was initialised with."""
+def study_scales(db: Session) -> Codebook:
+    """The study's scales alone, without its declared arms and timepoints (what coders may read)."""
     scales = {}
     for row in db.scalars(select(ScaleRow).order_by(ScaleRow.id)):
         scale = Scale(float(row.low), float(row.high), float(row.step),
@@ -73,5 +75,10 @@ def study_codebook(db: Session) -> Codebook:
                       class_labels=tuple(row.classes))  # fmt: skip
         anchors = {float(k): v for k, v in row.anchors.items()}
         scales[row.key] = ScaleDefinition(row.key, row.label, row.kind, scale, anchors)
-    settings = {s.key: tuple(s.value) for s in db.scalars(select(StudySetting))}
-    return Codebook(scales, arms=settings.get("arms", ()), timepoints=settings.get("timepoints", ()))
+    return Codebook(scales)
+
+
+def study_codebook(db: Session) -> Codebook:
+    """The codebook the study was initialised with, declared arms and timepoints included."""
+    settings = {s.key: tuple(s.value) for s in db.scalars(select(StudySetting).where(StudySetting.key.in_(["arms", "timepoints"])))}
+    return replace(study_scales(db), arms=settings.get("arms", ()), timepoints=settings.get("timepoints", ()))

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -147,7 +148,7 @@ class Draw(Base):
     __table_args__ = (CheckConstraint(_in("purpose", DRAW_PURPOSES), name="purpose"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     purpose: Mapped[str] = mapped_column(String(16))
-    seed: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(BigInteger)
     fraction: Mapped[float | None] = mapped_column(Numeric(8, 6, asdecimal=False))
     n: Mapped[int | None] = mapped_column(Integer)
     stratify: Mapped[list] = mapped_column(JSON)

@@ -121,7 +121,43 @@ function build(root, data) {
     notes.dispatchEvent(new Event("input"));
   };
   stamp.addEventListener("click", insertTime);
-  root._obscode = { media, speed, notes, saved, insertTime };
+
+  // Streamlit calls the component function on every rerun without running its cleanup, so the
+  // listeners are attached once, here, and read the latest call's data and callbacks.
+  const state = { data, setStateValue: () => {} };
+  let timer = null;
+  const send = () => {
+    clearTimeout(timer);
+    if (notes.value !== (root._sent ?? state.data.notes ?? "")) {
+      root._sent = notes.value;
+      saved.textContent = "Saving notes...";
+      state.setStateValue("notes", notes.value);
+    }
+  };
+  notes.addEventListener("input", () => { saved.textContent = "Typing..."; clearTimeout(timer); timer = setTimeout(send, 500); });
+  notes.addEventListener("blur", send);
+  const onKey = (e) => {
+    if (!root.isConnected) { document.removeEventListener("keydown", onKey); return; }
+    // Inside a shadow root e.target is the host element: ask where the key really went.
+    const origin = e.composedPath()[0] || e.target;
+    const typing = origin && (origin.tagName === "TEXTAREA" || origin.tagName === "INPUT" ||
+      origin.tagName === "SELECT" || origin.isContentEditable);
+    if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+    const k = e.key, video = state.data.kind === "video";
+    if (k === " " || k === "k" || k === "K") { e.preventDefault(); media.paused ? media.play() : media.pause(); }
+    else if (k === "j" || k === "J") { media.currentTime = Math.max(0, media.currentTime - 5); }
+    else if (k === "l" || k === "L") { media.currentTime = media.currentTime + 5; }
+    else if (k === "," && video) { media.pause(); media.currentTime = Math.max(0, media.currentTime - FRAME); }
+    else if (k === "." && video) { media.pause(); media.currentTime = media.currentTime + FRAME; }
+    else if (k === "[" || k === "]") {
+      const i = SPEEDS.indexOf(media.playbackRate) + (k === "]" ? 1 : -1);
+      media.playbackRate = SPEEDS[Math.min(SPEEDS.length - 1, Math.max(0, i))];
+      speed.value = String(media.playbackRate);
+    }
+    else if (k === "t" || k === "T") { e.preventDefault(); insertTime(); }
+  };
+  document.addEventListener("keydown", onKey);
+  root._obscode = { state, notes, stamp, saved, send };
   show();
 }
 
@@ -134,45 +170,14 @@ export default function (component) {
     parentElement.appendChild(root);
   }
   if (root.dataset.src !== data.src) build(root, data);
-  const { media, speed, notes, saved, insertTime } = root._obscode;
-
-  let timer = null;
-  const send = () => {
-    clearTimeout(timer);
-    if (notes.value !== (root._sent ?? data.notes ?? "")) {
-      root._sent = notes.value;
-      saved.textContent = "Saving notes...";
-      setStateValue("notes", notes.value);
-    }
-  };
-  const onInput = () => { saved.textContent = "Typing..."; clearTimeout(timer); timer = setTimeout(send, 700); };
-  notes.addEventListener("input", onInput);
-  notes.addEventListener("blur", send);
-  if (data.saved_notes !== undefined && data.saved_notes === notes.value) saved.textContent = data.saved_label || "";
-
-  const onKey = (e) => {
-    const typing = e.target && (e.target.tagName === "TEXTAREA" || e.target.tagName === "INPUT" || e.target.isContentEditable);
-    if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
-    const k = e.key;
-    if (k === " " || k === "k" || k === "K") { e.preventDefault(); media.paused ? media.play() : media.pause(); }
-    else if (k === "j" || k === "J") { media.currentTime = Math.max(0, media.currentTime - 5); }
-    else if (k === "l" || k === "L") { media.currentTime = media.currentTime + 5; }
-    else if (k === "," && data.kind === "video") { media.pause(); media.currentTime = Math.max(0, media.currentTime - FRAME); }
-    else if (k === "." && data.kind === "video") { media.pause(); media.currentTime = media.currentTime + FRAME; }
-    else if (k === "[" || k === "]") {
-      const i = SPEEDS.indexOf(media.playbackRate) + (k === "]" ? 1 : -1);
-      media.playbackRate = SPEEDS[Math.min(SPEEDS.length - 1, Math.max(0, i))];
-      speed.value = String(media.playbackRate);
-    }
-    else if (k === "t" || k === "T") { e.preventDefault(); insertTime(); }
-  };
-  document.addEventListener("keydown", onKey);
-  return () => {
-    send();
-    document.removeEventListener("keydown", onKey);
-    notes.removeEventListener("input", onInput);
-    notes.removeEventListener("blur", send);
-  };
+  const { state, notes, stamp, saved, send } = root._obscode;
+  state.data = data;
+  state.setStateValue = setStateValue;
+  notes.readOnly = !!data.locked;
+  stamp.disabled = !!data.locked;
+  if (data.locked) saved.textContent = "Submitted: notes are locked.";
+  else if (data.saved_notes === notes.value && data.saved_label) saved.textContent = data.saved_label;
+  return send;
 }
 """
 

@@ -16,7 +16,9 @@ from starlette.routing import Route
 
 from .. import blinded
 from ..errors import NotAllowed, NotFound
-from ..sessions import SESSION_LIFETIME, LoginRefused, identify, login, logout, read_media_token, redeem_ticket
+from ..sessions import (
+    SESSION_LIFETIME, LoginRefused, identify, login, logout, read_media_token, redeem_ticket, session_reference,
+)  # fmt: skip
 from . import runtime
 from .runtime import COOKIE, LOGIN_PATH, LOGOUT_PATH, MEDIA_PATH, SESSION_PATH
 
@@ -96,7 +98,7 @@ def _media_file(cookie: str | None, token: str):  # noqa: ANN202 - (path, media 
     store = runtime.store()
     identity = identify(store, cookie)
     claim = read_media_token(store, token)
-    if identity is None or claim is None or claim[0] != identity.session_id:
+    if identity is None or claim is None or claim[0] != session_reference(identity.session_id):
         return None
     try:
         found = blinded.media(store, identity.account, claim[1])

@@ -55,7 +55,7 @@ def notes_now() -> str:
 position = next((item.position for item in items if item.code == code), 0)
 done = sum(item.status == "submitted" for item in items)
 st.title(f"Recording {code}")
-st.caption(f"{position} of {len(items)} in your queue, {done} done")
+st.caption(f"Number {position} in your queue of {len(items)}; {done} of {len(items)} done")
 
 left, right = st.columns([5, 4], gap="large")
 with left:
@@ -71,8 +71,9 @@ with right:
     for scale in task.scales:
         current = task.ratings.get(scale.key)
         levels = [float(x) for x in scale.scale.levels]
+        st.markdown(f"**{scale.label}**")
         chosen = st.radio(
-            f"**{scale.label}**", levels, index=levels.index(current.score) if current and current.score is not None else None,
+            scale.label, levels, label_visibility="collapsed", index=levels.index(current.score) if current and current.score is not None else None,
             format_func=lambda x: f"{x:g}", horizontal=True, key=f"score-{code}-{scale.key}", disabled=task.submitted,
             on_change=lambda s=scale: save(s.key, st.session_state[f"score-{code}-{s.key}"], notes_now()),
         )  # fmt: skip

@@ -88,7 +88,7 @@ def test_the_pi_sees_agreement_and_progress_and_not_the_coding_pages(as_user):
 def test_a_fidelity_coder_rates_audio_on_the_adherence_scale(as_user, web_study):
     as_user("fay")
     at = open_page("pages/code.py", {"recording": web_study.codes["fay"][0]})
-    assert [r.label for r in at.radio] == ["**VIPP-PMH adherence to the manual**"]
+    assert [r.label for r in at.radio] == ["VIPP-PMH adherence to the manual"]
     assert at.radio[0].options == ["1", "2", "3", "4", "5"]
 
 

@@ -1,0 +1,207 @@
+"""Assignments: roles per kind, a random order per coder, appended work, even splits, draws, audited."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from coding_app.assignments import AssignmentError, assign
+from coding_app.codebook import CodebookError
+from coding_app.errors import NotFound
+from coding_app.sampling import draw_fidelity, draw_members
+from coding_app.store.models import Account, Assignment, AssignmentScale, RecordingKey, ScaleRow
+from tests.coding_app.helpers import add_account, add_recordings, audit_rows, external_ids, row_counts
+
+VIDEOS = [f"V{n}" for n in range(1, 7)]
+AUDIO = [f"A{n}" for n in range(1, 5)]
+
+
+def videos(ids):
+    return [dict(recording_id=r, participant_id=f"P{r}", kind="video", timepoint="baseline") for r in ids]
+
+
+def setup_study(store) -> dict[str, str]:
+    """Six videos and four session recordings, in import order V1..V6, A1..A4; one account per role."""
+    codes = add_recordings(store, videos(VIDEOS))
+    codes |= add_recordings(store, [dict(recording_id=r, participant_id="PA", kind="audio", session=r[1:],
+                                         clinician="clinician A") for r in AUDIO])  # fmt: skip
+    for name, role in (("rater.one", "coder"), ("rater.two", "coder"), ("rater.three", "coder"),
+                       ("fidelity.one", "fidelity"), ("pi.one", "pi")):  # fmt: skip
+        add_account(store, name, role)
+    return codes
+
+
+def queue_of(store, name: str) -> list[tuple[int, str]]:
+    """(position, manifest id) of a coder's assignments, in position order."""
+    with store.read() as db:
+        return [tuple(r) for r in db.execute(
+            select(Assignment.position, RecordingKey.external_id)
+            .join(Account, Account.id == Assignment.account_id)
+            .join(RecordingKey, RecordingKey.recording_id == Assignment.recording_id)
+            .where(Account.name == name).order_by(Assignment.position)
+        )]  # fmt: skip
+
+
+def order(store, name: str) -> list[str]:
+    return [external for _, external in queue_of(store, name)]
+
+
+def scales_of(store, name: str) -> dict[str, set[str]]:
+    with store.read() as db:
+        rows = db.execute(
+            select(RecordingKey.external_id, ScaleRow.key)
+            .join(Assignment, Assignment.recording_id == RecordingKey.recording_id)
+            .join(Account, Account.id == Assignment.account_id)
+            .join(AssignmentScale, AssignmentScale.assignment_id == Assignment.id)
+            .join(ScaleRow, ScaleRow.id == AssignmentScale.scale_id)
+            .where(Account.name == name)
+        )  # fmt: skip
+        found: dict[str, set[str]] = {}
+        for external, key in rows:
+            found.setdefault(external, set()).add(key)
+    return found
+
+
+REFUSED = {
+    "fidelity given video": (["fidelity.one"], "video", AssignmentError,
+                             "fidelity.one has the fidelity role; video recordings go to coder"),
+    "coder given audio": (["rater.one"], "audio", AssignmentError,
+                          "rater.one has the coder role; audio recordings go to fidelity"),
+    "pi": (["pi.one"], "video", AssignmentError, "pi.one has the pi role"),
+    "pi among coders": (["rater.one", "pi.one"], "video", AssignmentError, "pi.one has the pi role"),
+    "unknown account": (["nobody"], "video", NotFound, "no active account named 'nobody'"),
+    "unknown kind": (["rater.one"], "photo", AssignmentError, "kind must be video or audio"),
+}  # fmt: skip
+
+
+def test_roles_are_enforced_per_kind_and_a_refusal_assigns_nothing(study, subtests):
+    """Video goes to coder accounts, audio to fidelity accounts, never to a PI; refusals store nothing."""
+    setup_study(study.store)
+    counts = row_counts(study.store)
+    for case, (coders, kind, error, message) in REFUSED.items():
+        with subtests.test(case):
+            with pytest.raises(error, match=message):
+                assign(study.store, coders, kind=kind, seed=1, actor="pi.one")
+            assert row_counts(study.store) == counts
+
+
+def test_the_right_roles_get_their_kind(study):
+    """A coder gets every video on both EA scales, a fidelity coder every session on the adherence scale."""
+    setup_study(study.store)
+    assign(study.store, ["rater.one"], kind="video", seed=1, actor="pi.one")
+    assign(study.store, ["fidelity.one"], kind="audio", seed=1, actor="pi.one")
+    assert scales_of(study.store, "rater.one") == {v: {"ea_sensitivity", "ea_non_intrusiveness"} for v in VIDEOS}
+    assert scales_of(study.store, "fidelity.one") == {a: {"vipp_adherence"} for a in AUDIO}
+
+
+def test_each_coder_gets_their_own_random_order_reproducible_from_the_seed(study):
+    """Different seeds give different orders; the same seed the same order; positions run 1..n."""
+    setup_study(study.store)
+
+    assign(study.store, ["rater.one"], kind="video", seed=1, actor="pi.one")
+    assign(study.store, ["rater.two"], kind="video", seed=2, actor="pi.one")
+    assign(study.store, ["rater.three"], kind="video", seed=1, actor="pi.one")
+
+    one, two, three = (order(study.store, n) for n in ("rater.one", "rater.two", "rater.three"))
+    assert sorted(one) == sorted(two) == VIDEOS
+    assert one != two
+    assert one != VIDEOS  # not import (visit) order
+    assert three == one
+    for name in ("rater.one", "rater.two", "rater.three"):
+        assert [p for p, _ in queue_of(study.store, name)] == list(range(1, len(VIDEOS) + 1))
+
+
+def test_coders_assigned_together_get_different_orders(study):
+    """Double coding in one call still gives each coder an order of their own."""
+    setup_study(study.store)
+    assign(study.store, ["rater.one", "rater.two"], kind="video", seed=9, actor="pi.one")
+    one, two = order(study.store, "rater.one"), order(study.store, "rater.two")
+    assert sorted(one) == sorted(two) == VIDEOS and one != two
+
+
+def test_new_work_joins_the_end_of_the_queue(study):
+    """Started work keeps its positions; recordings assigned later take positions after the last one."""
+    codes = setup_study(study.store)
+    assign(study.store, ["rater.one"], kind="video", recordings=",".join(codes[v] for v in ("V4", "V2", "V6")), seed=3,
+           actor="pi.one")  # fmt: skip
+    first = queue_of(study.store, "rater.one")
+    assert sorted(e for _, e in first) == ["V2", "V4", "V6"] and [p for p, _ in first] == [1, 2, 3]
+    add_recordings(study.store, videos(["V7", "V8"]))
+
+    summary = assign(study.store, ["rater.one"], kind="video", recordings="all", seed=4, actor="pi.one")
+
+    assert summary.added == {"rater.one": 5}
+    queue = queue_of(study.store, "rater.one")
+    assert queue[:3] == first
+    assert [p for p, _ in queue] == list(range(1, 9))
+    assert sorted(e for _, e in queue[3:]) == ["V1", "V3", "V5", "V7", "V8"]
+
+
+def test_split_deals_recordings_evenly_without_overlap(study):
+    """Seven videos split between two coders: 4 and 3, disjoint; a later split deals only the new ones."""
+    setup_study(study.store)
+    add_recordings(study.store, videos(["V7"]))
+
+    summary = assign(study.store, ["rater.one", "rater.two"], kind="video", split=True, seed=5, actor="pi.one")
+
+    one, two = set(order(study.store, "rater.one")), set(order(study.store, "rater.two"))
+    assert sorted(summary.added.values()) == [3, 4]
+    assert not one & two and one | two == set(VIDEOS) | {"V7"}
+
+    add_recordings(study.store, videos(["V8", "V9", "V10"]))
+    again = assign(study.store, ["rater.one", "rater.two"], kind="video", split=True, seed=6, actor="pi.one")
+
+    assert sorted(again.added.values()) == [1, 2]
+    one2, two2 = set(order(study.store, "rater.one")), set(order(study.store, "rater.two"))
+    assert one <= one2 and two <= two2
+    assert not one2 & two2 and one2 | two2 == set(VIDEOS) | {"V7", "V8", "V9", "V10"}
+
+
+def test_a_draw_can_be_assigned_and_only_its_members_are(study):
+    """draw:N gives exactly the draw's recordings; a fidelity draw is not video work."""
+    setup_study(study.store)
+    summary = draw_fidelity(study.store, fraction=0.5, seed=8, actor="pi.one")
+    with study.store.read() as db:
+        members = sorted(external_ids(study.store, draw_members(db, summary.draw_id)))
+    assert len(members) == 2
+
+    assign(study.store, ["fidelity.one"], kind="audio", recordings=f"draw:{summary.draw_id}", seed=1, actor="pi.one")
+
+    assert sorted(order(study.store, "fidelity.one")) == members
+    with pytest.raises(AssignmentError, match=f"draw {summary.draw_id} is a fidelity draw, not of video recordings"):
+        assign(study.store, ["rater.one"], kind="video", recordings=f"draw:{summary.draw_id}", seed=1, actor="pi.one")
+    with pytest.raises(AssignmentError, match="a draw is named draw:NUMBER"):
+        assign(study.store, ["rater.one"], kind="video", recordings="draw:first", seed=1, actor="pi.one")
+
+
+def test_reassigning_adds_only_the_missing_scales(study):
+    """A recording already queued gains the scales it lacks; no new assignment, positions unchanged."""
+    setup_study(study.store)
+    assign(study.store, ["rater.one"], kind="video", scales=["ea_sensitivity"], seed=1, actor="pi.one")
+    assert scales_of(study.store, "rater.one") == {v: {"ea_sensitivity"} for v in VIDEOS}
+    before = queue_of(study.store, "rater.one")
+
+    summary = assign(study.store, ["rater.one"], kind="video", seed=2, actor="pi.one")
+
+    assert summary.added == {"rater.one": 0}
+    assert queue_of(study.store, "rater.one") == before
+    assert scales_of(study.store, "rater.one") == {v: {"ea_sensitivity", "ea_non_intrusiveness"} for v in VIDEOS}
+    with pytest.raises(AssignmentError, match="scale 'vipp_adherence' rates audio recordings, not video"):
+        assign(study.store, ["rater.one"], kind="video", scales=["vipp_adherence"], seed=2, actor="pi.one")
+    with pytest.raises(CodebookError, match="no scale 'ea_warmth'"):
+        assign(study.store, ["rater.one"], kind="video", scales=["ea_warmth"], seed=2, actor="pi.one")
+
+
+def test_assignments_are_audited_with_the_seed_that_reproduces_them(study):
+    """The audit row keeps the seed (drawn fresh when none is given); that seed rebuilds the same order."""
+    setup_study(study.store)
+
+    summary = assign(study.store, ["rater.one"], kind="video", actor="pi.one")  # no seed given
+
+    [entry] = audit_rows(study.store, "assignment.add")
+    assert (entry.actor, entry.entity_id) == ("pi.one", "rater.one")
+    assert entry.new["seed"] == summary.seed
+    assert {k: entry.new[k] for k in ("recordings", "kind", "from", "split")} == {
+        "recordings": 6, "kind": "video", "from": "all", "split": False}  # fmt: skip
+    assign(study.store, ["rater.two"], kind="video", seed=entry.new["seed"], actor="pi.one")
+    assert order(study.store, "rater.two") == order(study.store, "rater.one")

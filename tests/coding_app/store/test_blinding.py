@@ -1,0 +1,307 @@
+"""The one door for coders: no key table in its SQL, no key value in what it returns; PI-only unblinding."""
+
+from __future__ import annotations
+
+import ast
+import csv
+import dataclasses
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, select, text
+
+from coding_app import blinded, unblinding
+from coding_app.allocation import import_allocation
+from coding_app.assignments import assign
+from coding_app.codebook import ScaleDefinition
+from coding_app.errors import NotAllowed, NotFound
+from coding_app.recordings import import_manifest
+from coding_app.store.models import Account, Assignment, AssignmentScale, Recording, ScaleRow
+from coding_app.study import study_codebook
+from tests.coding_app.helpers import add_account, add_recordings, audit_rows, row_counts, write_csv
+
+KEY_TABLES = ("participant", "recording_key", "draw", "draw_member", "audit")
+KEY_MODELS = {"Participant", "RecordingKey", "Draw", "DrawMember", "AuditEntry"}
+KEY_FIELD_WORDS = ("participant", "arm", "site", "timepoint", "session", "clinician", "path", "external", "metadata",
+                   "camera", "extra")  # fmt: skip
+
+
+# ------------------------------------------------------------------------- the demo, blinded
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture
+def demo_study(study, demo):
+    """Two demo participants (one per arm, all their videos and sessions) imported, allocated and assigned."""
+    manifest, allocation = read_csv(demo), read_csv(demo.parent / "allocation.csv")
+    arm_of = {row["participant_id"]: row["arm"] for row in allocation}
+    chosen = [next(p for p, arm in arm_of.items() if arm == which) for which in ("VIPP-PMH", "usual care")]
+    # Their recordings that browsers play as they are (copied, not transcoded: quicker), three sessions at most.
+    rows = [row | {"path": str(demo.parent / row["path"])} for row in manifest
+            if row["participant_id"] in chosen and Path(row["path"]).suffix in (".mp4", ".m4a", ".wav", ".mp3")
+            and row["session"] in ("", "1", "2", "3")]
+    columns = list(manifest[0])
+    import_manifest(study.store, study.media, write_csv(study.root / "subset.csv", rows, columns), "pi.one")
+    import_allocation(study.store, write_csv(study.root / "allocation.csv",
+                                             [{"participant_id": p, "arm": arm_of[p]} for p in chosen],
+                                             ("participant_id", "arm")), "pi.one")  # fmt: skip
+    accounts = {name: add_account(study.store, name, role) for name, role in
+                (("rater.one", "coder"), ("rater.two", "coder"), ("fidelity.one", "fidelity"), ("pi.one", "pi"))}  # fmt: skip
+    assign(study.store, ["rater.one", "rater.two"], kind="video", seed=5, actor="pi.one")
+    assign(study.store, ["fidelity.one"], kind="audio", seed=6, actor="pi.one")
+    # Everything the key could give away, from the whole demo study.
+    leaks = set()
+    for row in manifest:
+        name = Path(row["path"]).name
+        leaks |= {row["recording_id"], row["participant_id"], row["site"], row["timepoint"], row["clinician"],
+                  row["camera"], name, Path(name).stem}  # fmt: skip
+    leaks |= set(arm_of.values())
+    study.accounts, study.leaks = accounts, {leak for leak in leaks if leak}
+    kinds = {(r["kind"], arm_of[r["participant_id"]]) for r in rows}
+    assert kinds == {("video", "VIPP-PMH"), ("audio", "VIPP-PMH"), ("video", "usual care")}
+    return study
+
+
+def flatten(value, where: str = ""):
+    """(where, field name or None, leaf value or None) through the returned dataclasses, recursively."""
+    if isinstance(value, ScaleDefinition):
+        return  # the codebook: the same for every recording, checked separately
+    if dataclasses.is_dataclass(value):
+        for field in dataclasses.fields(value):
+            yield f"{where}.{field.name}", field.name, None
+            yield from flatten(getattr(value, field.name), f"{where}.{field.name}")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from flatten(item, f"{where}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield f"{where}[{key!r}]", str(key), key
+            yield from flatten(item, f"{where}[{key!r}]")
+    else:
+        yield where, None, value
+
+
+def test_the_coder_door_never_touches_the_key_in_sql_or_in_what_it_returns(demo_study):
+    """Every public function of blinded, as rater and fidelity coder: no key table in the SQL, no key value returned."""
+    store = demo_study.store
+    statements: list[str] = []
+
+    @event.listens_for(store.engine, "before_cursor_execute")
+    def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        statements.append(statement)
+
+    returned = []
+    for name, scale, score in (("rater.one", "ea_sensitivity", 5.5), ("fidelity.one", "vipp_adherence", 4)):
+        account = demo_study.accounts[name]
+        items = blinded.queue(store, account)
+        returned += [items, blinded.resume_code(items)]
+        assert len(items) >= 2
+        for item in items[:2]:
+            task = blinded.task(store, account, item.code)
+            returned += [task, blinded.media(store, account, item.code)]
+            for definition in task.scales:
+                returned.append(blinded.save_draft(store, account, item.code, definition.key, score, "seen"))
+            returned += [blinded.submit(store, account, item.code), blinded.task(store, account, item.code)]
+        returned.append(blinded.queue(store, account))
+        with pytest.raises(NotFound):
+            blinded.task(store, account, "NOTACODE")
+    event.remove(store.engine, "before_cursor_execute", capture)
+
+    # The capture works on both the reading and the writing engine.
+    assert any(re.match(r"\s*INSERT INTO rating\b", s) for s in statements)
+    assert any(re.search(r"\bFROM assignment\b", s) for s in statements)
+    for statement in statements:
+        for table in ("participant", "recording_key", "draw", "draw_member"):
+            assert not re.search(rf"\b{table}\b", statement, re.IGNORECASE), statement
+        if re.search(r"\baudit\b", statement, re.IGNORECASE):  # only ever appended to (a change's own log row)
+            assert re.match(r"\s*INSERT INTO audit\b", statement) and "SELECT" not in statement.upper(), statement
+
+    with store.read() as db:
+        codebook = study_codebook(db)
+    tasks = [r for r in returned if isinstance(r, blinded.Task)]
+    assert tasks and all(d == codebook[d.key] for t in tasks for d in t.scales)
+    for where, field, value in flatten(returned):
+        assert field is None or not any(word in field.lower() for word in KEY_FIELD_WORDS), where
+        shown = str(value).casefold()
+        for leak in demo_study.leaks:
+            assert leak.casefold() not in shown, (where, leak)
+    media = [r for r in returned if isinstance(r, blinded.Media)]
+    assert media and all(re.fullmatch(r"[0-9a-f]{32}\.(mp4|m4a|wav|mp3)", m.name) for m in media)
+
+
+# ------------------------------------------------------------------------------ the module
+
+
+def test_the_coder_module_imports_and_names_no_key_model():
+    """blinded.py neither imports nor mentions Participant, RecordingKey, Draw, DrawMember or AuditEntry."""
+    tree = ast.parse(inspect.getsource(blinded))
+    imported, modules = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            modules.add(node.module or "")
+            imported |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.Import):
+            modules |= {alias.name for alias in node.names}
+    named = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
+        n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}  # fmt: skip
+    assert not KEY_MODELS & (imported | named)
+    assert "*" not in imported
+    assert not {m for m in modules if m.split(".")[-1] in ("unblinding", "sampling", "recordings", "export", "allocation")}
+    assert {"Recording", "Assignment", "Rating"} <= imported  # the check looks where the models come from
+
+
+# ------------------------------------------------------------------------ queue and refusals
+
+
+@pytest.fixture
+def queued(study):
+    """Six videos imported in order V1..V6; rater.one has all of them at seed 4, rater.two none."""
+    study.codes = add_recordings(study.store, [dict(recording_id=f"V{n}", participant_id=f"P{n}", kind="video",
+                                                    timepoint="baseline") for n in range(1, 7)])  # fmt: skip
+    study.accounts = {name: add_account(study.store, name, role) for name, role in
+                      (("rater.one", "coder"), ("rater.two", "coder"), ("fidelity.one", "fidelity"), ("pi.one", "pi"))}  # fmt: skip
+    assign(study.store, ["rater.one"], kind="video", seed=4, actor="pi.one")
+    return study
+
+
+def positions(store, name: str) -> list[str]:
+    with store.read() as db:
+        return list(db.scalars(
+            select(Recording.code).join(Assignment, Assignment.recording_id == Recording.id)
+            .join(Account, Account.id == Assignment.account_id).where(Account.name == name).order_by(Assignment.position)
+        ))  # fmt: skip
+
+
+def test_the_queue_follows_the_coders_random_positions_not_import_order(queued):
+    """Queue order is assignment position order, numbered 1..n, and differs from import (visit) order."""
+    items = blinded.queue(queued.store, queued.accounts["rater.one"])
+    import_order = [queued.codes[f"V{n}"] for n in range(1, 7)]
+    assert [i.code for i in items] == positions(queued.store, "rater.one")
+    assert [i.code for i in items] != import_order
+    assert [i.position for i in items] == [1, 2, 3, 4, 5, 6]
+    assert {i.status for i in items} == {"not started"} and {i.kind for i in items} == {"video"}
+
+    # Positions, not insertion order, decide: swap the first and last and the queue follows.
+    with queued.store.write() as db:
+        for position, new in ((1, 100), (6, 1), (100, 6)):
+            db.execute(text("UPDATE assignment SET position = :new WHERE position = :old"), {"new": new, "old": position})
+    swapped = [i.code for i in blinded.queue(queued.store, queued.accounts["rater.one"])]
+    assert swapped == [items[5].code, *[i.code for i in items[1:5]], items[0].code]
+
+
+def test_resume_code_skips_submitted_recordings(queued):
+    """Resume at the first recording not yet submitted; None when everything is."""
+    store, rater = queued.store, queued.accounts["rater.one"]
+    order = [i.code for i in blinded.queue(store, rater)]
+
+    def finish(code: str) -> None:
+        for scale in ("ea_sensitivity", "ea_non_intrusiveness"):
+            blinded.save_draft(store, rater, code, scale, 5, "")
+        assert blinded.submit(store, rater, code)
+
+    finish(order[0])
+    finish(order[2])
+    blinded.save_draft(store, rater, order[1], "ea_sensitivity", 4, "half done")
+    items = blinded.queue(store, rater)
+    assert [i.status for i in items[:4]] == ["submitted", "in progress", "submitted", "not started"]
+    assert blinded.resume_code(items) == order[1]
+    for code in order[1:2] + order[3:]:
+        finish(code)
+    assert blinded.resume_code(blinded.queue(store, rater)) is None
+
+
+def test_a_recording_outside_the_queue_is_reported_exactly_like_one_that_does_not_exist(queued):
+    """Another coder's recording, another kind's coder, a made-up code: the same NotFound, the same message."""
+    store, code = queued.store, queued.codes["V1"]
+    calls = {
+        "task": lambda account, c: blinded.task(store, account, c),
+        "media": lambda account, c: blinded.media(store, account, c),
+        "save_draft": lambda account, c: blinded.save_draft(store, account, c, "ea_sensitivity", 5, ""),
+        "submit": lambda account, c: blinded.submit(store, account, c),
+    }
+    counts = row_counts(store)
+    for name, call in calls.items():
+        messages = set()
+        for account, asked in ((queued.accounts["rater.two"], code), (queued.accounts["fidelity.one"], code),
+                               (queued.accounts["rater.two"], "XXXXXXXX")):  # fmt: skip
+            with pytest.raises(NotFound) as refused:
+                call(account, asked)
+            messages.add(str(refused.value))
+        assert messages == {blinded.NOT_ASSIGNED}, name
+    assert row_counts(store) == counts
+
+
+def test_a_pi_is_refused_by_role_at_the_coder_door(queued):
+    """The coder door serves coder and fidelity accounts only: a PI gets NotAllowed from each function."""
+    store, pi, code = queued.store, queued.accounts["pi.one"], queued.codes["V1"]
+    for call in (lambda: blinded.queue(store, pi), lambda: blinded.task(store, pi, code),
+                 lambda: blinded.media(store, pi, code), lambda: blinded.submit(store, pi, code),
+                 lambda: blinded.save_draft(store, pi, code, "ea_sensitivity", 5, "")):  # fmt: skip
+        with pytest.raises(NotAllowed):
+            call()
+
+
+def test_a_coder_of_the_other_kind_is_refused_even_with_a_stray_assignment(queued):
+    """Video is for coder accounts: a fidelity account holding a video assignment (written straight to the
+    tables, as an import could) is not served it by the coder door."""
+    store, fidelity, code = queued.store, queued.accounts["fidelity.one"], queued.codes["V1"]
+    with store.write() as db:
+        recording_id = db.scalar(select(Recording.id).where(Recording.code == code))
+        stray = Assignment(account_id=fidelity.id, recording_id=recording_id, position=1)
+        db.add(stray)
+        db.flush()
+        db.add(AssignmentScale(assignment_id=stray.id, scale_id=db.scalar(select(ScaleRow.id).where(ScaleRow.key == "ea_sensitivity"))))
+
+    assert [i.code for i in blinded.queue(store, fidelity)] == []
+    for call in (lambda: blinded.task(store, fidelity, code), lambda: blinded.media(store, fidelity, code),
+                 lambda: blinded.save_draft(store, fidelity, code, "ea_sensitivity", 5, "")):  # fmt: skip
+        with pytest.raises((NotAllowed, NotFound)):
+            call()
+
+
+def test_a_coder_never_sees_another_coders_ratings(queued):
+    """After rater.one submits, rater.two's task on the same recording shows no ratings at all."""
+    store, code = queued.store, queued.codes["V1"]
+    for scale in ("ea_sensitivity", "ea_non_intrusiveness"):
+        blinded.save_draft(store, queued.accounts["rater.one"], code, scale, 6.5, "very warm")
+    blinded.submit(store, queued.accounts["rater.one"], code)
+    assign(store, ["rater.two"], kind="video", recordings="all", seed=1, actor="pi.one")
+
+    task = blinded.task(store, queued.accounts["rater.two"], code)
+
+    assert task.ratings == {} and task.submitted is False
+    assert {i.status for i in blinded.queue(store, queued.accounts["rater.two"])} == {"not started"}
+
+
+# ------------------------------------------------------------------------------- unblinding
+
+
+def test_unblinding_is_for_pis_only_and_every_use_is_audited(queued):
+    """Coders get NotAllowed (and leave no trace); a PI gets the key and the log, each read leaving an audit row."""
+    store = queued.store
+    for name in ("rater.one", "fidelity.one"):
+        with pytest.raises(NotAllowed):
+            unblinding.key_table(store, queued.accounts[name], "curious")
+        with pytest.raises(NotAllowed):
+            unblinding.audit_entries(store, queued.accounts[name])
+    assert audit_rows(store, "unblind.key_table") == [] and audit_rows(store, "audit.read") == []
+
+    key = unblinding.key_table(store, queued.accounts["pi.one"], "outcome analysis")
+
+    assert dict(zip(key["code"], key["participant_id"], strict=True)) == {
+        queued.codes[f"V{n}"]: f"P{n}" for n in range(1, 7)}  # fmt: skip
+    assert list(key.columns) == ["code", *unblinding.KEY_COLUMNS]
+    [entry] = audit_rows(store, "unblind.key_table")
+    assert (entry.actor, entry.reason, entry.new) == ("pi.one", "outcome analysis", {"rows": 6})
+
+    log = unblinding.audit_entries(store, queued.accounts["pi.one"])
+
+    assert "unblind.key_table" in set(log["action"]) and "assignment.add" in set(log["action"])
+    [read] = audit_rows(store, "audit.read")
+    assert (read.actor, read.new) == ("pi.one", {"rows": len(log)})

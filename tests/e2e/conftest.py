@@ -1,0 +1,278 @@
+"""Real-browser end-to-end fixtures: a demo study, a running `obscode run`, and Debian's chromium.
+
+The demo study is loaded once per session into a fresh temporary directory (its own SQLite
+database and media store), and one app server serves every test. Tests that change the study
+(submitting a recording) record what they did in ``demo.submitted`` so that the other tests can
+still state exact expectations, whatever order they run in.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = ROOT / ".venv" / "bin"
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+LOGIN_PATH = "/obscode/login"
+# Demo accounts (fixtures/load_demo.py ACCOUNTS); what the demo starts with for each coder.
+PASSWORDS = {
+    "rater.one": "demo-rater-one",
+    "rater.two": "demo-rater-two",
+    "fidelity.one": "demo-fidelity-one",
+    "pi.one": "demo-pi-one",
+}
+RATER_ONE_DONE, RATER_ONE_TOTAL = 22, 30
+
+SERVER_START_TIMEOUT = 60
+LOAD_TIMEOUT = 600
+
+
+@dataclass
+class Demo:
+    base_url: str
+    study: Path
+    manifest: list[dict[str, str]]
+    submitted: dict[str, list[str]] = field(default_factory=dict)
+    """Recording codes each account has submitted during this test session."""
+    claimed: set[str] = field(default_factory=set)
+    """Recording codes a test has taken for itself (so that two tests never rate the same one)."""
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _seed_study_sources(config, study: Path, env: dict[str, str]) -> None:
+    """Copy the demo's generated source files (clips, CSVs) from pytest's cache, building them there once.
+
+    fixtures.demo is deterministic (fixed seeds), and generating 60 clips with ffmpeg is most of
+    the set-up time; the cache is keyed by fixtures/demo.py's contents. The database and the
+    blinded media store are always new: load_demo still imports everything into them.
+    """
+    if getattr(config, "cache", None) is None:  # run with -p no:cacheprovider: build in place
+        return
+    key = hashlib.sha256((ROOT / "fixtures" / "demo.py").read_bytes()).hexdigest()[:16]
+    cached = config.cache.mkdir("obscode-e2e") / f"demo-study-{key}"
+    built = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "fixtures.demo", str(cached)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=LOAD_TIMEOUT,
+    )  # fmt: skip
+    assert built.returncode == 0, f"building the demo study failed:\n{built.stdout}\n{built.stderr}"
+    shutil.copytree(cached, study)
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory, pytestconfig):
+    """The demo study loaded into a fresh directory and served by `obscode run`; yields a :class:`Demo`."""
+    tmp = tmp_path_factory.mktemp("obscode-e2e")
+    env = os.environ.copy()
+    env["OBSCODE_DATABASE_URL"] = f"sqlite:///{tmp / 'obscode.db'}"
+    env["OBSCODE_MEDIA_DIR"] = str(tmp / "media-store")
+    study = tmp / "study"
+    _seed_study_sources(pytestconfig, study, env)
+    loaded = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "fixtures.load_demo", str(study)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=LOAD_TIMEOUT,
+    )  # fmt: skip
+    assert loaded.returncode == 0, f"loading the demo study failed:\n{loaded.stdout}\n{loaded.stderr}"
+    with (study / "manifest.csv").open(newline="", encoding="utf-8") as f:
+        manifest = list(csv.DictReader(f))
+
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log_path = tmp / "server.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [str(VENV_BIN / "obscode"), "run", "--port", str(port)],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while not _healthy(f"{base_url}/_stcore/health"):
+            if server.poll() is not None:
+                pytest.fail(f"`obscode run` exited with {server.returncode}:\n{_tail(log_path)}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"`obscode run` not healthy after {SERVER_START_TIMEOUT} s:\n{_tail(log_path)}")
+            time.sleep(0.25)
+        yield Demo(base_url=base_url, study=study, manifest=manifest)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=15)
+
+
+# --------------------------------------------------------------------------- browser
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright launches Debian's chromium: Playwright must not download a browser here."""
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1400, "height": 900}}
+
+
+@pytest.fixture
+def browser_page(page):
+    """A page in a fresh browser context (pytest-playwright makes one per test)."""
+    page.set_default_timeout(20_000)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    return page
+
+
+@pytest.fixture
+def new_context(browser, browser_context_args):
+    """Make further fresh contexts (another browser profile: no cookies); closed after the test."""
+    made = []
+
+    def make():
+        context = browser.new_context(**browser_context_args)
+        context.set_default_timeout(20_000)
+        made.append(context)
+        return context
+
+    yield make
+    for context in made:
+        context.close()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def settle(page, timeout: float = 30_000) -> None:
+    """Wait until the Streamlit app is connected and its script has finished (and not restarted)."""
+    page.wait_for_selector("[data-testid=stApp][data-test-connection-state=CONNECTED]", timeout=timeout)
+    time.sleep(0.3)  # an interaction may start a rerun a moment later
+    page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout)
+    time.sleep(0.2)
+    page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout)
+
+
+def sign_in(page, demo: Demo, name: str, password: str | None = None) -> None:
+    """Sign in through the /obscode/login form and wait for the app to settle."""
+    page.goto(demo.url(LOGIN_PATH))
+    page.fill("#name", name)
+    page.fill("#password", PASSWORDS[name] if password is None else password)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    if LOGIN_PATH in page.url:
+        problem = page.locator("[role=alert]")
+        raise AssertionError(f"sign-in as {name} refused: {problem.inner_text() if problem.count() else page.url}")
+    settle(page)
+
+
+def table_rows(page) -> list[dict[str, str]]:
+    """Every row of the page's (first) st.dataframe, as {column: text}.
+
+    The table is a canvas grid; its accessibility table holds only the rows in view, so scroll
+    through it step by step and collect rows by their aria-rowindex.
+    """
+    grid = "[data-testid=stDataFrame] table[role=grid]"
+    page.wait_for_selector(f"{grid} tbody tr", state="attached")
+    table = page.locator(grid)
+    expected = int(table.get_attribute("aria-rowcount")) - 1
+    headers = table.locator("thead th").all_text_contents()
+    scroller = page.locator("[data-testid=stDataFrame] .dvn-scroller").first
+    read_rows = (
+        "trs => trs.map(tr => [Number(tr.getAttribute('aria-rowindex')), [...tr.children].map(c => c.textContent)])"
+    )
+    rows: dict[int, list[str]] = {}
+    deadline = time.monotonic() + 15
+    while True:
+        for index, cells in table.locator("tbody tr").evaluate_all(read_rows):
+            rows[index] = cells
+        if len(rows) >= expected or time.monotonic() > deadline:
+            break
+        missing = min(i for i in range(2, expected + 2) if i not in rows)
+        # scroll so that the first missing row is at the top of the view, then let the grid redraw
+        scroller.evaluate("(e, f) => { e.scrollTop = Math.min(e.scrollHeight, f * e.scrollHeight); }",
+                          (missing - 2) / (expected + 1))  # fmt: skip
+        time.sleep(0.2)
+    scroller.evaluate("e => { e.scrollTop = 0; }")
+    assert len(rows) == expected, f"read {len(rows)} of {expected} table rows: {sorted(rows)}"
+    return [dict(zip(headers, rows[i], strict=True)) for i in sorted(rows)]
+
+
+queue_rows = table_rows
+
+
+def done_text(done: int, total: int) -> str:
+    return f"{done} of {total} recordings done"
+
+
+def media(page):
+    """The player's <video>/<audio> (inside the component's shadow root: CSS locators pierce it)."""
+    return page.locator("[data-testid=obscode-media]")
+
+
+def wait_for_media(page, ready_state: int = 1, timeout: float = 20.0) -> None:
+    element = media(page)
+    element.wait_for(state="attached")
+    deadline = time.monotonic() + timeout
+    while True:
+        state = element.evaluate("m => ({rs: m.readyState, err: m.error && m.error.code})")
+        assert state["err"] is None, f"the media element reports error code {state['err']}"
+        if state["rs"] >= ready_state:
+            return
+        assert time.monotonic() < deadline, f"media readyState stuck at {state['rs']}"
+        time.sleep(0.1)
+
+
+def claim(demo: Demo, rows: list[dict[str, str]], status: str = "not started") -> str:
+    """A recording with this status that no other test of this session has taken."""
+    for row in rows:
+        if row["Status"] == status and row["Recording"] not in demo.claimed:
+            demo.claimed.add(row["Recording"])
+            return row["Recording"]
+    raise AssertionError(f"no unclaimed recording with status {status!r} left in the queue")
+
+
+def open_recording(page, demo: Demo, code: str) -> None:
+    page.goto(demo.url(f"/code?recording={code}"))
+    settle(page)
+    page.get_by_role("heading", name=f"Recording {code}").wait_for()

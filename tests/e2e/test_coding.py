@@ -1,0 +1,607 @@
+"""The coding app in a real browser (Debian chromium) against a real `obscode run`.
+
+Each test signs in afresh in its own browser context. The demo study is shared: tests that
+rate take a recording nobody else in the session has taken (``claim``), and the one that
+submits records it in ``demo.submitted`` so that counts stay exact in any order.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import streamlit
+from playwright.sync_api import expect
+
+from .conftest import (
+    RATER_ONE_DONE,
+    RATER_ONE_TOTAL,
+    SCREENSHOTS,
+    claim,
+    done_text,
+    media,
+    open_recording,
+    queue_rows,
+    settle,
+    sign_in,
+    table_rows,
+    wait_for_media,
+)
+
+SEEK = 5.0
+CODER_NAMES = ("rater.one", "rater.two", "fidelity.one", "pi.one")
+
+
+def current_time(page) -> float:
+    return media(page).evaluate("m => m.currentTime")
+
+
+def wait_time(page, expected: float, tolerance: float = 0.3, timeout: float = 5.0) -> float:
+    """Wait for the media's currentTime to reach ``expected`` (a seek is not always instant)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        now = current_time(page)
+        if abs(now - expected) <= tolerance:
+            return now
+        if time.monotonic() > deadline:
+            raise AssertionError(f"media currentTime is {now:.2f} s, expected {expected:.2f} s")
+        time.sleep(0.1)
+
+
+def scale_groups(page):
+    """The scales' radio groups, in page order (Streamlit radios: role=radiogroup labelled by the scale)."""
+    groups = page.get_by_role("radiogroup")
+    expect(groups.first).to_be_visible()
+    return groups
+
+
+def choose(group, label: str) -> None:
+    """Click a score option (the visible label, as a mouse user would)."""
+    group.locator("[data-testid=stRadioOption]").filter(has_text=re.compile(rf"^{re.escape(label)}$")).click()
+
+
+def checked(group) -> list[str]:
+    return [
+        option.inner_text().strip()
+        for option in group.locator("[data-testid=stRadioOption]").all()
+        if option.locator("input[type=radio]").is_checked()
+    ]
+
+
+def wait_checked(group, label: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while (now := checked(group)) != [label]:
+        assert time.monotonic() < deadline, f"expected only {label!r} selected, found {now}"
+        time.sleep(0.1)
+
+
+def media_src(page) -> str:
+    wait_for_media(page)
+    src = media(page).evaluate("m => m.currentSrc || m.src")
+    assert "/obscode/media/" in src, src
+    return src
+
+
+def session_cookie(context) -> dict:
+    found = [c for c in context.cookies() if c["name"] == "obscode_session"]
+    assert len(found) == 1, f"expected one obscode_session cookie, found {found}"
+    return found[0]
+
+
+# --------------------------------------------------------------------------- 1. queue
+
+
+def test_queue_shows_progress_and_continue_opens_an_unsubmitted_recording(browser_page, demo):
+    page = browser_page
+    sign_in(page, demo, "rater.one")
+    done = RATER_ONE_DONE + len(demo.submitted.get("rater.one", []))
+    expect(page.get_by_role("heading", name="My queue")).to_be_visible()
+    expect(page.get_by_text(done_text(done, RATER_ONE_TOTAL), exact=True)).to_be_visible()
+
+    rows = queue_rows(page)
+    assert len(rows) == RATER_ONE_TOTAL
+    assert sum(row["Status"] == "submitted" for row in rows) == done
+    status = {row["Recording"]: row["Status"] for row in rows}
+
+    button = page.get_by_role("button", name=re.compile(r"^Continue where I left off"))
+    promised = re.search(r"recording (\S+)$", button.inner_text().strip()).group(1)
+    button.click()
+    page.wait_for_url(re.compile(r"/code\?recording="))
+    settle(page)
+    code = parse_qs(urlparse(page.url).query)["recording"][0]
+    assert urlparse(page.url).path == "/code"
+    assert code == promised
+    assert status[code] != "submitted"
+    # "where I left off" is the first recording, in the coder's own order, not yet submitted
+    assert code == next(row["Recording"] for row in rows if row["Status"] != "submitted")
+    expect(page.get_by_role("heading", name=f"Recording {code}")).to_be_visible()
+    expect(media(page)).to_be_attached()
+
+
+# --------------------------------------------------------------------------- 2. media
+
+
+def test_media_plays_seeks_and_is_served_only_to_its_session(browser_page, demo, new_context):
+    page = browser_page
+    sign_in(page, demo, "rater.one")
+    rows = queue_rows(page)
+    code = rows[0]["Recording"]  # only watched here, never rated
+    open_recording(page, demo, code)
+    src = media_src(page)
+    duration = media(page).evaluate("m => m.duration")
+    assert duration > SEEK + 0.5, f"demo videos last 6 s, got {duration}"
+    assert current_time(page) == 0
+
+    page.get_by_role("button", name="Forward 5 seconds (L)").click()
+    wait_time(page, SEEK)
+    page.get_by_role("heading", name=f"Recording {code}").click()  # focus on the page, outside the player
+    page.keyboard.press("j")
+    wait_time(page, 0)
+    page.keyboard.press("l")
+    time.sleep(0.3)
+    assert abs(current_time(page) - SEEK) <= 0.3, f"L moved to {current_time(page):.2f} s, expected one 5 s step"
+    expect(page.locator("[data-testid=obscode-time]")).to_have_text(re.compile(r"^0:05 / 0:0[56]$"))
+
+    page.keyboard.press("j")
+    wait_time(page, 0)
+    page.get_by_role("button", name="Play or pause (Space)").click()
+    deadline = time.monotonic() + 10
+    while current_time(page) < 0.5:
+        assert time.monotonic() < deadline, "the media did not play"
+        time.sleep(0.1)
+    page.get_by_role("button", name="Play or pause (Space)").click()
+    assert media(page).evaluate("m => m.paused")
+
+    ranged = page.request.get(src, headers={"Range": "bytes=0-99"})
+    assert ranged.status == 206
+    match = re.fullmatch(r"bytes 0-99/(\d+)", ranged.headers.get("content-range", ""))
+    assert match, ranged.headers
+    assert len(ranged.body()) == 100
+    assert ranged.headers["content-type"].startswith("video/")
+    size = int(match.group(1))
+    tail = page.request.get(src, headers={"Range": f"bytes={size - 10}-"})
+    assert tail.status == 206 and len(tail.body()) == 10
+
+    stranger = new_context()
+    refused = stranger.request.get(src, headers={"Range": "bytes=0-99"})
+    assert refused.status == 403
+    assert refused.body() == b"Forbidden"
+    # another account's session with the same URL is refused too
+    other = stranger.new_page()
+    sign_in(other, demo, "rater.two")
+    assert stranger.request.get(src, headers={"Range": "bytes=0-99"}).status == 403
+
+
+# --------------------------------------------------------------------------- 3. drafts
+
+
+def test_scores_and_notes_are_drafted_and_survive_a_reload(browser_page, demo):
+    page = browser_page
+    sign_in(page, demo, "rater.one")
+    code = claim(demo, queue_rows(page))
+    open_recording(page, demo, code)
+    groups = scale_groups(page)
+    expect(groups).to_have_count(2)
+    first, second = groups.nth(0), groups.nth(1)
+    assert "Maternal sensitivity" in first.get_attribute("aria-label")
+    assert "non-intrusiveness" in second.get_attribute("aria-label")
+    assert checked(first) == [] and checked(second) == []
+    expect(page.get_by_text(re.compile(r"^Draft saved at"))).to_have_count(0)
+
+    choose(first, "5.5")  # mouse
+    settle(page)
+    wait_checked(first, "5.5")
+    expect(page.get_by_text(re.compile(r"^Draft saved at \d\d:\d\d:\d\d$")).first).to_be_visible()
+
+    second.get_by_role("radio", name="4", exact=True).focus()  # keyboard
+    page.keyboard.press("ArrowRight")
+    settle(page)
+    wait_checked(second, "4.5")
+    expect(page.get_by_text("Class: Sensitive", exact=False)).to_be_visible()
+    expect(page.get_by_text("Class: Intrusive", exact=False)).to_be_visible()
+
+    page.reload()
+    settle(page)
+    groups = scale_groups(page)
+    wait_checked(groups.nth(0), "5.5")
+    wait_checked(groups.nth(1), "4.5")
+
+    wait_for_media(page)
+    page.get_by_role("button", name="Forward 5 seconds (L)").click()
+    wait_time(page, SEEK)
+    notes = page.locator("[data-testid=obscode-notes]")
+    notes.fill("Warm, follows the child's lead; one brief takeover ")
+    notes.evaluate("n => { n.selectionStart = n.selectionEnd = n.value.length; }")
+    page.get_by_role("button", name="Insert current time").click()
+    typed = notes.input_value()
+    assert re.fullmatch(r"Warm, follows the child's lead; one brief takeover \[0:0[45]\] ", typed), typed
+    time.sleep(2)  # the player sends notes 0.7 s after the last change
+    settle(page)
+    expect(page.locator("[data-testid=obscode-notes-state]")).to_have_text(re.compile(r"^Draft saved at"))
+
+    page.reload()
+    settle(page)
+    expect(page.locator("[data-testid=obscode-notes]")).to_have_value(typed)
+    groups = scale_groups(page)
+    wait_checked(groups.nth(0), "5.5")
+    wait_checked(groups.nth(1), "4.5")
+
+
+def test_typing_notes_does_not_trigger_player_shortcuts_and_shortcuts_act_once(browser_page, demo):
+    """Keys typed into the notes are text; J/L move 5 s once however many reruns the page had."""
+    page = browser_page
+    sign_in(page, demo, "rater.one")
+    code = claim(demo, queue_rows(page))
+    open_recording(page, demo, code)
+    wait_for_media(page)
+    groups = scale_groups(page)
+    for label in ("3", "4"):  # two reruns of the page, as a coder changing their mind makes
+        choose(groups.nth(0), label)
+        settle(page)
+        wait_checked(groups.nth(0), label)
+
+    problems = []
+    page.get_by_role("heading", name=f"Recording {code}").click()
+    page.keyboard.press("l")
+    time.sleep(0.3)
+    moved = current_time(page)
+    if abs(moved - SEEK) > 0.3:
+        problems.append(f"after two reruns one press of L moved the media to {moved:.2f} s (one step is {SEEK:g} s)")
+    media(page).evaluate("m => { m.pause(); m.currentTime = 0; }")
+    wait_time(page, 0)
+
+    text = "talks to the child; looks at the toy, jokes. [pause]"
+    notes = page.locator("[data-testid=obscode-notes]")
+    notes.click()
+    notes.press_sequentially(text)
+    time.sleep(0.3)
+    if notes.input_value() != text:
+        problems.append(f"typed {text!r} into the notes, the box holds {notes.input_value()!r}")
+    if not media(page).evaluate("m => m.paused"):
+        problems.append("typing in the notes started playback")
+    if current_time(page) > 0.3:
+        problems.append(f"typing in the notes moved the playback position to {current_time(page):.2f} s")
+    assert not problems, "\n".join(problems)
+
+
+# --------------------------------------------------------------------------- 4. submit
+
+
+def test_submit_locks_the_recording_and_counts_in_the_queue(browser_page, demo):
+    page = browser_page
+    sign_in(page, demo, "rater.one")
+    rows = queue_rows(page)
+    before = sum(row["Status"] == "submitted" for row in rows)
+    assert before == RATER_ONE_DONE + len(demo.submitted.get("rater.one", []))
+    expect(page.get_by_text(done_text(before, RATER_ONE_TOTAL), exact=True)).to_be_visible()
+    code = claim(demo, rows)
+
+    open_recording(page, demo, code)
+    submit = page.get_by_role("button", name="Submit ratings")
+    expect(submit).to_be_disabled()  # nothing scored yet
+    groups = scale_groups(page)
+    choose(groups.nth(0), "6")
+    settle(page)
+    wait_checked(groups.nth(0), "6")
+    expect(submit).to_be_disabled()  # one scale still to score
+    choose(groups.nth(1), "5")
+    settle(page)
+    wait_checked(groups.nth(1), "5")
+    expect(submit).to_be_enabled()
+
+    submit.click()
+    # a second step asks to confirm (a dialog or an inline question, depending on the build)
+    expect(page.get_by_text(re.compile(r"^Submit this recording\?")).first).to_be_visible()
+    confirm = page.get_by_role("button", name=re.compile(r"^(Yes, submit|Submit)$"))
+    expect(confirm).to_have_count(1)
+    confirm.click()
+    settle(page)
+    demo.submitted.setdefault("rater.one", []).append(code)
+
+    expect(page.get_by_text(re.compile(r"^Submitted and locked"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Submit this recording\?"))).to_have_count(0)
+    expect(page.get_by_role("button", name="Submit ratings")).to_have_count(0)
+    page.set_viewport_size({"width": 1400, "height": 1500})
+    page.screenshot(path=str(SCREENSHOTS / "code-submitted.png"), full_page=True)
+    for group in (groups.nth(0), groups.nth(1)):
+        radios = group.get_by_role("radio")
+        assert radios.count() == 13
+        assert all(radio.is_disabled() for radio in radios.all())
+    assert checked(groups.nth(0)) == ["6"] and checked(groups.nth(1)) == ["5"]
+    notes_open_after_submit = page.locator("[data-testid=obscode-notes]").is_editable()
+
+    page.reload()  # locked for good, not just in this page view
+    settle(page)
+    expect(page.get_by_text(re.compile(r"^Submitted and locked"))).to_be_visible()
+    assert all(radio.is_disabled() for radio in scale_groups(page).nth(0).get_by_role("radio").all())
+    expect(page.locator("[data-testid=obscode-notes]")).not_to_be_editable()
+
+    page.goto(demo.url("/"))
+    settle(page)
+    expect(page.get_by_text(done_text(before + 1, RATER_ONE_TOTAL), exact=True)).to_be_visible()
+    after = {row["Recording"]: row["Status"] for row in queue_rows(page)}
+    assert after[code] == "submitted"
+    assert sum(status == "submitted" for status in after.values()) == before + 1
+    # checked last so that the rest is known too: notes typed now would be silently dropped
+    assert not notes_open_after_submit, "the notes box stays editable after submitting (until a reload)"
+
+
+# --------------------------------------------------------------------------- 5. logout
+
+
+def test_sign_out_revokes_the_session_cookie_and_media_urls(browser_page, demo, new_context):
+    page = browser_page
+    sign_in(page, demo, "rater.one")
+    code = queue_rows(page)[0]["Recording"]
+    open_recording(page, demo, code)
+    src = media_src(page)
+    assert page.request.get(src, headers={"Range": "bytes=0-99"}).status == 206
+    cookie = session_cookie(page.context)
+    assert cookie["httpOnly"] is True
+    assert cookie["sameSite"] == "Lax"
+    assert page.evaluate("() => document.cookie").find("obscode_session") == -1
+
+    page.get_by_role("link", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/obscode/login$"))
+    expect(page.locator("#name")).to_be_visible()
+    assert not [c for c in page.context.cookies() if c["name"] == "obscode_session"]
+
+    replay = new_context()
+    replay.add_cookies([cookie])
+    stolen = replay.new_page()
+    stolen.goto(demo.url("/"))
+    settle(stolen)
+    expect(stolen.get_by_text("You are not signed in, or your session has ended.")).to_be_visible()
+    expect(stolen.get_by_role("link", name="Sign in")).to_be_visible()
+    expect(stolen.get_by_text("My queue")).to_have_count(0)
+    expect(stolen.get_by_text("Signed in as")).to_have_count(0)
+    stolen.goto(demo.url(f"/code?recording={code}"))
+    settle(stolen)
+    expect(stolen.get_by_text("You are not signed in, or your session has ended.")).to_be_visible()
+    expect(media(stolen)).to_have_count(0)
+    assert replay.request.get(src, headers={"Range": "bytes=0-99"}).status == 403
+    assert page.request.get(src, headers={"Range": "bytes=0-99"}).status == 403
+
+
+# --------------------------------------------------------------------------- 6. roles
+
+
+def test_role_walls(browser_page, demo, new_context):
+    page = browser_page
+    sign_in(page, demo, "rater.one")
+    a_video = queue_rows(page)[0]["Recording"]
+    page.goto(demo.url("/progress"))
+    settle(page)
+    expect(page.get_by_text("Coding progress")).to_have_count(0)
+    expect(page.get_by_text("Signed in as rater.one")).to_be_visible()
+    text = page.locator("body").inner_text()
+    for name in CODER_NAMES:
+        if name != "rater.one":
+            assert name not in text, f"rater.one can see {name!r} at /progress"
+
+    pi = new_context().new_page()
+    sign_in(pi, demo, "pi.one")
+    pi.goto(demo.url("/progress"))
+    settle(pi)
+    expect(pi.get_by_role("heading", name="Coding progress")).to_be_visible()
+    progress = table_rows(pi)
+    cells = {cell for row in progress for cell in row.values()}
+    assert {"rater.one", "rater.two"} <= cells, progress
+    pi.goto(demo.url(f"/code?recording={a_video}"))  # the coders' page is not the PI's
+    settle(pi)
+    expect(pi.get_by_role("heading", name=re.compile(r"^Recording "))).to_have_count(0)
+    expect(media(pi)).to_have_count(0)
+
+    fidelity = new_context().new_page()
+    sign_in(fidelity, demo, "fidelity.one")
+    expect(fidelity.get_by_role("heading", name="My queue")).to_be_visible()
+    rows = queue_rows(fidelity)
+    assert rows, "fidelity.one has an empty queue"
+    assert {row["Kind"] for row in rows} == {"audio"}, rows
+
+
+# --------------------------------------------------------------------------- 7. blinding crawl
+
+STREAMLIT_STATIC = Path(streamlit.__file__).parent / "static"
+TEXT_TYPES = ("text/", "javascript", "json", "xml", "svg")
+# Snapshot of everything a page holds: title, HTML, visible text, shadow roots (the player's),
+# and form values (a textarea's value is not in its HTML).
+SNAPSHOT_JS = """() => {
+  const parts = ["TITLE " + document.title, document.documentElement.outerHTML, document.body.innerText];
+  const walk = (root) => {
+    for (const el of root.querySelectorAll("*")) {
+      if (el.shadowRoot) { parts.push(el.shadowRoot.innerHTML, el.shadowRoot.textContent); walk(el.shadowRoot); }
+      if ("value" in el && typeof el.value === "string") parts.push(el.value);
+      if (el.currentSrc) parts.push(el.currentSrc);
+    }
+  };
+  walk(document);
+  return parts.join("\\n");
+}"""
+
+
+def unblinding_terms(manifest: list[dict[str, str]]) -> list[str]:
+    """Everything in the demo manifest that would unblind a coder, and container metadata keys."""
+    terms = {"creation_time"}
+    for row in manifest:
+        terms.update(row[k] for k in ("participant_id", "site", "arm", "timepoint", "clinician") if row[k])
+        name = row["path"].rsplit("/", 1)[-1]
+        terms.update({name, name.rsplit(".", 1)[0]})
+        terms.add(row["camera"])  # recording device, as container metadata would carry it
+        terms.add(row["camera"].split()[0])  # its make
+    return sorted(terms)
+
+
+def find_terms(text: str, terms: list[str]) -> list[str]:
+    hits = []
+    for term in terms:
+        at = text.find(term)
+        if at >= 0:
+            hits.append(f"{term!r} in ...{text[max(0, at - 60):at + len(term) + 60]!r}...")
+    return hits
+
+
+class Crawl:
+    """Records what one browser page receives: response bodies and headers, websocket frames, pages."""
+
+    def __init__(self, page, base_url: str) -> None:
+        self.page, self.base_url = page, base_url
+        self.texts: list[tuple[str, str]] = []  # (where, text)
+        self.titles: list[tuple[str, str]] = []
+        self.media_headers: list[dict[str, str]] = []
+        self.media_urls: set[str] = set()
+        self.static_changed: list[str] = []
+        self.frames = 0
+        page.on("response", self.response)
+        page.on("websocket", self.websocket)
+
+    def response(self, response) -> None:
+        url, headers = response.url, response.all_headers()
+        self.texts.append((f"headers of {url}", f"{url}\n{headers}"))
+        if "/obscode/media/" in url:
+            self.media_headers.append(headers)
+            self.media_urls.add(url)
+            return
+        if response.status in (301, 302, 303, 307, 308) or response.request.method == "HEAD":
+            return
+        try:
+            body = response.body()
+        except Exception:  # noqa: BLE001 - a body the browser no longer keeps (fonts, aborted loads)
+            return
+        path = urlparse(url).path
+        if url.startswith(self.base_url) and (path.startswith("/static/") or path == "/favicon.png"):
+            # Streamlit's own front end: must be the packaged file, which no study data can reach
+            packaged = STREAMLIT_STATIC / path.lstrip("/")
+            if not packaged.is_file() or packaged.read_bytes() != body:
+                self.static_changed.append(url)
+            return
+        kind = headers.get("content-type", "")
+        if url.startswith("blob:") or any(t in kind for t in TEXT_TYPES) or not kind:
+            self.texts.append((f"body of {url}", body.decode("utf-8", "replace")))
+
+    def websocket(self, ws) -> None:
+        def frame(payload) -> None:
+            self.frames += 1
+            text = payload if isinstance(payload, str) else payload.decode("latin-1")
+            self.texts.append((f"websocket frame {self.frames} of {ws.url}", text))
+
+        ws.on("framereceived", frame)
+        ws.on("framesent", frame)
+
+    def snapshot(self, where: str, streamlit: bool = True) -> str:
+        if streamlit:
+            settle(self.page)
+        text = self.page.evaluate(SNAPSHOT_JS)
+        self.texts.append((f"page {where} ({self.page.url})", text))
+        self.titles.append((where, self.page.title()))
+        return text
+
+    def visit(self, path: str, where: str, streamlit: bool = True) -> str:
+        self.page.goto(self.base_url + path)
+        return self.snapshot(where, streamlit)
+
+
+def crawl_as(page, demo, name: str, foreign_code: str | None) -> tuple[Crawl, list[str]]:
+    crawl = Crawl(page, demo.base_url)
+    crawl.visit("/obscode/login", "login", streamlit=False)
+    sign_in(page, demo, name)
+    rows = queue_rows(page)  # scrolls through every row, so all of them reach the page
+    crawl.snapshot("queue")
+    codes = [row["Recording"] for row in rows]
+    for code in codes[:2] + codes[-1:]:
+        open_recording(page, demo, code)
+        wait_for_media(page)
+        page.get_by_role("button", name="Forward 5 seconds (L)").click()
+        crawl.snapshot(f"code page of {code}")
+    crawl.visit("/code?recording=NOSUCH99", "unknown recording")
+    if foreign_code:
+        text = crawl.visit(f"/code?recording={foreign_code}", "another coder's recording")
+        assert "not in your queue" in text
+    text = crawl.visit("/progress", "PI page attempt")
+    assert "Coding progress" not in text
+    return crawl, codes
+
+
+def test_blinding_crawl(browser_page, demo, new_context):
+    terms = unblinding_terms(demo.manifest)
+    assert {"P001", "P010", "VIPP-PMH", "usual care", "month 5", "North", "clinician A"} <= set(terms)
+    rater, rater_codes = crawl_as(browser_page, demo, "rater.one", None)
+    fidelity_page = new_context().new_page()
+    fidelity, fidelity_codes = crawl_as(fidelity_page, demo, "fidelity.one", rater_codes[0])
+    all_codes = set(rater_codes) | set(fidelity_codes)
+    assert len(all_codes) == len(rater_codes) + len(fidelity_codes)
+
+    problems = []
+    for who, crawl, allowed in (
+        ("rater.one", rater, ()),
+        # the fidelity scale is named after the intervention (only its sessions are audio-recorded)
+        ("fidelity.one", fidelity, ("VIPP-PMH adherence to the manual",)),
+    ):
+        # positive controls: the crawl really saw the websocket, the player's shadow DOM and the codes
+        assert crawl.frames > 0, f"no websocket frames captured for {who}"
+        frames = "\n".join(text for where, text in crawl.texts if where.startswith("websocket"))
+        pages = "\n".join(text for where, text in crawl.texts if where.startswith("page"))
+        shown = rater_codes if who == "rater.one" else fidelity_codes
+        assert shown[0] in frames and shown[0] in pages, f"{who}: recording codes not seen in the capture"
+        assert "Insert current time" in pages and "/obscode/media/" in pages, f"{who}: player not captured"
+        assert len(crawl.media_headers) >= 3, f"{who}: media responses seen: {len(crawl.media_headers)}"
+        problems += [f"{who}: Streamlit static file differs from the package: {url}" for url in crawl.static_changed]
+        for where, text in crawl.texts:
+            for label in allowed:
+                text = text.replace(label, "")
+            problems += [f"{who}: {where}: {hit}" for hit in find_terms(text, terms)]
+        for where, title in crawl.titles:
+            leaked = [t for t in (*terms, *all_codes) if t in title]
+            if leaked or not title.startswith("obscode"):
+                problems.append(f"{who}: title at {where} is {title!r}")
+        modified = {headers.get("last-modified") for headers in crawl.media_headers}
+        if len(modified) > 1:
+            problems.append(f"{who}: media Last-Modified varies by recording: {sorted(map(str, modified))}")
+        for headers in crawl.media_headers:
+            if "content-disposition" in headers:
+                problems.append(f"{who}: media sent with Content-Disposition {headers['content-disposition']!r}")
+            if not re.match(r"(audio|video)/", headers.get("content-type", "")):
+                problems.append(f"{who}: media content type {headers.get('content-type')!r}")
+        # The bytes a coder can save and inspect: stripped of the container metadata.
+        long_terms = [t.encode() for t in terms if len(t) >= 5]
+        for url in sorted(crawl.media_urls)[:4]:
+            data = crawl.page.request.get(url).body()
+            problems += [f"{who}: media bytes of {url[:60]}... contain {t!r}" for t in long_terms if t in data]
+            if re.search(rb"P0(?:0[1-9]|10)[ ,_]", data):
+                problems.append(f"{who}: media bytes of {url[:60]}... contain a participant id")
+    assert not problems, "blinding leaks:\n" + "\n".join(problems)
+
+
+# --------------------------------------------------------------------------- 8. screenshots
+
+
+def test_screenshots_for_a_person_to_look_at(browser_page, demo):
+    page = browser_page
+    shots = {}
+    page.goto(demo.url("/obscode/login"))
+    expect(page.locator("#name")).to_be_visible()
+    shots["login"] = SCREENSHOTS / "login.png"
+    page.screenshot(path=str(shots["login"]), full_page=True)
+
+    sign_in(page, demo, "rater.one")
+    rows = queue_rows(page)
+    page.locator("[data-testid=stDataFrame] .dvn-scroller").first.evaluate("e => { e.scrollTop = 0; }")
+    shots["queue"] = SCREENSHOTS / "queue.png"
+    page.screenshot(path=str(shots["queue"]), full_page=True)
+
+    open_recording(page, demo, next(row["Recording"] for row in rows if row["Status"] != "submitted"))
+    wait_for_media(page, ready_state=2)
+    # Streamlit scrolls inside its main pane, so a "full page" shot is the viewport: make it tall
+    page.set_viewport_size({"width": 1400, "height": 1500})
+    settle(page)
+    shots["code"] = SCREENSHOTS / "code.png"
+    page.screenshot(path=str(shots["code"]), full_page=True)
+
+    for name, path in shots.items():
+        data = Path(path).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n", name
+        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        assert width == 1400 and height >= 900, (name, width, height)
+        assert len(data) > 15_000, f"{name}.png is suspiciously small ({len(data)} bytes): a blank page?"
