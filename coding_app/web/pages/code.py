@@ -84,7 +84,8 @@ with right:
             st.caption(f"{chosen:g}: {anchor}")
         with st.expander("Anchors"):
             st.markdown("\n".join(f"- **{point:g}**: {text}" for point, text in scale.anchors.items()))
-    st.caption(st.session_state.get(("saved", code), "Changes are saved as drafts as you go."))
+    if not task.submitted:
+        st.caption(st.session_state.get(("saved", code), "Changes are saved as drafts as you go."))
 
     confirming = ("confirm", code)
     if task.submitted:
