@@ -60,10 +60,11 @@ def _single_interval(msr: float, msc: float, mse: float, rho: float, n: int, k: 
         coder_term = k * msc + (k * n - k - n) * mse
         low = n * (msr - f_upper * mse) / (f_upper * coder_term + n * msr)
         high = n * (f_lower * msr - mse) / (coder_term + n * f_lower * msr)
-    if not (np.isfinite(low) and np.isfinite(high) and low <= high):
-        # The Satterthwaite df collapses on degenerate data; no interval rather than a wrong one.
+    # A zero-width interval may come out reversed by rounding; beyond rounding it is degenerate data
+    # (the Satterthwaite df collapse): no interval rather than a wrong one.
+    if not (np.isfinite(low) and np.isfinite(high) and low <= high + 1e-9 * max(1.0, abs(high))):
         return float("nan"), float("nan")
-    return float(low), float(high)
+    return float(min(low, high)), float(max(low, high))
 
 
 def icc(
@@ -110,10 +111,11 @@ def icc(
     low, high = _single_interval(msr, msc, mse, rho, n, k, confidence)
     if measures == "average":
         rho = (msr - mse) / average
-        with np.errstate(divide="ignore", invalid="ignore"):
-            low, high = (x * k / (1 + x * (k - 1)) for x in (low, high))
-        if not (np.isfinite(low) and np.isfinite(high) and low <= high):
+        # Spearman-Brown is monotone only above -1/(k-1); at or below it the bound runs off to -inf.
+        if not np.isfinite(low) or 1 + low * (k - 1) <= 1e-9:
             low, high = float("nan"), float("nan")
+        else:
+            low, high = (x * k / (1 + x * (k - 1)) for x in (low, high))
     details = {"ms_units": msr, "ms_coders": msc, "ms_error": mse, "coders": float(k)}
     interval = (float(low), float(high))
     return Estimate(name, float(rho), n, interval, confidence=confidence, method=MCGRAW_WONG,

@@ -1,5 +1,6 @@
 """Pitfalls: unused levels, half points, constant coders, one unit, all missing, bad scores."""
 
+import importlib
 import math
 
 import numpy as np
@@ -211,3 +212,19 @@ def test_icc_interval_is_empty_rather_than_reversed_when_the_df_collapse():
     r = icc([[1, 2, 1], [2, 1, 2]], Scale(1, 5))
     assert r.estimate == pytest.approx(-2.0)
     assert math.isnan(r.ci[0]) and math.isnan(r.ci[1])
+
+
+@pytest.mark.parametrize(
+    ("single_bounds", "average_bounds"),
+    [
+        ((-1.0, 0.5), (math.nan, math.nan)),  # at -1/(k-1): Spearman-Brown divides by zero
+        ((-1 + 1e-12, 0.5), (math.nan, math.nan)),  # found by hypothesis: came out as -3e11 before
+        ((-0.5, 0.5), (-2.0, 2 / 3)),  # x k / (1 + x (k - 1)) with k = 2
+    ],
+)
+def test_average_icc_interval_is_stepped_up_only_where_spearman_brown_is_monotone(monkeypatch, single_bounds, average_bounds):
+    icc_module = importlib.import_module("reliability.icc")
+
+    monkeypatch.setattr(icc_module, "_single_interval", lambda *args: single_bounds)
+    r = icc([[1, 2, 3, 1, 1.5], [2, 1.5, 3, 1.5, 2]], EA, "average")
+    assert r.ci == pytest.approx(average_bounds, nan_ok=True)
