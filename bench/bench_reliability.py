@@ -33,6 +33,20 @@ def best_of(repeats: int, run: Callable[[], object]) -> tuple[float, object]:
     return min(times), result
 
 
+def percentile_95(replicates: list[float]) -> tuple[float, float]:
+    low, high = np.quantile(replicates, [0.025, 0.975])
+    return float(low), float(high)
+
+
+def report(title: str, ours_time: float, ours_ci: tuple, peer_time: float, peer_ci: tuple, peer: str) -> tuple[float, float]:
+    """Print our time and interval, the peer's, and the ratio."""
+    print(title)
+    print(f"  ours  {ours_time:9.3f} s   95% CI {ours_ci[0]:.4f} to {ours_ci[1]:.4f}")
+    print(f"  peer  {peer_time:9.3f} s   95% CI {peer_ci[0]:.4f} to {peer_ci[1]:.4f}   ({peer})")
+    print(f"  ratio {peer_time / ours_time:9.1f} x faster")
+    return ours_time, peer_time
+
+
 def ea_ratings(rng: np.random.Generator, coders: int, units: int) -> np.ndarray:
     """Level indices on the EA grid: a latent score per unit plus each coder's noise."""
     latent = rng.normal(8, 2, size=units)
@@ -52,15 +66,11 @@ def kappa_bench(n_units: int, n_boot: int, seed: int) -> tuple[float, float]:
         for _ in range(n_boot):
             i = draws.integers(0, n_units, n_units)
             replicates.append(cohen_kappa_score(a[i], b[i], labels=labels, weights="linear"))
-        low, high = np.quantile(replicates, [0.025, 0.975])
-        return float(low), float(high)
+        return percentile_95(replicates)
 
     peer_time, peer_ci = best_of(1, peer)
-    print(f"weighted kappa bootstrap, B={n_boot:,}, N={n_units:,} on the 13-level EA grid")
-    print(f"  ours  {ours_time:9.3f} s   95% CI {ours.ci[0]:.4f} to {ours.ci[1]:.4f}")
-    print(f"  peer  {peer_time:9.3f} s   95% CI {peer_ci[0]:.4f} to {peer_ci[1]:.4f}   (sklearn cohen_kappa_score per resample)")
-    print(f"  ratio {peer_time / ours_time:9.1f} x faster")
-    return ours_time, peer_time
+    return report(f"weighted kappa bootstrap, B={n_boot:,}, N={n_units:,} on the 13-level EA grid",
+                  ours_time, ours.ci, peer_time, peer_ci, "sklearn cohen_kappa_score per resample")  # fmt: skip
 
 
 def alpha_bench(n_coders: int, n_units: int, n_boot: int, seed: int) -> tuple[float, float]:
@@ -77,15 +87,11 @@ def alpha_bench(n_coders: int, n_units: int, n_boot: int, seed: int) -> tuple[fl
             columns = draws.integers(0, pairable.shape[1], pairable.shape[1])
             replicates.append(krippendorff.alpha(pairable[:, columns], value_domain=EA.levels,
                                                  level_of_measurement="ordinal"))  # fmt: skip
-        low, high = np.quantile(replicates, [0.025, 0.975])
-        return float(low), float(high)
+        return percentile_95(replicates)
 
     peer_time, peer_ci = best_of(1, peer)
-    print(f"Krippendorff alpha (ordinal) bootstrap, B={n_boot:,}, {n_coders} coders x {n_units:,} units, 10% missing")
-    print(f"  ours  {ours_time:9.3f} s   95% CI {ours.ci[0]:.4f} to {ours.ci[1]:.4f}")
-    print(f"  peer  {peer_time:9.3f} s   95% CI {peer_ci[0]:.4f} to {peer_ci[1]:.4f}   (krippendorff.alpha per resample)")
-    print(f"  ratio {peer_time / ours_time:9.1f} x faster")
-    return ours_time, peer_time
+    title = f"Krippendorff alpha (ordinal) bootstrap, B={n_boot:,}, {n_coders} coders x {n_units:,} units, 10% missing"
+    return report(title, ours_time, ours.ci, peer_time, peer_ci, "krippendorff.alpha per resample")
 
 
 def main() -> None:

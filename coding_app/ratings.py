@@ -73,10 +73,7 @@ def save_draft(
     """Create or update the draft; a submitted rating raises :class:`RatingLocked`."""
     if score is not None:
         definition = study_scales(db)[scale.key]
-        try:
-            score = float(definition.scale.levels[definition.scale.index([score], lambda _: scale.key)[0]])
-        except ScoreError as error:
-            raise ScoreError(str(error)) from None
+        score = float(definition.scale.levels[definition.scale.index([score], lambda _: scale.key)[0]])
     rating = current(db, assignment.id, scale.id)
     old = None
     if rating is None:

@@ -93,6 +93,7 @@ class _Validation:
             self.participants = {same_id(p.external_id): p for p in db.scalars(select(Participant))}
             self.keys = {same_id(k.external_id): k for k in db.scalars(select(RecordingKey))}
             self.recordings = {r.id: r for r in db.scalars(select(Recording))}
+        self.participants_by_id = {p.id: p for p in self.participants.values()}
         self.hashes = {k.content_hash: k.external_id for k in self.keys.values()}
         self.seen_ids: dict[str, tuple[int, str]] = {}
         self.seen_hashes: dict[str, int] = {}
@@ -154,7 +155,7 @@ class _Validation:
                 self.problem(entry.row, f"field 'path': the same file (by content) as recording {other!r}, already imported")
             return False
         v = entry.values
-        participant = next(p for p in self.participants.values() if p.id == key.participant_id)
+        participant = self.participants_by_id[key.participant_id]
         recording = self.recordings[key.recording_id]
         stored = {
             "recording_id": key.external_id, "participant_id": participant.external_id, "kind": recording.kind,

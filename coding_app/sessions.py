@@ -12,6 +12,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from itsdangerous import BadSignature, Signer, URLSafeTimedSerializer
 from sqlalchemy import func, select
@@ -47,8 +48,12 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+@cache
 def secret_key(store: Store) -> str:
-    """The study's signing secret, made on first use and kept in the database (shared by all app servers)."""
+    """The study's signing secret, made on first use and kept in the database (shared by all app servers).
+
+    Cached per store: it never changes once made, and every page view and media request needs it.
+    """
     with store.read() as db:
         setting = db.get(StudySetting, "secret_key")
     if setting is not None:

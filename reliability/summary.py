@@ -15,7 +15,7 @@ from .gwet import gwet_ac
 from .icc import icc
 from .kappa import cohen_kappa
 from .result import Estimate
-from .scale import Scale, ScoreError
+from .scale import Scale, ScoreError, is_missing
 
 COLUMNS = ("unit", "coder", "subscale", "score")
 _MAX_LISTED = 20
@@ -60,8 +60,8 @@ def pair_estimates(
     return estimates
 
 
-def _blank(column: pd.Series) -> pd.Series:
-    return column.isna() | column.astype(str).str.strip().eq("")
+def _blank(column: pd.Series) -> np.ndarray:
+    return is_missing(column.to_numpy(dtype=object))
 
 
 def _validate(ratings: pd.DataFrame, scales: Mapping[str, Scale] | Scale) -> pd.DataFrame:

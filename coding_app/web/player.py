@@ -87,10 +87,10 @@ function build(root, data) {
   const label = document.createElement("label");
   label.textContent = "Notes"; label.htmlFor = "obscode-notes";
   const notes = document.createElement("textarea");
-  notes.id = "obscode-notes"; notes.value = data.notes || ""; notes.readOnly = !!data.locked;
+  notes.id = "obscode-notes"; notes.value = data.notes || "";
   notes.setAttribute("data-testid", "obscode-notes");
   const stamp = document.createElement("button");
-  stamp.type = "button"; stamp.textContent = "Insert current time"; stamp.disabled = !!data.locked;
+  stamp.type = "button"; stamp.textContent = "Insert current time";
   stamp.title = "Insert the current time at the cursor (T)";
   const saved = document.createElement("div");
   saved.className = "saved"; saved.setAttribute("data-testid", "obscode-notes-state");

@@ -5,26 +5,17 @@ import streamlit as st
 
 from coding_app.agreement import (
     SHOWN_STATISTICS, agreement_over_time, agreement_report, disagreements, methods_paragraph, pair_scores,
-    ratings_version,
 )  # fmt: skip
-from coding_app.web import charts, runtime
+from coding_app.web import charts
 from coding_app.web.identity import require
+from coding_app.web.reports import pi_report
 from reliability import band
 
 WINDOW = 8
 
 identity = require("pi")
-store = runtime.store()
-
-
-@st.cache_data(max_entries=4, show_spinner="Computing agreement...")
-def report(version: tuple, _pi):  # noqa: ANN001, ANN202 - Streamlit skips hashing underscore arguments
-    """Recomputed only when a rating is submitted, imported or reopened (``version`` changes)."""
-    return agreement_report(store, _pi)
-
-
 st.title("Agreement")
-data = report(ratings_version(store), identity.account)
+data = pi_report("agreement", agreement_report, identity.account)
 if data.pairs.empty:
     st.info("No recording has been scored by two coders yet.")
     st.stop()

@@ -3,23 +3,14 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from coding_app.agreement import ratings_version
 from coding_app.fidelity import fidelity_report
-from coding_app.web import runtime
 from coding_app.web.identity import require
+from coding_app.web.reports import pi_report
 
 identity = require("pi")
-store = runtime.store()
-
-
-@st.cache_data(max_entries=4, show_spinner="Summarising fidelity...")
-def report(version: tuple, _pi):  # noqa: ANN001, ANN202 - Streamlit skips hashing underscore arguments
-    """Recomputed (and its read of the key audited) only when a rating changes."""
-    return fidelity_report(store, _pi)
-
-
 st.title("Treatment fidelity")
-data = report(ratings_version(store), identity.account)
+# Recomputed (and its read of the key audited) only when a rating changes.
+data = pi_report("fidelity", fidelity_report, identity.account)
 formats = {"sampled_fraction": st.column_config.NumberColumn(format="percent"),
            "acceptable_share": st.column_config.NumberColumn(format="percent"),
            "mean_adherence": st.column_config.NumberColumn(format="%.2f")}  # fmt: skip
