@@ -3,7 +3,8 @@
 It reads only the blinded tables (a recording's opaque code, kind and media; the coder's own
 assignments and ratings; the codebook) and returns plain values, never rows of the unblinding
 key. It imports no model of the key, and the tests check both that and the SQL it sends. A
-recording not assigned to the coder is reported exactly like one that does not exist.
+recording not assigned to the coder is reported exactly like one that does not exist; every
+refusal at this door is audited (``refused.recording``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import ratings
+from . import audit, ratings
 from .accounts import ROLE_FOR_KIND, require_role
 from .codebook import ScaleDefinition
 from .errors import NotFound
@@ -24,6 +25,8 @@ from .study import study_scales
 
 CODER_ROLES = ("coder", "fidelity")
 NOT_ASSIGNED = "no such recording in your queue"
+# A coder asking for a recording not theirs (or a PI using the coders' door) is on record.
+_door = audit.refusals("refused.recording", "recording", entity_id="code", of=(PermissionError, NotFound))
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,7 @@ def _status(keys: list[str], states: dict[str, RatingState]) -> str:
     return "in progress" if states else "not started"
 
 
+@_door
 def queue(store: Store, account: Account) -> list[QueueItem]:
     """This coder's recordings in their own random order, with how far each has got."""
     _check(account)
@@ -136,6 +140,7 @@ def resume_code(items: list[QueueItem]) -> str | None:
     return next((item.code for item in items if item.status != "submitted"), None)
 
 
+@_door
 def task(store: Store, account: Account, code: str) -> Task:
     """One recording as its coder sees it: media type, scales with anchors, own ratings so far."""
     _check(account)
@@ -148,6 +153,7 @@ def task(store: Store, account: Account, code: str) -> Task:
                 _status(keys, states) == "submitted")  # fmt: skip
 
 
+@_door
 def media(store: Store, account: Account, code: str) -> Media:
     """The stored media file behind one of this coder's recordings (opaque name only)."""
     _check(account)
@@ -156,6 +162,7 @@ def media(store: Store, account: Account, code: str) -> Media:
     return Media(recording.media_name, recording.media_type)
 
 
+@_door
 def save_draft(store: Store, account: Account, code: str, scale_key: str, score: float | None, notes: str) -> RatingState:
     """Save this coder's draft on one scale; refused once submitted (:class:`~coding_app.ratings.RatingLocked`)."""
     _check(account)
@@ -171,6 +178,7 @@ def save_draft(store: Store, account: Account, code: str, scale_key: str, score:
         return RatingState(scale.key, rating.score, rating.notes, rating.status, rating.version, rating.updated_at)
 
 
+@_door
 def submit(store: Store, account: Account, code: str) -> bool:
     """Submit this coder's ratings of a recording; False if they were submitted already."""
     _check(account)

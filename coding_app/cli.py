@@ -20,6 +20,7 @@ from reliability import RatingsError, Scale, ScoreError, agreement_table, band
 
 from reliability.summary import COLUMNS
 
+from . import audit
 from .accounts import add_account, authenticate
 from .agreement import SHOWN_STATISTICS
 from .allocation import import_allocation
@@ -73,7 +74,9 @@ class Context:
         with store.write() as db:
             account = authenticate(db, self.user, password)
         if account is None or account.role != "pi":
-            fail("not a PI account, or wrong password")
+            refusal = "not a PI account, or wrong password"
+            audit.refused(store, self.user, "refused.command", "command", reason=refusal)
+            fail(refusal)
         return account
 
 

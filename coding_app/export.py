@@ -26,11 +26,12 @@ def default_name(fmt: Format, unblinded: bool) -> str:
     return f"ratings-{'unblinded' if unblinded else 'blinded'}-{date.today():%Y%m%d}.{fmt}"
 
 
+@audit.refusals("refused.export", "export")
 def ratings_table(store: Store, account: Account | None, unblinded: bool) -> tuple[pd.DataFrame, dict[str, str], dict]:
     """One row per recording and coder, a score and class column per scale.
 
     Returns the table, variable labels, and value labels of the class columns (for SPSS).
-    Unblinded adds the key columns, needs a PI, and is audited.
+    Unblinded adds the key columns, needs a PI, and is audited (refused too).
     """
     with store.read() as db:
         long = submitted_ratings(db)

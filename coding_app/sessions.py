@@ -133,27 +133,46 @@ def redeem_ticket(store: Store, ticket: str) -> str | None:
 
 
 def identify(store: Store, cookie: str | None) -> Identity | None:
-    """The account behind a session cookie, if the session is live; refreshes its idle clock."""
+    """The account behind a session cookie, if the session is live; refreshes its idle clock.
+
+    No cookie is a visitor. A cookie presented and refused (forged, unknown, revoked, expired)
+    is audited: it is a replay or a forgery, or at best a session that ran out.
+    """
     if not cookie:
         return None
     try:
         token = _signer(store).unsign(cookie).decode()
     except BadSignature:
+        audit.refused(store, "anonymous", "refused.session", "session", reason="bad signature")
         return None
     session_id = _digest(token)
     moment = now()
     with store.read() as db:
         session = db.get(WebSession, session_id)
         account = db.get(Account, session.account_id) if session else None
-    if (
-        session is None or account is None or not account.active or session.revoked_at is not None
-        or aware(session.expires_at) <= moment or aware(session.last_seen_at) + IDLE_TIMEOUT <= moment
-    ):  # fmt: skip
+    why = _refusal(session, account, moment)
+    if why is not None:
+        audit.refused(store, account.name if account else "anonymous", "refused.session", "session", reason=why)
         return None
     if aware(session.last_seen_at) + _LAST_SEEN_GRANULARITY <= moment:
         with store.write() as db:
             db.get(WebSession, session_id).last_seen_at = moment
     return Identity(account, session_id)
+
+
+def _refusal(session: WebSession | None, account: Account | None, moment: datetime) -> str | None:
+    """Why a validly signed session cookie is no longer a login, or None when it is one."""
+    if session is None or account is None:
+        return "unknown session"
+    if not account.active:
+        return "account deactivated"
+    if session.revoked_at is not None:
+        return "session signed out"
+    if aware(session.expires_at) <= moment:
+        return "session expired"
+    if aware(session.last_seen_at) + IDLE_TIMEOUT <= moment:
+        return "session idle too long"
+    return None
 
 
 def logout(store: Store, cookie: str | None) -> None:

@@ -1,7 +1,7 @@
 """The PI's door to the unblinding key: participant, arm, timepoint, site, session, clinician.
 
 Every function checks the PI role again and writes an audit row in the same transaction as
-the read, so an unblinding that happened is always on record.
+the read, so an unblinding that happened is always on record; so is one refused.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ def _key_table(db: Session) -> pd.DataFrame:
     return pd.DataFrame([tuple(r) for r in rows], columns=["code", *KEY_COLUMNS])
 
 
+@audit.refusals("refused.unblinding", "recording")
 def key_table(store: Store, pi: Account, purpose: str) -> pd.DataFrame:
     """Every recording's code beside its unblinding key; audited with ``purpose``."""
     require_role(pi, "pi")
@@ -38,6 +39,7 @@ def key_table(store: Store, pi: Account, purpose: str) -> pd.DataFrame:
     return table
 
 
+@audit.refusals("refused.audit", "audit")
 def audit_entries(store: Store, pi: Account) -> pd.DataFrame:
     """The whole audit log, oldest first (reading it is itself audited)."""
     require_role(pi, "pi")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+from pathlib import Path
+
 import streamlit as st
 
+from .. import audit
 from ..sessions import Identity, identify, institution_ticket
 from . import runtime
 from .runtime import COOKIE, LOGIN_PATH, SESSION_PATH
@@ -52,12 +56,22 @@ def _continue_institution_sign_in() -> None:
 
 
 def require(*roles: str) -> Identity:
-    """The current identity if it has one of ``roles``; otherwise show why and stop the page."""
+    """The current identity if it has one of ``roles``; otherwise show why and stop the page.
+
+    A signed-in account on a page not for its role is refused and audited once per page run.
+    """
     identity = current()
     if identity is None:
         sign_in_prompt("Your session has ended. Sign in again to carry on: your saved work is kept.")
         st.stop()
     if identity.account.role not in roles:
+        audit.refused(runtime.store(), identity.account.name, "refused.page", "page", _calling_page(),
+                      reason=f"needs the {' or '.join(roles)} role")  # fmt: skip
         st.error("This page is not available to your account.")
         st.stop()
     return identity
+
+
+def _calling_page() -> str:
+    """The page script that called :func:`require` (pages name no page of their own)."""
+    return Path(inspect.stack(context=0)[2].filename).stem

@@ -8,13 +8,14 @@ so memory stays flat however large the file.
 from __future__ import annotations
 
 from html import escape
+from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import blinded
+from .. import audit, blinded
 from ..errors import NotAllowed, NotFound
 from ..sessions import (
     SESSION_LIFETIME, LoginRefused, identify, login, logout, read_media_token, redeem_ticket, session_reference,
@@ -94,17 +95,33 @@ async def logout_route(request: Request) -> Response:
     return response
 
 
-def _media_file(cookie: str | None, token: str):  # noqa: ANN202 - (path, media type) or None
+def _media_file(cookie: str | None, token: str) -> tuple[Path, str] | None:
+    """(path, media type) of the file this request may have, or None: refused, and audited once.
+
+    Each refusal is audited where it is decided: a presented but dead cookie by ``identify``, a
+    recording not the coder's by the coders' door, the rest (no cookie, a bad token, another
+    session's token) here.
+    """
     store = runtime.store()
     identity = identify(store, cookie)
     claim = read_media_token(store, token)
-    if identity is None or claim is None or claim[0] != session_reference(identity.session_id):
-        return None
-    try:
-        found = blinded.media(store, identity.account, claim[1])
-    except (NotFound, NotAllowed):
-        return None
-    return runtime.media().path(found.name), found.media_type
+    if identity is None and cookie:
+        return None  # a dead cookie: identify has audited it
+    if identity is None:
+        why = "no session"
+    elif claim is None:
+        why = "invalid or expired media token"
+    elif claim[0] != session_reference(identity.session_id):
+        why = "media token of another session"
+    else:
+        try:
+            found = blinded.media(store, identity.account, claim[1])
+        except (NotFound, NotAllowed):
+            return None
+        return runtime.media().path(found.name), found.media_type
+    actor = identity.account.name if identity else "anonymous"
+    audit.refused(store, actor, "refused.media", "recording", claim[1] if claim else None, reason=why)
+    return None
 
 
 async def media_route(request: Request) -> Response:
@@ -123,5 +140,6 @@ def routes() -> list[Route]:
         Route(LOGIN_PATH, login_route, methods=["GET", "POST"]),
         Route(LOGOUT_PATH, logout_route, methods=["GET", "POST"]),
         Route(SESSION_PATH, session_route, methods=["GET"]),
-        Route(f"{MEDIA_PATH}/{{token}}", media_route, methods=["GET", "HEAD"]),
+        # Anything under the media path, slashes and dots included, reaches the handler: refused and audited.
+        Route(f"{MEDIA_PATH}/{{token:path}}", media_route, methods=["GET", "HEAD"]),
     ]

@@ -142,6 +142,6 @@ def test_the_launcher_mounts_these_routes_beside_streamlit():
     from coding_app.web.launcher import app
 
     paths = {route.path for route in routes()}
-    assert paths == {"/obscode/login", "/obscode/logout", "/obscode/session", "/obscode/media/{token}"}
+    assert paths == {"/obscode/login", "/obscode/logout", "/obscode/session", "/obscode/media/{token:path}"}
     assert not any(p.startswith(("/_stcore/", "/media/", "/component/", "/static/", "/auth/")) for p in paths)
     assert type(app).__name__ == "App"

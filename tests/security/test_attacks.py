@@ -1,0 +1,338 @@
+"""Every role tries what it must not do: each attempt is refused, audited, and changes nothing.
+
+The attempts are one table, ``ATTACKS``. Each names who tries it and how it is set up
+(``arm``, which may sign in, sign out or fail logins: that is the scene, not the attempt), then
+fires it. For every attempt the test checks that it was refused with the expected status,
+exception or message and handed nothing over; that exactly the expected audit row was written,
+naming the actor and nothing that identifies a participant; and that no other table changed.
+Where the same request has a rightful owner, ``control`` makes it as that owner and must get
+what it asks for, so a refusal is never just a broken request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from unittest import mock
+
+import pandas as pd
+import pytest
+from itsdangerous import Signer, TimestampSigner
+from streamlit.testing.v1 import AppTest
+from typer.testing import CliRunner
+
+from coding_app import blinded, export, sessions, unblinding
+from coding_app.cli import app as cli_app
+from coding_app.sessions import Identity, identify
+from coding_app.store.models import Account, WebSession, now
+from coding_app.web import identity
+from coding_app.web.runtime import COOKIE, LOGIN_PATH, LOGOUT_PATH, MEDIA_PATH
+
+from .conftest import IDENTIFYING, PASSWORDS, Bench
+
+APP = Path(identity.__file__).with_name("app.py")
+PAGES = APP.with_name("pages")
+REFUSED_PAGE = "This page is not available to your account."
+NOT_IN_QUEUE = "That recording is not in your queue."
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    """An HTTP status, the exception raised, ``page refused``/``page shown``, or ``exit N``."""
+    shown: str
+    """What the attacker was told (body, message, page text, command output)."""
+    handed: int
+    """How much data came back: media bytes, table rows, widgets to rate with, bytes written."""
+
+
+Fire = Callable[[], Outcome]
+
+
+@dataclass(frozen=True)
+class Attack:
+    name: str
+    who: str
+    """The actor the audit row must name ("anonymous" when no account is behind the attempt)."""
+    arm: Callable[[Bench], Fire]
+    """Set the scene (sign in, sign out, fail logins...) and return the attempt itself."""
+    status: str
+    says: str
+    audited: str
+    """The audit action its refusal writes."""
+    control: Callable[[Bench], Fire] | None = None
+    """The same request by its rightful user: must be granted."""
+
+
+# --------------------------------------------------------------------------- ways in
+
+
+def over_http(response) -> Outcome:
+    """Media bytes are what a media request hands over; a session cookie is what a login does."""
+    media_bytes = len(response.content) if response.headers.get("content-type", "").startswith(("video/", "audio/")) else 0
+    session = int(COOKIE in response.cookies)
+    return Outcome(str(response.status_code), "" if media_bytes else response.text, media_bytes + session)
+
+
+def get_media(bench: Bench, cookie: str | None, token: str) -> Outcome:
+    return over_http(bench.client(cookie).get(f"{MEDIA_PATH}/{token}"))
+
+
+def log_in(bench: Bench, name: str, password: str) -> Outcome:
+    return over_http(bench.client().post(LOGIN_PATH, data={"name": name, "password": password}, follow_redirects=False))
+
+
+def at_the_door(function: Callable, *args: object) -> Outcome:
+    """A direct call of a domain function, as a script or notebook with the database would make it."""
+    try:
+        result = function(*args)
+    except Exception as error:  # noqa: BLE001 - the refusal is the outcome
+        return Outcome(type(error).__name__, str(error), 0)
+    table = result[0] if isinstance(result, tuple) else result
+    return Outcome("returned", "", len(table) if isinstance(table, pd.DataFrame) else 1)
+
+
+def on_page(bench: Bench, name: str, page: str, query: dict[str, str] | None = None) -> Outcome:
+    """A page as ``name`` sees it; the coding page through the app's navigation, others run as their own script.
+
+    A PI page is not in a coder's navigation at all; running its script is the page's own wall.
+    """
+    who = Identity(bench.account(name), "attack-session")
+    with mock.patch.object(identity, "current", lambda: who):
+        at = AppTest.from_file(str(APP if page == "code" else PAGES / f"{page}.py"), default_timeout=60)
+        for key, value in (query or {}).items():
+            at.query_params[key] = value
+        at.run()
+        if page == "code":
+            at.switch_page("pages/code.py").run()
+    assert not at.exception, at.exception
+    shown = "\n".join(str(e.value) for kind in ("title", "markdown", "caption", "info", "error", "success")
+                      for e in getattr(at, kind))  # fmt: skip
+    refused = REFUSED_PAGE in shown or NOT_IN_QUEUE in shown
+    return Outcome("page refused" if refused else "page shown", shown, len(at.dataframe) + len(at.radio))
+
+
+def on_the_command_line(bench: Bench, name: str, *args: str) -> Outcome:
+    """``obscode --as NAME ...`` with NAME's password; an export writes to a file of the bench's."""
+    output = bench.root / "export.csv"
+    writes = ["--output", str(output)] if args[0] == "export" else []
+    result = CliRunner().invoke(cli_app, ["--as", name, *args, *writes], env={"OBSCODE_PASSWORD": PASSWORDS[name]})
+    done = output.stat().st_size if output.exists() else int(result.exit_code == 0 and not writes)
+    return Outcome(f"exit {result.exit_code}", result.output, done)
+
+
+# --------------------------------------------------------------------------- scenes
+
+
+def door(name: str, function: Callable, code: Callable[[Bench], str], *args: object) -> Callable[[Bench], Fire]:
+    return lambda b: lambda: at_the_door(function, b.store, b.account(name), code(b), *args)
+
+
+def page(name: str, script: str, code: Callable[[Bench], str] | None = None) -> Callable[[Bench], Fire]:
+    return lambda b: lambda: on_page(b, name, script, {"recording": code(b)} if code else None)
+
+
+def pi_action(name: str, function: Callable, *args: object) -> Callable[[Bench], Fire]:
+    return lambda b: lambda: at_the_door(function, b.store, b.account(name) if name else None, *args)
+
+
+def command(name: str, *args: str | Callable[[Bench], str]) -> Callable[[Bench], Fire]:
+    return lambda b: lambda: on_the_command_line(b, name, *(a(b) if callable(a) else a for a in args))
+
+
+def own_media(name: str, code: Callable[[Bench], str]) -> Callable[[Bench], Fire]:
+    """``name`` asks for the media of ``code`` with a token of their own session."""
+
+    def arm(b: Bench) -> Fire:
+        cookie = b.sign_in(name)
+        token = b.token(cookie, code(b))
+        return lambda: get_media(b, cookie, token)
+
+    return arm
+
+
+def media_with(tamper: Callable[[Bench, str, str], tuple[str | None, str]]) -> Callable[[Bench], Fire]:
+    """ann signs in and is handed a token for her first recording; ``tamper`` makes the (cookie, token) sent."""
+
+    def arm(b: Bench) -> Fire:
+        cookie = b.sign_in("ann")
+        sent = tamper(b, cookie, b.token(cookie, b.codes["ann"][0]))
+        return lambda: get_media(b, *sent)
+
+    return arm
+
+
+def signed_out(b: Bench, cookie: str, token: str) -> tuple[str, str]:
+    assert b.client(cookie).get(LOGOUT_PATH, follow_redirects=False).status_code == 303
+    return cookie, token
+
+
+def old_token_in_a_new_session(b: Bench, cookie: str, token: str) -> tuple[str, str]:
+    signed_out(b, cookie, token)
+    return b.sign_in("ann"), token
+
+
+def others_token(b: Bench, cookie: str, token: str) -> tuple[str, str]:
+    """bob's token for a recording both code, sent with ann's own live session."""
+    bobs = b.sign_in("bob")
+    return cookie, b.token(bobs, b.codes["ann"][0])
+
+
+def expired_token(b: Bench, cookie: str, token: str) -> tuple[str, str]:
+    stale = TimestampSigner.get_timestamp(None) - int(sessions.MEDIA_TOKEN_LIFETIME.total_seconds()) - 60
+    with mock.patch.object(TimestampSigner, "get_timestamp", lambda self: stale):
+        return cookie, b.token(cookie, b.codes["ann"][0])
+
+
+def session_row(change: Callable[[WebSession, Account], None]) -> Callable[[Bench, str, str], tuple[str, str]]:
+    """Change ann's session (or account) in the database, as time or the PI would."""
+
+    def tamper(b: Bench, cookie: str, token: str) -> tuple[str, str]:
+        session_id = identify(b.store, cookie).session_id
+        with b.store.write() as db:
+            session = db.get(WebSession, session_id)
+            change(session, db.get(Account, session.account_id))
+        return cookie, token
+
+    return tamper
+
+
+def forged_signature(b: Bench, cookie: str, token: str) -> tuple[str, str]:
+    """The token with its signature reversed (changing only a last character may touch just base64 padding)."""
+    payload, _, signature = token.rpartition(".")
+    return cookie, f"{payload}.{signature[::-1]}"
+
+
+def traversal(path: str) -> Callable[[Bench, str, str], tuple[str, str]]:
+    return lambda b, cookie, token: (cookie, path)
+
+
+def made_up_session(secret: Callable[[Bench], str]) -> Callable[[Bench, str, str], tuple[str, str]]:
+    return lambda b, cookie, token: (Signer(secret(b), salt="obscode-session").sign("made-up").decode(), token)
+
+
+def brute_force(b: Bench) -> Fire:
+    for _ in range(sessions.MAX_FAILURES):
+        assert log_in(b, "bob", "guess-number-x").status == "401"
+    return lambda: log_in(b, "bob", PASSWORDS["bob"])
+
+
+def ann_code(b: Bench) -> str:
+    return b.codes["ann"][0]
+
+
+def bob_only(b: Bench) -> str:
+    return b.template.bob_only
+
+
+def fay_code(b: Bench) -> str:
+    return b.codes["fay"][0]
+
+
+def submitted(b: Bench) -> str:
+    return b.template.submitted
+
+
+FORBIDDEN = ("403", "Forbidden", "refused.media")
+DEAD_SESSION = ("403", "Forbidden", "refused.session")
+OWN_FIRST_MEDIA = own_media("ann", ann_code)
+UNBLINDED = ("export", "ratings", "--unblinded")
+REOPEN = ("reopen", submitted, "bob", "ea_sensitivity", "--reason", "second look")
+
+ATTACKS = [
+    # A coder reaching for a recording that is not theirs: the door, the coding page, its media.
+    Attack("coder opens another coder's recording at the door", "ann", door("ann", blinded.task, bob_only),
+           "NotFound", blinded.NOT_ASSIGNED, "refused.recording", door("bob", blinded.task, bob_only)),
+    Attack("coder drafts a score on another coder's recording", "ann",
+           door("ann", blinded.save_draft, bob_only, "ea_sensitivity", 7.0, ""),
+           "NotFound", blinded.NOT_ASSIGNED, "refused.recording",
+           door("bob", blinded.save_draft, bob_only, "ea_sensitivity", 7.0, "")),
+    Attack("coder opens another coder's recording by the coding page's URL", "ann", page("ann", "code", bob_only),
+           "page refused", NOT_IN_QUEUE, "refused.recording", page("bob", "code", bob_only)),
+    Attack("coder streams another coder's recording with a token for it", "ann", own_media("ann", bob_only),
+           *FORBIDDEN[:2], "refused.recording", own_media("bob", bob_only)),
+    Attack("fidelity coder opens a play video at the door", "fay", door("fay", blinded.task, ann_code),
+           "NotFound", blinded.NOT_ASSIGNED, "refused.recording", door("ann", blinded.task, ann_code)),
+    Attack("fidelity coder opens a play video by the coding page's URL", "fay", page("fay", "code", ann_code),
+           "page refused", NOT_IN_QUEUE, "refused.recording", page("ann", "code", ann_code)),
+    Attack("EA rater opens a session audio at the door", "ann", door("ann", blinded.task, fay_code),
+           "NotFound", blinded.NOT_ASSIGNED, "refused.recording", door("fay", blinded.task, fay_code)),
+    Attack("PI streams a recording through the coders' door", "pat", own_media("pat", ann_code),
+           *FORBIDDEN[:2], "refused.recording", OWN_FIRST_MEDIA),
+    # Pages of another role: each page checks the role itself, whatever the navigation offers.
+    *(Attack(f"{role} opens the PI page {name}", who, page(who, name), "page refused", REFUSED_PAGE, "refused.page",
+             page("pat", name))
+      for role, who in (("coder", "ann"), ("fidelity coder", "fay")) for name in ("agreement", "progress", "fidelity")),
+    Attack("PI opens the coders' queue page", "pat", page("pat", "queue"), "page refused", REFUSED_PAGE,
+           "refused.page", page("ann", "queue")),
+    # What only a PI may do.
+    Attack("coder exports ratings unblinded", "ann", pi_action("ann", export.ratings_table, True),
+           "NotAllowed", "needs the pi role", "refused.export", pi_action("pat", export.ratings_table, True)),
+    Attack("unblinded export with no account", "anonymous", pi_action("", export.ratings_table, True),
+           "PermissionError", "needs a PI account", "refused.export", pi_action("pat", export.ratings_table, True)),
+    Attack("coder reads the unblinding key", "ann", pi_action("ann", unblinding.key_table, "curiosity"),
+           "NotAllowed", "needs the pi role", "refused.unblinding", pi_action("pat", unblinding.key_table, "analysis")),
+    Attack("fidelity coder reads the audit log", "fay", pi_action("fay", unblinding.audit_entries),
+           "NotAllowed", "needs the pi role", "refused.audit", pi_action("pat", unblinding.audit_entries)),
+    Attack("coder runs the unblinded export command", "ann", command("ann", *UNBLINDED),
+           "exit 2", "not a PI account", "refused.command", command("pat", *UNBLINDED)),
+    Attack("coder reopens a submitted rating", "ann", command("ann", *REOPEN),
+           "exit 2", "not a PI account", "refused.command", command("pat", *REOPEN)),
+    # Media tokens: another user's, replayed, forged, stale, or without a session.
+    Attack("coder uses another user's media token", "ann", media_with(others_token), *FORBIDDEN,
+           own_media("bob", ann_code)),
+    Attack("media token from a signed-out session, in a new session", "ann", media_with(old_token_in_a_new_session),
+           *FORBIDDEN, OWN_FIRST_MEDIA),
+    Attack("media URL without any session", "anonymous", media_with(lambda b, cookie, token: (None, token)),
+           *FORBIDDEN, OWN_FIRST_MEDIA),
+    Attack("media token with a forged signature", "ann", media_with(forged_signature), *FORBIDDEN, OWN_FIRST_MEDIA),
+    Attack("expired media token", "ann", media_with(expired_token), *FORBIDDEN, OWN_FIRST_MEDIA),
+    # Session cookies: replayed after sign-out, forged, run out.
+    Attack("cookie replayed after sign-out", "ann", media_with(signed_out), *DEAD_SESSION, OWN_FIRST_MEDIA),
+    Attack("forged cookie: not signed at all", "anonymous", media_with(lambda b, c, t: ("made-up.cookie", t)),
+           *DEAD_SESSION, OWN_FIRST_MEDIA),
+    Attack("forged cookie: signed with another secret", "anonymous",
+           media_with(made_up_session(lambda b: "not the study's secret")), *DEAD_SESSION, OWN_FIRST_MEDIA),
+    Attack("forged cookie: the study's secret, a made-up session", "anonymous",
+           media_with(made_up_session(lambda b: sessions.secret_key(b.store))), *DEAD_SESSION, OWN_FIRST_MEDIA),
+    Attack("cookie of an expired session", "ann",
+           media_with(session_row(lambda s, a: setattr(s, "expires_at", now() - timedelta(seconds=1)))),
+           *DEAD_SESSION, OWN_FIRST_MEDIA),
+    Attack("cookie of a session idle too long", "ann",
+           media_with(session_row(lambda s, a: setattr(s, "last_seen_at", now() - sessions.IDLE_TIMEOUT))),
+           *DEAD_SESSION, OWN_FIRST_MEDIA),
+    Attack("cookie of a deactivated account", "ann", media_with(session_row(lambda s, a: setattr(a, "active", False))),
+           *DEAD_SESSION, OWN_FIRST_MEDIA),
+    # Path traversal on the media route, as far as a client sends it to the server.
+    *(Attack(f"path traversal {path}", "ann", media_with(traversal(path)), *FORBIDDEN, OWN_FIRST_MEDIA)
+      for path in ("%2e%2e%2fweb.db", "..%2F..%2Fetc%2Fpasswd", "%2e%2e/%2e%2e/etc/passwd", "..%5c..%5cweb.db",
+                   "....//....//web.db", "/etc/passwd")),  # fmt: skip
+    # Guessing a password: the sixth try is refused even when it is right.
+    Attack("login brute force: the sixth attempt, with the right password", "anonymous", brute_force,
+           "429", "too many failed attempts", "login.throttled",
+           lambda b: lambda: log_in(b, "bob", PASSWORDS["bob"])),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])
+def test_refused_audited_and_nothing_changed(attack: Attack, bench: Bench):
+    fire = attack.arm(bench)
+    before, last = bench.state(), bench.audit_rows()[-1].id
+    outcome = fire()
+    assert (outcome.status, outcome.handed) == (attack.status, 0), outcome
+    assert attack.says in outcome.shown, outcome
+    rows = bench.audit_rows(after=last)
+    assert [(r.action, r.actor) for r in rows] == [(attack.audited, attack.who)]
+    written = " ".join(str(v) for r in rows for v in (r.entity, r.entity_id, r.old, r.new, r.reason))
+    assert not [term for term in IDENTIFYING if term in written], written
+    assert not [term for term in IDENTIFYING if term in outcome.shown], outcome.shown
+    assert bench.state() == before
+
+
+@pytest.mark.parametrize("attack", [a for a in ATTACKS if a.control], ids=[a.name for a in ATTACKS if a.control])
+def test_the_rightful_user_gets_it(attack: Attack, bench: Bench):
+    outcome = attack.control(bench)()
+    assert outcome.status in ("200", "303", "returned", "page shown", "exit 0"), outcome
+    assert outcome.handed > 0, outcome
