@@ -44,3 +44,4 @@ test: system $(INSTALLED)
 bench: system $(INSTALLED)
 	$(BIN)/python bench/bench_reliability.py
 	$(BIN)/python bench/bench_media.py
+	$(BIN)/python bench/bench_load.py

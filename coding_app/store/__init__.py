@@ -18,7 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 DEFAULT_URL = "sqlite:///var/obscode.db"
@@ -29,6 +29,61 @@ BUSY_TIMEOUT_MS = 30_000
 
 class StoreError(RuntimeError):
     """The database cannot be used as it is; the message says what to do."""
+
+
+class StoreUnavailable(StoreError):
+    """The database could not do this just now (unreachable, read-only, disk full or failing, busy).
+
+    The transaction was rolled back, so nothing of it was kept; the same call can be tried again
+    later. The message names the cause only: never the SQL, its parameters or a file path, which
+    could carry a coder's notes or a participant's identity into a log.
+    """
+
+    def __init__(self, cause: str) -> None:
+        self.cause = cause
+        super().__init__(f"{UNAVAILABLE_CAUSES[cause]}; nothing was changed, try again in a moment")
+
+
+UNAVAILABLE_CAUSES = {
+    "unreachable": "the study database cannot be reached",
+    "read-only": "the study database is read-only",
+    "full": "the disk holding the study database is full",
+    "busy": "the study database is busy with other writers",
+    "disk": "the disk holding the study database reported an error",
+}
+# SQLite result codes and PostgreSQL SQLSTATE classes/codes, by cause. Anything else (a broken
+# constraint, a bug) is not an outage and is raised as it is.
+_SQLITE_CAUSES = {"SQLITE_BUSY": "busy", "SQLITE_LOCKED": "busy", "SQLITE_READONLY": "read-only",
+                  "SQLITE_FULL": "full", "SQLITE_CANTOPEN": "unreachable", "SQLITE_IOERR": "disk"}  # fmt: skip
+_POSTGRES_CAUSES = {"08": "unreachable", "57P01": "unreachable", "57P02": "unreachable", "57P03": "unreachable",
+                    "25006": "read-only", "53100": "full", "40001": "busy", "40P01": "busy", "55P03": "busy"}  # fmt: skip
+
+
+def _outage(error: DBAPIError) -> str | None:
+    """The cause of an outage behind this driver error, or None if it is not one."""
+    if error.connection_invalidated:
+        return "unreachable"
+    original = error.orig
+    name = getattr(original, "sqlite_errorname", None)
+    if name is not None:
+        return _SQLITE_CAUSES.get("_".join(name.split("_")[:2]))  # SQLITE_IOERR_WRITE -> SQLITE_IOERR
+    state = getattr(original, "sqlstate", None)
+    if state is None:
+        # psycopg reports a refused or dropped connection with no SQLSTATE at all.
+        return "unreachable" if isinstance(error, OperationalError) else None
+    return _POSTGRES_CAUSES.get(state) or _POSTGRES_CAUSES.get(state[:2])
+
+
+@contextmanager
+def _outages_reported() -> Iterator[None]:
+    """Turn a driver error that means "not now" into :class:`StoreUnavailable`; leave the rest."""
+    try:
+        yield
+    except DBAPIError as error:
+        cause = _outage(error)
+        if cause is None:
+            raise
+        raise StoreUnavailable(cause) from None
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -108,13 +163,13 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for reads, in one (deferred) transaction; what it loads stays usable after."""
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+        with _outages_reported(), Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose changes are committed together at the end, or not at all."""
-        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+        with _outages_reported(), Session(self._writer, expire_on_commit=False) as session, session.begin():
             yield session
 
     def dispose(self) -> None:

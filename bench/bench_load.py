@@ -1,0 +1,94 @@
+"""Load: 20 coders submitting at once, each its own process, on SQLite and on PostgreSQL.
+
+Every coder process goes through the blinded door exactly as the coding page does: open the
+recording, save a draft on each scale, submit. 20 coders x 50 recordings = 1,000 submissions
+per database, all coders released together. Afterwards every submission a coder made is looked
+up in the database: stored (submitted, with the scores and notes entered), lost (the coder was
+told it was submitted, the database does not hold it as entered), duplicated (more than one
+rating row or submit audit row per coder, recording and scale), and the errors any coder saw.
+The bar is 0 lost, 0 duplicated, 0 errors; the script exits 1 if it is not met.
+
+SQLite: the project's own settings (WAL, BEGIN IMMEDIATE for writes, synchronous at its FULL
+default). PostgreSQL: a throw-away cluster from tests/pg_cluster.py, which runs with fsync off
+(its data is thrown away), so its latencies leave out the disk flush SQLite pays for.
+
+Run from the repository root: ``.venv/bin/python bench/bench_load.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the coder processes live in tests/faults/load.py
+
+from coding_app.store import Store  # noqa: E402
+from tests.faults.load import Outcome, make_study, run_load, verify  # noqa: E402
+from tests.pg_cluster import ThrowawayCluster  # noqa: E402
+
+
+@contextmanager
+def database(dialect: str, root: Path) -> Iterator[str]:
+    """The URL of an empty database of this dialect, thrown away afterwards."""
+    if dialect == "sqlite":
+        yield f"sqlite:///{root / 'load.db'}"
+        return
+    cluster = ThrowawayCluster().start()
+    try:
+        yield cluster.create_database("bench_load")
+    finally:
+        cluster.stop()
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0-100) of a non-empty list."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def latency(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return " / ".join(f"{percentile(values, q) * 1000:.0f}" for q in (50, 95, 100))
+
+
+def run(dialect: str, coders: int, recordings: int, seed: int) -> Outcome:
+    with tempfile.TemporaryDirectory(prefix="obscode-load-") as root, database(dialect, Path(root)) as url:
+        store = Store(url)
+        try:
+            names = make_study(store, coders, recordings)
+            print(f"{dialect}: {coders} coder processes x {recordings} recordings, released together ...", flush=True)
+            outcome = verify(store, run_load(url, names, seed))
+        finally:
+            store.dispose()
+    for error in sorted(set(outcome.errors))[:5]:
+        print(f"  a coder saw: {error}")
+    return outcome
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--coders", type=int, default=20)
+    parser.add_argument("--recordings", type=int, default=50, help="in every coder's queue")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    outcomes = {dialect: run(dialect, args.coders, args.recordings, args.seed) for dialect in ("sqlite", "postgresql")}
+    header = ("database", "attempted", "stored", "lost", "duplicated", "errors", "draft ms p50/p95/max",
+              "submit ms p50/p95/max", "submissions/s")  # fmt: skip
+    rows = [(dialect, o.attempted, o.stored, o.lost, o.duplicated, len(o.errors), latency(o.draft_seconds),
+             latency(o.submit_seconds), f"{o.stored / o.seconds:.1f}") for dialect, o in outcomes.items()]  # fmt: skip
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    print()
+    for row in (header, *rows):
+        print("  ".join(str(cell).rjust(width) for cell, width in zip(row, widths, strict=True)))
+    met = all(o.lost == o.duplicated == len(o.errors) == 0 and o.stored == o.attempted for o in outcomes.values())
+    print(f"\nbar (every submission stored; 0 lost, 0 duplicated, 0 errors): {'met' if met else 'NOT MET'}")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
