@@ -1,34 +1,68 @@
 """Coding one recording: the player, the codebook's scales, notes, drafts and submission."""
 
 import time
+from dataclasses import replace
 
 import streamlit as st
 
 from coding_app import blinded
 from coding_app.errors import NotFound
-from coding_app.ratings import IncompleteRating, RatingLocked
+from coding_app.ratings import IncompleteRating, RatingLocked, RatingState
 from coding_app.sessions import MEDIA_TOKEN_LIFETIME, media_token
+from coding_app.store import StoreUnavailable
+from coding_app.store.models import now
 from coding_app.web import runtime
 from coding_app.web.identity import require
 from coding_app.web.player import player
-from coding_app.web.runtime import MEDIA_PATH
+from coding_app.web.runtime import KEPT, MEDIA_PATH, UNAVAILABLE
 
-identity = require(*blinded.CODER_ROLES)
-store, account = runtime.store(), identity.account
-items = blinded.queue(store, account)
-code = st.query_params.get("recording") or blinded.resume_code(items)
-if code is None:
-    st.title("Code a recording")
-    st.success("Every recording in your queue is submitted.")
-    st.stop()
+# The last view of the page that the database served, so an outage keeps the form (and what the
+# coder is typing into it) on screen instead of taking it away.
+LAST_VIEW = "code-last-view"
+unsaved = st.session_state.setdefault(KEPT, {})
 try:
-    task = blinded.task(store, account, code)
-except NotFound:
-    st.title("Code a recording")
-    st.error("That recording is not in your queue. Pick one from your queue.")
-    st.page_link("pages/queue.py", label="Back to my queue")
-    st.stop()
+    identity = require(*blinded.CODER_ROLES)
+    store, account = runtime.store(), identity.account
+    runtime.save_kept(unsaved, store, account)
+    items = blinded.queue(store, account)
+    code = st.query_params.get("recording") or blinded.resume_code(items)
+    if code is None:
+        st.title("Code a recording")
+        st.success("Every recording in your queue is submitted.")
+        st.stop()
+    try:
+        task = blinded.task(store, account, code)
+    except NotFound:
+        st.title("Code a recording")
+        st.error("That recording is not in your queue. Pick one from your queue.")
+        st.page_link("pages/queue.py", label="Back to my queue")
+        st.stop()
+    st.session_state[LAST_VIEW] = (identity, items, task)
+    offline = False
+except StoreUnavailable:
+    last = st.session_state.get(LAST_VIEW)
+    if last is None or st.query_params.get("recording", last[2].code) != last[2].code:
+        st.title("Code a recording")
+        st.error(UNAVAILABLE)
+        st.button("Try again")
+        st.stop()
+    (identity, items, task), offline = last, True
+    store, account, code = runtime.store(), identity.account, task.code
 st.query_params["recording"] = code
+
+
+def with_kept(task: blinded.Task) -> blinded.Task:
+    """The task as the coder left it: drafts not yet saved (kept during an outage) over the saved ones."""
+    ratings = dict(task.ratings)
+    for (kept_code, key), (score, notes) in unsaved.items():
+        if kept_code == task.code:
+            saved = ratings.get(key)
+            ratings[key] = (replace(saved, score=score, notes=notes) if saved
+                            else RatingState(key, score, notes, "draft", 1, now()))  # fmt: skip
+    return replace(task, ratings=ratings)
+
+
+task = with_kept(task)
 
 
 def media_url() -> str:
@@ -46,6 +80,9 @@ def save(scale_key: str, score: float | None, notes: str) -> None:
         st.session_state[("saved", code)] = time.strftime("Draft saved at %H:%M:%S")
     except RatingLocked:
         st.session_state[("saved", code)] = "This recording was submitted in another window: it is locked."
+    except StoreUnavailable:
+        unsaved[(code, scale_key)] = (score, notes)
+        st.session_state[("saved", code)] = "Not saved yet: kept in this window until the database is back."
 
 
 def notes_now() -> str:
@@ -56,6 +93,8 @@ position = next((item.position for item in items if item.code == code), 0)
 done = sum(item.status == "submitted" for item in items)
 st.title(f"Recording {code}")
 st.caption(f"Number {position} in your queue of {len(items)}; {done} of {len(items)} done")
+if offline:
+    st.error(UNAVAILABLE)
 
 left, right = st.columns([5, 4], gap="large")
 with left:
@@ -99,6 +138,8 @@ with right:
                 blinded.submit(store, account, code)
             except IncompleteRating as error:
                 st.error(str(error))
+            except StoreUnavailable:
+                st.error("Not submitted: the study database cannot be reached just now. Try again in a moment.")
             else:
                 st.rerun()
         if no.button("Cancel"):

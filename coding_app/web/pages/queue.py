@@ -4,11 +4,20 @@ import pandas as pd
 import streamlit as st
 
 from coding_app import blinded
+from coding_app.store import StoreUnavailable
 from coding_app.web import runtime
 from coding_app.web.identity import require
+from coding_app.web.runtime import KEPT, UNAVAILABLE
 
-identity = require(*blinded.CODER_ROLES)
-items = blinded.queue(runtime.store(), identity.account)
+try:
+    identity = require(*blinded.CODER_ROLES)
+    runtime.save_kept(st.session_state.setdefault(KEPT, {}), runtime.store(), identity.account)
+    items = blinded.queue(runtime.store(), identity.account)
+except StoreUnavailable:
+    st.title("My queue")
+    st.error(UNAVAILABLE)
+    st.button("Try again")
+    st.stop()
 done = sum(item.status == "submitted" for item in items)
 
 st.title("My queue")
