@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 
-from reliability import KOO_LI, KRIPPENDORFF, LANDIS_KOCH, STATISTICS, agreement_table, krippendorff_alpha
+from reliability import KOO_LI, KRIPPENDORFF, LANDIS_KOCH, STATISTICS, Scale, agreement_table, krippendorff_alpha
 from reliability.contingency import TooFewUnitsError
 
 from .accounts import require_role
+from .certification import training_recordings
 from .codebook import Codebook
 from .ratings import submitted_ratings
 from .store import Store
@@ -38,6 +39,13 @@ SHOWN_STATISTICS = (
 )
 
 
+def shown_statistics(scale: Scale, within: float = 1.0) -> list[tuple[str, str, tuple | None]]:
+    """:data:`SHOWN_STATISTICS` with their labels filled in for ``scale`` (class ones only with a threshold)."""
+    settings = {"within": within, "threshold": f"{scale.threshold:g}" if scale.threshold is not None else "", "level": "ordinal"}
+    return [(key, label.format(**settings), bands) for key, label, bands in SHOWN_STATISTICS
+            if scale.threshold is not None or not key.startswith("class_")]  # fmt: skip
+
+
 @dataclass(frozen=True)
 class AgreementReport:
     ratings: pd.DataFrame
@@ -47,6 +55,9 @@ class AgreementReport:
     alphas: pd.DataFrame
     """Krippendorff's alpha over all coders together, per scale."""
     codebook: Codebook
+    n_boot: int = 1_000
+    """Bootstrap resamples behind the alpha intervals (and any pair's, see :func:`pair_statistics`)."""
+    seed: int = 1
 
 
 def ratings_version(store: Store) -> tuple[int, str]:
@@ -57,21 +68,30 @@ def ratings_version(store: Store) -> tuple[int, str]:
 
 
 def double_coded(store: Store) -> tuple[pd.DataFrame, Codebook]:
+    """Live recordings scored by two or more coders (training recordings count toward certification only)."""
     with store.read() as db:
         ratings = submitted_ratings(db)
+        ratings = ratings[~ratings["recording"].isin(training_recordings(db))]
         codebook = study_codebook(db)
     coders = ratings.groupby(["code", "scale"])["coder"].transform("nunique")
     return ratings[coders >= 2][["code", "coder", "scale", "score", "submitted_at"]].reset_index(drop=True), codebook
 
 
-def agreement_report(store: Store, pi: Account, *, n_boot: int = 1_000, seed: int = 1) -> AgreementReport:
-    """Every statistic for every scale and coder pair, and alpha over all coders."""
+def agreement_report(
+    store: Store, pi: Account, *, n_boot: int = 1_000, seed: int = 1, pair_intervals: bool = True
+) -> AgreementReport:
+    """Every statistic for every scale and coder pair, and alpha over all coders.
+
+    Alpha's intervals are bootstrapped (``n_boot`` resamples); a pair's alpha needs a bootstrap
+    of its own, the one costly statistic, so without ``pair_intervals`` the pairs' alphas come
+    without an interval and :func:`pair_statistics` gives one pair's on demand.
+    """
     require_role(pi, "pi")
     ratings, codebook = double_coded(store)
     scales = {key: definition.scale for key, definition in codebook.scales.items()}
     long = ratings.rename(columns={"code": "unit", "scale": "subscale"})
     pairs = (
-        agreement_table(long, scales, n_boot=n_boot, seed=seed)
+        agreement_table(long, scales, n_boot=n_boot if pair_intervals else 0, seed=seed)
         if len(long) else pd.DataFrame(columns=["subscale", "coder_a", "coder_b", "n", *STATISTICS])
     )  # fmt: skip
     alphas = []
@@ -83,7 +103,15 @@ def agreement_report(store: Store, pi: Account, *, n_boot: int = 1_000, seed: in
             continue
         alphas.append({"scale": key, "coders": matrix.shape[0], "n": alpha.n, "alpha": alpha.estimate,
                        "ci_low": alpha.ci[0], "ci_high": alpha.ci[1], "note": alpha.undefined or ""})  # fmt: skip
-    return AgreementReport(ratings, pairs, pd.DataFrame(alphas), codebook)
+    return AgreementReport(ratings, pairs, pd.DataFrame(alphas), codebook, n_boot, seed)
+
+
+def pair_statistics(report: AgreementReport, scale: str, coder_a: str, coder_b: str) -> pd.Series:
+    """The pair's row of :attr:`AgreementReport.pairs` with alpha's bootstrap interval (the report's
+    ``n_boot`` and ``seed``): the same as agreement_table gives it among every pair."""
+    subset = report.ratings[(report.ratings["scale"] == scale) & report.ratings["coder"].isin([coder_a, coder_b])]
+    long = subset.rename(columns={"code": "unit", "scale": "subscale"})
+    return agreement_table(long, {scale: report.codebook[scale].scale}, n_boot=report.n_boot, seed=report.seed).iloc[0]
 
 
 def pair_scores(report: AgreementReport, scale: str, coder_a: str, coder_b: str) -> pd.DataFrame:
@@ -93,6 +121,16 @@ def pair_scores(report: AgreementReport, scale: str, coder_a: str, coder_b: str)
     when = subset.groupby("code")["submitted_at"].max()
     return pd.DataFrame({"code": wide.index, "a": wide[coder_a].to_numpy(), "b": wide[coder_b].to_numpy(),
                          "submitted_at": when.reindex(wide.index).to_numpy()})  # fmt: skip
+
+
+def every_pair_scores(report: AgreementReport, scale: str) -> pd.DataFrame:
+    """:func:`pair_scores` of every coder pair on ``scale``, stacked, with the pair's coders named."""
+    pairs = report.pairs[report.pairs["subscale"] == scale]
+    stacked = [
+        pair_scores(report, scale, a, b).assign(coder_a=a, coder_b=b)
+        for a, b in zip(pairs["coder_a"], pairs["coder_b"], strict=True)
+    ]
+    return pd.concat(stacked, ignore_index=True) if stacked else pd.DataFrame(columns=["code", "a", "b", "submitted_at", "coder_a", "coder_b"])
 
 
 def disagreements(report: AgreementReport, scale: str, coder_a: str, coder_b: str) -> pd.DataFrame:

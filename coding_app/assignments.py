@@ -16,12 +16,12 @@ from reliability.bootstrap import resolve_seed
 
 from . import audit
 from .accounts import ROLE_FOR_KIND
+from .certification import training_recordings, uncertified
 from .errors import NotFound
 from .sampling import draw_members
 from .store import Store
-from .store.models import Account, Assignment, AssignmentScale, Draw, Recording, ScaleRow
+from .store.models import Account, Assignment, AssignmentScale, Draw, MasterCode, Recording, ScaleRow
 from .study import study_codebook
-
 
 
 class AssignmentError(ValueError):
@@ -36,13 +36,16 @@ class AssignmentSummary:
 
 
 def _recordings(db: Session, kind: str, which: str) -> list[int]:
-    """``all``, ``unassigned``, ``draw:N`` or comma-separated recording codes."""
+    """``all``, ``unassigned``, ``training``, ``draw:N`` or comma-separated recording codes."""
     if which == "all":
         return list(db.scalars(select(Recording.id).where(Recording.kind == kind).order_by(Recording.id)))
     if which == "unassigned":
         taken = select(Assignment.recording_id)
         query = select(Recording.id).where(Recording.kind == kind, Recording.id.not_in(taken)).order_by(Recording.id)
         return list(db.scalars(query))
+    if which == "training":
+        training = select(MasterCode.recording_id)
+        return list(db.scalars(select(Recording.id).where(Recording.kind == kind, Recording.id.in_(training)).order_by(Recording.id)))
     if which.startswith("draw:"):
         number = which.removeprefix("draw:")
         if not number.isdigit():
@@ -67,7 +70,8 @@ def assign(
 
     Without ``split`` every coder gets every recording (double coding); with it the recordings
     none of them has yet are dealt out evenly. A recording already in a coder's queue only
-    gains any missing scales.
+    gains any missing scales. On a scale with a training set, live (non-training) recordings go
+    only to coders certified on it.
     """
     if kind not in ROLE_FOR_KIND:
         raise AssignmentError(f"kind must be video or audio, not {kind!r}")
@@ -93,6 +97,10 @@ def assign(
         pool = _recordings(db, kind, recordings)
         if not pool:
             raise AssignmentError(f"no {kind} recordings match {recordings!r}")
+        if set(pool) - training_recordings(db):
+            not_yet = uncertified(db, accounts, scale_ids)
+            if not_yet:
+                raise AssignmentError("; ".join(not_yet))
         existing = {
             (a.account_id, a.recording_id): a
             for a in db.scalars(select(Assignment).where(Assignment.account_id.in_([a.id for a in accounts])))

@@ -1,4 +1,4 @@
-"""The PI's pictures of agreement (plotly): where coders meet, and where they part."""
+"""The PI's pictures of agreement (plotly): where coders meet, where they part, and how training goes."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from reliability import Scale, confusion_matrix
+
+from .codebook import CertificationRule
 
 
 def _style(figure: go.Figure, title: str) -> go.Figure:
@@ -62,3 +64,13 @@ def over_time(rolling: pd.DataFrame, window: int) -> go.Figure:
     figure.update_xaxes(title="double-coded recordings completed")
     figure.update_yaxes(title=f"agreement over the last {window}", range=[0, 1.05])
     return _style(figure, "Agreement over time")
+
+
+def certification_history(history: pd.DataFrame, coder: str, rule: CertificationRule) -> go.Figure:
+    """Agreement with the master after each training recording, against the rule's threshold and minimum."""
+    figure = go.Figure(go.Scatter(x=history["recordings"], y=history["value"], mode="lines+markers", name=coder))
+    figure.add_hline(y=rule.threshold, line=dict(color="#c0392b", dash="dash"), annotation_text=f"threshold {rule.threshold:g}")
+    figure.add_vline(x=rule.min_recordings, line=dict(color="grey", dash="dot"), annotation_text=f"{rule.min_recordings} recordings")
+    figure.update_xaxes(title="training recordings submitted", dtick=1)
+    figure.update_yaxes(title=f"{rule.statistic.replace('_', ' ')} with the master")
+    return _style(figure, f"{coder}: agreement with the master codes")

@@ -22,22 +22,25 @@ from reliability.summary import COLUMNS
 
 from . import audit
 from .accounts import add_account, authenticate
-from .agreement import SHOWN_STATISTICS
+from .agreement import SHOWN_STATISTICS, agreement_report, double_coded
 from .allocation import import_allocation
 from .assignments import AssignmentError
 from .assignments import assign as assign_recordings
+from .certification import certification_status, import_master_codes
 from .codebook import CodebookError, load_codebook
+from .consensus import consensus_ratings
 from .errors import ImportRefused, NotFound
 from .export import FORMATS, default_name, export_ratings
 from .media import MediaError, MediaStore, media_dir
-from .ratings import import_ratings, submitted_ratings
+from .ratings import import_ratings
 from .ratings import reopen as reopen_rating
 from .recordings import import_manifest
+from .reliability_report import file_names, report_html, report_tables, tables_csv_zip, tables_xlsx
 from .sampling import COUNT_ROUNDING, FRACTION_ROUNDING, STRATIFIERS, DrawError, DrawSummary, draw_fidelity, draw_reliability
 from .spreadsheet import SpreadsheetError, read_table
 from .store import Store, StoreError
 from .store.models import Account
-from .study import initialise, study_codebook
+from .study import initialise
 
 app = typer.Typer(
     help="obscode: blinded observational coding, fidelity rating and inter-rater reliability for clinical trials.",
@@ -178,10 +181,7 @@ def reliability(
         else:
             if scale or threshold is not None:
                 fail("--scale and --threshold are for a ratings file; the study's scales come from its codebook")
-            store = ctx.obj.store()
-            with store.read() as db:
-                long = submitted_ratings(db)
-                codebook = study_codebook(db)
+            long, codebook = double_coded(ctx.obj.store())
             frame = long.rename(columns={"code": "unit", "scale": "subscale"})[list(COLUMNS)]
             scales = {key: definition.scale for key, definition in codebook.scales.items()}
         table = agreement_table(frame, scales, within=within, level=level, confidence=confidence, n_boot=n_boot, seed=seed)
@@ -328,7 +328,7 @@ def assign(
     ctx: typer.Context,
     coders: Annotated[list[str], typer.Argument(help="Coder account names.")],
     kind: Annotated[str, typer.Option(help="video (EA raters) or audio (fidelity coders).")] = "video",
-    recordings: Annotated[str, typer.Option(help="all, unassigned, draw:N, or comma-separated codes.")] = "all",
+    recordings: Annotated[str, typer.Option(help="all, unassigned, training, draw:N, or comma-separated codes.")] = "all",
     scale: Annotated[list[str] | None, typer.Option(help="Scales to code (repeat); default every scale for the kind.")] = None,
     split: Annotated[bool, typer.Option(help="Deal the recordings out among the coders instead of giving each all.")] = False,
     seed: Annotated[int | None, typer.Option(help="Seed of the coding order (default: fresh, recorded in the audit log).")] = None,
@@ -381,6 +381,53 @@ def export_ratings_(
     path = output or Path(default_name(fmt, unblinded))
     rows = export_ratings(store, path, fmt, account, ctx.obj.actor, unblinded)
     typer.echo(f"wrote {rows} rows to {path.name}")
+
+
+training_app = typer.Typer(help="The training set: master codes that coders are certified against.", no_args_is_help=True)
+app.add_typer(training_app, name="training")
+
+
+@training_app.command("import")
+def training_import(
+    ctx: typer.Context,
+    codes: Annotated[Path, typer.Argument(help="CSV or XLSX: recording_id (manifest id or code), scale, score.")],
+) -> None:
+    """Set master codes (PI only), all or nothing; the recordings become the training set."""
+    store = ctx.obj.store()
+    pi = ctx.obj.pi(store)
+    try:
+        added = import_master_codes(store, codes, pi)
+    except (ImportRefused, SpreadsheetError) as error:
+        fail(str(error))
+    typer.echo(f"set {added} master codes")
+
+
+@app.command()
+def certification(ctx: typer.Context) -> None:
+    """Each coder's agreement with the master codes, and who is certified (PI only)."""
+    store = ctx.obj.store()
+    status = certification_status(store, ctx.obj.pi(store))
+    if status.table.empty:
+        fail("no scale has a training set: set master codes with `obscode training import FILE`")
+    typer.echo(f"rule: {status.rule.describe()}")
+    typer.echo(status.table.to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep=""))
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Option(help="Folder to write the report and its tables into.")] = Path("."),
+) -> None:
+    """The reliability report (PI only): standalone HTML with every figure, and the tables as XLSX and zipped CSV."""
+    store = ctx.obj.store()
+    pi = ctx.obj.pi(store)
+    data, consensus = agreement_report(store, pi), consensus_ratings(store, pi)
+    names, tables = file_names(), report_tables(data, consensus)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / names["html"]).write_text(report_html(data, consensus), encoding="utf-8")
+    (folder / names["xlsx"]).write_bytes(tables_xlsx(tables))
+    (folder / names["csv"]).write_bytes(tables_csv_zip(tables))
+    typer.echo("wrote " + ", ".join(names.values()))
 
 
 LAUNCHER = Path(__file__).with_name("web") / "launcher.py"

@@ -77,12 +77,48 @@ def _definition(key: str, entry: dict) -> ScaleDefinition:
     return ScaleDefinition(key, field("label", str, key), kind, scale, dict(sorted(anchors.items())))
 
 
+# Statistics a coder may be certified on, against the master codes (keys of reliability's STATISTICS).
+CERTIFICATION_STATISTICS = ("kappa_quadratic", "kappa_linear", "ac2_quadratic", "icc_single", "exact_agreement",
+                            "within_agreement")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CertificationRule:
+    """When a coder counts as certified on a scale: ``statistic`` against the master codes reaches
+    ``threshold`` over at least ``min_recordings`` training recordings."""
+
+    statistic: str = "kappa_quadratic"
+    threshold: float = 0.80
+    min_recordings: int = 8
+
+    def describe(self) -> str:
+        return f"{self.statistic.replace('_', ' ')} >= {self.threshold:g} over at least {self.min_recordings} recordings"
+
+
+def certification_rule(values: dict, source: str) -> CertificationRule:
+    """The [certification] section; every field optional, each checked."""
+    unknown = set(values) - {"statistic", "threshold", "min_recordings"}
+    if unknown:
+        raise CodebookError(f"codebook {source}: [certification] has unknown field {', '.join(sorted(unknown))}")
+    rule = CertificationRule(**values)
+    if rule.statistic not in CERTIFICATION_STATISTICS:
+        raise CodebookError(f"codebook {source}: [certification] statistic must be one of "
+                            f"{', '.join(CERTIFICATION_STATISTICS)}, not {rule.statistic!r}")  # fmt: skip
+    if isinstance(rule.threshold, bool) or not isinstance(rule.threshold, int | float) or not 0 < rule.threshold <= 1:
+        raise CodebookError(f"codebook {source}: [certification] threshold must be a number in (0, 1], not {rule.threshold!r}")
+    if isinstance(rule.min_recordings, bool) or not isinstance(rule.min_recordings, int) or rule.min_recordings < 2:
+        raise CodebookError(f"codebook {source}: [certification] min_recordings must be a whole number of at "
+                            f"least 2, not {rule.min_recordings!r}")  # fmt: skip
+    return rule
+
+
 @dataclass(frozen=True)
 class Codebook:
     scales: dict[str, ScaleDefinition]
     arms: tuple[str, ...] = ()
     """Declared arm labels; empty means any label is accepted."""
     timepoints: tuple[str, ...] = ()
+    certification: CertificationRule = CertificationRule()
 
     def for_kind(self, kind: RecordingKind) -> list[ScaleDefinition]:
         """The scales that rate recordings of this kind, in codebook order."""
@@ -114,4 +150,5 @@ def load_codebook(path: Path | None = None) -> Codebook:
         if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
             raise CodebookError(f"codebook {source.name}: [study] {name} must be a list of labels")
         declared[name] = tuple(v.strip() for v in values)
-    return Codebook({key: _definition(key, entry) for key, entry in entries.items()}, **declared)
+    rule = certification_rule(data.get("certification", {}), source.name)
+    return Codebook({key: _definition(key, entry) for key, entry in entries.items()}, **declared, certification=rule)

@@ -6,6 +6,7 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from .accounts import require_role
+from .media import MediaStore
 from .store import Store
 from .store.models import Account, Assignment, AssignmentScale, Rating, Recording, ScaleRow
 
@@ -15,29 +16,27 @@ STATUSES = ("not started", "draft", "submitted")
 def coder_progress(store: Store, pi: Account) -> pd.DataFrame:
     """One row per coder and scale: assigned, in progress (draft), submitted, left."""
     require_role(pi, "pi")
-    latest = (
-        select(Rating.assignment_id, Rating.scale_id, func.max(Rating.version).label("version"))
-        .group_by(Rating.assignment_id, Rating.scale_id)
+    # The latest version's status of each assigned scale, looked up through the rating's unique
+    # (assignment, scale, version) index: joining a grouped subquery instead makes SQLite compare
+    # every assigned scale with every rating.
+    status = (
+        select(Rating.status)
+        .where(Rating.assignment_id == AssignmentScale.assignment_id, Rating.scale_id == AssignmentScale.scale_id)
+        .order_by(Rating.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    assigned = (
+        select(Account.name, Account.role, ScaleRow.key, status.label("status"))
+        .select_from(AssignmentScale)
+        .join(Assignment, Assignment.id == AssignmentScale.assignment_id)
+        .join(Account, Account.id == Assignment.account_id)
+        .join(ScaleRow, ScaleRow.id == AssignmentScale.scale_id)
+        .join(Recording, Recording.id == Assignment.recording_id)
         .subquery()
     )
-    status = (
-        select(Rating.assignment_id, Rating.scale_id, Rating.status)
-        .join(latest, (Rating.assignment_id == latest.c.assignment_id) & (Rating.scale_id == latest.c.scale_id)
-              & (Rating.version == latest.c.version))
-        .subquery()
-    )  # fmt: skip
     with store.read() as db:
-        rows = db.execute(
-            select(Account.name, Account.role, ScaleRow.key, status.c.status, func.count())
-            .select_from(AssignmentScale)
-            .join(Assignment, Assignment.id == AssignmentScale.assignment_id)
-            .join(Account, Account.id == Assignment.account_id)
-            .join(ScaleRow, ScaleRow.id == AssignmentScale.scale_id)
-            .join(Recording, Recording.id == Assignment.recording_id)
-            .outerjoin(status, (status.c.assignment_id == AssignmentScale.assignment_id)
-                       & (status.c.scale_id == AssignmentScale.scale_id))
-            .group_by(Account.name, Account.role, ScaleRow.key, status.c.status)
-        ).all()  # fmt: skip
+        rows = db.execute(select(*assigned.c, func.count()).group_by(*assigned.c)).all()
     counts = pd.DataFrame([tuple(r) for r in rows], columns=["coder", "role", "scale", "status", "count"])
     counts["status"] = counts["status"].fillna("not started")
     table = (
@@ -49,3 +48,17 @@ def coder_progress(store: Store, pi: Account) -> pd.DataFrame:
     table.insert(0, "assigned", table.sum(axis=1))
     table["left"] = table["assigned"] - table["submitted"]
     return table.drop(columns="not started").reset_index()
+
+
+def missing_media(store: Store, pi: Account, media: MediaStore) -> pd.DataFrame:
+    """Assigned recordings whose media file is not in the media folder: code, kind, coders waiting on it."""
+    require_role(pi, "pi")
+    with store.read() as db:
+        rows = db.execute(
+            select(Recording.code, Recording.kind, Recording.media_name, func.count(Assignment.id))
+            .join(Assignment, Assignment.recording_id == Recording.id)
+            .group_by(Recording.code, Recording.kind, Recording.media_name)
+            .order_by(Recording.code)
+        ).all()  # fmt: skip
+    missing = [(code, kind, coders) for code, kind, name, coders in rows if not media.path(name).is_file()]
+    return pd.DataFrame(missing, columns=["code", "kind", "coders assigned"])

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit
+from .certification import training_recordings
 from .store import Store
 from .store.models import Draw, DrawMember, Participant, Recording, RecordingKey
 
@@ -51,7 +52,9 @@ class DrawSummary:
 
 
 def _frame(db: Session, kind: str, excluded: set[int]) -> list[Candidate]:
-    """Recordings of ``kind`` not in ``excluded``, in a stable order that does not depend on import order."""
+    """Recordings of ``kind`` not in ``excluded`` and not in the training set, in a stable order
+    that does not depend on import order."""
+    excluded = excluded | training_recordings(db)
     rows = db.execute(
         select(Recording.id, RecordingKey.external_id, Participant.site, Participant.arm, RecordingKey.timepoint,
                RecordingKey.clinician, RecordingKey.session)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from reliability import Scale
 
 from . import audit
-from .codebook import Codebook, CodebookError, ScaleDefinition
+from .codebook import Codebook, CodebookError, ScaleDefinition, certification_rule
 from .store import Store
 from .store.models import ScaleLevel, ScaleRow, StudySetting
 
@@ -63,6 +63,13 @@ def initialise(store: Store, codebook: Codebook, actor: str) -> list[str]:
                              old=None if setting is None else {key: setting.value}, new={key: declared})  # fmt: skip
                 db.merge(StudySetting(key=key, value=declared))
                 changes.append(f"declared {key}: {', '.join(declared)}")
+        rule = asdict(codebook.certification)
+        setting = db.get(StudySetting, "certification")
+        if setting is None or setting.value != rule:
+            audit.record(db, actor, "study.declare", "study_setting", "certification",
+                         old=None if setting is None else setting.value, new=rule)  # fmt: skip
+            db.merge(StudySetting(key="certification", value=rule))
+            changes.append(f"certification: {codebook.certification.describe()}")
     return changes
 
 
@@ -79,6 +86,7 @@ def study_scales(db: Session) -> Codebook:
 
 
 def study_codebook(db: Session) -> Codebook:
-    """The codebook the study was initialised with, declared arms and timepoints included."""
-    settings = {s.key: tuple(s.value) for s in db.scalars(select(StudySetting).where(StudySetting.key.in_(["arms", "timepoints"])))}
-    return replace(study_scales(db), arms=settings.get("arms", ()), timepoints=settings.get("timepoints", ()))
+    """The codebook the study was initialised with, declared arms, timepoints and certification rule included."""
+    settings = {s.key: s.value for s in db.scalars(select(StudySetting))}
+    return replace(study_scales(db), arms=tuple(settings.get("arms", ())), timepoints=tuple(settings.get("timepoints", ())),
+                   certification=certification_rule(settings.get("certification", {}), "of the study"))  # fmt: skip

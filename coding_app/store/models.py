@@ -247,3 +247,63 @@ class AuditEntry(Base):
     old: Mapped[dict | None] = mapped_column(JSON)
     new: Mapped[dict | None] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class MasterCode(Base):
+    """The gold-standard score of a training recording on one scale, against which coders are certified.
+
+    A recording with master codes is a training recording: it counts toward certification,
+    never toward the study's agreement. Master codes are never changed or deleted (triggers).
+    """
+
+    __tablename__ = "master_code"
+    __table_args__ = (ForeignKeyConstraint(["scale_id", "score"], ["scale_level.scale_id", "scale_level.score"]),)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recording.id"), primary_key=True)
+    scale_id: Mapped[int] = mapped_column(ForeignKey("scale.id"), primary_key=True)
+    score: Mapped[float] = mapped_column(Score)
+    set_by: Mapped[str] = mapped_column(String(100))
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class Certification(Base):
+    """A coder certified on a scale: the statistic, threshold and result at the moment it was reached.
+
+    Kept as it was granted (a later change of rule does not silently revoke it); never changed
+    or deleted (triggers).
+    """
+
+    __tablename__ = "certification"
+    __table_args__ = (UniqueConstraint("account_id", "scale_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    scale_id: Mapped[int] = mapped_column(ForeignKey("scale.id"))
+    statistic: Mapped[str] = mapped_column(String(64))
+    threshold: Mapped[float] = mapped_column(Numeric(6, 4, asdecimal=False))
+    min_recordings: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float] = mapped_column(Numeric(8, 6, asdecimal=False))
+    n: Mapped[int] = mapped_column(Integer)
+    certified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class ConsensusRating(Base):
+    """The score a PI settles on where coders disagree, with the reason; apart from coders' ratings.
+
+    Versioned like ratings: a revision adds the next version, and no row is changed or deleted
+    (triggers).
+    """
+
+    __tablename__ = "consensus_rating"
+    __table_args__ = (
+        UniqueConstraint("recording_id", "scale_id", "version"),
+        ForeignKeyConstraint(["scale_id", "score"], ["scale_level.scale_id", "scale_level.score"]),
+        CheckConstraint("version >= 1", name="version"),
+        CheckConstraint("length(reason) > 0", name="reason"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recording.id"))
+    scale_id: Mapped[int] = mapped_column(ForeignKey("scale.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    score: Mapped[float] = mapped_column(Score)
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)

@@ -26,6 +26,7 @@ else:
     pages = [
         st.Page(PAGES / "agreement.py", title="Agreement", url_path="agreement", default=True),
         st.Page(PAGES / "progress.py", title="Coding progress", url_path="progress"),
+        st.Page(PAGES / "certification.py", title="Coder certification", url_path="certification"),
         st.Page(PAGES / "fidelity.py", title="Treatment fidelity", url_path="fidelity"),
     ]
 

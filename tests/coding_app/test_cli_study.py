@@ -95,9 +95,10 @@ def leaks(cli_study) -> set[str]:
 
 
 def test_init_loads_the_codebook(cli_study):
-    """init creates the schema and adds the three shipped scales."""
+    """init creates the schema, adds the three shipped scales and the default certification rule."""
     assert ok(cli_study.steps["init"]).splitlines() == [
-        "added scale ea_sensitivity", "added scale ea_non_intrusiveness", "added scale vipp_adherence"]  # fmt: skip
+        "added scale ea_sensitivity", "added scale ea_non_intrusiveness", "added scale vipp_adherence",
+        "certification: kappa quadratic >= 0.8 over at least 8 recordings"]  # fmt: skip
 
 
 def test_import_takes_every_recording_and_transcodes_what_browsers_cannot_play(cli_study):

@@ -7,6 +7,7 @@ Create Date: 2026-11-23 05:23:13.496499
 
 import sqlalchemy as sa
 from alembic import op
+from coding_app.store.migrations.guards import create_guards, drop_guards
 
 revision = '0001'
 down_revision = None
@@ -169,11 +170,11 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rating')),
     sa.UniqueConstraint('assignment_id', 'scale_id', 'version', name=op.f('uq_rating_assignment_id_scale_id_version'))
     )
-    _create_guards()
+    create_guards(GUARDS, with_function=True)
 
 
 def downgrade() -> None:
-    _drop_guards()
+    drop_guards(GUARDS, with_function=True)
     op.drop_table('rating')
     op.drop_table('assignment_scale')
     op.drop_table('scale_level')
@@ -196,32 +197,3 @@ GUARDS = {
     "audit_no_update": ("UPDATE", "audit", None, "the audit log is append-only"),
     "audit_no_delete": ("DELETE", "audit", None, "the audit log is append-only"),
 }
-
-
-def _create_guards() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            "CREATE FUNCTION obscode_refuse() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN RAISE EXCEPTION '%', TG_ARGV[0]; END $$"
-        )
-        for name, (event, table, when, message) in GUARDS.items():
-            condition = f" WHEN ({when})" if when else ""
-            op.execute(
-                f"CREATE TRIGGER {name} BEFORE {event} ON {table} FOR EACH ROW{condition} "
-                f"EXECUTE FUNCTION obscode_refuse('{message}')"
-            )
-        return
-    for name, (event, table, when, message) in GUARDS.items():
-        condition = f" WHEN {when}" if when else ""
-        op.execute(
-            f"CREATE TRIGGER {name} BEFORE {event} ON {table}{condition} "
-            f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
-        )
-
-
-def _drop_guards() -> None:
-    postgres = op.get_bind().dialect.name == "postgresql"
-    for name, (_, table, _, _) in GUARDS.items():
-        op.execute(f"DROP TRIGGER {name}" + (f" ON {table}" if postgres else ""))
-    if postgres:
-        op.execute("DROP FUNCTION obscode_refuse()")

@@ -1,0 +1,143 @@
+"""The PI's pages on the demo study, with AppTest: what each shows, consensus, and that no other role
+reaches any of them or their data.
+
+The demo study is loaded once (it is the study `make run` serves); tests that write to it
+(consensus) only add, and say what they added.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from coding_app.accounts import account_named
+from coding_app.agreement import agreement_report
+from coding_app.consensus import consensus_ratings
+from coding_app.media import MediaStore
+from coding_app.sessions import Identity
+from coding_app.store import Store
+from coding_app.web import identity, runtime
+from fixtures.load_demo import load_demo
+
+APP = Path(identity.__file__).with_name("app.py")
+PAGES = APP.with_name("pages")
+PI_PAGES = {
+    "agreement": ("Agreement", "For the methods section"),
+    "progress": ("Coding progress", "rater.one"),
+    "certification": ("Coder certification", "rater.three"),
+    "fidelity": ("Treatment fidelity", "clinician"),
+}
+
+
+@dataclass
+class DemoStudy:
+    url: str
+    media: Path
+
+
+@pytest.fixture(scope="session")
+def demo_study(demo, tmp_path_factory) -> DemoStudy:
+    """The demo study loaded into its own database, from the session's generated sources."""
+    root = tmp_path_factory.mktemp("demo-pi")
+    shutil.copytree(demo.parent, root / "study")
+    study = DemoStudy(f"sqlite:///{root / 'obscode.db'}", root / "media-store")
+    store = Store(study.url)
+    load_demo(store, MediaStore(study.media), root / "study")
+    store.dispose()
+    return study
+
+
+@pytest.fixture
+def as_user(demo_study, monkeypatch):
+    """Serve the demo study to this process's pages, signed in as ``name`` (AppTest cannot send cookies)."""
+    monkeypatch.setenv("OBSCODE_DATABASE_URL", demo_study.url)
+    monkeypatch.setenv("OBSCODE_MEDIA_DIR", str(demo_study.media))
+    runtime.store.cache_clear()
+    runtime.media.cache_clear()
+
+    def sign_in(name: str):
+        with runtime.store().read() as db:
+            account = account_named(db, name)
+        monkeypatch.setattr(identity, "current", lambda: Identity(account, "test-session"))
+        return account
+
+    yield sign_in
+    runtime.store().dispose()
+    runtime.store.cache_clear()
+    runtime.media.cache_clear()
+
+
+def open_page(name: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    return at.run().switch_page(f"pages/{name}.py").run()
+
+
+def shown(at: AppTest) -> str:
+    kinds = ("title", "markdown", "caption", "info", "error", "success", "warning", "subheader")
+    parts = [str(e.value) for kind in kinds for e in getattr(at, kind)]
+    parts += [frame.value.to_csv() for frame in at.dataframe]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("page", PI_PAGES)
+def test_each_pi_page_shows_the_demo_study(as_user, page):
+    as_user("pi.one")
+    at = open_page(page)
+    assert not at.exception, at.exception
+    title, expected = PI_PAGES[page]
+    assert at.title[0].value == title
+    assert expected in shown(at)
+
+
+def test_the_agreement_page_leaves_training_out_and_offers_the_report(as_user):
+    as_user("pi.one")
+    at = open_page("agreement")
+    text = shown(at)
+    assert "rater.three" not in text  # only training recordings are shared with rater.three
+    assert "Two raters independently coded 22 recordings" in text
+    labels = [button.proto.label for button in at.get("download_button")]
+    assert labels == ["Reliability report (HTML)", "Tables (Excel)", "Tables (CSV, zipped)"]
+
+
+def test_certification_shows_who_is_certified_and_the_trainee_history(as_user):
+    as_user("pi.one")
+    at = open_page("certification")
+    table = at.dataframe[0].value.set_index(["coder", "scale"])
+    assert set(table.loc[["rater.one", "rater.two"], "status"]) == {"certified"}
+    assert set(table.loc["rater.three", "status"]) == {"in training"}
+    assert set(table.loc["rater.three", "training recordings coded"]) == {5}
+    at.selectbox[0].select("rater.three").run()
+    assert at.dataframe[1].value["recordings"].tolist() == [1, 2, 3, 4, 5]
+
+
+def test_a_consensus_rating_is_recorded_from_the_disagreement_list(as_user):
+    pi = as_user("pi.one")
+    at = open_page("agreement")
+    before = consensus_ratings(runtime.store(), pi)
+    code = at.selectbox[2].value
+    at.text_area[0].input("reviewed the clip together")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    after = consensus_ratings(runtime.store(), pi)
+    added = after[~after.set_index(["code", "scale", "version"]).index.isin(before.set_index(["code", "scale", "version"]).index)]
+    assert added[["code", "reason", "decided_by"]].values.tolist() == [[code, "reviewed the clip together", "pi.one"]]
+
+
+@pytest.mark.parametrize("who", ["rater.one", "fidelity.one"])
+def test_no_coder_reaches_a_pi_page_or_its_data(as_user, who):
+    account = as_user(who)
+    pi_text = {page: expected for page, (_, expected) in PI_PAGES.items()}
+    for page in PI_PAGES:
+        at = AppTest.from_file(str(PAGES / f"{page}.py"), default_timeout=60).run()
+        text = shown(at)
+        assert "This page is not available to your account." in text, page
+        assert pi_text[page] not in text and not at.dataframe and not at.get("plotly_chart"), page
+    home = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert home.title[0].value == "My queue"
+    assert not {title for title, _ in PI_PAGES.values()} & {t.value for t in home.title}
+    with pytest.raises(PermissionError):
+        agreement_report(runtime.store(), account)
