@@ -2,11 +2,12 @@
 
 The SQLite database lives on a small tmpfs mounted for the test (the tests run as root, as CI
 does), so the faults are real ones: the disk is filled to the last byte with a filler file, or
-the mount is remounted read-only. Then a submission of two scales and a ratings import (three
+the mount is remounted read-only. Then a submission of two scales and a ratings import (two
 rows) are tried: each is refused with a StoreUnavailable naming the cause, and every table has
-exactly the rows it had (a full disk is reported as such; on a read-only mount SQLite cannot
-open its WAL index, so the database is reported as unreachable, for reads as for writes). Freeing the disk (or remounting it writable) lets the same calls
-through: the control that they would have written.
+exactly the rows it had. A full disk is reported as such; on a read-only mount SQLite cannot
+open its WAL index, so the database is reported as unreachable, for reads as for writes.
+Freeing the disk (or remounting it writable) lets the same calls through: the control that
+they would have written.
 """
 
 from __future__ import annotations
