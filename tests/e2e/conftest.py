@@ -40,7 +40,7 @@ PASSWORDS = {
     "fidelity.one": "demo-fidelity-one",
     "pi.one": "demo-pi-one",
 }
-RATER_ONE_DONE, RATER_ONE_TOTAL = 22, 30
+RATER_ONE_DONE, RATER_ONE_TOTAL = 32, 40  # 10 training videos, then 22 of 30 live ones
 
 SERVER_START_TIMEOUT = 60
 LOAD_TIMEOUT = 600
