@@ -8,13 +8,30 @@ from sqlalchemy import select
 
 from . import audit
 from .errors import ImportRefused
-from .recordings import same_id
-from .spreadsheet import read_table
+from .recordings import same_id, undeclared
+from .spreadsheet import read_columns
 from .store import Store
 from .store.models import Participant
 from .study import study_codebook
 
 COLUMNS = ("participant_id", "arm")
+
+
+def _row_problem(given: str, arm: str, participant: Participant | None, earlier: tuple[int, str] | None,
+                 declared: tuple[str, ...]) -> str | None:  # fmt: skip
+    """What is wrong with one row of the list (the first thing found), or None."""
+    if not given or not arm:
+        return f"field '{'participant_id' if not given else 'arm'}' is blank"
+    if earlier is not None:
+        alike = " (they differ only in case or spaces)" if earlier[1] != given else ""
+        return f"field 'participant_id': {given!r} repeats row {earlier[0]}{alike}"
+    if participant is None:
+        return f"field 'participant_id': {given!r} has no recordings in the study"
+    if why := undeclared("arm", arm, declared):
+        return why
+    if participant.arm and participant.arm != arm:
+        return f"participant {given!r} is already allocated to another arm ({participant.arm!r}); field 'arm' gives {arm!r}"
+    return None
 
 
 def import_allocation(store: Store, path: Path, actor: str) -> int:
@@ -23,10 +40,7 @@ def import_allocation(store: Store, path: Path, actor: str) -> int:
     A participant's arm, once set, never changes: a different arm for an allocated participant
     is refused, the same arm again is left as it is.
     """
-    table = read_table(path)
-    missing = [c for c in COLUMNS if c not in table.columns]
-    if missing:
-        raise ImportRefused(path.name, [f"column{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing"])
+    table = read_columns(path, COLUMNS)
     problems: list[str] = []
     allocations: dict[int, str] = {}
     seen: dict[str, int] = {}
@@ -34,21 +48,15 @@ def import_allocation(store: Store, path: Path, actor: str) -> int:
         declared = study_codebook(db).arms
         participants = {same_id(p.external_id): p for p in db.scalars(select(Participant))}
         for row, record in table.iterrows():
-            pid, arm = same_id(record["participant_id"]), record["arm"]
+            given, arm = record["participant_id"], record["arm"]
+            pid = same_id(given)
             participant = participants.get(pid)
-            if not record["participant_id"] or not arm:
-                problems.append(f"row {row}: field '{'participant_id' if not record['participant_id'] else 'arm'}' is blank")
-            elif pid in seen:
-                problems.append(f"row {row}: participant {record['participant_id']!r} repeats row {seen[pid]}")
-            elif participant is None:
-                problems.append(f"row {row}: participant {record['participant_id']!r} has no recordings in the study")
-            elif declared and arm not in declared:
-                problems.append(f"row {row}: field 'arm': {arm!r} is not one of the study's arms ({', '.join(declared)})")
-            elif participant.arm and participant.arm != arm:
-                problems.append(f"row {row}: participant {record['participant_id']!r} is already allocated to another arm")
+            why = _row_problem(given, arm, participant, seen.get(pid), declared)
+            if why:
+                problems.append(f"row {row}: {why}")
             elif participant.arm is None:
                 allocations[participant.id] = arm
-            seen.setdefault(pid, row)
+            seen.setdefault(pid, (row, given))
         if problems:
             raise ImportRefused(path.name, problems)
         for participant in participants.values():

@@ -6,8 +6,11 @@ name; who, when and where it comes from goes into the unblinding key.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import secrets
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +21,7 @@ from . import audit
 from .codebook import KINDS
 from .errors import ImportRefused
 from .media import MediaError, MediaStore, Probe, StoredMedia, content_hash, plan, probe, require_ffmpeg
-from .spreadsheet import read_table
+from .spreadsheet import read_columns
 from .store import Store
 from .store.models import Participant, Recording, RecordingKey
 from .study import study_codebook
@@ -28,6 +31,8 @@ REQUIRED = ("recording_id", "participant_id", "kind", "path")
 # Unambiguous when read aloud or copied by hand: no 0/O, 1/I/L, 2/Z, 5/S, 8/B.
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 CODE_LENGTH = 8
+# Characters that show as nothing at all: zero-width spaces and joiners, word joiner, a stray BOM.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 
 
 def new_code(taken: set[str]) -> str:
@@ -39,8 +44,25 @@ def new_code(taken: set[str]) -> str:
 
 
 def same_id(value: str) -> str:
-    """The form two ids are compared in: ids differing only in case or spaces are the same id."""
-    return re.sub(r"\s+", "", value).casefold()
+    """The form two ids are compared in: ids differing only in case or spaces are the same id.
+
+    Spaces include the ones a person cannot see (no-break, zero-width) and look-alike forms
+    (full-width digits) are folded, so that two ids that print the same are the same id.
+    """
+    return re.sub(rf"[\s{_INVISIBLE}]+", "", unicodedata.normalize("NFKC", value)).casefold()
+
+
+def undeclared(name: str, value: str, declared: Sequence[str]) -> str | None:
+    """Why ``value`` is not one of the labels the study declared for ``name``, or None.
+
+    A label that differs from a declared one only in case or spaces is still refused (labels are
+    compared exactly downstream), but the message says which declared label it resembles.
+    """
+    if not value or not declared or value in declared:
+        return None
+    near = next((label for label in declared if same_id(label) == same_id(value)), None)
+    hint = f"; did you mean {near!r}?" if near else ""
+    return f"field '{name}': {value!r} is not one of the study's {name}s ({', '.join(declared)}){hint}"
 
 
 @dataclass
@@ -62,13 +84,31 @@ class ImportSummary:
     codes: list[str] = field(default_factory=list)
 
 
+def _relative(text: str) -> str | None:
+    """A relative manifest path with '/' between folders ('\\' too: manifests made on Windows); None if absolute."""
+    return None if text.startswith(("/", "~")) else text.replace("\\", "/")
+
+
 def _resolve(manifest: Path, text: str) -> Path:
-    path = Path(text).expanduser()
-    return path if path.is_absolute() else manifest.parent / path
+    relative = _relative(text)
+    if relative is not None:
+        return manifest.parent / relative
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # '~someone' with no such user: taken as written, and found missing
+        return Path(text)
 
 
-def _check_file(path: Path) -> str | None:
-    """Why this path cannot be a recording's file, or None. Never repeats the path itself."""
+def _check_file(text: str, path: Path) -> str | None:
+    """Why this path cannot be a recording's file, or None. Never repeats the path itself.
+
+    A relative path is the manifest's own folder's business: one climbing out of it ('../..')
+    is refused, whatever it reaches, so a manifest handed over by a site cannot pull in files
+    from elsewhere on the machine; a file outside is named by its absolute path, deliberately.
+    """
+    relative = _relative(text)
+    if relative is not None and posixpath.normpath(relative).split("/")[0] == "..":
+        return "a relative path may not climb out of the manifest's folder ('..'); give the absolute path instead"
     try:
         if not path.exists():
             return "no such file"
@@ -112,8 +152,9 @@ class _Validation:
         if v["kind"].lower() == "video" and not v["timepoint"]:
             self.problem(row, "field 'timepoint' is blank (every video needs its timepoint)")
         for name, declared in (("arm", self.codebook.arms), ("timepoint", self.codebook.timepoints)):
-            if v[name] and declared and v[name] not in declared:
-                self.problem(row, f"field '{name}': {v[name]!r} is not one of the study's {name}s ({', '.join(declared)})")
+            why = undeclared(name, v[name], declared)
+            if why:
+                self.problem(row, why)
 
     def identity(self, entry: ManifestRow) -> bool:
         """Checks the recording id; True when it is a new recording to import."""
@@ -126,18 +167,19 @@ class _Validation:
             return False
         self.seen_ids[rid] = (row, v["recording_id"])
         pid = same_id(v["participant_id"])
-        first_row, site, arm = self.facts.setdefault(pid, (row, v["site"], v["arm"]))
-        if site != v["site"] or (arm and v["arm"] and arm != v["arm"]):
-            self.problem(row, f"participant {v['participant_id']!r} has a different site or arm than in row {first_row}")
-        elif not arm and v["arm"]:
-            self.facts[pid] = (first_row, site, v["arm"])
+        first_row, facts = self.facts.setdefault(pid, (row, {"site": v["site"], "arm": v["arm"]}))
+        for name, before in _disagreements(facts, v):
+            self.problem(row, f"field '{name}': participant {v['participant_id']!r} has {name} {v[name]!r} here "
+                              f"but {before!r} in row {first_row}")  # fmt: skip
+        facts["arm"] = facts["arm"] or v["arm"]
         known = self.participants.get(pid)
-        if known and (known.site != v["site"] or (known.arm and v["arm"] and known.arm != v["arm"])):
-            self.problem(row, f"participant {v['participant_id']!r} is already in the study with a different site or arm")
+        for name, before in _disagreements({"site": known.site, "arm": known.arm or ""} if known else {}, v):
+            self.problem(row, f"field '{name}': participant {v['participant_id']!r} is already in the study "
+                              f"with {name} {before!r}, not {v[name]!r}")  # fmt: skip
         return True
 
     def media(self, entry: ManifestRow) -> None:
-        why = _check_file(entry.source)
+        why = _check_file(entry.values["path"], entry.source)
         if why:
             self.problem(entry.row, f"field 'path': {why}")
             return
@@ -182,6 +224,15 @@ class _Validation:
             self.problem(entry.row, f"field 'path': {error}")
 
 
+def _disagreements(known: dict[str, str], given: dict[str, str]) -> list[tuple[str, str]]:
+    """(field, known value) where a participant's site or arm disagrees with what was known of them.
+
+    A blank arm agrees with any: the arm may be filled in later from the allocation list.
+    """
+    return [(name, known[name]) for name in ("site", "arm")
+            if known and known[name] != given[name] and (name == "site" or (known[name] and given[name]))]  # fmt: skip
+
+
 def _rows(manifest: Path, table: pd.DataFrame) -> list[ManifestRow]:
     extra_columns = [c for c in table.columns if c not in MANIFEST_COLUMNS]
     return [
@@ -200,10 +251,7 @@ def import_manifest(store: Store, media: MediaStore, manifest: Path, actor: str)
     imported with the same details are left as they are, so re-importing changes nothing.
     """
     require_ffmpeg()
-    table = read_table(manifest)
-    missing = [c for c in MANIFEST_COLUMNS if c not in table.columns]
-    if missing:
-        raise ImportRefused(manifest.name, [f"column{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing"])
+    table = read_columns(manifest, MANIFEST_COLUMNS)
     check = _Validation(store, manifest)
     new = []
     for entry in _rows(manifest, table):

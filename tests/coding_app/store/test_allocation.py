@@ -57,8 +57,8 @@ def test_the_same_arm_again_is_a_no_op(study):
 
 
 BAD_ROWS = {
-    "unknown participant": (("P99", "usual care"), "row 3: participant 'P99' has no recordings in the study"),
-    "repeated participant": (("P1", "VIPP-PMH"), "row 3: participant 'P1' repeats row 2"),
+    "unknown participant": (("P99", "usual care"), "row 3: field 'participant_id': 'P99' has no recordings in the study"),
+    "repeated participant": (("P1", "VIPP-PMH"), "row 3: field 'participant_id': 'P1' repeats row 2"),
     "conflicting arm": (("P3", "usual care"), "row 3: participant 'P3' is already allocated to another arm"),
     "undeclared arm": (("P2", "VIPP"), "row 3: field 'arm': 'VIPP' is not one of the study's arms"),
     "blank arm": (("P2", ""), "row 3: field 'arm' is blank"),
