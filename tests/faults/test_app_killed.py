@@ -67,13 +67,17 @@ def obscode_run(env: dict[str, str], log: Path) -> Iterator[tuple[subprocess.Pop
             server.wait(timeout=15)
 
 
-def sign_in(page, base: str, name: str) -> None:
+def signed_in(browser, base: str, name: str, root: Path) -> tuple[object, Demo]:
+    """A new page signed in as ``name`` through the login form, and the e2e helpers' view of the server."""
+    page = browser.new_page()
+    page.set_default_timeout(30_000)
     page.goto(f"{base}/obscode/login")
     page.fill("#name", name)
     page.fill("#password", PASSWORD)
     with page.expect_navigation():
         page.click("button[type=submit]")
     settle(page)
+    return page, Demo(base_url=base, study=root, manifest=[])
 
 
 @pytest.fixture
@@ -99,10 +103,7 @@ def test_what_was_acknowledged_before_a_sigkill_is_there_after_a_restart(study, 
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             with obscode_run(env, log) as (server, base):
-                page = browser.new_page()
-                page.set_default_timeout(30_000)
-                sign_in(page, base, name)
-                demo = Demo(base_url=base, study=tmp_path, manifest=[])
+                page, demo = signed_in(browser, base, name, tmp_path)
                 open_recording(page, demo, submitted)
                 for group, label in zip(scale_groups(page).all(), ("5.5", "4"), strict=True):
                     choose(group, label)
@@ -126,10 +127,7 @@ def test_what_was_acknowledged_before_a_sigkill_is_there_after_a_restart(study, 
             assert replay(audit_rows(store)) == rating_table(store, pi)
 
             with obscode_run(env, log) as (_, base):
-                page = browser.new_page()
-                page.set_default_timeout(30_000)
-                sign_in(page, base, name)
-                demo = Demo(base_url=base, study=tmp_path, manifest=[])
+                page, demo = signed_in(browser, base, name, tmp_path)
                 open_recording(page, demo, drafted)
                 first, second = scale_groups(page).all()
                 wait_checked(first, "6")
