@@ -45,3 +45,4 @@ bench: system $(INSTALLED)
 	$(BIN)/python bench/bench_reliability.py
 	$(BIN)/python bench/bench_media.py
 	$(BIN)/python bench/bench_load.py
+	$(BIN)/python bench/bench_pages.py

@@ -5,21 +5,61 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy.stats import binomtest
+from scipy.special import ndtri
 
 from .contingency import Pairs, pair_scores
 from .kappa import kappa_from_table
-from .result import Estimate
+from .result import Estimate, Estimates
 from .scale import Scale
 
 WILSON = "Wilson score interval (Wilson, 1927)"
 
 
+def wilson_interval(agreeing: ArrayLike, n: ArrayLike, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson's score interval for ``agreeing`` out of ``n``, elementwise (Newcombe 1998, method 3).
+
+    With p = agreeing / n and z = Phi^-1((1 + confidence) / 2):
+    centre = (2 n p + z^2) / (2 (n + z^2)), half-width = z sqrt(4 n p (1 - p) + z^2) / (2 (n + z^2));
+    the lower end is 0 when none agree and the upper end 1 when all do (as scipy's binomtest).
+    """
+    agreeing, n = np.asarray(agreeing, dtype=float), np.asarray(n, dtype=float)
+    z = ndtri(0.5 + 0.5 * confidence)
+    p = agreeing / n
+    denominator = 2 * (n + z**2)
+    centre = (2 * n * p + z**2) / denominator
+    half = z / denominator * np.sqrt(4 * n * p * (1 - p) + z**2)
+    return np.where(agreeing == 0, 0.0, centre - half), np.where(agreeing == n, 1.0, centre + half)
+
+
+def within_steps(scale: Scale, within: float) -> int:
+    """How many grid steps apart two scores may be to agree ``within`` points."""
+    if within < 0:
+        raise ValueError(f"within is a distance in points and cannot be negative, not {within:g}")
+    return int(np.floor(within / scale.step + 1e-9))
+
+
+def agreement_tables(tables: np.ndarray, steps: int, confidence: float = 0.95) -> Estimates:
+    """Share of units within ``steps`` levels of each other, with Wilson's interval, for each
+    k x k table of counts in a batch (..., k, k): sum_ij T_ij [|i - j| <= steps] / n."""
+    k = tables.shape[-1]
+    close = np.abs(np.subtract.outer(np.arange(k), np.arange(k))) <= steps
+    agreeing, n = (tables * close).sum(axis=(-2, -1)), tables.sum(axis=(-2, -1))
+    share = agreeing / n
+    return Estimates(share, np.full(share.shape, np.nan), *wilson_interval(agreeing, n, confidence), np.full(share.shape, ""))
+
+
+def class_tables(tables: np.ndarray, scale: Scale) -> np.ndarray:
+    """Each K x K table of level counts (..., K, K) collapsed to 2 x 2 on ``scale``'s threshold:
+    C = M^T T M with M_ic = 1 when level i falls in class c (c = 1 at or above the threshold)."""
+    upper = np.arange(scale.k) >= scale.threshold_index
+    classes = np.stack([~upper, upper], axis=1).astype(tables.dtype)
+    return classes.T @ tables @ classes
+
+
 def _proportion(name: str, agreeing: int, pairs: Pairs, confidence: float) -> Estimate:
-    ci = binomtest(agreeing, pairs.n).proportion_ci(confidence, method="wilson")
-    interval = (float(ci.low), float(ci.high))
-    return Estimate(name, agreeing / pairs.n, pairs.n, interval, confidence=confidence, method=WILSON,
-                    n_dropped=pairs.n_dropped)
+    low, high = wilson_interval(agreeing, pairs.n, confidence)
+    return Estimate(name, agreeing / pairs.n, pairs.n, (float(low), float(high)), confidence=confidence,
+                    method=WILSON, n_dropped=pairs.n_dropped)  # fmt: skip
 
 
 def percent_agreement(
@@ -34,10 +74,8 @@ def percent_agreement(
     >>> r.estimate, r.statistic
     (0.75, 'agreement within 0.5')
     """
-    if within < 0:
-        raise ValueError(f"within is a distance in points and cannot be negative, not {within:g}")
+    steps = within_steps(scale, within)
     pairs = pair_scores(a, b, scale)
-    steps = np.floor(within / scale.step + 1e-9)
     agreeing = int(np.count_nonzero(np.abs(pairs.a - pairs.b) <= steps))
     name = "exact agreement" if within == 0 else f"agreement within {within:g}"
     return _proportion(name, agreeing, pairs, confidence)

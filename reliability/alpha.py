@@ -19,7 +19,7 @@ from scipy import sparse
 
 from .bootstrap import resolve_seed, summarise
 from .contingency import TooFewUnitsError
-from .result import Estimate, undefined
+from .result import Estimate, Estimates, undefined
 from .scale import Scale, as_scores, is_missing
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
@@ -70,6 +70,20 @@ def alpha_from_coincidences(coincidences: np.ndarray, level: Level, values: np.n
     # delta_cc = 0 for every metric, so the diagonal correction of e_ck drops out.
     expected = (n_v[..., :, None] * delta * n_v[..., None, :]).sum(axis=(-2, -1)) / (n - 1)
     return 1 - np.divide(observed, expected, out=np.full_like(observed, np.nan), where=expected > 1e-12)
+
+
+def alpha_tables(tables: np.ndarray, scale: Scale, level: Level = "ordinal") -> Estimates:
+    """Krippendorff's alpha of two coders for each K x K table of level counts in a batch (..., K, K).
+
+    With two coders on every unit the coincidence matrix is o = T + T^T (a unit scored (c, k)
+    adds 1 to o_ck and to o_kc, one scored (c, c) adds 2 to o_cc); no interval.
+    """
+    k = tables.shape[-1]
+    coincidences = (tables + np.swapaxes(tables, -1, -2)).reshape(*tables.shape[:-2], k * k).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = alpha_from_coincidences(coincidences, level, scale.levels)
+    nan = np.full(alpha.shape, np.nan)
+    return Estimates(alpha, nan, nan, nan, np.where(np.isnan(alpha), UNDEFINED_REASON, ""))
 
 
 def _value_counts(data: ArrayLike, scale: Scale) -> tuple[np.ndarray, int]:

@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike
 from scipy.stats import f as f_dist
 
 from .contingency import TooFewUnitsError
-from .result import Estimate, undefined
+from .result import Estimate, Estimates, undefined
 from .scale import Scale
 
 Measures = Literal["single", "average"]
@@ -32,18 +32,29 @@ NOT_POSITIVE = (
 _RELATIVE_TOLERANCE = 1e-12
 
 
-def _mean_squares(y: np.ndarray) -> tuple[float, float, float]:
-    """MSR, MSC, MSE of the two-way ANOVA without replication."""
-    n, k = y.shape
-    grand = y.mean()
-    ss_rows = k * ((y.mean(axis=1) - grand) ** 2).sum()
-    ss_cols = n * ((y.mean(axis=0) - grand) ** 2).sum()
-    ss_error = ((y - grand) ** 2).sum() - ss_rows - ss_cols
-    return ss_rows / (n - 1), ss_cols / (k - 1), max(ss_error, 0.0) / ((n - 1) * (k - 1))
+def _mean_squares(y: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MSR, MSC, MSE of the two-way ANOVA without replication, for a batch of designs.
+
+    ``y`` (R, k) holds the possible rows of k coders' scores; ``counts`` (..., R) how many units
+    of each design have each row. With n = sum_r c_r, grand mean g, row means ybar_r and column
+    means ybar_.j: SSR = k sum_r c_r (ybar_r - g)^2, SSC = n sum_j (ybar_.j - g)^2,
+    SSE = sum_r c_r sum_j (y_rj - g)^2 - SSR - SSC; MSR = SSR / (n - 1), MSC = SSC / (k - 1),
+    MSE = max(SSE, 0) / ((n - 1)(k - 1)).
+    """
+    k = y.shape[1]
+    n = counts.sum(axis=-1)
+    grand = (counts @ y.sum(axis=1) / (n * k))[..., None]
+    ss_rows = k * (counts * (y.mean(axis=1) - grand) ** 2).sum(axis=-1)
+    ss_cols = n * ((counts @ y / n[..., None] - grand) ** 2).sum(axis=-1)
+    ss_total = (counts * ((y - grand[..., None]) ** 2).sum(axis=-1)).sum(axis=-1)
+    ss_error = ss_total - ss_rows - ss_cols
+    return ss_rows / (n - 1), ss_cols / (k - 1), np.maximum(ss_error, 0.0) / ((n - 1) * (k - 1))
 
 
-def _single_interval(msr: float, msc: float, mse: float, rho: float, n: int, k: int, confidence: float):
-    """McGraw & Wong's interval for ICC(A,1), as pingouin computes it.
+def _single_interval(
+    msr: ArrayLike, msc: ArrayLike, mse: ArrayLike, rho: ArrayLike, n: ArrayLike, k: int, confidence: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """McGraw & Wong's interval for ICC(A,1), as pingouin computes it, elementwise.
 
     The Satterthwaite df v is written with numerator and denominator multiplied by MSE^2 so
     that it stays finite when the residual vanishes.
@@ -51,10 +62,10 @@ def _single_interval(msr: float, msc: float, mse: float, rho: float, n: int, k: 
     spread = (n * (1 + (k - 1) * rho) - k * rho) * mse
     v_num = (k - 1) * (n - 1) * (k * rho * msc + spread) ** 2
     v_den = (n - 1) * k**2 * rho**2 * msc**2 + spread**2
-    # v_den is 0 only with no coder and no residual variance; the bounds are then 1 whatever v is.
-    v = v_num / v_den if v_den > 0 else 1.0
     tail = (1 - confidence) / 2
     with np.errstate(divide="ignore", invalid="ignore"):
+        # v_den is 0 only with no coder and no residual variance; the bounds are then 1 whatever v is.
+        v = np.where(v_den > 0, v_num / v_den, 1.0)
         f_upper = f_dist.ppf(1 - tail, n - 1, v)
         f_lower = f_dist.ppf(1 - tail, v, n - 1)
         coder_term = k * msc + (k * n - k - n) * mse
@@ -62,9 +73,50 @@ def _single_interval(msr: float, msc: float, mse: float, rho: float, n: int, k: 
         high = n * (f_lower * msr - mse) / (coder_term + n * f_lower * msr)
     # A zero-width interval may come out reversed by rounding; beyond rounding it is degenerate data
     # (the Satterthwaite df collapse): no interval rather than a wrong one.
-    if not (np.isfinite(low) and np.isfinite(high) and low <= high + 1e-9 * max(1.0, abs(high))):
-        return float("nan"), float("nan")
-    return float(min(low, high)), float(max(low, high))
+    ok = np.isfinite(low) & np.isfinite(high) & (low <= high + 1e-9 * np.maximum(1.0, np.abs(high)))
+    return np.where(ok, np.minimum(low, high), np.nan), np.where(ok, np.maximum(low, high), np.nan)
+
+
+def _from_mean_squares(
+    msr: ArrayLike, msc: ArrayLike, mse: ArrayLike, n: ArrayLike, k: int, measures: Measures, confidence: float
+) -> Estimates:
+    """ICC(A,1) or ICC(A,k) and McGraw & Wong's interval from the mean squares, elementwise.
+
+    Undefined when every mean square is 0, or when the measure's denominator (or ICC(A,1)'s) is
+    not positive. The average-measure interval is the single-measure one stepped up by
+    Spearman-Brown, x k / (1 + x (k - 1)), where that is monotone (x > -1/(k - 1)).
+    """
+    msr, msc, mse, n = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (msr, msc, mse, n)))
+    single = msr + (k - 1) * mse + k * (msc - mse) / n
+    average = msr + (msc - mse) / n
+    denominator = single if measures == "single" else average
+    floor = _RELATIVE_TOLERANCE * (msr + msc + mse)
+    constant = (msr == 0) & (msc == 0) & (mse == 0)
+    reason = np.where(constant, UNDEFINED_REASON, np.where((denominator <= floor) | (single <= floor), NOT_POSITIVE, ""))
+    defined = reason == ""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bounds = _single_interval(msr, msc, mse, (msr - mse) / single, n, k, confidence)
+        low, high = (np.asarray(x, dtype=float) for x in bounds)
+        rho = (msr - mse) / denominator
+        if measures == "average":
+            monotone = np.isfinite(low) & (1 + low * (k - 1) > 1e-9)
+            low, high = (np.where(monotone, x * k / (1 + x * (k - 1)), np.nan) for x in (low, high))
+    rho, low, high = (np.where(defined, x, np.nan) for x in (rho, low, high))
+    return Estimates(rho, np.full(rho.shape, np.nan), low, high, reason)
+
+
+def icc_tables(tables: np.ndarray, scale: Scale, measures: Measures = "single", *, confidence: float = 0.95) -> Estimates:
+    """ICC(A,1) or ICC(A,k) of two coders for each K x K table of level counts in a batch (..., K, K).
+
+    Cell (i, j) stands for the units coder a scored at level i and coder b at level j; the same
+    statistic as :func:`icc` on those units, vectorised over the batch.
+    """
+    levels = scale.levels
+    cells = np.stack(np.meshgrid(levels, levels, indexing="ij"), axis=-1).reshape(-1, 2)
+    counts = tables.reshape(*tables.shape[:-2], scale.k**2).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_squares = _mean_squares(cells, counts)
+    return _from_mean_squares(*mean_squares, counts.sum(axis=-1), 2, measures, confidence)
 
 
 def icc(
@@ -99,24 +151,11 @@ def icc(
 
     y = scale.levels[scale.index(complete.to_numpy().T.ravel(), where)].reshape(n, k)
     n_dropped = frame.shape[1] - n
-    msr, msc, mse = _mean_squares(y)
-    if msr == 0 and msc == 0 and mse == 0:
-        return undefined(name, n, UNDEFINED_REASON, n_dropped)
-    single = msr + (k - 1) * mse + k * (msc - mse) / n
-    average = msr + (msc - mse) / n
-    denominator = single if measures == "single" else average
-    if denominator <= _RELATIVE_TOLERANCE * (msr + msc + mse) or single <= _RELATIVE_TOLERANCE * (msr + msc + mse):
-        return undefined(name, n, NOT_POSITIVE, n_dropped)
-    rho = (msr - mse) / single
-    low, high = _single_interval(msr, msc, mse, rho, n, k, confidence)
-    if measures == "average":
-        rho = (msr - mse) / average
-        # Spearman-Brown is monotone only above -1/(k-1); at or below it the bound runs off to -inf.
-        if not np.isfinite(low) or 1 + low * (k - 1) <= 1e-9:
-            low, high = float("nan"), float("nan")
-        else:
-            low, high = (x * k / (1 + x * (k - 1)) for x in (low, high))
+    msr, msc, mse = (float(x) for x in _mean_squares(y, np.ones(n)))
+    result = _from_mean_squares(msr, msc, mse, n, k, measures, confidence)
+    if str(result.undefined):
+        return undefined(name, n, str(result.undefined), n_dropped)
     details = {"ms_units": msr, "ms_coders": msc, "ms_error": mse, "coders": float(k)}
-    interval = (float(low), float(high))
-    return Estimate(name, float(rho), n, interval, confidence=confidence, method=MCGRAW_WONG,
+    interval = (float(result.low), float(result.high))
+    return Estimate(name, float(result.estimate), n, interval, confidence=confidence, method=MCGRAW_WONG,
                     n_dropped=n_dropped, details=details)

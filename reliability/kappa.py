@@ -14,7 +14,7 @@ from scipy.stats import norm
 
 from .bootstrap import resolve_seed, summarise
 from .contingency import Weights, agreement_weights, pair_scores, weights_name
-from .result import Estimate, undefined
+from .result import Estimate, Estimates, undefined
 from .scale import Scale
 
 CiMethod = Literal["analytic", "bootstrap", "bca"]
@@ -48,8 +48,8 @@ def _occupied(table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return table[rows, cols].astype(float), rows, cols
 
 
-def _standard_errors(p: np.ndarray, w: np.ndarray, kappa: float, p_e: float, n: int) -> tuple[float, float]:
-    """Large-sample SE of weighted kappa, and its SE under kappa = 0.
+def _standard_errors(p: np.ndarray, w: np.ndarray, kappa: ArrayLike, p_e: ArrayLike, n: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Large-sample SE of weighted kappa, and its SE under kappa = 0, for tables p (..., k, k).
 
     Fleiss, Cohen & Everitt (1969), Psychol Bull 72:323, with wbar_i. = sum_j p_.j w_ij and
     wbar_.j = sum_i p_i. w_ij:
@@ -57,12 +57,39 @@ def _standard_errors(p: np.ndarray, w: np.ndarray, kappa: float, p_e: float, n: 
           / (n (1 - p_e)^2);
     var_0 = [sum_ij p_i. p_.j (w_ij - (wbar_i. + wbar_.j))^2 - p_e^2] / (n (1 - p_e)^2).
     """
-    row, col = p.sum(axis=1), p.sum(axis=0)
-    margin_sum = np.add.outer(w @ col, row @ w)
+    kappa, p_e, n = (np.asarray(x, dtype=float) for x in (kappa, p_e, n))
+    row, col = p.sum(axis=-1), p.sum(axis=-2)
+    margin_sum = (col @ w.T)[..., :, None] + (row @ w)[..., None, :]
     scale = n * (1 - p_e) ** 2
-    var = ((p * (w - margin_sum * (1 - kappa)) ** 2).sum() - (kappa - p_e * (1 - kappa)) ** 2) / scale
-    var0 = ((np.outer(row, col) * (w - margin_sum) ** 2).sum() - p_e**2) / scale
-    return float(np.sqrt(max(var, 0.0))), float(np.sqrt(max(var0, 0.0)))
+    spread = (p * (w - margin_sum * (1 - kappa)[..., None, None]) ** 2).sum(axis=(-2, -1))
+    var = (spread - (kappa - p_e * (1 - kappa)) ** 2) / scale
+    var0 = ((row[..., :, None] * col[..., None, :] * (w - margin_sum) ** 2).sum(axis=(-2, -1)) - p_e**2) / scale
+    return np.sqrt(np.maximum(var, 0.0)), np.sqrt(np.maximum(var0, 0.0))
+
+
+def analytic_interval(kappa: ArrayLike, se: ArrayLike, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """kappa -+ z se with z = Phi^-1((1 + confidence) / 2), the upper end capped at 1."""
+    half = norm.ppf((1 + confidence) / 2) * np.asarray(se)
+    return kappa - half, np.minimum(kappa + half, 1.0)
+
+
+def kappa_tables(tables: np.ndarray, weights: Weights, confidence: float = 0.95) -> Estimates:
+    """Kappa with its analytic SE and interval for each k x k table of counts in a batch (..., k, k).
+
+    The same statistic as :func:`kappa_from_table`, vectorised over the batch (e.g. every coder pair).
+    """
+    k = tables.shape[-1]
+    w = agreement_weights(k, weights)
+    rows, cols = np.divmod(np.arange(k * k), k)
+    cells = tables.reshape(*tables.shape[:-2], k * k).astype(float)
+    kappa = kappa_cells(cells, rows, cols, w)
+    n = cells.sum(axis=-1)
+    p = tables / n[..., None, None]
+    p_e = np.einsum("...i,ij,...j->...", p.sum(axis=-1), w, p.sum(axis=-2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se, _ = _standard_errors(p, w, kappa, p_e, n)
+    low, high = analytic_interval(kappa, se, confidence)
+    return Estimates(kappa, se, low, high, np.where(np.isnan(kappa), UNDEFINED_REASON, ""))
 
 
 def _bootstrap_replicates(table: np.ndarray, w: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
@@ -125,7 +152,7 @@ def kappa_from_table(
     kappa = float(kappa_cells(*_occupied(table), w))
     if np.isnan(kappa):
         return undefined(name, n, UNDEFINED_REASON, n_dropped)
-    se, se0 = _standard_errors(p, w, kappa, p_e, n)
+    se, se0 = (float(x) for x in _standard_errors(p, w, kappa, p_e, n))
     z = kappa / se0 if se0 > 0 else float("nan")
     details = {
         "p_observed": p_o,
@@ -134,8 +161,8 @@ def kappa_from_table(
         "z": z,
         "p_value": float(2 * norm.sf(abs(z))) if se0 > 0 else float("nan"),
     }
-    half = norm.ppf((1 + confidence) / 2) * se
-    interval, method, boot = (kappa - half, min(kappa + half, 1.0)), FLEISS_COHEN_EVERITT, None
+    low, high = analytic_interval(kappa, se, confidence)
+    interval, method, boot = (float(low), float(high)), FLEISS_COHEN_EVERITT, None
     if ci != "analytic":
         if ci not in ("bootstrap", "bca"):
             raise ValueError(f"ci must be 'analytic', 'bootstrap' or 'bca', not {ci!r}")

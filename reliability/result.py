@@ -6,6 +6,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 NAN = float("nan")
 
 
@@ -53,6 +55,18 @@ class Estimate:
             return f"{self.statistic}: undefined ({self.undefined}), n={self.n}"
         ci = "" if math.isnan(self.ci[0]) else f" [{self.ci[0]:.3f}, {self.ci[1]:.3f}]"
         return f"{self.statistic} {self.estimate:.3f}{ci}, n={self.n}"
+
+
+@dataclass(frozen=True)
+class Estimates:
+    """One statistic over a batch (e.g. every coder pair): arrays of one shape, NaN where undefined."""
+
+    estimate: np.ndarray
+    se: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    undefined: np.ndarray
+    """Why each undefined one is undefined; "" where it is defined."""
 
 
 def undefined(statistic: str, n: int, reason: str, n_dropped: int = 0) -> Estimate:

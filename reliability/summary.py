@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from itertools import combinations
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
-from .agreement import class_agreement, percent_agreement
-from .alpha import Level, krippendorff_alpha
+from .agreement import agreement_tables, class_tables, within_steps
+from .alpha import Level, alpha_tables, krippendorff_alpha
 from .bootstrap import resolve_seed
-from .gwet import gwet_ac
-from .icc import icc
-from .kappa import cohen_kappa
-from .result import Estimate
+from .gwet import gwet_tables
+from .icc import icc_tables
+from .kappa import kappa_tables
+from .result import Estimates
 from .scale import Scale, ScoreError, is_missing
 
 COLUMNS = ("unit", "coder", "subscale", "score")
@@ -39,29 +39,75 @@ class RatingsError(ValueError):
         )
 
 
-def pair_estimates(
-    a: pd.Series, b: pd.Series, scale: Scale, within: float, level: Level, confidence: float, n_boot: int, seed: int
-) -> dict[str, Estimate]:
-    """Every statistic of one coder pair, keyed as :data:`STATISTICS`; class ones need a threshold."""
-    both = np.vstack([a.to_numpy(), b.to_numpy()])
+def table_statistics(
+    tables: np.ndarray, scale: Scale, within: float, level: Level, confidence: float
+) -> dict[str, Estimates]:
+    """Every statistic of :data:`STATISTICS` for each two-coder table of level counts (P, k, k)
+    on ``scale``; class ones need a threshold. Intervals are analytic; alpha's are left NaN."""
     estimates = {
-        "exact_agreement": percent_agreement(a, b, scale, 0, confidence=confidence),
-        "within_agreement": percent_agreement(a, b, scale, within, confidence=confidence),
-        "kappa_linear": cohen_kappa(a, b, scale, "linear", confidence=confidence),
-        "kappa_quadratic": cohen_kappa(a, b, scale, "quadratic", confidence=confidence),
-        "ac1": gwet_ac(a, b, scale, "none", confidence=confidence),
-        "ac2_quadratic": gwet_ac(a, b, scale, "quadratic", confidence=confidence),
-        "icc_single": icc(both, scale, "single", confidence=confidence),
-        "icc_average": icc(both, scale, "average", confidence=confidence),
-        "alpha": krippendorff_alpha(both, scale, level, confidence=confidence, n_boot=n_boot, seed=seed),
+        "exact_agreement": agreement_tables(tables, 0, confidence),
+        "within_agreement": agreement_tables(tables, within_steps(scale, within), confidence),
+        "kappa_linear": kappa_tables(tables, "linear", confidence),
+        "kappa_quadratic": kappa_tables(tables, "quadratic", confidence),
+        "ac1": gwet_tables(tables, "none", confidence),
+        "ac2_quadratic": gwet_tables(tables, "quadratic", confidence),
+        "icc_single": icc_tables(tables, scale, "single", confidence=confidence),
+        "icc_average": icc_tables(tables, scale, "average", confidence=confidence),
+        "alpha": alpha_tables(tables, scale, level),
     }
     if scale.threshold is not None:
-        estimates["class_agreement"], estimates["class_kappa"] = class_agreement(a, b, scale, confidence=confidence)
+        classes = class_tables(tables, scale)
+        estimates["class_agreement"] = agreement_tables(classes, 0, confidence)
+        estimates["class_kappa"] = kappa_tables(classes, "none", confidence)
     return estimates
 
 
+def pair_tables(levels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every coder pair's contingency table from a coders x units matrix of level indices (-1: not scored).
+
+    Returns the pairs' coders a < b (in the order of itertools.combinations), their tables
+    (P, k, k) over the units both scored, and how many units only one of the two scored.
+    """
+    first, second = np.triu_indices(levels.shape[0], 1)
+    a, b = levels[first], levels[second]
+    both = (a >= 0) & (b >= 0)
+    cells = (np.arange(first.size)[:, None] * k + a) * k + b
+    tables = np.bincount(cells[both], minlength=first.size * k * k).reshape(first.size, k, k)
+    return first, second, tables, ((a >= 0) ^ (b >= 0)).sum(axis=1)
+
+
+def _alpha_intervals(
+    alpha: Estimates, pairs: list[np.ndarray], scale: Scale, level: Level, confidence: float, n_boot: int, seed: int
+) -> Estimates:
+    """``alpha`` with each pair's bootstrap SE and percentile interval, from its 2 x n scores."""
+    boot = [krippendorff_alpha(scores, scale, level, confidence=confidence, n_boot=n_boot, seed=seed) for scores in pairs]
+    return replace(alpha, se=np.array([e.se for e in boot]), low=np.array([e.ci[0] for e in boot]),
+                   high=np.array([e.ci[1] for e in boot]))  # fmt: skip
+
+
+def _statistic_columns(estimates: dict[str, Estimates], listed: np.ndarray) -> dict[str, np.ndarray]:
+    """Every :data:`STATISTICS` column over the ``listed`` pairs, NaN where not computed."""
+    columns = {}
+    for key in STATISTICS:
+        for suffix, field in (("", "estimate"), ("_se", "se"), ("_ci_low", "low"), ("_ci_high", "high")):
+            column = np.full(listed.size, np.nan)
+            if key in estimates:
+                column[listed] = getattr(estimates[key], field)
+            columns[key + suffix] = column
+    return columns
+
+
+def _notes(estimates: dict[str, Estimates], listed: np.ndarray) -> np.ndarray:
+    """Why any statistic of each ``listed`` pair is undefined; for the others, that too few units were shared."""
+    notes = np.full(listed.size, "fewer than two units scored by both coders", dtype=object)
+    notes[listed] = ["; ".join(f"{key} undefined: {reason}" for key, reason in zip(estimates, reasons, strict=True) if reason)
+                     for reasons in zip(*(e.undefined for e in estimates.values()))]  # fmt: skip
+    return notes
+
+
 def _blank(column: pd.Series) -> np.ndarray:
-    return is_missing(column.to_numpy(dtype=object))
+    """Missing or blank; numbers take :func:`is_missing`'s fast path, text its general one."""
+    return is_missing(column.to_numpy())
 
 
 def _validate(ratings: pd.DataFrame, scales: Mapping[str, Scale] | Scale) -> pd.DataFrame:
@@ -143,27 +189,29 @@ def agreement_table(
     for subscale, group in clean.groupby("subscale", sort=False):
         scale = scales if isinstance(scales, Scale) else scales[subscale]
         wide = group.pivot(index="unit", columns="coder", values="score")
-        for coder_a, coder_b in combinations(sorted(wide.columns), 2):
-            a, b = wide[coder_a], wide[coder_b]
-            n = int((a.notna() & b.notna()).sum())
-            if n == 0:
-                continue
-            if n < 2:
-                estimates, notes = {}, ["fewer than two units scored by both coders"]
-            else:
-                estimates = pair_estimates(a, b, scale, within, level, confidence, n_boot, seed)
-                notes = [f"{key} undefined: {e.undefined}" for key, e in estimates.items() if not e.defined]
-            row: dict[str, object] = {
-                "subscale": subscale, "coder_a": coder_a, "coder_b": coder_b,
-                "n": n, "n_unpaired": int((a.notna() ^ b.notna()).sum()),
-            }  # fmt: skip
-            for key in STATISTICS:
-                e = estimates.get(key, Estimate(key, np.nan, n))
-                row |= {key: e.estimate, f"{key}_se": e.se, f"{key}_ci_low": e.ci[0], f"{key}_ci_high": e.ci[1]}
-            row["notes"] = "; ".join(notes)
-            rows.append(row)
+        wide = wide[sorted(wide.columns)]
+        scores = wide.to_numpy(dtype=float).T
+        scored = ~np.isnan(scores)
+        levels = np.where(scored, 0, -1)
+        levels[scored] = scale.index(scores[scored])
+        first, second, tables, unpaired = pair_tables(levels, scale.k)
+        n = tables.sum(axis=(1, 2))
+        shared = n > 0
+        if not shared.any():
+            continue
+        enough = n[shared] >= 2
+        pairs = np.flatnonzero(shared)[enough]
+        estimates = table_statistics(tables[pairs], scale, within, level, confidence)
+        if n_boot:
+            both = [scores[[first[p], second[p]]] for p in pairs]
+            estimates["alpha"] = _alpha_intervals(estimates["alpha"], both, scale, level, confidence, n_boot, seed)
+        rows.append(pd.DataFrame({
+            "subscale": subscale, "coder_a": wide.columns[first[shared]], "coder_b": wide.columns[second[shared]],
+            "n": n[shared], "n_unpaired": unpaired[shared], **_statistic_columns(estimates, enough),
+            "notes": _notes(estimates, enough),
+        }))  # fmt: skip
     if not rows:
         raise RatingsError(["no subscale has two coders who scored the same unit"])
-    table = pd.DataFrame(rows)
+    table = pd.concat(rows, ignore_index=True)
     table.attrs = {"within": within, "level": level, "confidence": confidence, "n_boot": n_boot, "seed": seed}
     return table

@@ -15,7 +15,7 @@ from . import runtime
 Report = TypeVar("Report")
 
 
-@st.cache_data(max_entries=8, show_spinner="Computing...")
+@st.cache_data(max_entries=16, show_spinner="Computing...")
 def _cached(name: str, version: tuple, _build: Callable[[Store, Account], Report], _pi: Account) -> Report:
     """Keyed by report name and ratings version; Streamlit does not hash the underscore arguments."""
     return _build(runtime.store(), _pi)

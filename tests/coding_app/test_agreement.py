@@ -7,7 +7,8 @@ import pytest
 
 from coding_app.accounts import account_named, add_account
 from coding_app.agreement import (
-    agreement_over_time, agreement_report, disagreements, methods_paragraph, pair_scores, ratings_version,
+    agreement_over_time, agreement_report, disagreements, methods_paragraph, pair_scores, pair_statistics,
+    ratings_version,
 )  # fmt: skip
 from coding_app.assignments import assign
 from coding_app.codebook import load_codebook
@@ -15,6 +16,7 @@ from coding_app.errors import NotAllowed
 from coding_app.ratings import import_ratings
 from coding_app.store.models import Recording
 from coding_app.study import initialise
+from coding_app.web import reports, runtime
 from reliability import Scale, agreement_table
 
 EA = Scale(1, 7, 0.5, threshold=5.5)
@@ -61,6 +63,17 @@ def test_pair_rows_are_the_reliability_table_of_the_same_scores(rated):
     assert (alpha.scale, alpha.coders, alpha.n) == ("ea_sensitivity", 3, 6)
 
 
+def test_a_pair_shown_on_demand_is_its_row_of_the_full_table(rated):
+    store, pi, _, _ = rated
+    full = agreement_report(store, pi, n_boot=200, seed=3)
+    lean = agreement_report(store, pi, n_boot=200, seed=3, pair_intervals=False)
+    interval = ["alpha_se", "alpha_ci_low", "alpha_ci_high"]
+    assert lean.pairs[interval].isna().all().all() and full.pairs[interval].notna().all().all()
+    pd.testing.assert_frame_equal(lean.pairs.drop(columns=interval), full.pairs.drop(columns=interval))
+    shown = pd.DataFrame([pair_statistics(lean, row.subscale, row.coder_a, row.coder_b) for row in full.pairs.itertuples()])
+    pd.testing.assert_frame_equal(shown.reset_index(drop=True), full.pairs, check_dtype=False)
+
+
 def test_disagreements_are_more_than_a_point_apart_or_across_the_threshold(rated):
     store, pi, _, codes = rated
     report = agreement_report(store, pi, n_boot=0)
@@ -96,6 +109,27 @@ def test_the_cache_key_changes_when_a_rating_is_submitted(rated, tmp_path):
     path.write_text(f"recording_id,coder,scale,score\n{codes[0]},dan,ea_sensitivity,5\n")
     import_ratings(store, path, "test")
     assert ratings_version(store) != before
+
+
+def test_a_cached_report_is_rebuilt_once_a_rating_is_submitted(rated, tmp_path, monkeypatch):
+    store, pi, _, codes = rated
+    monkeypatch.setattr(runtime, "store", lambda: store)
+    reports._cached.clear()
+    built = []
+
+    def build(store, pi):
+        built.append(ratings_version(store))
+        return agreement_report(store, pi, n_boot=0)
+
+    assert reports.pi_report("agreement", build, pi).pairs.equals(reports.pi_report("agreement", build, pi).pairs)
+    assert len(built) == 1
+    with store.write() as db:
+        add_account(db, "dan", "coder", "a-long-password", "test")
+    path = tmp_path / "more.csv"
+    path.write_text(f"recording_id,coder,scale,score\n{codes[0]},dan,ea_sensitivity,5\n")
+    import_ratings(store, path, "test")
+    rebuilt = reports.pi_report("agreement", build, pi)
+    assert len(built) == 2 and "dan" in set(rebuilt.pairs["coder_b"])
 
 
 def test_methods_paragraph_reports_kappa_for_two_coders_and_alpha_for_more(rated):
