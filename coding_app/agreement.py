@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from reliability import KOO_LI, KRIPPENDORFF, LANDIS_KOCH, STATISTICS, Scale, agreement_table, krippendorff_alpha
 from reliability.contingency import TooFewUnitsError
 
+from . import audit
 from .accounts import require_role
 from .certification import training_recordings
 from .codebook import Codebook
@@ -77,6 +78,7 @@ def double_coded(store: Store) -> tuple[pd.DataFrame, Codebook]:
     return ratings[coders >= 2][["code", "coder", "scale", "score", "submitted_at"]].reset_index(drop=True), codebook
 
 
+@audit.refusals("refused.agreement", "agreement")
 def agreement_report(
     store: Store, pi: Account, *, n_boot: int = 1_000, seed: int = 1, pair_intervals: bool = True
 ) -> AgreementReport:

@@ -56,7 +56,8 @@ def training_recordings(db: Session) -> set[int]:
     return set(db.scalars(select(MasterCode.recording_id).distinct()))
 
 
-def import_master_codes(store: Store, path: Path, pi: Account) -> int:
+@audit.refusals("refused.master_codes", "master_code")
+def import_master_codes(store: Store, pi: Account, path: Path) -> int:
     """Set master codes from a file (recording_id as in the manifest or the opaque code, scale,
     score), all or nothing, every bad row named. The same code again changes nothing; a
     different score for a recording that has one is refused (master codes never change, or
@@ -229,6 +230,7 @@ class CertificationStatus:
     statistic against the master with its 95% CI, status and when certified."""
 
 
+@audit.refusals("refused.certification", "certification")
 def certification_status(store: Store, pi: Account) -> CertificationStatus:
     """For the PI: where every coder stands on every scale with a training set (granting any certification now due)."""
     require_role(pi, "pi")
@@ -244,6 +246,7 @@ def certification_status(store: Store, pi: Account) -> CertificationStatus:
     return CertificationStatus(rule, pd.DataFrame(rows, columns=columns))
 
 
+@audit.refusals("refused.certification", "certification", entity_id="coder")
 def certification_history(store: Store, pi: Account, coder: str, scale_key: str) -> pd.DataFrame:
     """The coder's agreement with the master after each training recording they submitted, in order:
     recordings (how many so far), submitted_at and the rule's statistic over those recordings."""

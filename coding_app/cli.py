@@ -396,7 +396,7 @@ def training_import(
     store = ctx.obj.store()
     pi = ctx.obj.pi(store)
     try:
-        added = import_master_codes(store, codes, pi)
+        added = import_master_codes(store, pi, codes)
     except (ImportRefused, SpreadsheetError) as error:
         fail(str(error))
     typer.echo(f"set {added} master codes")

@@ -22,6 +22,7 @@ from .study import study_codebook
 COLUMNS = ["code", "scale", "score", "version", "reason", "decided_by", "decided_at"]
 
 
+@audit.refusals("refused.consensus", "consensus_rating", entity_id="code")
 def record_consensus(store: Store, pi: Account, code: str, scale_key: str, score: float, reason: str) -> int:
     """Record the PI's consensus score of one recording on one scale; returns its version
     (a later decision on the same recording and scale adds the next version)."""
@@ -51,6 +52,7 @@ def record_consensus(store: Store, pi: Account, code: str, scale_key: str, score
         return decision.version
 
 
+@audit.refusals("refused.consensus", "consensus_rating")
 def consensus_ratings(store: Store, pi: Account, *, every_version: bool = False) -> pd.DataFrame:
     """The PI's consensus ratings by recording code: the latest decision on each recording and
     scale (every version with ``every_version``), oldest first."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import select
 
+from . import audit
 from .accounts import require_role
 from .ratings import submitted_ratings
 from .store import Store
@@ -38,6 +39,7 @@ def _summary(sessions: pd.DataFrame, by: str, threshold: float | None) -> pd.Dat
     return table.reset_index()
 
 
+@audit.refusals("refused.fidelity", "fidelity")
 def fidelity_report(store: Store, pi: Account) -> FidelityReport:
     """Per clinician and per session number: sessions, sampled, coded, mean adherence, share acceptable.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import func, select
 
+from . import audit
 from .accounts import require_role
 from .media import MediaStore
 from .store import Store
@@ -13,6 +14,7 @@ from .store.models import Account, Assignment, AssignmentScale, Rating, Recordin
 STATUSES = ("not started", "draft", "submitted")
 
 
+@audit.refusals("refused.progress", "progress")
 def coder_progress(store: Store, pi: Account) -> pd.DataFrame:
     """One row per coder and scale: assigned, in progress (draft), submitted, left."""
     require_role(pi, "pi")
@@ -50,6 +52,7 @@ def coder_progress(store: Store, pi: Account) -> pd.DataFrame:
     return table.drop(columns="not started").reset_index()
 
 
+@audit.refusals("refused.progress", "progress")
 def missing_media(store: Store, pi: Account, media: MediaStore) -> pd.DataFrame:
     """Assigned recordings whose media file is not in the media folder: code, kind, coders waiting on it."""
     require_role(pi, "pi")

@@ -117,6 +117,7 @@ def submit(db: Session, assignment: Assignment, actor: str, code: str) -> bool:
     return True
 
 
+@audit.refusals("refused.reopen", "rating", entity_id="code")
 def reopen(store: Store, pi: Account, code: str, coder: str, scale_key: str, reason: str) -> int:
     """Reopen a submitted rating for its coder to change; returns the new version number."""
     require_role(pi, "pi")

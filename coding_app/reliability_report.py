@@ -118,7 +118,7 @@ def _scale_section(report: AgreementReport, scale: str, shown: pd.DataFrame) -> 
     pooled = every_pair_scores(report, scale)
     parts = [f"<h2>{escape(definition.label)}</h2>", "<h3>Every pair of coders</h3>",
              _table(shown[shown["scale"] == scale].drop(columns="scale"))]  # fmt: skip
-    if len(pooled):
+    if len(pooled) >= 2:
         figures = [
             charts.confusion_heatmap(pooled, definition.scale, "first coder", "second coder"),
             charts.scatter(pooled, definition.scale, "first coder", "second coder"),

@@ -9,15 +9,32 @@ import streamlit as st
 
 from .. import audit
 from ..sessions import Identity, identify, institution_ticket
+from ..store import StoreUnavailable
 from . import runtime
 from .runtime import COOKIE, LOGIN_PATH, SESSION_PATH
 
 ROLE_NAMES = {"coder": "EA rater", "fidelity": "fidelity coder", "pi": "principal investigator"}
 
 
+CHECKED = "checked-identity"
+"""Session-state key: the identity this browser session's cookie was last checked to be."""
+
+
 def current() -> Identity | None:
-    """The signed-in account, from the HttpOnly session cookie (never from the URL or widgets)."""
-    return identify(runtime.store(), st.context.cookies.get(COOKIE))
+    """The signed-in account, from the HttpOnly session cookie (never from the URL or widgets).
+
+    While the database cannot be reached, the identity this same browser session was last
+    checked to be stands in, so that the coding page can keep what the coder types; with none,
+    :class:`~coding_app.store.StoreUnavailable` propagates.
+    """
+    try:
+        identity = identify(runtime.store(), st.context.cookies.get(COOKIE))
+    except StoreUnavailable:
+        if st.session_state.get(CHECKED) is None:
+            raise
+        return st.session_state[CHECKED]
+    st.session_state[CHECKED] = identity
+    return identity
 
 
 _go_to = st.components.v2.component("obscode_go_to", js="export default function ({ data }) { window.location.replace(data); }")

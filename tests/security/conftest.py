@@ -18,6 +18,8 @@ from starlette.testclient import TestClient
 from coding_app import blinded
 from coding_app.accounts import account_named, add_account
 from coding_app.assignments import assign
+from coding_app.certification import import_master_codes
+from coding_app.consensus import record_consensus
 from coding_app.codebook import load_codebook
 from coding_app.recordings import import_manifest
 from coding_app.sessions import identify, media_token
@@ -73,8 +75,13 @@ def template(tmp_path_factory, web_media) -> Template:
         for scale, score in (("ea_sensitivity", 5.5), ("ea_non_intrusiveness", 4.0)):
             blinded.save_draft(store, accounts[name], submitted, scale, score, "")
         blinded.submit(store, accounts[name], submitted)
-    store.dispose()
     (bob_only,) = set(codes["bob"]) - set(codes["ann"])
+    # Something on every PI page: a consensus decision, and a training set (bob's own recording).
+    record_consensus(store, accounts["pat"], submitted, "ea_non_intrusiveness", 4.5, "watched together")
+    master = root / "master.csv"
+    master.write_text(f"recording_id,scale,score\n{bob_only},ea_sensitivity,5\n")
+    import_master_codes(store, accounts["pat"], master)
+    store.dispose()
     return Template(root, codes, bob_only, submitted)
 
 

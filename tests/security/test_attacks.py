@@ -23,7 +23,7 @@ from itsdangerous import Signer, TimestampSigner
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
-from coding_app import blinded, export, sessions, unblinding
+from coding_app import agreement, blinded, certification, consensus, export, fidelity, progress, ratings, sessions, unblinding
 from coding_app.cli import app as cli_app
 from coding_app.sessions import Identity, identify
 from coding_app.store.models import Account, WebSession, now
@@ -264,7 +264,7 @@ ATTACKS = [
     # Pages of another role: each page checks the role itself, whatever the navigation offers.
     *(Attack(f"{role} opens the PI page {name}", who, page(who, name), "page refused", REFUSED_PAGE, "refused.page",
              page("pat", name))
-      for role, who in (("coder", "ann"), ("fidelity coder", "fay")) for name in ("agreement", "progress", "fidelity")),
+      for role, who in (("coder", "ann"), ("fidelity coder", "fay")) for name in ("agreement", "progress", "certification", "fidelity")),
     Attack("PI opens the coders' queue page", "pat", page("pat", "queue"), "page refused", REFUSED_PAGE,
            "refused.page", page("ann", "queue")),
     # What only a PI may do.
@@ -276,6 +276,23 @@ ATTACKS = [
            "NotAllowed", "needs the pi role", "refused.unblinding", pi_action("pat", unblinding.key_table, "analysis")),
     Attack("fidelity coder reads the audit log", "fay", pi_action("fay", unblinding.audit_entries),
            "NotAllowed", "needs the pi role", "refused.audit", pi_action("pat", unblinding.audit_entries)),
+    *(Attack(f"coder calls the PI's {label}", "ann", pi_action("ann", function), "NotAllowed", "needs the pi role",
+             audited, pi_action("pat", function))
+      for label, function, audited in (
+          ("agreement report", agreement.agreement_report, "refused.agreement"),
+          ("coding progress", progress.coder_progress, "refused.progress"),
+          ("fidelity report", fidelity.fidelity_report, "refused.fidelity"),
+          ("certification status", certification.certification_status, "refused.certification"),
+          ("consensus ratings", consensus.consensus_ratings, "refused.consensus"),
+      )),
+    Attack("coder records a consensus rating", "ann",
+           door("ann", consensus.record_consensus, submitted, "ea_sensitivity", 5.0, "my view"),
+           "NotAllowed", "needs the pi role", "refused.consensus",
+           door("pat", consensus.record_consensus, submitted, "ea_sensitivity", 5.0, "reviewed together")),
+    Attack("coder reopens a submitted rating at the door", "ann",
+           door("ann", ratings.reopen, submitted, "bob", "ea_sensitivity", "second look"),
+           "NotAllowed", "needs the pi role", "refused.reopen",
+           door("pat", ratings.reopen, submitted, "bob", "ea_sensitivity", "second look")),
     Attack("coder runs the unblinded export command", "ann", command("ann", *UNBLINDED),
            "exit 2", "not a PI account", "refused.command", command("pat", *UNBLINDED)),
     Attack("coder reopens a submitted rating", "ann", command("ann", *REOPEN),

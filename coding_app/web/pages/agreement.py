@@ -53,10 +53,14 @@ st.dataframe(pd.DataFrame(shown), hide_index=True, width="stretch",
 
 scores = pair_scores(data, scale_key, row["coder_a"], row["coder_b"])
 tabs = st.tabs(["Confusion matrix", "Scatter", "Bland-Altman", "Over time", "Disagreements"])
-tabs[0].plotly_chart(charts.confusion_heatmap(scores, definition.scale, row["coder_a"], row["coder_b"]))
-tabs[1].plotly_chart(charts.scatter(scores, definition.scale, row["coder_a"], row["coder_b"]))
-tabs[2].plotly_chart(charts.bland_altman(scores, row["coder_a"], row["coder_b"]))
-tabs[3].plotly_chart(charts.over_time(agreement_over_time(scores, WINDOW), WINDOW))
+if len(scores) < 2:
+    for tab in tabs[:4]:
+        tab.info("The pictures appear once this pair has scored two recordings in common.")
+else:
+    tabs[0].plotly_chart(charts.confusion_heatmap(scores, definition.scale, row["coder_a"], row["coder_b"]))
+    tabs[1].plotly_chart(charts.scatter(scores, definition.scale, row["coder_a"], row["coder_b"]))
+    tabs[2].plotly_chart(charts.bland_altman(scores, row["coder_a"], row["coder_b"]))
+    tabs[3].plotly_chart(charts.over_time(agreement_over_time(scores, WINDOW), WINDOW))
 apart = disagreements(data, scale_key, row["coder_a"], row["coder_b"])
 settled = consensus_ratings(runtime.store(), identity.account)
 settled = settled[settled["scale"] == scale_key].set_index("code")

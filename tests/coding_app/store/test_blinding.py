@@ -234,7 +234,10 @@ def test_a_recording_outside_the_queue_is_reported_exactly_like_one_that_does_no
                 call(account, asked)
             messages.add(str(refused.value))
         assert messages == {blinded.NOT_ASSIGNED}, name
-    assert row_counts(store) == counts
+    # Nothing changed but the audit log, which keeps one refusal per attempt, alike for all three.
+    assert row_counts(store) == counts | {"audit": counts["audit"] + 12}
+    refusals = audit_rows(store, "refused.recording")
+    assert len(refusals) == 12 and {r.reason for r in refusals} == {blinded.NOT_ASSIGNED}
 
 
 def test_a_pi_is_refused_by_role_at_the_coder_door(queued):

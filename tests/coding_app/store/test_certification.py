@@ -35,8 +35,8 @@ def training(study, tmp_path):
     study.accounts = {name: add_account(study.store, name, role) for name, role in
                       (("good.rater", "coder"), ("poor.rater", "coder"), ("pi.one", "pi"))}  # fmt: skip
     rows = [{"recording_id": f"T{n}", "scale": scale, "score": f"{score:g}"} for n, score in enumerate(MASTER) for scale in EA]
-    assert import_master_codes(study.store, write_csv(tmp_path / "master.csv", rows, ("recording_id", "scale", "score")),
-                               study.accounts["pi.one"]) == 20  # fmt: skip
+    assert import_master_codes(study.store, study.accounts["pi.one"],
+                               write_csv(tmp_path / "master.csv", rows, ("recording_id", "scale", "score"))) == 20  # fmt: skip
     assign(study.store, ["good.rater", "poor.rater"], kind="video", recordings="training", seed=3, actor="pi.one")
     return study
 
@@ -137,7 +137,7 @@ def test_master_codes_are_all_or_nothing_and_never_change(training, tmp_path):
         {"recording_id": "V1", "scale": "ea_sensitivity", "score": "5"},
     ]
     with pytest.raises(ImportRefused) as refused:
-        import_master_codes(training.store, write_csv(tmp_path / "bad.csv", bad, columns), pi)
+        import_master_codes(training.store, pi, write_csv(tmp_path / "bad.csv", bad, columns))
     assert refused.value.problems == [
         "row 3: this recording already has the master code 6.5 on ea_sensitivity; master codes are never changed",
         "row 4: field 'recording_id': 'nope' is not a recording in the study",
@@ -147,9 +147,9 @@ def test_master_codes_are_all_or_nothing_and_never_change(training, tmp_path):
     ]
     assert row_counts(training.store) == before
     again = [{"recording_id": "T0", "scale": "ea_sensitivity", "score": "6.5"}]
-    assert import_master_codes(training.store, write_csv(tmp_path / "same.csv", again, columns), pi) == 0
+    assert import_master_codes(training.store, pi, write_csv(tmp_path / "same.csv", again, columns)) == 0
     with pytest.raises(NotAllowed):
-        import_master_codes(training.store, write_csv(tmp_path / "same.csv", again, columns), training.accounts["good.rater"])
+        import_master_codes(training.store, training.accounts["good.rater"], write_csv(tmp_path / "same.csv", again, columns))
     with pytest.raises(DBAPIError, match="never changed"), training.store.write() as db:
         db.execute(text("UPDATE master_code SET score = 1"))
     with pytest.raises(DBAPIError, match="never deleted"), training.store.write() as db:

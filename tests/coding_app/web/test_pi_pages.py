@@ -22,6 +22,7 @@ from coding_app.sessions import Identity
 from coding_app.store import Store
 from coding_app.web import identity, runtime
 from fixtures.load_demo import load_demo
+from tests.coding_app.helpers import audit_rows
 
 APP = Path(identity.__file__).with_name("app.py")
 PAGES = APP.with_name("pages")
@@ -131,11 +132,14 @@ def test_a_consensus_rating_is_recorded_from_the_disagreement_list(as_user):
 def test_no_coder_reaches_a_pi_page_or_its_data(as_user, who):
     account = as_user(who)
     pi_text = {page: expected for page, (_, expected) in PI_PAGES.items()}
+    refusals = len(audit_rows(runtime.store(), "refused.page"))
     for page in PI_PAGES:
-        at = AppTest.from_file(str(PAGES / f"{page}.py"), default_timeout=60).run()
+        at = open_page(page)  # by its URL, through the app's navigation
         text = shown(at)
         assert "This page is not available to your account." in text, page
         assert pi_text[page] not in text and not at.dataframe and not at.get("plotly_chart"), page
+    refused = audit_rows(runtime.store(), "refused.page")[refusals:]
+    assert [(r.actor, r.entity_id) for r in refused] == [(who, page) for page in PI_PAGES]
     home = AppTest.from_file(str(APP), default_timeout=60).run()
     assert home.title[0].value == "My queue"
     assert not {title for title, _ in PI_PAGES.values()} & {t.value for t in home.title}
