@@ -12,7 +12,9 @@ from .codebook import CertificationRule
 
 
 def _style(figure: go.Figure, title: str) -> go.Figure:
-    return figure.update_layout(title=title, template="plotly_white", height=430, margin=dict(l=60, r=20, t=60, b=50))
+    """Title and size; no template, which costs more than the figure (the page's theme styles it,
+    the report names its own)."""
+    return figure.update_layout(title=title, height=430, margin=dict(l=60, r=20, t=60, b=50))
 
 
 def confusion_heatmap(scores: pd.DataFrame, scale: Scale, coder_a: str, coder_b: str) -> go.Figure:

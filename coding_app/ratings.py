@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Row, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from reliability import ScoreError
 
@@ -149,17 +149,15 @@ def reopen(store: Store, pi: Account, code: str, coder: str, scale_key: str, rea
 
 def submitted_ratings(db: Session) -> pd.DataFrame:
     """The latest submitted version of every rating, by recording code: no unblinding key."""
-    latest = (
-        select(Rating.assignment_id, Rating.scale_id, func.max(Rating.version).label("version"))
-        .where(Rating.status == "submitted")
-        .group_by(Rating.assignment_id, Rating.scale_id)
-        .subquery()
-    )
+    # "No later submitted version" walks the (assignment, scale, version) unique index; a join
+    # on a grouped subquery made SQLite compare every rating with every group.
+    later = aliased(Rating)
+    superseded = exists().where(later.assignment_id == Rating.assignment_id, later.scale_id == Rating.scale_id,
+                                later.version > Rating.version, later.status == "submitted")  # fmt: skip
     rows: list[Row] = db.execute(
         select(Recording.id.label("recording"), Recording.code, Recording.kind, Account.name.label("coder"),
                ScaleRow.key.label("scale"), Rating.score, Rating.version, Rating.submitted_at, Rating.source, Rating.notes)
-        .join(latest, (Rating.assignment_id == latest.c.assignment_id) & (Rating.scale_id == latest.c.scale_id)
-              & (Rating.version == latest.c.version))
+        .where(Rating.status == "submitted", ~superseded)
         .join(Assignment, Assignment.id == Rating.assignment_id)
         .join(Account, Account.id == Assignment.account_id)
         .join(Recording, Recording.id == Assignment.recording_id)

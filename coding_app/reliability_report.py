@@ -103,7 +103,8 @@ def tables_csv_zip(tables: dict[str, pd.DataFrame]) -> bytes:
 
 
 def _figure(figure: go.Figure) -> str:
-    return figure.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+    return figure.update_layout(template="plotly_white").to_html(full_html=False, include_plotlyjs=False,
+                                                                   config={"displaylogo": False})
 
 
 def _table(table: pd.DataFrame) -> str:

@@ -19,7 +19,8 @@ import streamlit
 from .conftest import LOGIN_PATH, open_recording, queue_rows, settle, sign_in, wait_for_media
 
 LOGOUT_PATH = "/obscode/logout"
-PI_PAGES = {"/agreement": "Agreement", "/progress": "Coding progress", "/fidelity": "Treatment fidelity"}
+PI_PAGES = {"/agreement": "Agreement", "/progress": "Coding progress", "/certification": "Coder certification",
+            "/fidelity": "Treatment fidelity"}
 # What would hand a coder a file: Streamlit's download button, or any link that downloads.
 DOWNLOAD_OFFERS = "[data-testid=stDownloadButton], a[download]"
 # A table's "Download as CSV" asks the browser's native save dialog, which headless Chromium never

@@ -373,6 +373,7 @@ def test_role_walls(browser_page, demo, new_context):
     a_video = queue_rows(page)[0]["Recording"]
     page.goto(demo.url("/progress"))
     settle(page)
+    expect(page.get_by_text("This page is not available to your account.")).to_be_visible()
     expect(page.get_by_text("Coding progress")).to_have_count(0)
     expect(page.get_by_text("Signed in as rater.one")).to_be_visible()
     text = page.locator("body").inner_text()

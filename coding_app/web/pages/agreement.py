@@ -69,7 +69,7 @@ with tabs[4]:
         st.success("No recording is more than a point apart or on opposite sides of the threshold.")
     else:
         apart["consensus"] = apart["code"].map(settled["score"])
-        apart["consensus reason"] = apart["code"].map(settled["reason"]).fillna("")
+        apart["consensus reason"] = [settled["reason"].get(code, "") for code in apart["code"]]
         st.dataframe(apart.rename(columns={"a": row["coder_a"], "b": row["coder_b"]}), hide_index=True, width="stretch")
         st.markdown("**Record a consensus rating** (kept apart from the coders' ratings; audited)")
         with st.form("consensus", clear_on_submit=True):
@@ -89,14 +89,15 @@ st.caption("A standalone HTML report with every figure, and the tables for analy
 names = file_names()
 
 
-def _tables():
-    return report_tables(data, consensus_ratings(runtime.store(), identity.account))
+def _everything():
+    """The report with every pair's intervals (made when a download is asked for) and the consensus ratings."""
+    return pi_report("agreement with every interval", agreement_report, identity.account), consensus_ratings(runtime.store(), identity.account)
 
 
 columns = st.columns(3)
-columns[0].download_button("Reliability report (HTML)", lambda: report_html(data, consensus_ratings(runtime.store(), identity.account)),
-                           file_name=names["html"], mime="text/html", on_click="ignore")  # fmt: skip
-columns[1].download_button("Tables (Excel)", lambda: tables_xlsx(_tables()), file_name=names["xlsx"], on_click="ignore",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")  # fmt: skip
-columns[2].download_button("Tables (CSV, zipped)", lambda: tables_csv_zip(_tables()), file_name=names["csv"],
-                           mime="application/zip", on_click="ignore")  # fmt: skip
+columns[0].download_button("Reliability report (HTML)", lambda: report_html(*_everything()), file_name=names["html"],
+                           mime="text/html", on_click="ignore")  # fmt: skip
+columns[1].download_button("Tables (Excel)", lambda: tables_xlsx(report_tables(*_everything())), file_name=names["xlsx"],
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore")  # fmt: skip
+columns[2].download_button("Tables (CSV, zipped)", lambda: tables_csv_zip(report_tables(*_everything())),
+                           file_name=names["csv"], mime="application/zip", on_click="ignore")  # fmt: skip

@@ -199,7 +199,7 @@ def test_a_pi_reopens_a_submitted_rating_as_a_new_draft_version_with_who_and_why
 
 
 def test_only_a_pi_may_reopen_and_only_a_submitted_rating_with_a_reason(rated):
-    """A coder is refused by role; a blank reason and a draft are refused; nothing is written."""
+    """A coder is refused by role (audited); a blank reason and a draft are refused; nothing else is written."""
     code = rated.codes["V1"]
     submit_both(rated, code)
     blinded.save_draft(rated.store, rated.accounts["rater.one"], rated.codes["V2"], "ea_sensitivity", 4, "")
@@ -211,7 +211,8 @@ def test_only_a_pi_may_reopen_and_only_a_submitted_rating_with_a_reason(rated):
         reopen(rated.store, rated.accounts["pi.one"], code, "rater.one", "ea_sensitivity", "   ")
     with pytest.raises(NotFound):
         reopen(rated.store, rated.accounts["pi.one"], rated.codes["V2"], "rater.one", "ea_sensitivity", "draft")
-    assert row_counts(rated.store) == counts
+    assert row_counts(rated.store) == counts | {"audit": counts["audit"] + 1}
+    assert [(e.actor, e.entity_id) for e in audit_rows(rated.store, "refused.reopen")] == [("rater.one", code)]
 
 
 # ---------------------------------------------------------------------------- import ratings

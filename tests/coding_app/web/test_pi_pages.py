@@ -7,10 +7,14 @@ The demo study is loaded once (it is the study `make run` serves); tests that wr
 
 from __future__ import annotations
 
+import csv
+import io
 import shutil
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -18,6 +22,7 @@ from coding_app.accounts import account_named
 from coding_app.agreement import agreement_report
 from coding_app.consensus import consensus_ratings
 from coding_app.media import MediaStore
+from coding_app.reliability_report import file_names, report_html, report_tables, tables_csv_zip, tables_xlsx
 from coding_app.sessions import Identity
 from coding_app.store import Store
 from coding_app.web import identity, runtime
@@ -145,3 +150,28 @@ def test_no_coder_reaches_a_pi_page_or_its_data(as_user, who):
     assert not {title for title, _ in PI_PAGES.values()} & {t.value for t in home.title}
     with pytest.raises(PermissionError):
         agreement_report(runtime.store(), account)
+
+
+def test_the_report_and_its_tables_say_nothing_that_unblinds(as_user, demo):
+    pi = as_user("pi.one")
+    report, consensus = agreement_report(runtime.store(), pi), consensus_ratings(runtime.store(), pi)
+    html = report_html(report, consensus)
+    tables = report_tables(report, consensus)
+    assert list(tables) == ["alpha", "pairs", "disagreements", "consensus", "double_coded_ratings"]
+    assert set(tables["double_coded_ratings"]["coder"]) == {"rater.one", "rater.two"}  # no training recordings
+    workbook = pd.read_excel(io.BytesIO(tables_xlsx(tables)), sheet_name=None)
+    assert list(workbook) == list(tables) and len(workbook["pairs"]) == len(tables["pairs"]) == 2
+    with zipfile.ZipFile(io.BytesIO(tables_csv_zip(tables))) as archive:
+        csvs = {name: archive.read(name).decode() for name in archive.namelist()}
+    assert sorted(csvs) == sorted(f"{name}.csv" for name in tables)
+    # the report stands alone: plotly.js inside, nothing fetched, a figure per picture
+    readable = html.split("</script>", 1)[1]  # after plotly.js itself
+    assert "<script src" not in html and readable.count("Plotly.newPlot") == 8  # 4 pictures x 2 scales
+    assert "Two raters independently coded 22 recordings" in readable
+    with (demo.parent / "manifest.csv").open(newline="", encoding="utf-8") as handle:
+        manifest = list(csv.DictReader(handle))
+    terms = {row[field] for row in manifest for field in ("recording_id", "participant_id", "arm", "clinician")} - {""}
+    terms |= {Path(row["path"]).name for row in manifest}
+    for where, text in {"html": readable, **csvs}.items():
+        assert not [t for t in terms if t in text], where
+    assert not [name for name in file_names().values() for t in terms if t in name]
