@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Row, exists, func, select
 from sqlalchemy.orm import Session, aliased
@@ -256,9 +255,7 @@ class _RatingsCheck:
         """The score as a level of the scale's grid, or None with the row's problem noted."""
         grid = self.codebook[scale.key].scale
         try:
-            # 'inf' is refused as not a number; numpy would also warn (naming its own file) on the way.
-            with np.errstate(invalid="ignore"):
-                return float(grid.levels[grid.index([text or None], lambda _: f"row {row}: field 'score'")[0]])
+            return float(grid.levels[grid.index([text or None], lambda _: f"row {row}: field 'score'")[0]])
         except ScoreError as error:
             self.problems.append(str(error))
             return None

@@ -159,12 +159,14 @@ class Scale:
             numeric = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy(dtype=float)
         position = self._grid_position(numeric)
         nearest = np.round(position)
-        ok = (
-            np.isfinite(position)
-            & (np.abs(position - nearest) <= _GRID_TOLERANCE)
-            & (nearest >= 0)
-            & (nearest <= self.k - 1)
-        )
+        # inf - round(inf) is nan: such a score is reported below as not a number, without a numpy warning.
+        with np.errstate(invalid="ignore"):
+            ok = (
+                np.isfinite(position)
+                & (np.abs(position - nearest) <= _GRID_TOLERANCE)
+                & (nearest >= 0)
+                & (nearest <= self.k - 1)
+            )
         if not ok.all():
             problems = []
             for i in np.flatnonzero(~ok):
@@ -172,7 +174,7 @@ class Scale:
                 if pd.isna(value):
                     reason = "score is missing"
                 elif not np.isfinite(numeric[i]):
-                    reason = f"score {value!r} is not a number"
+                    reason = f"score {value.item() if isinstance(value, np.generic) else value!r} is not a number"
                 elif not self.low <= numeric[i] <= self.high:
                     reason = f"score {_fmt(numeric[i])} is outside {self}"
                 else:

@@ -16,21 +16,19 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from coding_app import blinded
-from coding_app.accounts import account_named, add_account
+from coding_app.accounts import account_named
 from coding_app.assignments import assign
 from coding_app.certification import import_master_codes
 from coding_app.consensus import record_consensus
-from coding_app.codebook import load_codebook
 from coding_app.recordings import import_manifest
 from coding_app.sessions import identify, media_token
 from coding_app.store import Store
 from coding_app.store.models import Account, AuditEntry, Base
-from coding_app.study import initialise
 from coding_app.media import MediaStore
 from coding_app.web import runtime
 from coding_app.web.routes import routes
 from coding_app.web.runtime import COOKIE, LOGIN_PATH
-from tests.coding_app.web.conftest import MANIFEST, PASSWORDS, ROLES, _clip, web_media  # noqa: F401 - a fixture
+from tests.coding_app.web.conftest import MANIFEST, PASSWORDS, ROLES, _clip, build_web_study, web_media  # noqa: F401 - a fixture
 
 # A video dealt to bob alone, so that ann has a coder's recording that is not hers.
 BOB_ONLY = "W5,PX03,South,usual care,month 5,video,,,PX03_month5.mp4\n"
@@ -53,13 +51,7 @@ class Template:
 def template(tmp_path_factory, web_media) -> Template:
     root = tmp_path_factory.mktemp("security-study")
     store, media = Store(f"sqlite:///{root / 'web.db'}"), MediaStore(root / "media-store")
-    initialise(store, load_codebook(), "test")
-    import_manifest(store, media, web_media / "manifest.csv", "test")
-    with store.write() as db:
-        for name, role in ROLES.items():
-            add_account(db, name, role, PASSWORDS[name], "test")
-    assign(store, ["ann", "bob"], kind="video", seed=1, actor="test")
-    assign(store, ["fay"], kind="audio", seed=1, actor="test")
+    build_web_study(store, media, web_media)
     extra = root / "extra"
     extra.mkdir()
     _clip(extra / "PX03_month5.mp4", 450, video=True)

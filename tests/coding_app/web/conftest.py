@@ -59,6 +59,17 @@ class WebStudy:
             return account_named(db, name)
 
 
+def build_web_study(store: Store, media: MediaStore, sources: Path) -> None:
+    """The web tests' study: three videos for ann and bob, a session audio for fay, and pat the PI."""
+    initialise(store, load_codebook(), "test")
+    import_manifest(store, media, sources / "manifest.csv", "test")
+    with store.write() as db:
+        for name, role in ROLES.items():
+            add_account(db, name, role, PASSWORDS[name], "test")
+    assign(store, ["ann", "bob"], kind="video", seed=1, actor="test")
+    assign(store, ["fay"], kind="audio", seed=1, actor="test")
+
+
 @pytest.fixture
 def web_study(tmp_path, web_media, monkeypatch) -> WebStudy:
     """An initialised study served to this process's web runtime (routes and pages)."""
@@ -68,13 +79,7 @@ def web_study(tmp_path, web_media, monkeypatch) -> WebStudy:
     runtime.store.cache_clear()
     runtime.media.cache_clear()
     store, media = runtime.store(), runtime.media()
-    initialise(store, load_codebook(), "test")
-    import_manifest(store, media, web_media / "manifest.csv", "test")
-    with store.write() as db:
-        for name, role in ROLES.items():
-            add_account(db, name, role, PASSWORDS[name], "test")
-    assign(store, ["ann", "bob"], kind="video", seed=1, actor="test")
-    assign(store, ["fay"], kind="audio", seed=1, actor="test")
+    build_web_study(store, media, web_media)
     study = WebStudy(store, media, {})
     study.codes = {name: [item.code for item in queue(store, study.account(name))] for name in ("ann", "bob", "fay")}
     yield study
