@@ -109,8 +109,10 @@ def import_master_codes(store: Store, pi: Account, path: Path) -> int:
             raise ImportRefused(path.name, problems)
         db.add_all(added)
         if added:
-            audit.record(db, pi.name, "master_code.import", "master_code", None,
-                         new={"codes": len(added), "recordings": len({m.recording_id for m in added})})  # fmt: skip
+            code_of = {id_: code for code, id_ in by_code.items()}
+            key_of = {s.id: key for key, s in scales.items()}
+            audit.record(db, pi.name, "master_code.import", "master_code", None, new={"codes": [
+                {"recording": code_of[m.recording_id], "scale": key_of[m.scale_id], "score": m.score} for m in added]})  # fmt: skip
     return len(added)
 
 

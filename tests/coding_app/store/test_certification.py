@@ -126,6 +126,9 @@ def test_training_recordings_stay_out_of_agreement_and_of_sampling_frames(traini
 
 def test_master_codes_are_all_or_nothing_and_never_change(training, tmp_path):
     pi = training.accounts["pi.one"]
+    (imported,) = audit_rows(training.store, "master_code.import")
+    assert len(imported.new["codes"]) == 20  # every code, so that the log alone tells what the master said
+    assert {"recording": training.codes["T0"], "scale": "ea_sensitivity", "score": 6.5} in imported.new["codes"]
     columns = ("recording_id", "scale", "score")
     before = row_counts(training.store)
     bad = [
