@@ -14,6 +14,20 @@ settings.register_profile("obscode", deadline=None, max_examples=100, print_blob
                           derandomize=bool(os.environ.get("CI")))  # fmt: skip
 settings.load_profile("obscode")
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright launches Debian's chromium (Playwright's own build cannot play H.264, and
+    nothing is downloaded here); one browser serves every browser test of the run."""
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
 TEMPLATE = "obscode_template"
 _database_numbers = itertools.count()
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 import multiprocessing
 import queue as queues
 import random
+import sys
 import time
+import types
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -133,8 +135,14 @@ def run_load(url: str, coders: list[str], seed: int) -> list[CoderReport]:
     start, reports = context.Barrier(len(coders)), context.Queue()
     processes = [context.Process(target=code_queue, args=(url, name, seed + n, start, reports), name=name)
                  for n, name in enumerate(coders)]  # fmt: skip
-    for process in processes:
-        process.start()
+    # A spawned child first re-runs the parent's __main__ from its file; in a test run, Streamlit's
+    # AppTest may have left a page script there. The children need nothing of it.
+    main, sys.modules["__main__"] = sys.modules["__main__"], types.ModuleType("__main__")
+    try:
+        for process in processes:
+            process.start()
+    finally:
+        sys.modules["__main__"] = main
     collected: dict[str, CoderReport] = {}
     deadline = time.monotonic() + REPORT_TIMEOUT_S
     while len(collected) < len(coders) and time.monotonic() < deadline:

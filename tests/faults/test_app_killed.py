@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from coding_app import blinded
 from coding_app.accounts import account_named
@@ -28,8 +28,6 @@ from coding_app.audit_replay import rating_table, replay
 from coding_app.store import Store
 from tests.coding_app.helpers import PASSWORD, add_account, audit_rows
 from tests.e2e.conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     ROOT,
     SERVER_START_TIMEOUT,
     VENV_BIN,
@@ -92,51 +90,47 @@ def study(tmp_path):
     return url, name, env
 
 
-def test_what_was_acknowledged_before_a_sigkill_is_there_after_a_restart(study, tmp_path):
+def test_what_was_acknowledged_before_a_sigkill_is_there_after_a_restart(study, tmp_path, browser):
     url, name, env = study
     log = tmp_path / "server.log"
     store = Store(url)
     with store.read() as db:
         coder, pi = account_named(db, name), account_named(db, "pi.one")
     submitted, drafted = (item.code for item in blinded.queue(store, coder))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            with obscode_run(env, log) as (server, base):
-                page, demo = signed_in(browser, base, name, tmp_path)
-                open_recording(page, demo, submitted)
-                for group, label in zip(scale_groups(page).all(), ("5.5", "4"), strict=True):
-                    choose(group, label)
-                    settle(page)
-                    wait_checked(group, label)
-                page.get_by_role("button", name="Submit ratings").click()
-                settle(page)
-                page.get_by_role("button", name="Yes, submit").click()
-                settle(page)
-                expect(page.get_by_text(re.compile(r"^Submitted and locked"))).to_be_visible()
-                open_recording(page, demo, drafted)
-                choose(scale_groups(page).first, "6")
-                expect(page.get_by_text(DRAFT_SAVED).first).to_be_visible()
-                os.killpg(server.pid, signal.SIGKILL)
-                assert server.wait(timeout=15) == -signal.SIGKILL
+    with obscode_run(env, log) as (server, base):
+        page, demo = signed_in(browser, base, name, tmp_path)
+        open_recording(page, demo, submitted)
+        for group, label in zip(scale_groups(page).all(), ("5.5", "4"), strict=True):
+            choose(group, label)
+            settle(page)
+            wait_checked(group, label)
+        page.get_by_role("button", name="Submit ratings").click()
+        settle(page)
+        page.get_by_role("button", name="Yes, submit").click()
+        settle(page)
+        expect(page.get_by_text(re.compile(r"^Submitted and locked"))).to_be_visible()
+        open_recording(page, demo, drafted)
+        choose(scale_groups(page).first, "6")
+        expect(page.get_by_text(DRAFT_SAVED).first).to_be_visible()
+        os.killpg(server.pid, signal.SIGKILL)
+        assert server.wait(timeout=15) == -signal.SIGKILL
 
-            saved = {code: {k: (r.score, r.status) for k, r in blinded.task(store, coder, code).ratings.items()}
-                     for code in (submitted, drafted)}  # fmt: skip
-            assert saved == {submitted: {SENSITIVITY: (5.5, "submitted"), NON_INTRUSIVENESS: (4.0, "submitted")},
-                             drafted: {SENSITIVITY: (6.0, "draft")}}  # fmt: skip
-            assert replay(audit_rows(store)) == rating_table(store, pi)
+    saved = {code: {k: (r.score, r.status) for k, r in blinded.task(store, coder, code).ratings.items()}
+             for code in (submitted, drafted)}  # fmt: skip
+    assert saved == {submitted: {SENSITIVITY: (5.5, "submitted"), NON_INTRUSIVENESS: (4.0, "submitted")},
+                     drafted: {SENSITIVITY: (6.0, "draft")}}  # fmt: skip
+    assert replay(audit_rows(store)) == rating_table(store, pi)
 
-            with obscode_run(env, log) as (_, base):
-                page, demo = signed_in(browser, base, name, tmp_path)
-                open_recording(page, demo, drafted)
-                first, second = scale_groups(page).all()
-                wait_checked(first, "6")
-                choose(second, "3.5")
-                settle(page)
-                wait_checked(second, "3.5")
-                open_recording(page, demo, submitted)
-                expect(page.get_by_text(re.compile(r"^Submitted and locked"))).to_be_visible()
-        finally:
-            browser.close()
+    with obscode_run(env, log) as (_, base):
+        page, demo = signed_in(browser, base, name, tmp_path)
+        open_recording(page, demo, drafted)
+        first, second = scale_groups(page).all()
+        wait_checked(first, "6")
+        choose(second, "3.5")
+        settle(page)
+        wait_checked(second, "3.5")
+        open_recording(page, demo, submitted)
+        expect(page.get_by_text(re.compile(r"^Submitted and locked"))).to_be_visible()
+
     assert blinded.task(store, coder, drafted).ratings[NON_INTRUSIVENESS].score == 3.5  # saving works after restart
     store.dispose()

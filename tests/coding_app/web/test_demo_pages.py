@@ -1,5 +1,5 @@
-"""The PI's pages on the demo study, with AppTest: what each shows, consensus, and that no other role
-reaches any of them or their data.
+"""Every page on the demo study, with AppTest: what each shows each role, consensus, and that no
+other role reaches the PI's pages or their data.
 
 The demo study is loaded once (it is the study `make run` serves); tests that write to it
 (consensus) only add, and say what they added.
@@ -175,3 +175,23 @@ def test_the_report_and_its_tables_say_nothing_that_unblinds(as_user, demo):
     for where, text in {"html": readable, **csvs}.items():
         assert not [t for t in terms if t in text], where
     assert not [name for name in file_names().values() for t in terms if t in name]
+
+
+def test_a_rater_s_queue_and_coding_page_on_the_demo(as_user):
+    as_user("rater.one")
+    at = open_page("queue")
+    assert at.title[0].value == "My queue"
+    queue = at.dataframe[0].value
+    assert len(queue) == 40 and (queue["Status"] == "submitted").sum() >= 32  # 10 training + 22 live, and any since
+    code = queue.loc[queue["Status"] != "submitted", "Recording"].iloc[0]
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params["recording"] = code
+    at.run().switch_page("pages/code.py").run()
+    assert not at.exception, at.exception
+    assert f"Recording {code}" in shown(at) and len(at.radio) == 2  # the two EA scales
+
+
+def test_the_fidelity_coder_s_queue_holds_session_audio_only(as_user):
+    as_user("fidelity.one")
+    queue = open_page("queue").dataframe[0].value
+    assert len(queue) > 0 and set(queue["Kind"]) == {"audio"}
