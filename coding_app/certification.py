@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reliability import Estimate, Scale, ScoreError, cohen_kappa, gwet_ac, icc, percent_agreement
@@ -29,7 +29,7 @@ from .recordings import same_id
 from .spreadsheet import read_table
 from .store import Store
 from .store.models import (
-    Account, Assignment, Certification, MasterCode, Rating, Recording, RecordingKey, ScaleRow,
+    Account, Assignment, Certification, MasterCode, Rating, Recording, RecordingKey, ScaleRow, latest_submitted,
 )  # fmt: skip
 from .study import study_codebook
 
@@ -54,6 +54,11 @@ def agreement_with_master(rule: CertificationRule, coder: np.ndarray, master: np
 def training_recordings(db: Session) -> set[int]:
     """Ids of the recordings that have master codes on any scale."""
     return set(db.scalars(select(MasterCode.recording_id).distinct()))
+
+
+def is_training(db: Session, recording_id: int) -> bool:
+    """Whether this recording has master codes (one indexed lookup, for the submit path)."""
+    return db.scalar(select(MasterCode.recording_id).where(MasterCode.recording_id == recording_id).limit(1)) is not None
 
 
 @audit.refusals("refused.master_codes", "master_code")
@@ -91,7 +96,7 @@ def import_master_codes(store: Store, pi: Account, path: Path) -> int:
             if scale is not None:
                 grid = codebook[scale.key].scale
                 try:
-                    score = float(grid.levels[grid.index([record["score"] or None], lambda _: "field 'score'")[0]])
+                    score = grid.level(record["score"] or None, "field 'score'")
                 except ScoreError as error:
                     problems.append(f"row {row}: {error}")
             if len(problems) > here:
@@ -119,16 +124,9 @@ def import_master_codes(store: Store, pi: Account, path: Path) -> int:
 def training_scores(db: Session) -> pd.DataFrame:
     """Every coder's latest submitted score on every training recording, beside the master code:
     coder, scale, code, score, master, submitted_at (oldest first)."""
-    latest = (
-        select(Rating.assignment_id, Rating.scale_id, func.max(Rating.version).label("version"))
-        .where(Rating.status == "submitted")
-        .group_by(Rating.assignment_id, Rating.scale_id)
-        .subquery()
-    )
     rows = db.execute(
         select(Account.name, ScaleRow.key, Recording.code, Rating.score, MasterCode.score, Rating.submitted_at)
-        .join(latest, (Rating.assignment_id == latest.c.assignment_id) & (Rating.scale_id == latest.c.scale_id)
-              & (Rating.version == latest.c.version))
+        .where(latest_submitted())
         .join(Assignment, Assignment.id == Rating.assignment_id)
         .join(MasterCode, (MasterCode.recording_id == Assignment.recording_id) & (MasterCode.scale_id == Rating.scale_id))
         .join(Account, Account.id == Assignment.account_id)

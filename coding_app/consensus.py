@@ -37,7 +37,7 @@ def record_consensus(store: Store, pi: Account, code: str, scale_key: str, score
             raise NotFound(f"no recording {code} rated on {scale_key}")
         grid = study_codebook(db)[scale_key].scale
         try:
-            score = float(grid.levels[grid.index([score], lambda _: "the consensus score")[0]])
+            score = grid.level(score, "the consensus score")
         except ScoreError as error:
             raise ValueError(str(error)) from None
         latest = db.scalar(select(func.max(ConsensusRating.version)).where(

@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Row, exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Row, func, select
+from sqlalchemy.orm import Session
 
 from reliability import ScoreError
 
@@ -25,7 +25,9 @@ from .errors import ImportRefused, NotFound
 from .recordings import same_id
 from .spreadsheet import read_columns
 from .store import Store
-from .store.models import Account, Assignment, AssignmentScale, Rating, Recording, RecordingKey, ScaleRow, now
+from .store.models import (
+    Account, Assignment, AssignmentScale, Rating, Recording, RecordingKey, ScaleRow, latest_submitted, now,
+)  # fmt: skip
 from .study import study_codebook, study_scales
 
 IMPORT_COLUMNS = ("recording_id", "coder", "scale", "score")
@@ -74,7 +76,7 @@ def save_draft(
     """Create or update the draft; a submitted rating raises :class:`RatingLocked`."""
     if score is not None:
         definition = study_scales(db)[scale.key]
-        score = float(definition.scale.levels[definition.scale.index([score], lambda _: scale.key)[0]])
+        score = definition.scale.level(score, scale.key)
     rating = current(db, assignment.id, scale.id)
     old = None
     if rating is None:
@@ -111,7 +113,7 @@ def submit(db: Session, assignment: Assignment, actor: str, code: str) -> bool:
         rating.status, rating.submitted_at, rating.updated_at = "submitted", stamp, stamp
         db.flush()
         audit.record(db, actor, "rating.submit", "rating", rating.id, new=values(rating, key, actor, code))
-    if assignment.recording_id in certification.training_recordings(db):
+    if certification.is_training(db, assignment.recording_id):
         certification.settle(db, [db.get(Account, assignment.account_id)], [s.id for s, _ in pending.values()])
     return True
 
@@ -148,15 +150,10 @@ def reopen(store: Store, pi: Account, code: str, coder: str, scale_key: str, rea
 
 def submitted_ratings(db: Session) -> pd.DataFrame:
     """The latest submitted version of every rating, by recording code: no unblinding key."""
-    # "No later submitted version" walks the (assignment, scale, version) unique index; a join
-    # on a grouped subquery made SQLite compare every rating with every group.
-    later = aliased(Rating)
-    superseded = exists().where(later.assignment_id == Rating.assignment_id, later.scale_id == Rating.scale_id,
-                                later.version > Rating.version, later.status == "submitted")  # fmt: skip
     rows: list[Row] = db.execute(
         select(Recording.id.label("recording"), Recording.code, Recording.kind, Account.name.label("coder"),
                ScaleRow.key.label("scale"), Rating.score, Rating.version, Rating.submitted_at, Rating.source, Rating.notes)
-        .where(Rating.status == "submitted", ~superseded)
+        .where(latest_submitted())
         .join(Assignment, Assignment.id == Rating.assignment_id)
         .join(Account, Account.id == Assignment.account_id)
         .join(Recording, Recording.id == Assignment.recording_id)
@@ -255,7 +252,7 @@ class _RatingsCheck:
         """The score as a level of the scale's grid, or None with the row's problem noted."""
         grid = self.codebook[scale.key].scale
         try:
-            return float(grid.levels[grid.index([text or None], lambda _: f"row {row}: field 'score'")[0]])
+            return grid.level(text or None, f"row {row}: field 'score'")
         except ScoreError as error:
             self.problems.append(str(error))
             return None

@@ -77,13 +77,8 @@ def report_tables(report: AgreementReport, consensus: pd.DataFrame) -> dict[str,
 
 def _naive(table: pd.DataFrame) -> pd.DataFrame:
     """Time zones dropped (UTC kept as the clock): Excel cannot store aware date-times."""
-    table = table.copy()
-    for column in table.columns:
-        if isinstance(table[column].dtype, pd.DatetimeTZDtype):
-            table[column] = table[column].dt.tz_convert("UTC").dt.tz_localize(None)
-        elif table[column].dtype == object and table[column].map(lambda v: isinstance(v, datetime)).any():
-            table[column] = pd.to_datetime(table[column], utc=True).dt.tz_localize(None)
-    return table
+    timed = [c for c in table.columns if table[c].map(lambda v: isinstance(v, datetime)).any()]
+    return table.assign(**{c: pd.to_datetime(table[c], utc=True).dt.tz_localize(None) for c in timed})
 
 
 def tables_xlsx(tables: dict[str, pd.DataFrame]) -> bytes:

@@ -183,6 +183,16 @@ class Scale:
             raise ScoreError(_describe(problems))
         return nearest.astype(np.intp)
 
+    def level(self, score: object, where: str) -> float:
+        """The grid level one score (a number or its text; blank is missing) stands for, as a float.
+
+        Raises :class:`ScoreError` saying why, prefixed with ``where``.
+
+        >>> Scale(1, 7, 0.5).level("5.5", "field 'score'")
+        5.5
+        """
+        return float(self.levels[self.index([score], lambda _: where)[0]])
+
     def classify(self, scores: ArrayLike, where: Where = _position) -> np.ndarray:
         """1 where a score is at or above the threshold, else 0."""
         return (self.index(scores, where) >= self.threshold_index).astype(np.intp)

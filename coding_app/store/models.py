@@ -24,8 +24,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    exists,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, aliased, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 ROLES = ("coder", "fidelity", "pi")
 RATING_STATUSES = ("draft", "submitted")
@@ -219,6 +221,18 @@ class Rating(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reopened_by: Mapped[str | None] = mapped_column(String(100))
     reopen_reason: Mapped[str | None] = mapped_column(Text)
+
+
+def latest_submitted() -> ColumnElement[bool]:
+    """True for a rating that is its coder's latest submitted version (no later submitted one).
+
+    Asked of the (assignment, scale, version) unique index; a join on a grouped subquery made
+    SQLite compare every rating with every group.
+    """
+    later = aliased(Rating)
+    superseded = exists().where(later.assignment_id == Rating.assignment_id, later.scale_id == Rating.scale_id,
+                                later.version > Rating.version, later.status == "submitted")  # fmt: skip
+    return (Rating.status == "submitted") & ~superseded
 
 
 class WebSession(Base):
