@@ -25,11 +25,11 @@ from . import audit
 from .accounts import ROLE_FOR_KIND, require_role
 from .codebook import CertificationRule
 from .errors import ImportRefused
-from .recordings import same_id
+from .recordings import recording_finder
 from .spreadsheet import read_table
 from .store import Store
 from .store.models import (
-    Account, Assignment, Certification, MasterCode, Rating, Recording, RecordingKey, ScaleRow, latest_submitted,
+    Account, Assignment, Certification, MasterCode, Rating, Recording, ScaleRow, latest_submitted,
 )  # fmt: skip
 from .study import study_codebook
 
@@ -76,23 +76,21 @@ def import_master_codes(store: Store, pi: Account, path: Path) -> int:
     problems: list[str] = []
     with store.write() as db:
         codebook = study_codebook(db)
-        by_code = dict(db.execute(select(Recording.code, Recording.id)).all())
-        by_external = {same_id(k.external_id): k.recording_id for k in db.scalars(select(RecordingKey))}
-        kinds = dict(db.execute(select(Recording.id, Recording.kind)).all())
+        find_recording = recording_finder(db)
         scales = {s.key: s for s in db.scalars(select(ScaleRow))}
         existing = {(m.recording_id, m.scale_id): m.score for m in db.scalars(select(MasterCode))}
         seen: dict[tuple[int, int], int] = {}
         added = []
         for row, record in table.iterrows():
-            recording = by_code.get(record["recording_id"]) or by_external.get(same_id(record["recording_id"]))
+            recording = find_recording(record["recording_id"])
             scale = scales.get(record["scale"])
             here = len(problems)
             if recording is None:
                 problems.append(f"row {row}: field 'recording_id': {record['recording_id']!r} is not a recording in the study")
             if scale is None:
                 problems.append(f"row {row}: field 'scale': no scale {record['scale']!r} in the codebook")
-            elif recording is not None and scale.kind != kinds[recording]:
-                problems.append(f"row {row}: field 'scale': {scale.key} rates {scale.kind} recordings, not {kinds[recording]}")
+            elif recording is not None and scale.kind != recording.kind:
+                problems.append(f"row {row}: field 'scale': {scale.key} rates {scale.kind} recordings, not {recording.kind}")
             if scale is not None:
                 grid = codebook[scale.key].scale
                 try:
@@ -101,23 +99,22 @@ def import_master_codes(store: Store, pi: Account, path: Path) -> int:
                     problems.append(f"row {row}: {error}")
             if len(problems) > here:
                 continue
-            key = (recording, scale.id)
+            key = (recording.id, scale.id)
             if key in seen:
                 problems.append(f"row {row}: the same recording and scale as row {seen[key]}")
             elif key in existing and existing[key] != score:
                 problems.append(f"row {row}: this recording already has the master code {existing[key]:g} on "
                                 f"{scale.key}; master codes are never changed")  # fmt: skip
             elif key not in existing:
-                added.append(MasterCode(recording_id=recording, scale_id=scale.id, score=score, set_by=pi.name))
+                added.append((recording.code, scale.key, MasterCode(recording_id=recording.id, scale_id=scale.id,
+                                                                    score=score, set_by=pi.name)))  # fmt: skip
             seen.setdefault(key, row)
         if problems:
             raise ImportRefused(path.name, problems)
-        db.add_all(added)
+        db.add_all(master for *_, master in added)
         if added:
-            code_of = {id_: code for code, id_ in by_code.items()}
-            key_of = {s.id: key for key, s in scales.items()}
             audit.record(db, pi.name, "master_code.import", "master_code", None, new={"codes": [
-                {"recording": code_of[m.recording_id], "scale": key_of[m.scale_id], "score": m.score} for m in added]})  # fmt: skip
+                {"recording": code, "scale": key, "score": m.score} for code, key, m in added]})  # fmt: skip
     return len(added)
 
 

@@ -22,11 +22,11 @@ from reliability import ScoreError
 from . import audit, certification
 from .accounts import ROLE_FOR_KIND, require_role
 from .errors import ImportRefused, NotFound
-from .recordings import same_id
+from .recordings import recording_finder
 from .spreadsheet import read_columns
 from .store import Store
 from .store.models import (
-    Account, Assignment, AssignmentScale, Rating, Recording, RecordingKey, ScaleRow, latest_submitted, now,
+    Account, Assignment, AssignmentScale, Rating, Recording, ScaleRow, latest_submitted, now,
 )  # fmt: skip
 from .study import study_codebook, study_scales
 
@@ -211,9 +211,7 @@ class _RatingsCheck:
 
     def __init__(self, db: Session) -> None:
         self.codebook = study_codebook(db)
-        self.recordings = {r.code: r for r in db.scalars(select(Recording))}
-        by_id = {r.id: r for r in self.recordings.values()}
-        self.by_external = {same_id(k.external_id): by_id[k.recording_id] for k in db.scalars(select(RecordingKey))}
+        self.find_recording = recording_finder(db)
         self.accounts = {a.name: a for a in db.scalars(select(Account))}
         self.scales = {s.key: s for s in db.scalars(select(ScaleRow))}
         latest = db.execute(
@@ -234,7 +232,7 @@ class _RatingsCheck:
     def _named(self, row: int, record: pd.Series) -> tuple[Recording | None, Account | None, ScaleRow | None]:
         """The recording, coder and scale the row names, each checked on its own and against the others."""
         given = record["recording_id"]
-        recording = self.recordings.get(given) or self.by_external.get(same_id(given))
+        recording = self.find_recording(given)
         account, scale = self.accounts.get(record["coder"]), self.scales.get(record["scale"])
         self._found(row, "recording_id", given, recording, "a recording in the study")
         self._found(row, "coder", record["coder"], account, "an account")

@@ -10,12 +10,13 @@ import posixpath
 import re
 import secrets
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from . import audit
 from .codebook import KINDS
@@ -50,6 +51,14 @@ def same_id(value: str) -> str:
     (full-width digits) are folded, so that two ids that print the same are the same id.
     """
     return re.sub(rf"[\s{_INVISIBLE}]+", "", unicodedata.normalize("NFKC", value)).casefold()
+
+
+def recording_finder(db: Session) -> Callable[[str], Recording | None]:
+    """Find a recording as a file names it: by its opaque code, or by its manifest id (as :func:`same_id` compares)."""
+    by_code = {r.code: r for r in db.scalars(select(Recording))}
+    by_id = {r.id: r for r in by_code.values()}
+    by_external = {same_id(k.external_id): by_id[k.recording_id] for k in db.scalars(select(RecordingKey))}
+    return lambda given: by_code.get(given) or by_external.get(same_id(given))
 
 
 def undeclared(name: str, value: str, declared: Sequence[str]) -> str | None:
