@@ -97,19 +97,23 @@ def login(store: Store, name: str, password: str) -> str:
     return _signer(store).sign(token).decode()
 
 
-def _start(db: Session, account: Account, method: str) -> str:
-    token = secrets.token_urlsafe(32)
+def _start(db: Session, account: Account, method: str, token: str | None = None) -> str:
+    token = token or secrets.token_urlsafe(32)
     db.add(WebSession(id=_digest(token), account_id=account.id, expires_at=now() + SESSION_LIFETIME))
     audit.record(db, account.name, "login.ok", "account", account.name, new={"method": method})
     return token
+
+
+def _tickets(store: Store) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key(store), salt="obscode-ticket")
 
 
 def institution_ticket(store: Store, email: str) -> str | None:
     """After an OIDC sign-in (st.login), a short-lived ticket for the session route; None if no account.
 
     The account is the active one named by the identity provider's verified email. The ticket
-    carries a new session's token, signed and valid for ``TICKET_LIFETIME``: the session route
-    turns it into the same HttpOnly cookie a password login gets.
+    names it and carries a new session's token, signed and valid for ``TICKET_LIFETIME``; the
+    session is made when the session route redeems the ticket, which it does once only.
     """
     with store.write() as db:
         account = db.scalar(select(Account).where(func.lower(Account.name) == email.strip().lower(),
@@ -117,19 +121,28 @@ def institution_ticket(store: Store, email: str) -> str | None:
         if account is None:
             audit.record(db, "anonymous", "login.unknown_institution_account", "account", email.strip().lower())
             return None
-        token = _start(db, account, "oidc")
-    return URLSafeTimedSerializer(secret_key(store), salt="obscode-ticket").dumps(token)
+    return _tickets(store).dumps({"account": account.id, "token": secrets.token_urlsafe(32)})
 
 
 def redeem_ticket(store: Store, ticket: str) -> str | None:
-    """The signed session cookie for a valid, fresh ticket, else None."""
+    """The signed session cookie for a valid, fresh ticket redeemed for the first time, else None.
+
+    The session's id is the digest of the ticket's token, so a second redemption (a replayed
+    sign-in link, within its lifetime) finds it: refused and audited. Locking the account row
+    makes two concurrent redemptions take turns (PostgreSQL; SQLite writes take turns anyway).
+    """
     try:
-        token = URLSafeTimedSerializer(secret_key(store), salt="obscode-ticket").loads(
-            ticket, max_age=int(TICKET_LIFETIME.total_seconds())
-        )
+        data = _tickets(store).loads(ticket, max_age=int(TICKET_LIFETIME.total_seconds()))
     except BadSignature:
         return None
-    return _signer(store).sign(token).decode() if isinstance(token, str) else None
+    with store.write() as db:
+        account = db.get(Account, data["account"], with_for_update=True)
+        if not account.active:
+            return None
+        if db.get(WebSession, _digest(data["token"])) is None:
+            return _signer(store).sign(_start(db, account, "oidc", data["token"])).decode()
+        audit.record(db, "anonymous", "refused.ticket", "account", account.name, reason="sign-in link used again")
+    return None
 
 
 def identify(store: Store, cookie: str | None) -> Identity | None:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from coding_app import sessions
 from coding_app.accounts import add_account
 from coding_app.sessions import identify
-from coding_app.store.models import WebSession
+from coding_app.store.models import AuditEntry, WebSession
 from coding_app.web import identity
 from coding_app.web.routes import routes
 from coding_app.web.runtime import COOKIE
@@ -85,3 +85,16 @@ def test_expired_or_forged_tickets_are_refused(web_study, monkeypatch):
     assert client.get("/obscode/session?ticket=forged", follow_redirects=False).status_code == 403
     assert COOKIE not in client.cookies
     assert sessions.TICKET_LIFETIME <= timedelta(minutes=1)
+
+
+def test_a_ticket_redeemed_again_within_its_lifetime_is_refused_and_audited(store):
+    with store.write() as db:
+        add_account(db, "cy@uni.example", "coder", "unused-password", "test")
+    ticket = sessions.institution_ticket(store, "cy@uni.example")
+    assert identify(store, sessions.redeem_ticket(store, ticket)).account.name == "cy@uni.example"
+    # The same sign-in link again (another browser, a history entry, a leaked URL): no second session.
+    assert sessions.redeem_ticket(store, ticket) is None
+    with store.read() as db:
+        assert db.scalar(select(func.count()).select_from(WebSession)) == 1
+        refusals = db.scalars(select(AuditEntry).where(AuditEntry.action == "refused.ticket")).all()
+    assert [(r.actor, r.entity_id, r.reason) for r in refusals] == [("anonymous", "cy@uni.example", "sign-in link used again")]
