@@ -5,8 +5,10 @@
 
 from pathlib import Path
 
+from starlette.middleware import Middleware
 from streamlit import App
 
+from coding_app.web.oidc_callback import AuditRefusedCallbacks
 from coding_app.web.routes import routes
 
-app = App(Path(__file__).with_name("app.py"), routes=routes())
+app = App(Path(__file__).with_name("app.py"), routes=routes(), middleware=[Middleware(AuditRefusedCallbacks)])
