@@ -30,7 +30,7 @@ from .certification import certification_status, import_master_codes
 from .codebook import CodebookError, load_codebook
 from .consensus import consensus_ratings
 from .errors import ImportRefused, NotFound
-from .export import FORMATS, default_name, export_ratings
+from .export import FORMATS, default_name, export_ratings, spreadsheet_csv
 from .media import MediaError, MediaStore, media_dir
 from .ratings import import_ratings
 from .ratings import reopen as reopen_rating
@@ -194,7 +194,7 @@ def reliability(
         records = json.loads(table.to_json(orient="records"))
         typer.echo(json.dumps({"settings": settings, "rows": records}, indent=2))
     elif output is OutputFormat.csv:
-        typer.echo(table.to_csv(index=False), nl=False)
+        typer.echo(spreadsheet_csv(table), nl=False)
     else:
         _print_table(table, settings)
 

@@ -19,6 +19,29 @@ from .unblinding import KEY_COLUMNS, key_table
 
 Format = Literal["csv", "xlsx", "sav"]
 FORMATS: tuple[Format, ...] = ("csv", "xlsx", "sav")
+# A text cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets (OWASP, CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` for a spreadsheet: every text cell a spreadsheet would run as a formula gets a leading
+    quote, which keeps it readable as text. Numbers are left as they are (-1 stays a number).
+
+    Every CSV and XLSX file obscode writes goes through this: a coder's note or a consensus reason
+    such as ``=HYPERLINK(...)`` must not become a live formula on the PI's machine.
+    """
+
+    def cell(value: object) -> object:
+        return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
+
+    text = [c for c in table.columns if pd.api.types.is_object_dtype(table[c]) or pd.api.types.is_string_dtype(table[c])]
+    return table.assign(**{c: table[c].map(cell) for c in text}) if text else table
+
+
+def spreadsheet_csv(table: pd.DataFrame, path: Path | None = None, **options: object) -> str | None:
+    """:func:`neutralised` ``table`` as CSV (to ``path``, else returned), with RFC 4180's CRLF line ends
+    so that a carriage return inside a cell is quoted rather than read as the end of a row."""
+    return neutralised(table).to_csv(path, index=False, lineterminator="\r\n", **options)
 
 
 def default_name(fmt: Format, unblinded: bool) -> str:
@@ -74,10 +97,11 @@ def export_ratings(store: Store, path: Path, fmt: Format, account: Account | Non
     """Write the ratings table to ``path``; returns the number of rows. Audited."""
     table, labels, value_labels = ratings_table(store, account, unblinded)
     if fmt == "csv":
-        table.to_csv(path, index=False, encoding="utf-8-sig")
+        spreadsheet_csv(table, path, encoding="utf-8-sig")
     elif fmt == "xlsx":
-        table.to_excel(path, index=False)
+        neutralised(table).to_excel(path, index=False)
     elif fmt == "sav":
+        # SPSS runs no formulas: its strings stay as they were given.
         coded = table.copy()
         for column, mapping in value_labels.items():
             codes = {label: number for number, label in mapping.items()}

