@@ -3,8 +3,9 @@
 Every change to a rating writes an audit row with the rating's full new values
 (:func:`coding_app.ratings.values`), in the same transaction as the change. Applying the rating
 rows of the log in order must therefore give the rating table: every (recording, coder, scale,
-version) with its score, notes, status and time of submission. A difference means a rating
-changed without its audit row, or the log records a change that is not there. The replay is
+version) with its score, notes, status and time of submission; its ``notes.save`` rows give
+each coder's notes on each recording. A difference means a rating or a note changed without its
+audit row, or the log records a change that is not there. The replay is
 strict: an entry that cannot follow from the ones before it (a draft of a submitted rating, a
 reopen of one never submitted) is reported, not applied.
 """
@@ -20,12 +21,13 @@ from sqlalchemy import select
 
 from .accounts import require_role
 from .store import Store
-from .store.models import Account, Assignment, Rating, Recording, ScaleRow
+from .store.models import Account, Assignment, Note, Rating, Recording, ScaleRow
 from .unblinding import audit_entries
 
 Key = tuple[str, str, str, int]
 """Recording code, coder, scale key, version."""
 RATING_ACTIONS = ("rating.draft", "rating.submit", "rating.reopen", "rating.import")
+NOTE_ACTION = "notes.save"
 
 
 class ReplayError(ValueError):
@@ -89,8 +91,13 @@ def replay(entries: Iterable[LogEntry]) -> dict[Key, RatingValues]:
     return ratings
 
 
-def differences(replayed: Mapping[Key, RatingValues], table: Mapping[Key, RatingValues]) -> list[str]:
-    """Every rating version on which the replay and the table disagree, missing from either included."""
+def replay_notes(entries: Iterable[LogEntry]) -> dict[tuple[str, str], str]:
+    """Each coder's notes on each recording (by code and coder) as the log's last ``notes.save`` left them."""
+    return {(e.new["recording"], e.new["coder"]): e.new["text"] for e in entries if e.action == NOTE_ACTION}
+
+
+def differences(replayed: Mapping, table: Mapping) -> list[str]:
+    """Every rating version (or note) on which the replay and the table disagree, missing from either included."""
     found = []
     for key in sorted(replayed.keys() | table.keys()):
         if key not in table:
@@ -117,7 +124,20 @@ def rating_table(store: Store, pi: Account) -> dict[Key, RatingValues]:
     return {(code, coder, scale, version): _values(*rest) for code, coder, scale, version, *rest in rows}
 
 
+def note_table(store: Store, pi: Account) -> dict[tuple[str, str], str]:
+    """Every coder's notes, by recording code and coder (PI only)."""
+    require_role(pi, "pi")
+    with store.read() as db:
+        rows = db.execute(
+            select(Recording.code, Account.name, Note.text)
+            .join(Assignment, Assignment.id == Note.assignment_id)
+            .join(Account, Account.id == Assignment.account_id)
+            .join(Recording, Recording.id == Assignment.recording_id)
+        ).all()  # fmt: skip
+    return {(code, coder): text for code, coder, text in rows}
+
+
 def check(store: Store, pi: Account) -> list[str]:
-    """Replay the study's audit log (the read is audited) against its rating table; [] when they agree."""
-    log = audit_entries(store, pi)
-    return differences(replay(log.itertuples(index=False)), rating_table(store, pi))
+    """Replay the study's audit log (the read is audited) against its ratings and notes; [] when they agree."""
+    log = list(audit_entries(store, pi).itertuples(index=False))
+    return differences(replay(log), rating_table(store, pi)) + differences(replay_notes(log), note_table(store, pi))

@@ -9,7 +9,9 @@ refusal at this door is audited (``refused.recording``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import EllipsisType
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -46,6 +48,7 @@ class Task:
     media_type: str
     scales: list[ScaleDefinition]
     ratings: dict[str, RatingState]
+    notes: str
     submitted: bool
 
 
@@ -92,7 +95,7 @@ def _states(db: Session, assignment_ids: list[int]) -> dict[int, dict[str, Ratin
     states: dict[int, dict[str, RatingState]] = {}
     for rating, key in rows:
         states.setdefault(rating.assignment_id, {})[key] = RatingState(
-            key, rating.score, rating.notes, rating.status, rating.version, rating.updated_at
+            key, rating.score, rating.status, rating.version, rating.updated_at
         )
     return states
 
@@ -149,7 +152,8 @@ def task(store: Store, account: Account, code: str) -> Task:
         codebook = study_scales(db)
         keys = _scale_keys(db, [assignment.id]).get(assignment.id, [])
         states = _states(db, [assignment.id]).get(assignment.id, {})
-    return Task(recording.code, recording.kind, recording.media_type, [codebook[k] for k in keys], states,
+        notes = ratings.notes_of(db, assignment.id)
+    return Task(recording.code, recording.kind, recording.media_type, [codebook[k] for k in keys], states, notes,
                 _status(keys, states) == "submitted")  # fmt: skip
 
 
@@ -163,8 +167,15 @@ def media(store: Store, account: Account, code: str) -> Media:
 
 
 @_door
-def save_draft(store: Store, account: Account, code: str, scale_key: str, score: float | None, notes: str) -> RatingState:
-    """Save this coder's draft on one scale; refused once submitted (:class:`~coding_app.ratings.RatingLocked`)."""
+def save_draft(
+    store: Store, account: Account, code: str, scale_key: str, score: float | None, *,
+    expected: float | None | EllipsisType = ...,
+) -> RatingState:
+    """Save this coder's draft score on one scale, if the stored one is still ``expected``.
+
+    Refused once submitted (:class:`~coding_app.ratings.RatingLocked`) or when another window
+    changed it (:class:`~coding_app.ratings.RatingChanged`); see :func:`coding_app.ratings.save_draft`.
+    """
     _check(account)
     with store.write() as db:
         assignment, recording = _assignment(db, account, code)
@@ -174,14 +185,32 @@ def save_draft(store: Store, account: Account, code: str, scale_key: str, score:
         )  # fmt: skip
         if scale is None:
             raise NotFound(f"scale {scale_key!r} is not part of this recording's coding")
-        rating = ratings.save_draft(db, assignment, scale, score, notes, account.name, recording.code)
-        return RatingState(scale.key, rating.score, rating.notes, rating.status, rating.version, rating.updated_at)
+        rating = ratings.save_draft(db, assignment, scale, score, account.name, recording.code, expected=expected)
+        return RatingState(scale.key, rating.score, rating.status, rating.version, rating.updated_at)
 
 
 @_door
-def submit(store: Store, account: Account, code: str) -> bool:
-    """Submit this coder's ratings of a recording; False if they were submitted already."""
+def save_notes(store: Store, account: Account, code: str, text: str, *, expected: str | EllipsisType = ...) -> str:
+    """Save this coder's notes on a recording (one text for all its scales); returns them as stored.
+
+    Refused when too long (:class:`~coding_app.ratings.NotesRefused`), once submitted, or when
+    another window changed them; see :func:`coding_app.ratings.save_notes`.
+    """
+    _check(account)
+    text = ratings.clean_notes(text)  # refused before the database is asked, so an outage keeps only what can be saved
+    with store.write() as db:
+        assignment, recording = _assignment(db, account, code)
+        return ratings.save_notes(db, assignment, text, account.name, recording.code, expected=expected)
+
+
+@_door
+def submit(store: Store, account: Account, code: str, *, shown: Mapping[str, float] | None = None) -> bool:
+    """Submit this coder's ratings of a recording; False if they were submitted already.
+
+    With ``shown`` (the scores on the confirming screen), refused unless they are exactly the
+    stored ones (:class:`~coding_app.ratings.RatingChanged`).
+    """
     _check(account)
     with store.write() as db:
         assignment, recording = _assignment(db, account, code)
-        return ratings.submit(db, assignment, account.name, recording.code)
+        return ratings.submit(db, assignment, account.name, recording.code, shown=shown)

@@ -9,9 +9,11 @@ current ratings.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from types import EllipsisType
 
 import pandas as pd
 from sqlalchemy import Row, func, select
@@ -26,11 +28,14 @@ from .recordings import recording_finder
 from .spreadsheet import read_columns
 from .store import Store
 from .store.models import (
-    Account, Assignment, AssignmentScale, Rating, Recording, ScaleRow, latest_submitted, now,
+    Account, Assignment, AssignmentScale, Note, Rating, Recording, ScaleRow, latest_submitted, now,
 )  # fmt: skip
 from .study import study_codebook, study_scales
 
 IMPORT_COLUMNS = ("recording_id", "coder", "scale", "score")
+NOTES_LIMIT = 20_000
+"""Characters in one coder's notes on a recording: pages of timed observations, not a file dump
+(every save is kept in the append-only audit log)."""
 
 
 class RatingLocked(RuntimeError):
@@ -41,11 +46,23 @@ class IncompleteRating(ValueError):
     """Submission refused: a scale has no score yet."""
 
 
+class RatingChanged(RuntimeError):
+    """Refused: another window changed what this one showed; ``saved`` is what is stored now."""
+
+    def __init__(self, saved: Mapping[str, float | None | str]) -> None:
+        self.saved = dict(saved)
+        shown = ", ".join(f"{key} {'blank' if value is None else value}" for key, value in self.saved.items())
+        super().__init__(f"changed in another window: nothing was saved; here is what is saved now: {shown}")
+
+
+class NotesRefused(ValueError):
+    """Notes too long to keep; the message says by how much."""
+
+
 @dataclass(frozen=True)
 class RatingState:
     scale: str
     score: float | None
-    notes: str
     status: str
     version: int
     updated_at: datetime
@@ -71,32 +88,101 @@ def current(db: Session, assignment_id: int, scale_id: int) -> Rating | None:
 
 
 def save_draft(
-    db: Session, assignment: Assignment, scale: ScaleRow, score: float | None, notes: str, actor: str, code: str
+    db: Session, assignment: Assignment, scale: ScaleRow, score: float | None, actor: str, code: str, *,
+    expected: float | None | EllipsisType = ...,
 ) -> Rating:
-    """Create or update the draft; a submitted rating raises :class:`RatingLocked`."""
+    """Create or update the draft score; a submitted rating raises :class:`RatingLocked`.
+
+    ``expected`` is the score the coder's window showed before this change (None: blank). If
+    the stored draft differs (another window changed it), nothing is saved and
+    :class:`RatingChanged` says what is stored: a compare-and-set, so one window never
+    overwrites what it has not seen. ``...`` (the default) skips the check, for callers that
+    show nothing.
+    """
     if score is not None:
         definition = study_scales(db)[scale.key]
         score = definition.scale.level(score, scale.key)
     rating = current(db, assignment.id, scale.id)
+    if rating is not None and rating.status == "submitted":
+        raise RatingLocked("this rating has been submitted and is locked")
+    stored = None if rating is None else rating.score
+    if expected is not ... and stored != expected:
+        raise RatingChanged({scale.key: stored})
     old = None
     if rating is None:
-        rating = Rating(assignment_id=assignment.id, scale_id=scale.id, version=1, score=score, notes=notes,
+        rating = Rating(assignment_id=assignment.id, scale_id=scale.id, version=1, score=score, notes="",
                         status="draft", source="app")  # fmt: skip
         db.add(rating)
-    elif rating.status == "submitted":
-        raise RatingLocked("this rating has been submitted and is locked")
     else:
         old = values(rating, scale.key, actor, code)
-        if (rating.score, rating.notes) == (score, notes):
+        if rating.score == score:
             return rating
-        rating.score, rating.notes, rating.updated_at = score, notes, now()
+        rating.score, rating.updated_at = score, now()
     db.flush()
     audit.record(db, actor, "rating.draft", "rating", rating.id, old=old, new=values(rating, scale.key, actor, code))
     return rating
 
 
-def submit(db: Session, assignment: Assignment, actor: str, code: str) -> bool:
-    """Submit every scale of one assignment together; False when it was already submitted."""
+def clean_notes(text: str) -> str:
+    """Notes as they can be stored: a lone UTF-16 surrogate (half an emoji from a browser) becomes U+FFFD.
+
+    Too long a text raises :class:`NotesRefused`, saying by how much.
+    """
+    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if len(text) > NOTES_LIMIT:
+        raise NotesRefused(f"notes are limited to {NOTES_LIMIT:,} characters; these have {len(text):,}: "
+                           f"shorten them by {len(text) - NOTES_LIMIT:,}")  # fmt: skip
+    return text
+
+
+def notes_of(db: Session, assignment_id: int) -> str:
+    note = db.get(Note, assignment_id)
+    return "" if note is None else note.text
+
+
+def _locked(db: Session, assignment_id: int) -> bool:
+    """True once every scale of the assignment is submitted (as its latest version)."""
+    scale_ids = db.scalars(select(AssignmentScale.scale_id).where(AssignmentScale.assignment_id == assignment_id))
+    latest = [current(db, assignment_id, scale_id) for scale_id in scale_ids]
+    return bool(latest) and all(r is not None and r.status == "submitted" for r in latest)
+
+
+def save_notes(
+    db: Session, assignment: Assignment, text: str, actor: str, code: str, *, expected: str | EllipsisType = ...
+) -> str:
+    """Keep the coder's notes on this recording, once for all its scales; returns them as stored.
+
+    Cleaned and bounded by :func:`clean_notes`; refused once the recording is submitted
+    (:class:`RatingLocked`), and compare-and-set on ``expected`` like :func:`save_draft`.
+    The audit row keeps the new text only: the old one is the previous row's.
+    """
+    text = clean_notes(text)
+    if _locked(db, assignment.id):
+        raise RatingLocked("this recording has been submitted: its notes are locked")
+    note = db.get(Note, assignment.id)
+    stored = "" if note is None else note.text
+    if expected is not ... and stored != expected:
+        raise RatingChanged({"notes": stored})
+    if stored == text:
+        return text
+    if note is None:
+        db.add(Note(assignment_id=assignment.id, text=text))
+    else:
+        note.text, note.updated_at = text, now()
+    db.flush()
+    audit.record(db, actor, "notes.save", "assignment", assignment.id, new={"recording": code, "coder": actor, "text": text})
+    return text
+
+
+def submit(
+    db: Session, assignment: Assignment, actor: str, code: str, *, shown: Mapping[str, float] | None = None
+) -> bool:
+    """Submit every scale of one assignment together; False when it was already submitted.
+
+    ``shown`` is the scores the coder confirmed, by scale key: if the stored ones differ
+    (another window changed them), nothing is submitted and :class:`RatingChanged` says what is
+    stored, so a submission locks exactly what was on the confirming screen.
+    """
     rows = db.execute(
         select(ScaleRow).join(AssignmentScale, AssignmentScale.scale_id == ScaleRow.id)
         .where(AssignmentScale.assignment_id == assignment.id).order_by(ScaleRow.id)
@@ -105,6 +191,9 @@ def submit(db: Session, assignment: Assignment, actor: str, code: str) -> bool:
     pending = {k: (s, r) for k, (s, r) in latest.items() if r is None or r.status != "submitted"}
     if not pending:
         return False
+    stored = {key: None if rating is None else rating.score for key, (_, rating) in latest.items()}
+    if shown is not None and stored != dict(shown):
+        raise RatingChanged(stored)
     unscored = [k for k, (_, r) in pending.items() if r is None or r.score is None]
     if unscored:
         raise IncompleteRating(f"give a score on every scale before submitting (missing: {', '.join(unscored)})")
@@ -152,12 +241,14 @@ def submitted_ratings(db: Session) -> pd.DataFrame:
     """The latest submitted version of every rating, by recording code: no unblinding key."""
     rows: list[Row] = db.execute(
         select(Recording.id.label("recording"), Recording.code, Recording.kind, Account.name.label("coder"),
-               ScaleRow.key.label("scale"), Rating.score, Rating.version, Rating.submitted_at, Rating.source, Rating.notes)
+               ScaleRow.key.label("scale"), Rating.score, Rating.version, Rating.submitted_at, Rating.source,
+               func.coalesce(func.nullif(Rating.notes, ""), Note.text, "").label("notes"))
         .where(latest_submitted())
         .join(Assignment, Assignment.id == Rating.assignment_id)
         .join(Account, Account.id == Assignment.account_id)
         .join(Recording, Recording.id == Assignment.recording_id)
         .join(ScaleRow, ScaleRow.id == Rating.scale_id)
+        .outerjoin(Note, Note.assignment_id == Assignment.id)
         .order_by(Recording.code, Account.name, ScaleRow.id)
     ).all()  # fmt: skip
     columns = ["recording", "code", "kind", "coder", "scale", "score", "version", "submitted_at", "source", "notes"]
@@ -263,6 +354,13 @@ class _RatingsCheck:
             self.problems.append(f"row {row}: field 'rated_at': {error}")
             return None
 
+    def _notes(self, row: int, text: str) -> str:
+        try:
+            return clean_notes(text)
+        except NotesRefused as error:
+            self.problems.append(f"row {row}: field 'notes': {error}")
+            return ""
+
     def row(self, row: int, record: pd.Series) -> _ImportRow | None:
         """Every problem of one row noted; the row itself when it names a recording, coder and scale."""
         recording, account, scale = self._named(row, record)
@@ -278,7 +376,8 @@ class _RatingsCheck:
         if existing is not None and score is not None and existing != ("submitted", score):
             self.problems.append(f"row {row}: {account.name} already has a different rating of this recording on "
                                  f"{scale.key}; a PI reopens and changes it instead")  # fmt: skip
-        return _ImportRow(row, recording, account, scale, score, rated_at, record.get("notes", ""), existing is None)
+        return _ImportRow(row, recording, account, scale, score, rated_at, self._notes(row, record.get("notes", "")),
+                          existing is None)  # fmt: skip
 
 
 def _add_imported(db: Session, entry: _ImportRow, actor: str) -> None:

@@ -223,6 +223,20 @@ class Rating(Base):
     reopen_reason: Mapped[str | None] = mapped_column(Text)
 
 
+class Note(Base):
+    """A coder's notes on one recording: one text for all of its scales, kept once.
+
+    Saved with the drafts and locked with them: once every scale of the assignment is submitted,
+    the notes are too (until a PI reopens one). A rating's own ``notes`` column holds only what a
+    ratings file gave that row.
+    """
+
+    __tablename__ = "note"
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id"), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
 def latest_submitted() -> ColumnElement[bool]:
     """True for a rating that is its coder's latest submitted version (no later submitted one).
 

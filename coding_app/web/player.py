@@ -171,12 +171,20 @@ export default function (component) {
   }
   if (root.dataset.src !== data.src) build(root, data);
   const { state, notes, stamp, saved, send } = root._obscode;
+  const previous = state.data;
   state.data = data;
   state.setStateValue = setStateValue;
+  // Notes changed in the database by something other than this window (another window): show
+  // what is stored, as the page's message says.
+  if (data.notes !== previous.notes && data.notes !== root._sent && data.notes !== notes.value) {
+    notes.value = data.notes; root._sent = data.notes;
+  }
   notes.readOnly = !!data.locked;
   stamp.disabled = !!data.locked;
   if (data.locked) saved.textContent = "Submitted: notes are locked.";
-  else if (data.saved_notes === notes.value && data.saved_label) saved.textContent = data.saved_label;
+  else if (data.saved_label && (data.label_at !== previous.label_at || data.saved_notes === notes.value)) {
+    saved.textContent = data.saved_label;
+  }
   return send;
 }
 """
@@ -184,11 +192,17 @@ export default function (component) {
 _player = st.components.v2.component("obscode_player", css=_CSS, js=_JS, isolate_styles=True)
 
 
-def player(*, src: str, kind: str, code: str, notes: str, locked: bool, saved_label: str, key: str) -> str | None:
-    """Mount the player; returns the notes as the coder has typed them (None until they type)."""
+def player(
+    *, src: str, kind: str, code: str, notes: str, locked: bool, saved_label: str, label_at: int, key: str
+) -> str | None:
+    """Mount the player; returns the notes as the coder has typed them (None until they type).
+
+    ``saved_label`` says what became of the last save; a new ``label_at`` shows it even when
+    the notes on screen are not the stored ones (a refusal).
+    """
     result = _player(
         data={"src": src, "kind": kind, "code": code, "notes": notes, "saved_notes": notes, "locked": locked,
-              "saved_label": saved_label},
+              "saved_label": saved_label, "label_at": label_at},
         key=key, default={"notes": None}, on_notes_change=lambda: None,
     )  # fmt: skip
     return result.notes

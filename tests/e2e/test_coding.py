@@ -218,7 +218,7 @@ def test_scores_and_notes_are_drafted_and_survive_a_reload(browser_page, demo):
     assert re.fullmatch(r"Warm, follows the child's lead; one brief takeover \[0:0[45]\] ", typed), typed
     time.sleep(2)  # the player sends notes 0.7 s after the last change
     settle(page)
-    expect(page.locator("[data-testid=obscode-notes-state]")).to_have_text(re.compile(r"^Draft saved at"))
+    expect(page.locator("[data-testid=obscode-notes-state]")).to_have_text(re.compile(r"^Notes saved at"))
 
     page.reload()
     settle(page)

@@ -102,7 +102,8 @@ def _code_recording(store: Store, account: Account, code: str, rng: random.Rando
     scores = {scale.key: float(rng.choice(scale.scale.levels)) for scale in task.scales}
     notes = f"note {rng.randrange(10**6)} on {code}"
     for key, score in scores.items():
-        _timed(report.draft_seconds, lambda k=key, s=score: blinded.save_draft(store, account, code, k, s, notes))
+        _timed(report.draft_seconds, lambda k=key, s=score: blinded.save_draft(store, account, code, k, s))
+    blinded.save_notes(store, account, code, notes)
     acknowledged = bool(_timed(report.submit_seconds, lambda: blinded.submit(store, account, code)))
     report.sent.append(Sent(account.name, code, scores, notes, acknowledged))
 

@@ -12,7 +12,9 @@ import pytest
 
 from coding_app import blinded
 from coding_app.accounts import account_named
-from coding_app.audit_replay import RATING_ACTIONS, ReplayError, check, differences, rating_table, replay
+from coding_app.audit_replay import (
+    NOTE_ACTION, RATING_ACTIONS, ReplayError, check, differences, note_table, rating_table, replay, replay_notes,
+)
 from coding_app.errors import NotAllowed
 from coding_app.ratings import import_ratings, reopen
 from tests.coding_app.helpers import add_account, audit_rows, write_csv
@@ -33,20 +35,22 @@ def lived(store, tmp_path):
         coder, pi = account_named(db, hand), account_named(db, "pi.one")
     first, second, third, fourth = (item.code for item in blinded.queue(store, coder))
 
-    blinded.save_draft(store, coder, first, SENSITIVITY, 5.0, "")
-    blinded.save_draft(store, coder, first, SENSITIVITY, 5.5, "")  # an edit
-    blinded.save_draft(store, coder, first, SENSITIVITY, 5.5, "mother follows the child's lead at 01:12")
-    blinded.save_draft(store, coder, first, NON_INTRUSIVENESS, 4.0, "mother follows the child's lead at 01:12")
+    blinded.save_draft(store, coder, first, SENSITIVITY, 5.0)
+    blinded.save_draft(store, coder, first, SENSITIVITY, 5.5)  # an edit
+    blinded.save_notes(store, coder, first, "mother follows the child's lead at 01:12")
+    blinded.save_draft(store, coder, first, NON_INTRUSIVENESS, 4.0)
     blinded.submit(store, coder, first)
-    blinded.save_draft(store, coder, second, SENSITIVITY, None, "audio drops out at 03:40")  # unscored draft
+    blinded.save_draft(store, coder, second, SENSITIVITY, None)  # unscored draft
+    blinded.save_notes(store, coder, second, "audio drops out at 03:40")
     for scale, score in ((SENSITIVITY, 3.0), (NON_INTRUSIVENESS, 6.5)):
-        blinded.save_draft(store, coder, third, scale, score, "")
+        blinded.save_draft(store, coder, third, scale, score)
     blinded.submit(store, coder, third)
     reopen(store, pi, third, hand, SENSITIVITY, "scored against the wrong anchor")
-    blinded.save_draft(store, coder, third, SENSITIVITY, 3.5, "rescored")
+    blinded.save_draft(store, coder, third, SENSITIVITY, 3.5)
+    blinded.save_notes(store, coder, third, "rescored")
     blinded.submit(store, coder, third)
     reopen(store, pi, first, hand, NON_INTRUSIVENESS, "second look requested")  # left reopened
-    blinded.save_draft(store, coder, fourth, NON_INTRUSIVENESS, 2.5, "")
+    blinded.save_draft(store, coder, fourth, NON_INTRUSIVENESS, 2.5)
     sheet = write_csv(tmp_path / "paper.csv", [
         {"recording_id": code, "coder": "paper.coder", "scale": scale, "score": score, "rated_at": "2025-01-14T10:00:00"}
         for code, scale, score in ((first, SENSITIVITY, "4.5"), (first, NON_INTRUSIVENESS, "5"),
@@ -80,6 +84,14 @@ def test_replaying_the_log_gives_the_rating_table_exactly_and_a_gap_is_caught(st
     last = next(entry for entry in reversed(log) if entry.action == "rating.draft")
     last.new = {**last.new, "notes": last.new["notes"] + " (edited)"}
     assert len(_caught(log, table)) == 1
+
+
+def test_replaying_the_log_gives_every_coders_notes_and_a_gap_is_caught(store, lived):
+    notes, log = note_table(store, lived), audit_rows(store)
+    assert set(notes.values()) >= {"mother follows the child's lead at 01:12", "audio drops out at 03:40", "rescored"}
+    assert replay_notes(log) == notes
+    dropped = max(i for i, entry in enumerate(log) if entry.action == NOTE_ACTION)
+    assert len(differences(replay_notes(log[:dropped] + log[dropped + 1 :]), notes)) == 1
 
 
 def test_only_the_pi_replays_the_study_log(store):

@@ -43,12 +43,13 @@ def coder(outage_url, monkeypatch):
 
 def test_the_door_reports_the_outage_by_cause_only_and_works_again_after(own_cluster, coder):
     store, account, (code, _) = coder
-    blinded.save_draft(store, account, code, SENSITIVITY, 5.0, TYPED)
+    blinded.save_draft(store, account, code, SENSITIVITY, 5.0)
+    blinded.save_notes(store, account, code, TYPED)
     before = row_counts(store)
     own_cluster.pg_ctl("stop")
     try:
         with pytest.raises(StoreUnavailable) as saving:
-            blinded.save_draft(store, account, code, NON_INTRUSIVENESS, 4.0, TYPED)
+            blinded.save_draft(store, account, code, NON_INTRUSIVENESS, 4.0)
         with pytest.raises(StoreUnavailable):
             blinded.queue(store, account)
     finally:
@@ -57,16 +58,17 @@ def test_the_door_reports_the_outage_by_cause_only_and_works_again_after(own_clu
     assert str(saving.value) == "the study database cannot be reached; nothing was changed, try again in a moment"
     assert saving.value.__cause__ is None and saving.value.__suppress_context__  # no SQL or values behind it
     assert row_counts(store) == before
-    blinded.save_draft(store, account, code, NON_INTRUSIVENESS, 4.0, TYPED)
+    blinded.save_draft(store, account, code, NON_INTRUSIVENESS, 4.0)
     assert blinded.submit(store, account, code)
-    saved = blinded.task(store, account, code).ratings
-    assert {k: (r.score, r.notes, r.status) for k, r in saved.items()} == {
-        SENSITIVITY: (5.0, TYPED, "submitted"), NON_INTRUSIVENESS: (4.0, TYPED, "submitted")}  # fmt: skip
+    task = blinded.task(store, account, code)
+    assert {k: (r.score, r.status) for k, r in task.ratings.items()} == {
+        SENSITIVITY: (5.0, "submitted"), NON_INTRUSIVENESS: (4.0, "submitted")}  # fmt: skip
+    assert task.notes == TYPED
 
 
 def test_an_error_that_is_not_an_outage_is_not_disguised_as_one(coder):
     store, account, (code, _) = coder
-    blinded.save_draft(store, account, code, SENSITIVITY, 5.0, "")
+    blinded.save_draft(store, account, code, SENSITIVITY, 5.0)
     with pytest.raises(IntegrityError), store.write() as db:  # a second version 1 of the same rating
         first = db.query(Rating).one()
         db.add(Rating(assignment_id=first.assignment_id, scale_id=first.scale_id, version=1, notes="", status="draft"))

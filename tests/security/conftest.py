@@ -65,7 +65,7 @@ def template(tmp_path_factory, web_media) -> Template:
     submitted = codes["ann"][0]
     for name in ("ann", "bob"):
         for scale, score in (("ea_sensitivity", 5.5), ("ea_non_intrusiveness", 4.0)):
-            blinded.save_draft(store, accounts[name], submitted, scale, score, "")
+            blinded.save_draft(store, accounts[name], submitted, scale, score)
         blinded.submit(store, accounts[name], submitted)
     (bob_only,) = set(codes["bob"]) - set(codes["ann"])
     # Something on every PI page: a consensus decision, and a training set (bob's own recording).

@@ -7,7 +7,7 @@ import streamlit as st
 
 from coding_app import blinded
 from coding_app.errors import NotFound
-from coding_app.ratings import IncompleteRating, RatingLocked, RatingState
+from coding_app.ratings import IncompleteRating, NotesRefused, RatingChanged, RatingLocked, RatingState
 from coding_app.sessions import MEDIA_TOKEN_LIFETIME, media_token
 from coding_app.store import StoreUnavailable
 from coding_app.store.models import now
@@ -53,16 +53,27 @@ st.query_params["recording"] = code
 
 def with_kept(task: blinded.Task) -> blinded.Task:
     """The task as the coder left it: drafts not yet saved (kept during an outage) over the saved ones."""
-    ratings = dict(task.ratings)
-    for (kept_code, key), (score, notes) in unsaved.items():
-        if kept_code == task.code:
+    ratings, notes = dict(task.ratings), task.notes
+    for (kept_code, key), value in unsaved.items():
+        if kept_code != task.code:
+            continue
+        if key is None:
+            notes = value
+        else:
             saved = ratings.get(key)
-            ratings[key] = (replace(saved, score=score, notes=notes) if saved
-                            else RatingState(key, score, notes, "draft", 1, now()))  # fmt: skip
-    return replace(task, ratings=ratings)
+            ratings[key] = replace(saved, score=value) if saved else RatingState(key, value, "draft", 1, now())
+    return replace(task, ratings=ratings, notes=notes)
 
 
 task = with_kept(task)
+SHOWN, CONFLICT = ("shown", code), ("conflict", code)
+scores = {scale.key: task.ratings[scale.key].score if scale.key in task.ratings else None for scale in task.scales}
+# What this window showed last time against what is stored now: a difference nobody here made
+# was made in another window, and the coder must see it before anything is saved or submitted.
+before = st.session_state.get(SHOWN)
+if before is not None and not offline and before != {"scores": scores, "notes": task.notes}:
+    st.session_state.setdefault(CONFLICT, "Changed in another window: what is saved now is shown here.")
+st.session_state[SHOWN] = {"scores": dict(scores), "notes": task.notes}
 
 
 def media_url() -> str:
@@ -74,19 +85,54 @@ def media_url() -> str:
     return kept[0]
 
 
-def save(scale_key: str, score: float | None, notes: str) -> None:
+def saved(label: str) -> None:
+    st.session_state[("saved", code)] = label
+    st.session_state[("saved-at", code)] = time.time_ns()
+
+
+def save(scale_key: str, expected: float | None) -> None:
+    """Save the score just chosen, if what is stored is still what this window showed."""
+    score = st.session_state[f"score-{code}-{scale_key}"]
     try:
-        blinded.save_draft(store, account, code, scale_key, score, notes)
-        st.session_state[("saved", code)] = time.strftime("Draft saved at %H:%M:%S")
+        blinded.save_draft(store, account, code, scale_key, score, expected=expected)
+        st.session_state[SHOWN]["scores"][scale_key] = score
+        saved(time.strftime("Draft saved at %H:%M:%S"))
     except RatingLocked:
-        st.session_state[("saved", code)] = "This recording was submitted in another window: it is locked."
+        saved("This recording was submitted in another window: it is locked.")
+    except RatingChanged:
+        st.session_state[CONFLICT] = "Not saved: this score was changed in another window. What is saved now is shown here."
     except StoreUnavailable:
-        unsaved[(code, scale_key)] = (score, notes)
-        st.session_state[("saved", code)] = "Not saved yet: kept in this window until the database is back."
+        unsaved[(code, scale_key)] = score
+        saved("Not saved yet: kept in this window until the database is back.")
 
 
-def notes_now() -> str:
-    return next((r.notes for r in task.ratings.values() if r.notes), "")
+def save_notes(typed: str, expected: str) -> None:
+    try:
+        st.session_state[SHOWN]["notes"] = blinded.save_notes(store, account, code, typed, expected=expected)
+        saved(time.strftime("Notes saved at %H:%M:%S"))
+    except NotesRefused as error:
+        saved(f"Notes not saved: {error}.")
+    except RatingLocked:
+        saved("This recording was submitted in another window: it is locked.")
+    except RatingChanged:
+        saved("Notes not saved: they were changed in another window. What is saved now is shown.")
+    except StoreUnavailable:
+        unsaved[(code, None)] = typed
+        saved("Not saved yet: kept in this window until the database is back.")
+
+
+def submit(shown: dict[str, float]) -> None:
+    """Submit exactly the scores on the confirming screen, or nothing."""
+    st.session_state.pop(("confirm", code), None)
+    try:
+        blinded.submit(store, account, code, shown=shown)
+    except IncompleteRating as error:
+        st.session_state[CONFLICT] = str(error)
+    except RatingChanged:
+        st.session_state[CONFLICT] = ("Not submitted: the scores were changed in another window since you confirmed. "
+                                      "What is saved now is shown here; check it and submit again.")  # fmt: skip
+    except StoreUnavailable:
+        st.session_state[CONFLICT] = "Not submitted: the study database cannot be reached just now. Try again in a moment."
 
 
 position = next((item.position for item in items if item.code == code), 0)
@@ -96,25 +142,33 @@ st.caption(f"Number {position} in your queue of {len(items)}; {done} of {len(ite
 if offline:
     st.error(UNAVAILABLE)
 
+conflict = st.session_state.pop(CONFLICT, None)
+if conflict:
+    st.warning(conflict)
+
 left, right = st.columns([5, 4], gap="large")
 with left:
-    typed = player(src=media_url(), kind=task.kind, code=code, notes=notes_now(), locked=task.submitted,
-                   saved_label=st.session_state.get(("saved", code), ""), key=f"player-{code}")  # fmt: skip
-    if typed is not None and typed != notes_now() and not task.submitted:
-        for scale in task.scales:
-            current = task.ratings.get(scale.key)
-            save(scale.key, current.score if current else None, typed)
-        st.rerun()
+    typed = player(src=media_url(), kind=task.kind, code=code, notes=task.notes, locked=task.submitted,
+                   saved_label=st.session_state.get(("saved", code), ""),
+                   label_at=st.session_state.get(("saved-at", code), 0), key=f"player-{code}")  # fmt: skip
+    # The component repeats its last value on every rerun: act on a text once, against the notes
+    # this window showed when it was typed.
+    if typed is not None and typed != st.session_state.get(("typed", code)) and not task.submitted:
+        st.session_state[("typed", code)] = typed
+        if typed != task.notes:
+            save_notes(typed, before["notes"] if before else task.notes)
+            st.rerun()
 
 with right:
     for scale in task.scales:
-        current = task.ratings.get(scale.key)
         levels = [float(x) for x in scale.scale.levels]
+        widget = f"score-{code}-{scale.key}"
+        # The stored score, not what this window's widget last held: another window may have changed it.
+        st.session_state[widget] = scores[scale.key]
         st.markdown(f"**{scale.label}**")
         chosen = st.radio(
-            scale.label, levels, label_visibility="collapsed", index=levels.index(current.score) if current and current.score is not None else None,
-            format_func=lambda x: f"{x:g}", horizontal=True, key=f"score-{code}-{scale.key}", disabled=task.submitted,
-            on_change=lambda s=scale: save(s.key, st.session_state[f"score-{code}-{s.key}"], notes_now()),
+            scale.label, levels, label_visibility="collapsed", format_func=lambda x: f"{x:g}", horizontal=True,
+            key=widget, disabled=task.submitted, on_change=save, args=(scale.key, scores[scale.key]),
         )  # fmt: skip
         if chosen is not None and scale.scale.threshold is not None:
             st.markdown(f"Class: **{scale.class_of(chosen)}** (threshold {scale.scale.threshold:g})")
@@ -130,25 +184,22 @@ with right:
     if task.submitted:
         st.success("Submitted and locked. Thank you.")
     elif st.session_state.get(confirming):
-        st.warning("Submit this recording? Your scores are then locked; only the PI can reopen them.")
+        st.warning("Submit this recording? These scores are then locked; only the PI can reopen them.")
+        st.markdown("\n".join(
+            f"- {scale.label}: **{scores[scale.key]:g}**"
+            + (f" ({scale.class_of(scores[scale.key])})" if scale.scale.threshold is not None else "")
+            for scale in task.scales
+        ))  # fmt: skip
         yes, no = st.columns(2)
-        if yes.button("Yes, submit", type="primary"):
-            st.session_state.pop(confirming)
-            try:
-                blinded.submit(store, account, code)
-            except IncompleteRating as error:
-                st.error(str(error))
-            except StoreUnavailable:
-                st.error("Not submitted: the study database cannot be reached just now. Try again in a moment.")
-            else:
-                st.rerun()
+        yes.button("Yes, submit", type="primary", on_click=submit, args=(scores,))
         if no.button("Cancel"):
             st.session_state.pop(confirming)
             st.rerun()
     else:
-        unscored = [s.label for s in task.scales if task.ratings.get(s.key) is None or task.ratings[s.key].score is None]
-        if st.button("Submit ratings", type="primary", disabled=bool(unscored),
-                     help=f"Still to score: {', '.join(unscored)}" if unscored else None):  # fmt: skip
+        unscored = [s.label for s in task.scales if scores[s.key] is None]
+        clicked = st.button("Submit ratings", type="primary", disabled=bool(unscored),
+                            help=f"Still to score: {', '.join(unscored)}" if unscored else None)  # fmt: skip
+        if clicked and not conflict:  # after a change elsewhere the coder first sees what is saved now
             st.session_state[confirming] = True
             st.rerun()
     next_code = blinded.resume_code([item for item in items if item.code != code])

@@ -106,7 +106,8 @@ def test_the_coder_door_never_touches_the_key_in_sql_or_in_what_it_returns(demo_
             task = blinded.task(store, account, item.code)
             returned += [task, blinded.media(store, account, item.code)]
             for definition in task.scales:
-                returned.append(blinded.save_draft(store, account, item.code, definition.key, score, "seen"))
+                returned.append(blinded.save_draft(store, account, item.code, definition.key, score))
+            returned.append(blinded.save_notes(store, account, item.code, "seen"))
             returned += [blinded.submit(store, account, item.code), blinded.task(store, account, item.code)]
         returned.append(blinded.queue(store, account))
         with pytest.raises(NotFound):
@@ -202,12 +203,12 @@ def test_resume_code_skips_submitted_recordings(queued):
 
     def finish(code: str) -> None:
         for scale in ("ea_sensitivity", "ea_non_intrusiveness"):
-            blinded.save_draft(store, rater, code, scale, 5, "")
+            blinded.save_draft(store, rater, code, scale, 5)
         assert blinded.submit(store, rater, code)
 
     finish(order[0])
     finish(order[2])
-    blinded.save_draft(store, rater, order[1], "ea_sensitivity", 4, "half done")
+    blinded.save_draft(store, rater, order[1], "ea_sensitivity", 4)
     items = blinded.queue(store, rater)
     assert [i.status for i in items[:4]] == ["submitted", "in progress", "submitted", "not started"]
     assert blinded.resume_code(items) == order[1]
@@ -222,7 +223,7 @@ def test_a_recording_outside_the_queue_is_reported_exactly_like_one_that_does_no
     calls = {
         "task": lambda account, c: blinded.task(store, account, c),
         "media": lambda account, c: blinded.media(store, account, c),
-        "save_draft": lambda account, c: blinded.save_draft(store, account, c, "ea_sensitivity", 5, ""),
+        "save_draft": lambda account, c: blinded.save_draft(store, account, c, "ea_sensitivity", 5),
         "submit": lambda account, c: blinded.submit(store, account, c),
     }
     counts = row_counts(store)
@@ -245,7 +246,7 @@ def test_a_pi_is_refused_by_role_at_the_coder_door(queued):
     store, pi, code = queued.store, queued.accounts["pi.one"], queued.codes["V1"]
     for call in (lambda: blinded.queue(store, pi), lambda: blinded.task(store, pi, code),
                  lambda: blinded.media(store, pi, code), lambda: blinded.submit(store, pi, code),
-                 lambda: blinded.save_draft(store, pi, code, "ea_sensitivity", 5, "")):  # fmt: skip
+                 lambda: blinded.save_draft(store, pi, code, "ea_sensitivity", 5)):  # fmt: skip
         with pytest.raises(NotAllowed):
             call()
 
@@ -263,7 +264,7 @@ def test_a_coder_of_the_other_kind_is_refused_even_with_a_stray_assignment(queue
 
     assert [i.code for i in blinded.queue(store, fidelity)] == []
     for call in (lambda: blinded.task(store, fidelity, code), lambda: blinded.media(store, fidelity, code),
-                 lambda: blinded.save_draft(store, fidelity, code, "ea_sensitivity", 5, "")):  # fmt: skip
+                 lambda: blinded.save_draft(store, fidelity, code, "ea_sensitivity", 5)):  # fmt: skip
         with pytest.raises((NotAllowed, NotFound)):
             call()
 
@@ -272,13 +273,14 @@ def test_a_coder_never_sees_another_coders_ratings(queued):
     """After rater.one submits, rater.two's task on the same recording shows no ratings at all."""
     store, code = queued.store, queued.codes["V1"]
     for scale in ("ea_sensitivity", "ea_non_intrusiveness"):
-        blinded.save_draft(store, queued.accounts["rater.one"], code, scale, 6.5, "very warm")
+        blinded.save_draft(store, queued.accounts["rater.one"], code, scale, 6.5)
+    blinded.save_notes(store, queued.accounts["rater.one"], code, "very warm")
     blinded.submit(store, queued.accounts["rater.one"], code)
     assign(store, ["rater.two"], kind="video", recordings="all", seed=1, actor="pi.one")
 
     task = blinded.task(store, queued.accounts["rater.two"], code)
 
-    assert task.ratings == {} and task.submitted is False
+    assert task.ratings == {} and task.notes == "" and task.submitted is False
     assert {i.status for i in blinded.queue(store, queued.accounts["rater.two"])} == {"not started"}
 
 

@@ -51,7 +51,7 @@ def code_training(study, coder: str, scores: list[float], count: int | None = No
         if queue[code] == "submitted":
             continue
         for scale in EA:
-            blinded.save_draft(study.store, account, code, scale, score, "")
+            blinded.save_draft(study.store, account, code, scale, score)
         assert blinded.submit(study.store, account, code)
 
 
@@ -86,7 +86,7 @@ def test_certification_is_granted_once_at_the_rule_with_the_figures_of_that_mome
     account = training.accounts["good.rater"]
     code = training.codes["T8"]
     for scale in EA:
-        blinded.save_draft(training.store, account, code, scale, 1.0, "")
+        blinded.save_draft(training.store, account, code, scale, 1.0)
     blinded.submit(training.store, account, code)
     row = status_of(training, "good.rater")
     assert row["status"] == "certified" and row["training recordings coded"] == 9

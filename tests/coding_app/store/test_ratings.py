@@ -11,8 +11,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from coding_app import blinded
 from coding_app.assignments import assign
 from coding_app.errors import ImportRefused, NotAllowed, NotFound
-from coding_app.ratings import IncompleteRating, RatingLocked, import_ratings, reopen, submitted_ratings
-from coding_app.store.models import Account, Assignment, Rating, Recording, ScaleRow
+from coding_app.ratings import (
+    NOTES_LIMIT, IncompleteRating, NotesRefused, RatingChanged, RatingLocked, import_ratings, reopen, submitted_ratings,
+)
+from coding_app.store.models import Account, Assignment, Note, Rating, Recording, ScaleRow
 from reliability import ScoreError
 from tests.coding_app.helpers import add_account, add_recordings, audit_rows, row_counts, write_csv
 
@@ -51,7 +53,7 @@ def versions(store, code: str, coder: str = "rater.one", scale: str = "ea_sensit
 def submit_both(study, code: str, scores=(6.0, 4.5)) -> None:
     rater = study.accounts["rater.one"]
     for scale, score in zip(EA, scores, strict=True):
-        blinded.save_draft(study.store, rater, code, scale, score, "")
+        blinded.save_draft(study.store, rater, code, scale, score)
     assert blinded.submit(study.store, rater, code) is True
 
 
@@ -73,12 +75,12 @@ def test_a_draft_is_created_then_updated_in_place_and_each_change_is_audited(rat
     """One row, version 1, edited in place; an unchanged save writes no audit row."""
     rater, code = rated.accounts["rater.one"], rated.codes["V1"]
 
-    first = blinded.save_draft(rated.store, rater, code, "ea_sensitivity", 5.5, "warm, attuned")
-    second = blinded.save_draft(rated.store, rater, code, "ea_sensitivity", 6, "warmer on rewatch")
-    blinded.save_draft(rated.store, rater, code, "ea_sensitivity", 6, "warmer on rewatch")  # no change
+    first = blinded.save_draft(rated.store, rater, code, "ea_sensitivity", 5.5)
+    second = blinded.save_draft(rated.store, rater, code, "ea_sensitivity", 6)
+    blinded.save_draft(rated.store, rater, code, "ea_sensitivity", 6)  # no change
 
     assert (first.score, first.status, first.version) == (5.5, "draft", 1)
-    assert (second.score, second.notes, second.status, second.version) == (6.0, "warmer on rewatch", "draft", 1)
+    assert (second.score, second.status, second.version) == (6.0, "draft", 1)
     assert versions(rated.store, code) == [(1, 6.0, "draft", None, None)]
     entries = audit_rows(rated.store, "rating.draft")
     assert [(e.old and e.old["score"], e.new["score"]) for e in entries] == [(None, 5.5), (5.5, 6.0)]
@@ -88,15 +90,15 @@ def test_a_draft_is_created_then_updated_in_place_and_each_change_is_audited(rat
 def test_submitting_needs_a_score_on_every_scale(rated):
     """With non-intrusiveness unscored (or blank) nothing is submitted; with both scored both are."""
     rater, code = rated.accounts["rater.one"], rated.codes["V1"]
-    blinded.save_draft(rated.store, rater, code, "ea_sensitivity", 5, "")
+    blinded.save_draft(rated.store, rater, code, "ea_sensitivity", 5)
     with pytest.raises(IncompleteRating, match="missing: ea_non_intrusiveness"):
         blinded.submit(rated.store, rater, code)
-    blinded.save_draft(rated.store, rater, code, "ea_non_intrusiveness", None, "not sure yet")
+    blinded.save_draft(rated.store, rater, code, "ea_non_intrusiveness", None)
     with pytest.raises(IncompleteRating, match="missing: ea_non_intrusiveness"):
         blinded.submit(rated.store, rater, code)
     assert versions(rated.store, code)[0][2] == "draft"
 
-    blinded.save_draft(rated.store, rater, code, "ea_non_intrusiveness", 3.5, "")
+    blinded.save_draft(rated.store, rater, code, "ea_non_intrusiveness", 3.5)
     assert blinded.submit(rated.store, rater, code) is True
 
     for scale, score in zip(EA, (5.0, 3.5), strict=True):
@@ -118,7 +120,7 @@ def test_a_submitted_rating_cannot_be_changed_through_the_code(rated):
     submit_both(rated, code)
     counts = row_counts(rated.store)
     with pytest.raises(RatingLocked):
-        blinded.save_draft(rated.store, rated.accounts["rater.one"], code, "ea_sensitivity", 2, "changed my mind")
+        blinded.save_draft(rated.store, rated.accounts["rater.one"], code, "ea_sensitivity", 2)
     assert versions(rated.store, code) == [(1, 6.0, "submitted", None, None)]
     assert row_counts(rated.store) == counts
 
@@ -127,7 +129,7 @@ def test_the_database_refuses_to_update_or_delete_a_submitted_rating(rated):
     """Raw SQL UPDATE of a submitted rating and any DELETE fail on the triggers; a draft's UPDATE is allowed."""
     submitted, draft = rated.codes["V1"], rated.codes["V2"]
     submit_both(rated, submitted)
-    blinded.save_draft(rated.store, rated.accounts["rater.one"], draft, "ea_sensitivity", 4, "")
+    blinded.save_draft(rated.store, rated.accounts["rater.one"], draft, "ea_sensitivity", 4)
 
     with pytest.raises(DBAPIError, match="submitted ratings are immutable"), rated.store.write() as db:
         db.execute(text("UPDATE rating SET score = 2 WHERE status = 'submitted'"))
@@ -142,6 +144,109 @@ def test_the_database_refuses_to_update_or_delete_a_submitted_rating(rated):
     assert versions(rated.store, draft) == [(1, 4.0, "draft", None, None)]
 
 
+# ------------------------------------------------------------- two windows on one recording
+
+
+def test_a_submit_locks_exactly_the_scores_confirmed_or_nothing(rated):
+    """Window B confirmed 6 and 6; window A then changed sensitivity to 3: B's submit is refused, nothing is
+    locked or audited, and the refusal says what is saved now. Submitting what is saved goes through."""
+    rater, code = rated.accounts["rater.one"], rated.codes["V1"]
+    for scale in EA:
+        blinded.save_draft(rated.store, rater, code, scale, 6, expected=None)  # window B
+    blinded.save_draft(rated.store, rater, code, "ea_sensitivity", 3, expected=6.0)  # window A
+    counts = row_counts(rated.store)
+
+    with pytest.raises(RatingChanged, match="changed in another window") as refused:
+        blinded.submit(rated.store, rater, code, shown={"ea_sensitivity": 6.0, "ea_non_intrusiveness": 6.0})
+
+    assert refused.value.saved == {"ea_sensitivity": 3.0, "ea_non_intrusiveness": 6.0}
+    assert row_counts(rated.store) == counts and versions(rated.store, code)[0][2] == "draft"
+    assert blinded.submit(rated.store, rater, code, shown={"ea_sensitivity": 3.0, "ea_non_intrusiveness": 6.0})
+    assert versions(rated.store, code) == [(1, 3.0, "submitted", None, None)]
+
+
+def test_a_draft_saved_from_a_window_that_missed_a_change_is_refused(rated):
+    """Compare-and-set: a save that expected 6 where another window stored 3 changes nothing; expecting 3 works."""
+    rater, code = rated.accounts["rater.one"], rated.codes["V1"]
+    blinded.save_draft(rated.store, rater, code, "ea_sensitivity", 6, expected=None)
+    blinded.save_draft(rated.store, rater, code, "ea_sensitivity", 3, expected=6.0)
+    blinded.save_draft(rated.store, rater, code, "ea_non_intrusiveness", 4, expected=None)
+    counts = row_counts(rated.store)
+
+    with pytest.raises(RatingChanged) as refused:
+        blinded.save_draft(rated.store, rater, code, "ea_sensitivity", 5, expected=6.0)
+    with pytest.raises(RatingChanged):  # a first score where another window already put one
+        blinded.save_draft(rated.store, rater, code, "ea_non_intrusiveness", 5, expected=None)
+    assert row_counts(rated.store) == counts
+    blinded.save_draft(rated.store, rater, code, "ea_sensitivity", 5, expected=3.0)
+
+    assert refused.value.saved == {"ea_sensitivity": 3.0}
+    assert versions(rated.store, code) == [(1, 5.0, "draft", None, None)]
+    assert versions(rated.store, code, scale="ea_non_intrusiveness") == [(1, 4.0, "draft", None, None)]
+
+
+# ----------------------------------------------------------------------------------- notes
+
+
+def note_rows(store) -> list[tuple[int, str]]:
+    with store.read() as db:
+        return [tuple(r) for r in db.execute(select(Note.assignment_id, Note.text))]
+
+
+def test_notes_are_kept_once_per_recording_and_shown_with_every_scale(rated):
+    """One note row and one audit row per save, whatever the number of scales; the ratings table shows it per scale."""
+    rater, code = rated.accounts["rater.one"], rated.codes["V1"]
+    assert blinded.save_notes(rated.store, rater, code, "warm, attuned at 01:12") == "warm, attuned at 01:12"
+    blinded.save_notes(rated.store, rater, code, "warm, attuned at 01:12")  # unchanged: nothing written
+    submit_both(rated, code)
+
+    assert [text for _, text in note_rows(rated.store)] == ["warm, attuned at 01:12"]
+    assert [e.new["text"] for e in audit_rows(rated.store, "notes.save")] == ["warm, attuned at 01:12"]
+    with rated.store.read() as db:
+        assert submitted_ratings(db)["notes"].tolist() == ["warm, attuned at 01:12"] * 2
+    assert blinded.task(rated.store, rater, code).notes == "warm, attuned at 01:12"
+
+
+def test_a_lone_surrogate_in_notes_is_kept_as_a_replacement_character(rated):
+    """Half an emoji from a browser (\\ud800) no longer fails the save: it is stored as U+FFFD, the rest intact."""
+    rater, code = rated.accounts["rater.one"], rated.codes["V1"]
+    stored = blinded.save_notes(rated.store, rater, code, "calm \ud800 then \U0001f600 smiles")
+    assert stored == "calm \ufffd then \U0001f600 smiles"
+    assert blinded.task(rated.store, rater, code).notes == stored
+
+
+def test_notes_over_the_limit_are_refused_whole_saying_by_how_much(rated):
+    rater, code = rated.accounts["rater.one"], rated.codes["V1"]
+    blinded.save_notes(rated.store, rater, code, "first thoughts")
+    counts = row_counts(rated.store)
+    with pytest.raises(NotesRefused, match=f"limited to {NOTES_LIMIT:,} characters; these have {NOTES_LIMIT + 5:,}"):
+        blinded.save_notes(rated.store, rater, code, "x" * (NOTES_LIMIT + 5))
+    assert row_counts(rated.store) == counts
+    assert blinded.save_notes(rated.store, rater, code, "x" * NOTES_LIMIT) == "x" * NOTES_LIMIT
+
+
+def test_notes_are_locked_with_the_submission_and_compare_and_set_like_scores(rated):
+    rater, code = rated.accounts["rater.one"], rated.codes["V1"]
+    blinded.save_notes(rated.store, rater, code, "from window A", expected="")
+    with pytest.raises(RatingChanged) as refused:
+        blinded.save_notes(rated.store, rater, code, "from window B", expected="")
+    assert refused.value.saved == {"notes": "from window A"}
+    submit_both(rated, code)
+    with pytest.raises(RatingLocked):
+        blinded.save_notes(rated.store, rater, code, "after submitting")
+    assert [text for _, text in note_rows(rated.store)] == ["from window A"]
+    reopen(rated.store, rated.accounts["pi.one"], code, "rater.one", "ea_sensitivity", "second look")
+    assert blinded.save_notes(rated.store, rater, code, "after reopening") == "after reopening"
+
+
+def test_imported_notes_over_the_limit_are_named_by_row(rated, tmp_path):
+    sheet = write_csv(tmp_path / "long.csv", [
+        {"recording_id": "V1", "coder": "rater.two", "scale": "ea_sensitivity", "score": "5", "notes": "y" * (NOTES_LIMIT + 1)},
+    ], ("recording_id", "coder", "scale", "score", "notes"))  # fmt: skip
+    with pytest.raises(ImportRefused, match="row 2: field 'notes': notes are limited to"):
+        import_ratings(rated.store, sheet, "pi.one")
+
+
 # --------------------------------------------------------------------------------- the grid
 
 
@@ -151,7 +256,7 @@ def test_scores_off_the_grid_are_refused_by_the_code(rated, subtests):
     for score in (5.25, 7.5, 0, -1, float("nan")):
         with subtests.test(score=score):
             with pytest.raises(ScoreError):
-                blinded.save_draft(rated.store, rated.accounts["rater.one"], rated.codes["V1"], "ea_sensitivity", score, "")
+                blinded.save_draft(rated.store, rated.accounts["rater.one"], rated.codes["V1"], "ea_sensitivity", score)
             assert row_counts(rated.store) == counts
 
 
@@ -189,7 +294,7 @@ def test_a_pi_reopens_a_submitted_rating_as_a_new_draft_version_with_who_and_why
     rater = rated.accounts["rater.one"]
     task = blinded.task(rated.store, rater, code)
     assert task.submitted is False and task.ratings["ea_sensitivity"].version == 2
-    blinded.save_draft(rated.store, rater, code, "ea_sensitivity", 5, "rewatched the right clip")
+    blinded.save_draft(rated.store, rater, code, "ea_sensitivity", 5)
     assert blinded.submit(rated.store, rater, code) is True
     assert versions(rated.store, code) == [(1, 6.0, "submitted", None, None),
                                            (2, 5.0, "submitted", "pi.one", "rated the wrong clip")]  # fmt: skip
@@ -202,7 +307,7 @@ def test_only_a_pi_may_reopen_and_only_a_submitted_rating_with_a_reason(rated):
     """A coder is refused by role (audited); a blank reason and a draft are refused; nothing else is written."""
     code = rated.codes["V1"]
     submit_both(rated, code)
-    blinded.save_draft(rated.store, rated.accounts["rater.one"], rated.codes["V2"], "ea_sensitivity", 4, "")
+    blinded.save_draft(rated.store, rated.accounts["rater.one"], rated.codes["V2"], "ea_sensitivity", 4)
     counts = row_counts(rated.store)
 
     with pytest.raises(NotAllowed):

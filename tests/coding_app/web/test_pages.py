@@ -126,6 +126,69 @@ def test_submit_needs_both_scales_then_locks_them(as_user, web_study):
     assert all(r.disabled for r in locked.radio)
 
 
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def two_windows(web_study) -> tuple[AppTest, AppTest, str]:
+    """Window B picks 6 and 6; window A, opened after, changes sensitivity to 3. B is not reloaded."""
+    code = web_study.codes["ann"][0]
+    b = open_page("pages/code.py", {"recording": code})
+    b.radio[0].set_value(6.0).run()
+    b.radio[1].set_value(6.0).run()
+    a = open_page("pages/code.py", {"recording": code})
+    assert [r.value for r in a.radio] == [6.0, 6.0]
+    a.radio[0].set_value(3.0).run()
+    return a, b, code
+
+
+def stored(web_study, code: str) -> tuple[dict, bool]:
+    task = blinded.task(web_study.store, web_study.account("ann"), code)
+    return {k: r.score for k, r in task.ratings.items()}, task.submitted
+
+
+def test_a_stale_window_shows_what_another_window_saved_before_it_confirms(as_user, web_study):
+    """B's click on Submit shows A's 3 with a warning instead of confirming; the next click's confirming
+    screen lists 3 and its class, and locks 3."""
+    as_user("ann")
+    _, b, code = two_windows(web_study)
+    button(b, "Submit ratings").click().run()
+    assert "Changed in another window" in texts(b) and "Submit this recording?" not in texts(b)
+    assert [r.value for r in b.radio] == [3.0, 6.0]
+    button(b, "Submit ratings").click().run()
+    assert "**3** (Inconsistent or insensitive)" in texts(b)
+    button(b, "Yes, submit").click().run()
+    assert stored(web_study, code) == ({"ea_sensitivity": 3.0, "ea_non_intrusiveness": 6.0}, True)
+
+
+def test_a_confirmation_made_before_another_window_changed_a_score_submits_nothing(as_user, web_study):
+    """B is on the confirming screen (6 and 6) when A changes sensitivity: B's "Yes, submit" is refused."""
+    as_user("ann")
+    code = web_study.codes["ann"][0]
+    b = open_page("pages/code.py", {"recording": code})
+    b.radio[0].set_value(6.0).run()
+    b.radio[1].set_value(6.0).run()
+    button(b, "Submit ratings").click().run()
+    assert "**6** (Sensitive)" in texts(b)
+    a = open_page("pages/code.py", {"recording": code})
+    a.radio[0].set_value(3.0).run()
+    button(b, "Yes, submit").click().run()
+    assert not b.exception
+    assert "Not submitted: the scores were changed in another window" in texts(b)
+    assert stored(web_study, code) == ({"ea_sensitivity": 3.0, "ea_non_intrusiveness": 6.0}, False)
+    assert [r.value for r in b.radio] == [3.0, 6.0] and "Submitted and locked" not in texts(b)
+
+
+def test_a_score_chosen_in_a_stale_window_does_not_overwrite_another_windows_change(as_user, web_study):
+    """B still shows 6 for sensitivity and picks 5: refused (A's 3 stays), and B now shows 3."""
+    as_user("ann")
+    _, b, code = two_windows(web_study)
+    b.radio[0].set_value(5.0).run()
+    assert "Not saved: this score was changed in another window" in texts(b)
+    assert stored(web_study, code)[0]["ea_sensitivity"] == 3.0
+    assert b.radio[0].value == 3.0
+
+
 def test_a_recording_not_in_the_queue_is_refused_like_a_missing_one(as_user, web_study):
     as_user("ann")
     foreign = open_page("pages/code.py", {"recording": web_study.codes["fay"][0]})
@@ -140,7 +203,7 @@ def test_the_agreement_page_shows_every_statistic_once_two_coders_have_submitted
         for code in web_study.codes["ann"]:
             score = scores[web_study.codes["ann"].index(code)]
             for scale in ("ea_sensitivity", "ea_non_intrusiveness"):
-                blinded.save_draft(web_study.store, account, code, scale, score, "")
+                blinded.save_draft(web_study.store, account, code, scale, score)
             blinded.submit(web_study.store, account, code)
     as_user("pat")
     at = run(APP)
