@@ -47,7 +47,8 @@ def _distances(level: Level, values: np.ndarray, n_v: np.ndarray) -> np.ndarray:
         return difference**2
     if level == "ratio":
         total = np.add.outer(values, values)
-        return np.divide(difference, total, out=np.zeros_like(total), where=total != 0) ** 2
+        # A float ``out`` whatever the values' dtype: integer levels must not truncate the ratio.
+        return np.divide(difference, total, out=np.zeros(total.shape), where=total != 0) ** 2
     raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
 
 

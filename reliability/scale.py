@@ -132,8 +132,12 @@ class Scale:
 
     @property
     def levels(self) -> np.ndarray:
-        """The score of each level, lowest first."""
-        return np.round(self.low + self.step * np.arange(self.k), 10)
+        """The score of each level, lowest first, as floats even when low, high and step are integers.
+
+        >>> Scale(1, 5, 1).levels.tolist()
+        [1.0, 2.0, 3.0, 4.0, 5.0]
+        """
+        return np.round(self.low + self.step * np.arange(self.k, dtype=float), 10)
 
     @property
     def threshold_index(self) -> int:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pingouin
 import pytest
-from hypothesis import assume, event, given
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn.exceptions import UndefinedMetricWarning
@@ -34,12 +34,28 @@ from reliability import (
     krippendorff_alpha,
     percent_agreement,
 )
-from reliability.alpha import LEVELS, alpha_from_coincidences, unit_coincidences
+from reliability.alpha import LEVELS, alpha_from_coincidences, alpha_tables, unit_coincidences
 from reliability.kappa import kappa_cells
 
 HALF_POINTS = Scale(1, 7, 0.5, threshold=5.5)  # 13 levels, the EA scales
 WHOLE_POINTS = Scale(1, 5, threshold=3)
 SCALES = st.sampled_from([HALF_POINTS, WHOLE_POINTS])
+# Every kind of grid a codebook can declare: integer arguments (as TOML gives the VIPP scale),
+# whole, half and quarter points, grids starting at 0, above 1 and below 0.
+SCALE_KINDS = {
+    "VIPP 1-5 by 1 (integers)": Scale(1, 5, 1, threshold=3),
+    "0-4 by 1": Scale(0, 4, 1),
+    "10-20 by 2": Scale(10, 20, 2),
+    "-3 to 3 by 1": Scale(-3, 3, 1),
+    "EA 1-7 by 0.5": HALF_POINTS,
+    "3-6 by 0.5": Scale(3, 6, 0.5),
+    "0-2 by 0.25": Scale(0, 2, 0.25),
+    "2-4 by 0.25": Scale(2, 4, 0.25),
+}
+every_scale_kind = pytest.mark.parametrize("scale", SCALE_KINDS.values(), ids=SCALE_KINDS.keys())
+every_level = pytest.mark.parametrize("level", LEVELS)
+# Every level on every kind of grid is 32 cases: fewer examples each keeps the suite's time.
+per_case = settings(max_examples=25)
 WEIGHTS = ("none", "linear", "quadratic")
 SKLEARN_WEIGHTS = {"none": None, "linear": "linear", "quadratic": "quadratic"}
 
@@ -75,9 +91,9 @@ def level_indices(support: list[int], shape) -> st.SearchStrategy[np.ndarray]:
 
 
 @st.composite
-def paired_scores(draw):
+def paired_scores(draw, scales=SCALES):
     """(scale, a, b): two coders' scores on the grid for the same units."""
-    scale = draw(SCALES)
+    scale = draw(scales)
     n = draw(st.integers(2, 40))
     support_a = draw(supports(scale.k))
     support_b = support_a if draw(st.booleans()) else draw(supports(scale.k))
@@ -102,9 +118,9 @@ def tables(draw):
 
 
 @st.composite
-def coder_matrices(draw, min_coders=2, max_coders=5, min_units=3, max_units=30, missing=True):
+def coder_matrices(draw, min_coders=2, max_coders=5, min_units=3, max_units=30, missing=True, scales=SCALES):
     """(scale, coders x units matrix of scores on the grid, NaN for ~20% missing)."""
-    scale = draw(SCALES)
+    scale = draw(scales)
     shape = (draw(st.integers(min_coders, max_coders)), draw(st.integers(min_units, max_units)))
     indices = draw(level_indices(draw(supports(scale.k)), shape))
     data = scale.levels[indices].astype(float)
@@ -192,10 +208,13 @@ def test_kappa_and_fleiss_cohen_everitt_standard_errors_equal_statsmodels(table,
 # --- Krippendorff's alpha vs the krippendorff package -----------------------------------------
 
 
-@given(coder_matrices(), st.sampled_from(LEVELS))
-def test_krippendorff_alpha_equals_krippendorff_package(matrix, level):
-    """Alpha from a coders x units matrix with missing scores, all four levels of measurement."""
-    scale, data = matrix
+@every_scale_kind
+@every_level
+@per_case
+@given(st.data())
+def test_krippendorff_alpha_equals_krippendorff_package(scale, level, data):
+    """Alpha from a coders x units matrix with missing scores, every level on every kind of grid."""
+    _, data = data.draw(coder_matrices(scales=st.just(scale)))
     scored = np.isfinite(data)
     pairable = scored.sum(axis=0) >= 2
     if pairable.sum() < 2:
@@ -216,12 +235,11 @@ def test_krippendorff_alpha_equals_krippendorff_package(matrix, level):
 
 
 @st.composite
-def value_counts(draw):
+def value_counts(draw, scale: Scale):
     """(scale, units x levels counts of coders per level), every unit pairable (2+ values).
 
     Values come from a random subset of the levels, so a single-level (undefined) input occurs.
     """
-    scale = draw(SCALES)
     units = draw(st.integers(1, 25))
     support = np.array(draw(supports(scale.k)))
     few = st.sampled_from([0, 0, 0, 0, 1, 1, 2, 3])
@@ -238,10 +256,13 @@ def _all_one_level(counts: np.ndarray) -> bool:
     return np.count_nonzero(counts.sum(axis=0)) == 1
 
 
-@given(value_counts(), st.sampled_from(LEVELS))
-def test_alpha_from_summed_unit_coincidences_equals_krippendorff_package(counts_of, level):
+@every_scale_kind
+@every_level
+@per_case
+@given(st.data())
+def test_alpha_from_summed_unit_coincidences_equals_krippendorff_package(scale, level, data):
     """The coincidence algebra the bootstrap runs on reproduces the package's alpha."""
-    scale, counts = counts_of
+    _, counts = data.draw(value_counts(scale))
     ours = float(alpha_from_coincidences(unit_coincidences(counts).sum(axis=0), level, scale.levels))
     if _all_one_level(counts):
         event("alpha undefined")
@@ -251,12 +272,15 @@ def test_alpha_from_summed_unit_coincidences_equals_krippendorff_package(counts_
     assert ours == pytest.approx(theirs, rel=1e-9, abs=1e-12)
 
 
-@given(value_counts(), st.sampled_from(LEVELS), st.data())
-def test_alpha_bootstrap_replicate_equals_krippendorff_package_on_the_same_resample(counts_of, level, data):
+@every_scale_kind
+@every_level
+@per_case
+@given(st.data())
+def test_alpha_bootstrap_replicate_equals_krippendorff_package_on_the_same_resample(scale, level, data):
     """A resample weight vector w (times each unit is drawn) applied to the per-unit coincidences
     gives the package's alpha on the resampled units, so every bootstrap replicate is right.
     """
-    scale, counts = counts_of
+    _, counts = data.draw(value_counts(scale))
     units = counts.shape[0]
     w = data.draw(hnp.arrays(np.int64, (2, units), elements=st.sampled_from([0, 1, 1, 2, 3]), fill=st.nothing()))
     replicates = alpha_from_coincidences(w.astype(float) @ unit_coincidences(counts), level, scale.levels)
@@ -269,6 +293,23 @@ def test_alpha_bootstrap_replicate_equals_krippendorff_package_on_the_same_resam
             continue
         theirs = krippendorff.alpha(value_counts=resample, value_domain=scale.levels, level_of_measurement=level)
         assert replicate == pytest.approx(theirs, rel=1e-9, abs=1e-12)
+
+
+@every_scale_kind
+@every_level
+@per_case
+@given(st.data())
+def test_pair_alpha_of_the_agreement_table_equals_krippendorff_package(scale, level, data):
+    """The agreement table's alpha, from each pair's table of level counts, on every level and grid."""
+    _, a, b = data.draw(paired_scores(scales=st.just(scale)))
+    table = np.bincount(scale.index(a) * scale.k + scale.index(b), minlength=scale.k**2).reshape(scale.k, scale.k)
+    ours = alpha_tables(np.stack([table, table.T]), scale, level)
+    if np.unique(np.concatenate([a, b])).size == 1:
+        event("alpha undefined")
+        assert np.isnan(ours.estimate).all() and all(ours.undefined)
+        return
+    theirs = krippendorff.alpha(reliability_data=[a, b], value_domain=scale.levels, level_of_measurement=level)
+    assert ours.estimate.tolist() == pytest.approx([theirs, theirs], rel=1e-9, abs=1e-12)
 
 
 # --- Kappa bootstrap replicates vs sklearn ----------------------------------------------------

@@ -1,10 +1,12 @@
 """The long-format agreement table: one row per subscale x coder pair, every error named by row."""
 
+import krippendorff
 import numpy as np
 import pandas as pd
 import pytest
 
 from reliability import STATISTICS, RatingsError, Scale, agreement_table, cohen_kappa, krippendorff_alpha
+from reliability.alpha import LEVELS
 
 EA = Scale(1, 7, 0.5, threshold=5.5)
 VIPP = Scale(1, 5, 1, threshold=3)
@@ -42,6 +44,18 @@ def test_one_row_per_subscale_and_coder_pair_with_every_statistic():
     ac = table.iloc[1]
     assert ac.n == 7 and ac.n_unpaired == 1
     assert table.attrs["seed"] == 7
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_alpha_at_every_level_on_the_integer_vipp_scale(level):
+    """Scale(1, 5, 1) as the codebook declares VIPP adherence: ratio alpha used to crash on its integer levels."""
+    a, b = [3, 4, 5, 2, 4, 3, 5, 1], [3, 4, 4, 2, 5, 3, 5, 2]
+    row = agreement_table(long({("A", "adh"): a, ("B", "adh"): b}), VIPP, level=level, n_boot=200, seed=3).iloc[0]
+    expected = krippendorff.alpha(reliability_data=[a, b], value_domain=[1, 2, 3, 4, 5], level_of_measurement=level)
+    assert row.alpha == pytest.approx(expected, rel=1e-9)
+    assert row.alpha_ci_low <= row.alpha <= row.alpha_ci_high
+    alone = krippendorff_alpha([a, b], VIPP, level, n_boot=200, seed=3)
+    assert [alone.estimate, *alone.ci] == pytest.approx([row.alpha, row.alpha_ci_low, row.alpha_ci_high])
 
 
 def test_table_is_reproducible_from_its_seed():
