@@ -433,3 +433,58 @@ def test_screenshots_for_a_person_to_look_at(browser_page, demo):
         width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
         assert width == 1400 and height >= 900, (name, width, height)
         assert len(data) > 15_000, f"{name}.png is suspiciously small ({len(data)} bytes): a blank page?"
+
+
+# --------------------------------------------------------------------------- two windows, odd notes
+
+
+def test_a_window_confirmed_before_another_changed_a_score_submits_nothing_and_shows_what_is_saved(browser_page, demo):
+    """Window B confirms 6 and 6; window A (same coder, same browser) then picks 3: B's "Yes, submit" locks nothing."""
+    b = browser_page
+    sign_in(b, demo, "rater.one")
+    code = claim(demo, queue_rows(b))
+    open_recording(b, demo, code)
+    for group in (scale_groups(b).nth(0), scale_groups(b).nth(1)):
+        choose(group, "6")
+        settle(b)
+        wait_checked(group, "6")
+    b.get_by_role("button", name="Submit ratings").click()
+    settle(b)
+    expect(b.get_by_text("Submit this recording?", exact=False)).to_be_visible()
+
+    a = b.context.new_page()
+    open_recording(a, demo, code)
+    wait_checked(scale_groups(a).nth(0), "6")
+    choose(scale_groups(a).nth(0), "3")
+    settle(a)
+    wait_checked(scale_groups(a).nth(0), "3")
+
+    b.get_by_role("button", name="Yes, submit").click()
+    settle(b)
+    expect(b.get_by_text("Not submitted: the scores were changed in another window", exact=False)).to_be_visible()
+    wait_checked(scale_groups(b).nth(0), "3")
+    expect(b.get_by_text("Submitted and locked", exact=False)).to_have_count(0)
+    a.reload()
+    settle(a)
+    expect(a.get_by_role("button", name="Submit ratings")).to_be_enabled()  # still a draft
+
+
+def test_notes_with_half_an_emoji_are_saved_and_too_long_notes_are_refused_with_a_message(browser_page, demo):
+    page = browser_page
+    sign_in(page, demo, "rater.one")
+    code = claim(demo, queue_rows(page))
+    open_recording(page, demo, code)
+    notes, state = page.locator("[data-testid=obscode-notes]"), page.locator("[data-testid=obscode-notes-state]")
+    notes.evaluate("n => { n.value = 'calm \\ud800 then smiles'; n.dispatchEvent(new Event('input')); n.blur(); }")
+    expect(state).to_have_text(re.compile(r"^Notes saved at"), timeout=15_000)
+    page.reload()
+    settle(page)
+    expect(page.locator("[data-testid=obscode-notes]")).to_have_value("calm \ufffd then smiles")
+
+    notes = page.locator("[data-testid=obscode-notes]")
+    notes.evaluate("n => { n.value = 'x'.repeat(20001); n.dispatchEvent(new Event('input')); n.blur(); }")
+    expect(page.locator("[data-testid=obscode-notes-state]")).to_have_text(
+        re.compile(r"^Notes not saved: notes are limited to 20,000 characters"), timeout=15_000)
+    page.reload()
+    settle(page)
+    expect(page.locator("[data-testid=obscode-notes]")).to_have_value("calm \ufffd then smiles")
