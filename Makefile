@@ -11,15 +11,21 @@ DEMO := var/demo
 PORT ?= 8501
 DEMO_ENV := OBSCODE_DATABASE_URL=sqlite:///$(DEMO)/obscode.db OBSCODE_MEDIA_DIR=$(DEMO)/media-store
 
+# The OpenID provider the institution sign-in tests start (tests/oidc), as its lockfile pins it.
+OIDC_PROVIDER := tests/oidc/node_modules/.package-lock.json
+
 .PHONY: run test bench system
 
 # Debian packages the project runs on: ffmpeg (media), PostgreSQL (multi-site store, tests),
-# Chromium (browser tests; Playwright's own browser download cannot play H.264).
+# Chromium (browser tests; Playwright's own browser download cannot play H.264), Node and npm
+# (the tests' OpenID provider).
 system:
 	@missing=""; \
 	command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
@@ -38,7 +44,10 @@ run: system $(INSTALLED)
 	$(BIN)/python -c 'from fixtures.load_demo import ACCOUNTS; [print(f"  {n:14} {p:20} ({r})") for n, (r, p) in ACCOUNTS.items()]'; echo
 	$(DEMO_ENV) $(BIN)/obscode run --port $(PORT)
 
-test: system $(INSTALLED)
+$(OIDC_PROVIDER): tests/oidc/package-lock.json
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+
+test: system $(INSTALLED) $(OIDC_PROVIDER)
 	$(BIN)/pytest
 
 bench: system $(INSTALLED)

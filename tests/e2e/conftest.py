@@ -17,6 +17,8 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,21 +116,26 @@ def demo(tmp_path_factory, pytestconfig):
 
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
-    log_path = tmp / "server.log"
+    command = [str(VENV_BIN / "obscode"), "run", "--port", str(port)]
+    with serving(command, f"{base_url}/_stcore/health", tmp / "server.log", cwd=ROOT, env=env):
+        yield Demo(base_url=base_url, study=study, manifest=manifest)
+
+
+@contextmanager
+def serving(command: list[str], health_url: str, log_path: Path, **popen) -> Iterator[subprocess.Popen]:
+    """Run a server (its output to ``log_path``) until the block ends; wait first until ``health_url`` answers."""
+    name = " ".join(Path(part).name for part in command[:2])
     with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [str(VENV_BIN / "obscode"), "run", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **popen)
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while not _healthy(f"{base_url}/_stcore/health"):
+        while not _healthy(health_url):
             if server.poll() is not None:
-                pytest.fail(f"`obscode run` exited with {server.returncode}:\n{_tail(log_path)}")
+                pytest.fail(f"`{name}` exited with {server.returncode}:\n{_tail(log_path)}")
             if time.monotonic() > deadline:
-                pytest.fail(f"`obscode run` not healthy after {SERVER_START_TIMEOUT} s:\n{_tail(log_path)}")
+                pytest.fail(f"`{name}` not healthy after {SERVER_START_TIMEOUT} s:\n{_tail(log_path)}")
             time.sleep(0.25)
-        yield Demo(base_url=base_url, study=study, manifest=manifest)
+        yield server
     finally:
         server.terminate()
         try:
