@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
 
 from reliability import KOO_LI, KRIPPENDORFF, LANDIS_KOCH, STATISTICS, Scale, agreement_table, krippendorff_alpha
 from reliability.contingency import TooFewUnitsError
@@ -20,7 +19,7 @@ from .certification import training_recordings
 from .codebook import Codebook
 from .ratings import submitted_ratings
 from .store import Store
-from .store.models import Account, Rating
+from .store.models import Account
 from .study import study_codebook
 
 
@@ -59,13 +58,6 @@ class AgreementReport:
     n_boot: int = 1_000
     """Bootstrap resamples behind the alpha intervals (and any pair's, see :func:`pair_statistics`)."""
     seed: int = 1
-
-
-def ratings_version(store: Store) -> tuple[int, str]:
-    """Changes whenever a rating is submitted, imported or reopened: a cache key for agreement."""
-    with store.read() as db:
-        count, latest = db.execute(select(func.count(Rating.id), func.max(Rating.id)).where(Rating.status == "submitted")).one()
-    return int(count), str(latest)
 
 
 def double_coded(store: Store) -> tuple[pd.DataFrame, Codebook]:

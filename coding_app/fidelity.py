@@ -39,19 +39,30 @@ def _summary(sessions: pd.DataFrame, by: str, threshold: float | None) -> pd.Dat
     return table.reset_index()
 
 
-@audit.refusals("refused.fidelity", "fidelity")
-def fidelity_report(store: Store, pi: Account) -> FidelityReport:
-    """Per clinician and per session number: sessions, sampled, coded, mean adherence, share acceptable.
+@dataclass(frozen=True)
+class FidelityScores:
+    """What the fidelity report joins to the unblinding key, by recording code: nothing of the key
+    itself, so it may be computed once and shared (the key is read, and audited, on every report)."""
 
-    A session coded by several coders counts once, with the mean of their scores.
-    """
+    scale: str
+    threshold: float | None
+    codes: dict[str, bool]
+    """Every session recording's code: whether a fidelity draw sampled it."""
+    scores: pd.Series
+    """Mean adherence by code, over the coders who scored it."""
+    draws: pd.DataFrame
+
+
+@audit.refusals("refused.fidelity", "fidelity")
+def fidelity_scores(store: Store, pi: Account) -> FidelityScores:
+    """The sampled and coded session recordings, by code, and the draws (PI only)."""
     require_role(pi, "pi")
     with store.read() as db:
         codebook = study_codebook(db)
         ratings = submitted_ratings(db)
-        codes = dict(db.execute(select(Recording.code, Recording.id).where(Recording.kind == "audio")).all())
         sampled = set(db.scalars(select(DrawMember.recording_id).join(Draw, Draw.id == DrawMember.draw_id)
                                  .where(Draw.purpose == "fidelity")))  # fmt: skip
+        codes = {code: id_ in sampled for code, id_ in db.execute(select(Recording.code, Recording.id).where(Recording.kind == "audio"))}
         draws = pd.DataFrame(
             [(d.id, d.seed, d.fraction, ", ".join(d.stratify) or "none", len(d.frame),
               sum(s["drawn"] for s in d.strata.values()), d.tops_up, d.created_by, d.created_at)
@@ -61,12 +72,24 @@ def fidelity_report(store: Store, pi: Account) -> FidelityReport:
     scale = next((s for s in codebook.for_kind("audio")), None)
     if scale is None:
         raise ValueError("the codebook has no scale for session audio")
+    scores = ratings[ratings["scale"] == scale.key].groupby("code")["score"].mean()
+    return FidelityScores(scale.key, scale.scale.threshold, codes, scores, draws)
+
+
+@audit.refusals("refused.fidelity", "fidelity")
+def fidelity_report(store: Store, pi: Account, scores: FidelityScores | None = None) -> FidelityReport:
+    """Per clinician and per session number: sessions, sampled, coded, mean adherence, share acceptable.
+
+    A session coded by several coders counts once, with the mean of their scores. ``scores`` (by
+    default computed now) may come from a cache; the key is read, and the read audited in
+    ``pi``'s name, on every call.
+    """
+    require_role(pi, "pi")
+    scores = fidelity_scores(store, pi) if scores is None else scores
     key = key_table(store, pi, "fidelity summary")
-    audio = ratings[(ratings["scale"] == scale.key)].groupby("code")["score"].mean()
-    sessions = key[key["code"].isin(codes)].assign(
-        sampled=lambda t: t["code"].map(codes).isin(sampled),
-        score=lambda t: t["code"].map(audio),
+    sessions = key[key["code"].isin(scores.codes)].assign(
+        sampled=lambda t: t["code"].map(scores.codes),
+        score=lambda t: t["code"].map(scores.scores),
     )
-    threshold = scale.scale.threshold
-    return FidelityReport(scale.key, threshold, _summary(sessions, "clinician", threshold),
-                          _summary(sessions, "session", threshold), draws)  # fmt: skip
+    return FidelityReport(scores.scale, scores.threshold, _summary(sessions, "clinician", scores.threshold),
+                          _summary(sessions, "session", scores.threshold), scores.draws)  # fmt: skip

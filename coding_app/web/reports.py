@@ -1,4 +1,8 @@
-"""PI reports for the pages, computed once per change to the ratings."""
+"""PI reports for the pages, computed once per change to the study and shared by the PIs.
+
+Nothing cached here may read the unblinding key: a read of the key is audited in the name of
+the PI who reads it, on every read, so it happens outside the cache (see fidelity_report).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import TypeVar
 
 import streamlit as st
 
-from ..agreement import ratings_version
+from ..changes import study_version
 from ..store import Store
 from ..store.models import Account
 from . import runtime
@@ -16,11 +20,11 @@ Report = TypeVar("Report")
 
 
 @st.cache_data(max_entries=16, show_spinner="Computing...")
-def _cached(name: str, version: tuple, _build: Callable[[Store, Account], Report], _pi: Account) -> Report:
-    """Keyed by report name and ratings version; Streamlit does not hash the underscore arguments."""
+def _cached(name: str, version: int, _build: Callable[[Store, Account], Report], _pi: Account) -> Report:
+    """Keyed by report name and study version; Streamlit does not hash the underscore arguments."""
     return _build(runtime.store(), _pi)
 
 
 def pi_report(name: str, build: Callable[[Store, Account], Report], pi: Account) -> Report:
-    """``build(store, pi)``, recomputed only when a rating is submitted, imported or reopened."""
-    return _cached(name, ratings_version(runtime.store()), build, pi)
+    """``build(store, pi)``, recomputed only when the study changes (see :mod:`coding_app.changes`)."""
+    return _cached(name, study_version(runtime.store()), build, pi)

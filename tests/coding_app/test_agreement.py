@@ -1,6 +1,7 @@
 """The PI's agreement report, on SQLite and PostgreSQL: numbers, disagreements, drift, caching key."""
 
 import dataclasses
+from functools import partial
 
 import pandas as pd
 import pytest
@@ -8,12 +9,15 @@ import pytest
 from coding_app.accounts import account_named, add_account
 from coding_app.agreement import (
     agreement_over_time, agreement_report, disagreements, methods_paragraph, pair_scores, pair_statistics,
-    ratings_version,
 )  # fmt: skip
 from coding_app.assignments import assign
+from coding_app.certification import import_master_codes
+from coding_app.changes import study_version
 from coding_app.codebook import load_codebook
+from coding_app.consensus import record_consensus
 from coding_app.errors import NotAllowed
-from coding_app.ratings import import_ratings
+from coding_app.ratings import import_ratings, reopen
+from coding_app.unblinding import key_table
 from coding_app.store.models import Recording
 from coding_app.study import initialise
 from coding_app.web import reports, runtime
@@ -100,36 +104,70 @@ def test_pair_scores_line_up_the_two_coders(rated):
     assert scores.set_index("code").loc[codes[2], ["a", "b"]].tolist() == [4.5, 3.5]
 
 
-def test_the_cache_key_changes_when_a_rating_is_submitted(rated, tmp_path):
-    store, _, _, codes = rated
-    before = ratings_version(store)
+def _submit_a_rating(store, pi, codes, tmp_path):
     with store.write() as db:
         add_account(db, "dan", "coder", "a-long-password", "test")
     path = tmp_path / "more.csv"
     path.write_text(f"recording_id,coder,scale,score\n{codes[0]},dan,ea_sensitivity,5\n")
     import_ratings(store, path, "test")
-    assert ratings_version(store) != before
 
 
-def test_a_cached_report_is_rebuilt_once_a_rating_is_submitted(rated, tmp_path, monkeypatch):
+def _import_master_codes(store, pi, codes, tmp_path):
+    """The first recording becomes a training recording: it leaves the agreement figures."""
+    path = tmp_path / "master.csv"
+    path.write_text(f"recording_id,scale,score\n{codes[0]},ea_sensitivity,5.5\n")
+    import_master_codes(store, pi, path)
+
+
+def _reopen(store, pi, codes, tmp_path):
+    reopen(store, pi, codes[0], "ann", "ea_sensitivity", "scored the wrong clip")
+
+
+def _consensus(store, pi, codes, tmp_path):
+    record_consensus(store, pi, codes[2], "ea_sensitivity", 4, "reviewed together")
+
+
+@pytest.mark.parametrize("change", [_submit_a_rating, _import_master_codes, _reopen, _consensus])
+def test_a_cached_report_is_rebuilt_after_every_change_to_the_study(rated, tmp_path, monkeypatch, change):
     store, pi, _, codes = rated
     monkeypatch.setattr(runtime, "store", lambda: store)
     reports._cached.clear()
     built = []
 
     def build(store, pi):
-        built.append(ratings_version(store))
+        built.append(1)
         return agreement_report(store, pi, n_boot=0)
 
-    assert reports.pi_report("agreement", build, pi).pairs.equals(reports.pi_report("agreement", build, pi).pairs)
-    assert len(built) == 1
-    with store.write() as db:
-        add_account(db, "dan", "coder", "a-long-password", "test")
-    path = tmp_path / "more.csv"
-    path.write_text(f"recording_id,coder,scale,score\n{codes[0]},dan,ea_sensitivity,5\n")
-    import_ratings(store, path, "test")
+    first = reports.pi_report("agreement", build, pi)
+    assert reports.pi_report("agreement", build, pi).pairs.equals(first.pairs) and len(built) == 1
+    change(store, pi, codes, tmp_path)
     rebuilt = reports.pi_report("agreement", build, pi)
-    assert len(built) == 2 and "dan" in set(rebuilt.pairs["coder_b"])
+    assert len(built) == 2
+    assert rebuilt.ratings.equals(agreement_report(store, pi, n_boot=0).ratings)
+
+
+def test_the_cached_agreement_shows_the_new_numbers_once_master_codes_make_a_recording_training(rated, tmp_path, monkeypatch):
+    store, pi, _, codes = rated
+    monkeypatch.setattr(runtime, "store", lambda: store)
+    reports._cached.clear()
+    build = partial(agreement_report, n_boot=0)
+    before = reports.pi_report("agreement", build, pi)
+    _import_master_codes(store, pi, codes, tmp_path)
+    after = reports.pi_report("agreement", build, pi)
+    n = lambda report: report.pairs.set_index(["coder_a", "coder_b"]).loc[("ann", "bob"), "n"]  # noqa: E731
+    assert (n(before), n(after)) == (6, 5)
+
+
+def test_reads_and_a_coders_drafts_leave_the_study_version_alone(rated):
+    """Rows that change nothing a report shows (a read of the key, a sign-in, a refusal, a draft) keep the cache."""
+    store, pi, coder, codes = rated
+    before = study_version(store)
+    key_table(store, pi, "a look")
+    with pytest.raises(NotAllowed):
+        agreement_report(store, coder)
+    assert study_version(store) == before
+    _consensus(store, pi, codes, None)
+    assert study_version(store) > before
 
 
 def test_methods_paragraph_reports_kappa_for_two_coders_and_alpha_for_more(rated):

@@ -3,14 +3,15 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from coding_app.fidelity import fidelity_report
+from coding_app.fidelity import fidelity_report, fidelity_scores
+from coding_app.web import runtime
 from coding_app.web.identity import require
 from coding_app.web.reports import pi_report
 
 identity = require("pi")
 st.title("Treatment fidelity")
-# Recomputed (and its read of the key audited) only when a rating changes.
-data = pi_report("fidelity", fidelity_report, identity.account)
+# The scores are computed once per change to the study; the key is read (and audited) on every view.
+data = fidelity_report(runtime.store(), identity.account, pi_report("fidelity", fidelity_scores, identity.account))
 formats = {"sampled_fraction": st.column_config.NumberColumn(format="percent"),
            "acceptable_share": st.column_config.NumberColumn(format="percent"),
            "mean_adherence": st.column_config.NumberColumn(format="%.2f")}  # fmt: skip

@@ -11,8 +11,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from coding_app import blinded
+from coding_app.accounts import add_account
+from coding_app.sampling import draw_fidelity
 from coding_app.sessions import Identity
-from coding_app.web import identity
+from coding_app.web import identity, reports
+from tests.coding_app.helpers import audit_rows
 
 APP = Path(identity.__file__).with_name("app.py")
 PAGES = APP.with_name("pages")
@@ -230,3 +233,20 @@ def test_the_fidelity_page_is_for_the_pi_only(as_user):
     as_user("fay")
     refused = run(PAGES / "fidelity.py")
     assert "not available to your account" in texts(refused) and not refused.dataframe
+
+
+def test_every_pi_reading_the_fidelity_page_is_audited_and_sees_the_latest_draw(as_user, web_study):
+    """The figures are cached for every PI, the read of the key is not: each view is audited in its reader's name."""
+    reports._cached.clear()
+    with web_study.store.write() as db:
+        add_account(db, "pia", "pi", "pia-password-1", "test")
+    as_user("pat")
+    assert run(PAGES / "fidelity.py").dataframe[2].value.empty  # no draw yet
+    draw_fidelity(web_study.store, fraction=1.0, seed=3, actor="pat")
+    as_user("pia")
+    draws = run(PAGES / "fidelity.py").dataframe[2].value
+    assert draws[["seed", "drawn"]].values.tolist() == [[3, 1]]
+    as_user("pat")
+    assert set(run(PAGES / "fidelity.py").dataframe[0].value["sampled"]) == {1}
+    readers = [e.actor for e in audit_rows(web_study.store, "unblind.key_table")]
+    assert readers == ["pat", "pia", "pat"]
