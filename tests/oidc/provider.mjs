@@ -1,7 +1,7 @@
 // A real OpenID provider (panva's oidc-provider) for the browser tests, on localhost only.
 //
 // Usage: node provider.mjs '<json>' where the JSON holds
-//   {"port": 0, "client": {"client_id", "client_secret", "redirect_uris": [...]},
+//   {"port": <free port>, "client": {"client_id", "client_secret", "redirect_uris": [...]},
 //    "users": [{"login", "password", "sub", "email"}]}
 // Prints one line "listening <issuer>" once it serves. Test data only: never a real person.
 import http from 'node:http';
