@@ -1,11 +1,14 @@
 """Who codes which recordings on which scales, in an order drawn at random for each coder.
 
 A random order per coder keeps the queue from following visit order (which would hint at the
-timepoint). New work joins the end of a coder's queue, so what they have started stays put.
+timepoint). Every recording added to a queue, by whatever route (:func:`assign`, a ratings
+import), goes in through :func:`enqueue`, which shuffles it among the recordings the coder has
+not started; what they have started or submitted stays put.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +23,7 @@ from .certification import training_recordings, uncertified
 from .errors import NotFound
 from .sampling import draw_members
 from .store import Store
-from .store.models import Account, Assignment, AssignmentScale, Draw, MasterCode, Recording, ScaleRow
+from .store.models import Account, Assignment, AssignmentScale, Draw, MasterCode, Rating, Recording, ScaleRow
 from .study import study_codebook
 
 
@@ -60,6 +63,41 @@ def _recordings(db: Session, kind: str, which: str) -> list[int]:
     if unknown:
         raise AssignmentError(f"no {kind} recording with code {', '.join(unknown)}")
     return [found[c] for c in codes]
+
+
+def enqueue(db: Session, account_id: int, recording_ids: Sequence[int], rng: np.random.Generator | None = None) -> list[Assignment]:
+    """Put recordings in a coder's queue, each at a random place among the ones not started yet.
+
+    Each addition is one step of an inside-out Fisher-Yates shuffle: the newcomer takes the
+    place of a recording drawn at random from the coder's unstarted ones (or the new last
+    place), and the one it displaced moves to the new last place. However the recordings arrive
+    (import order often follows visit order), the unstarted part of the queue stays in uniformly
+    random order; a recording with any rating (draft or submitted) never moves. Positions stay
+    1..n. Returns the new assignments, flushed.
+    """
+    rng = np.random.default_rng() if rng is None else rng
+    started = select(Rating.assignment_id)
+    waiting = list(db.scalars(select(Assignment).where(Assignment.account_id == account_id, Assignment.id.not_in(started))))
+    last = db.scalar(select(func.max(Assignment.position)).where(Assignment.account_id == account_id)) or 0
+    added = []
+    for recording_id in recording_ids:
+        last += 1
+        assignment = Assignment(account_id=account_id, recording_id=int(recording_id), position=last)
+        place = int(rng.integers(len(waiting) + 1))
+        if place < len(waiting):
+            displaced = waiting[place]
+            assignment.position, displaced.position = displaced.position, last
+            # The displaced one leaves its place before the newcomer takes it: positions are unique per
+            # coder, checked on every statement by both SQLite and PostgreSQL.
+            db.flush()
+            waiting[place] = assignment
+            waiting.append(displaced)
+        else:
+            waiting.append(assignment)
+        db.add(assignment)
+        db.flush()
+        added.append(assignment)
+    return added
 
 
 def assign(
@@ -113,13 +151,9 @@ def assign(
             shares = {a.id: pool for a in accounts}
         added = {}
         for account in accounts:
-            last = db.scalar(select(func.max(Assignment.position)).where(Assignment.account_id == account.id)) or 0
             new = [r for r in shares[account.id] if (account.id, r) not in existing]
-            for offset, recording_id in enumerate(rng.permutation(new), start=1):
-                assignment = Assignment(account_id=account.id, recording_id=int(recording_id), position=last + offset)
-                db.add(assignment)
-                existing[(account.id, int(recording_id))] = assignment
-            db.flush()
+            for assignment in enqueue(db, account.id, new, rng):
+                existing[(account.id, assignment.recording_id)] = assignment
             for recording_id in shares[account.id]:
                 assignment = existing[(account.id, recording_id)]
                 have = set(db.scalars(select(AssignmentScale.scale_id).where(AssignmentScale.assignment_id == assignment.id)))

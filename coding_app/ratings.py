@@ -23,6 +23,7 @@ from reliability import ScoreError
 
 from . import audit, certification
 from .accounts import ROLE_FOR_KIND, require_role
+from .assignments import enqueue
 from .errors import ImportRefused, NotFound
 from .recordings import recording_finder
 from .spreadsheet import read_columns
@@ -386,10 +387,7 @@ def _add_imported(db: Session, entry: _ImportRow, actor: str) -> None:
     assignment = db.scalar(select(Assignment).where(Assignment.account_id == account.id,
                                                     Assignment.recording_id == recording.id))  # fmt: skip
     if assignment is None:
-        last = db.scalar(select(func.max(Assignment.position)).where(Assignment.account_id == account.id)) or 0
-        assignment = Assignment(account_id=account.id, recording_id=recording.id, position=last + 1)
-        db.add(assignment)
-        db.flush()
+        [assignment] = enqueue(db, account.id, [recording.id])
     if db.get(AssignmentScale, (assignment.id, scale.id)) is None:
         db.add(AssignmentScale(assignment_id=assignment.id, scale_id=scale.id))
         db.flush()

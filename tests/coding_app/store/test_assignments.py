@@ -1,16 +1,18 @@
-"""Assignments: roles per kind, a random order per coder, appended work, even splits, draws, audited."""
+"""Assignments: roles per kind, a random order per coder, later work shuffled among the unstarted, even splits, draws, audited."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
-from coding_app.assignments import AssignmentError, assign
+from coding_app.assignments import AssignmentError, assign, enqueue
 from coding_app.codebook import CodebookError
 from coding_app.errors import NotFound
+from coding_app.ratings import import_ratings
 from coding_app.sampling import draw_fidelity, draw_members
-from coding_app.store.models import Account, Assignment, AssignmentScale, RecordingKey, ScaleRow
-from tests.coding_app.helpers import add_account, add_recordings, audit_rows, external_ids, row_counts
+from coding_app.store.models import Account, Assignment, AssignmentScale, Rating, RecordingKey, ScaleRow, now
+from tests.coding_app.helpers import add_account, add_recordings, audit_rows, external_ids, row_counts, write_csv
 
 VIDEOS = [f"V{n}" for n in range(1, 7)]
 AUDIO = [f"A{n}" for n in range(1, 5)]
@@ -119,22 +121,78 @@ def test_coders_assigned_together_get_different_orders(study):
     assert sorted(one) == sorted(two) == VIDEOS and one != two
 
 
-def test_new_work_joins_the_end_of_the_queue(study):
-    """Started work keeps its positions; recordings assigned later take positions after the last one."""
+def start(store, name: str, external: str, status: str) -> None:
+    """A draft (work in progress) or a submitted rating of one of the coder's recordings, on one scale."""
+    with store.write() as db:
+        assignment = db.scalar(select(Assignment).join(Account, Account.id == Assignment.account_id)
+                               .join(RecordingKey, RecordingKey.recording_id == Assignment.recording_id)
+                               .where(Account.name == name, RecordingKey.external_id == external))  # fmt: skip
+        scale = db.scalar(select(ScaleRow.id).where(ScaleRow.key == "ea_sensitivity"))
+        db.add(Rating(assignment_id=assignment.id, scale_id=scale, score=5, status=status,
+                      submitted_at=now() if status == "submitted" else None))  # fmt: skip
+
+
+def test_new_work_is_shuffled_among_the_unstarted_and_started_work_stays_put(study):
+    """Recordings assigned later take random places among those not started; started and submitted ones keep theirs."""
     codes = setup_study(study.store)
+    early = [f"V{n}" for n in range(10, 30)]
+    add_recordings(study.store, videos(early))
     assign(study.store, ["rater.one"], kind="video", recordings=",".join(codes[v] for v in ("V4", "V2", "V6")), seed=3,
            actor="pi.one")  # fmt: skip
-    first = queue_of(study.store, "rater.one")
-    assert sorted(e for _, e in first) == ["V2", "V4", "V6"] and [p for p, _ in first] == [1, 2, 3]
-    add_recordings(study.store, videos(["V7", "V8"]))
+    assign(study.store, ["rater.one"], kind="video", recordings="all", seed=5, actor="pi.one")
+    start(study.store, "rater.one", "V2", "submitted")
+    start(study.store, "rater.one", "V4", "draft")
+    before = dict((e, p) for p, e in queue_of(study.store, "rater.one"))
+    late = [f"V{n}" for n in range(30, 50)]
+    add_recordings(study.store, videos(late))
 
     summary = assign(study.store, ["rater.one"], kind="video", recordings="all", seed=4, actor="pi.one")
 
-    assert summary.added == {"rater.one": 5}
+    assert summary.added == {"rater.one": len(late)}
     queue = queue_of(study.store, "rater.one")
-    assert queue[:3] == first
-    assert [p for p, _ in queue] == list(range(1, 9))
-    assert sorted(e for _, e in queue[3:]) == ["V1", "V3", "V5", "V7", "V8"]
+    assert [p for p, _ in queue] == list(range(1, len(before) + len(late) + 1))
+    now_at = dict((e, p) for p, e in queue)
+    assert (now_at["V2"], now_at["V4"]) == (before["V2"], before["V4"])
+    # Interleaved: the later recordings are spread over the whole queue, the earlier unstarted ones too.
+    unstarted_before = [now_at[e] for e in before if e not in ("V2", "V4")]
+    assert min(now_at[e] for e in late) < max(unstarted_before) and max(now_at[e] for e in late) > min(unstarted_before)
+    assert sum(now_at[e] <= len(before) for e in late) >= len(late) // 4
+
+
+def test_recordings_enqueued_one_at_a_time_in_visit_order_land_in_a_random_order(study):
+    """As a ratings import adds them, file row by file row: the queue does not follow the file."""
+    setup_study(study.store)
+    visits = [f"V{n}" for n in range(10, 50)]
+    ids = add_recordings(study.store, videos(visits))
+    assign(study.store, ["rater.one"], kind="video", recordings=",".join(ids[v] for v in visits[:20]), seed=1,
+           actor="pi.one")  # fmt: skip
+    rng = np.random.default_rng(7)
+    with study.store.write() as db:
+        account = db.scalar(select(Account.id).where(Account.name == "rater.one"))
+        recordings = dict(db.execute(select(RecordingKey.external_id, RecordingKey.recording_id)).all())
+        for visit in visits[20:]:
+            enqueue(db, account, [recordings[visit]], rng)
+
+    queue = order(study.store, "rater.one")
+    later = [e for e in queue if e in visits[20:]]
+    assert sorted(queue) == sorted(visits) and later != visits[20:]
+    assert sum(queue.index(e) < 20 for e in visits[20:]) >= 5  # not all appended after the first twenty
+
+
+def test_the_coding_order_of_an_import_does_not_follow_the_file(study):
+    """import-ratings assigns recordings row by row: each joins the coder's queue at a random unstarted place."""
+    setup_study(study.store)
+    visits = [f"V{n}" for n in range(10, 50)]
+    ids = add_recordings(study.store, videos(visits))
+    assign(study.store, ["rater.one"], kind="video", recordings=",".join(ids[v] for v in visits[:20]), seed=1,
+           actor="pi.one")  # fmt: skip
+    rows = [dict(recording_id=v, coder="rater.one", scale="ea_sensitivity", score="5") for v in visits[20:]]
+
+    import_ratings(study.store, write_csv(study.root / "r.csv", rows, ("recording_id", "coder", "scale", "score")), "pi.one")
+
+    queue = order(study.store, "rater.one")
+    assert [e for e in queue if e in visits[20:]] != visits[20:]
+    assert sum(queue.index(e) < 20 for e in visits[20:]) >= 5
 
 
 def test_split_deals_recordings_evenly_without_overlap(study):
