@@ -452,3 +452,37 @@ def run(
         "--client.showErrorDetails", "none",
     ]  # fmt: skip
     os.execve(sys.executable, arguments, environment)
+
+
+@app.command()
+def outcomes(
+    file: Annotated[Path, typer.Argument(help="Long-format scores, CSV or XLSX: participant, arm, timepoint, subscale, score.")],
+    control: Annotated[str, typer.Option(help="The control arm, as the file names it.")],
+    threshold: Annotated[float, typer.Option(help="Scores at or above it are in class (5.5 on the EA scales: Sensitive).")],
+    scale: Annotated[list[str] | None, typer.Option(
+        help="LOW:HIGH:STEP for every subscale, or SUBSCALE=LOW:HIGH:STEP (repeat) for each. Default 1:7:0.5.")] = None,
+    baseline: Annotated[str, typer.Option(help="The baseline timepoint, as the file names it.")] = "baseline",
+    treatment: Annotated[str | None, typer.Option(help="The treatment arm (default: the one arm besides control).")] = None,
+    timepoint: Annotated[list[str] | None, typer.Option(
+        help="Declare the timepoints, in order (repeat); rows at any other are refused.")] = None,
+    complete_case: Annotated[bool, typer.Option(help="Only participants scored on the subscale at every timepoint.")] = False,
+    zero_cell_correction: Annotated[bool, typer.Option(
+        help="Risk ratio with no events in an arm: add 0.5 to every cell (Haldane-Anscombe) instead of 'undefined'.")] = False,
+    confidence: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.95,
+    output: Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")] = OutputFormat.table,
+) -> None:
+    """Outcomes by arm of a scores file: share in class, difference, ratio, change, scores, follow-up."""
+    from .outcomes_file import as_csv, as_json, file_outcomes, print_table  # kept beside the command: one edit here
+
+    scales = _parse_scales(scale or ["1:7:0.5"], threshold)
+    try:
+        tables = file_outcomes(file, scales, control=control, baseline=baseline, treatment=treatment, timepoints=timepoint,
+                               complete_case=complete_case, correction=zero_cell_correction, confidence=confidence)  # fmt: skip
+    except (SpreadsheetError, RatingsError, ValueError) as error:
+        fail(str(error))
+    if output is OutputFormat.json:
+        typer.echo(as_json(tables))
+    elif output is OutputFormat.csv:
+        typer.echo(as_csv(tables), nl=False)
+    else:
+        print_table(tables, scales)
