@@ -159,40 +159,43 @@ def test_new_work_is_shuffled_among_the_unstarted_and_started_work_stays_put(stu
     assert sum(now_at[e] <= len(before) for e in late) >= len(late) // 4
 
 
+VISITS = [f"V{n}" for n in range(10, 50)]
+"""Forty videos in visit order: the first twenty in rater.one's queue, the rest added one at a time."""
+
+
+def first_twenty_assigned(study) -> None:
+    setup_study(study.store)
+    ids = add_recordings(study.store, videos(VISITS))
+    assign(study.store, ["rater.one"], kind="video", recordings=",".join(ids[v] for v in VISITS[:20]), seed=1,
+           actor="pi.one")  # fmt: skip
+
+
 def test_recordings_enqueued_one_at_a_time_in_visit_order_land_in_a_random_order(study):
     """As a ratings import adds them, file row by file row: the queue does not follow the file."""
-    setup_study(study.store)
-    visits = [f"V{n}" for n in range(10, 50)]
-    ids = add_recordings(study.store, videos(visits))
-    assign(study.store, ["rater.one"], kind="video", recordings=",".join(ids[v] for v in visits[:20]), seed=1,
-           actor="pi.one")  # fmt: skip
+    first_twenty_assigned(study)
     rng = np.random.default_rng(7)
     with study.store.write() as db:
         account = db.scalar(select(Account.id).where(Account.name == "rater.one"))
         recordings = dict(db.execute(select(RecordingKey.external_id, RecordingKey.recording_id)).all())
-        for visit in visits[20:]:
+        for visit in VISITS[20:]:
             enqueue(db, account, [recordings[visit]], rng)
 
     queue = order(study.store, "rater.one")
-    later = [e for e in queue if e in visits[20:]]
-    assert sorted(queue) == sorted(visits) and later != visits[20:]
-    assert sum(queue.index(e) < 20 for e in visits[20:]) >= 5  # not all appended after the first twenty
+    later = [e for e in queue if e in VISITS[20:]]
+    assert sorted(queue) == sorted(VISITS) and later != VISITS[20:]
+    assert sum(queue.index(e) < 20 for e in VISITS[20:]) >= 5  # not all appended after the first twenty
 
 
 def test_the_coding_order_of_an_import_does_not_follow_the_file(study):
     """import-ratings assigns recordings row by row: each joins the coder's queue at a random unstarted place."""
-    setup_study(study.store)
-    visits = [f"V{n}" for n in range(10, 50)]
-    ids = add_recordings(study.store, videos(visits))
-    assign(study.store, ["rater.one"], kind="video", recordings=",".join(ids[v] for v in visits[:20]), seed=1,
-           actor="pi.one")  # fmt: skip
-    rows = [dict(recording_id=v, coder="rater.one", scale="ea_sensitivity", score="5") for v in visits[20:]]
+    first_twenty_assigned(study)
+    rows = [dict(recording_id=v, coder="rater.one", scale="ea_sensitivity", score="5") for v in VISITS[20:]]
 
     import_ratings(study.store, write_csv(study.root / "r.csv", rows, ("recording_id", "coder", "scale", "score")), "pi.one")
 
     queue = order(study.store, "rater.one")
-    assert [e for e in queue if e in visits[20:]] != visits[20:]
-    assert sum(queue.index(e) < 20 for e in visits[20:]) >= 5
+    assert [e for e in queue if e in VISITS[20:]] != VISITS[20:]
+    assert sum(queue.index(e) < 20 for e in VISITS[20:]) >= 5
 
 
 def test_split_deals_recordings_evenly_without_overlap(study):
