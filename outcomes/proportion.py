@@ -21,7 +21,7 @@ def clopper_pearson(events: ArrayLike, n: ArrayLike, confidence: float = 0.95) -
     high = B(1 - alpha/2; x + 1, n - x) (1 when x = n), B(q; a, b) the beta quantile
     (Clopper & Pearson 1934, Biometrika 26:404). NaN where n = 0.
 
-    Newcombe (1998, Stat Med 17:857, Table II) gives 0.0000 to 0.1684 for 0/20:
+    Newcombe (1998, Stat Med 17:857) gives 0.0000 to 0.1684 for 0/20:
 
     >>> low, high = clopper_pearson(0, 20)
     >>> round(float(low), 4), round(float(high), 4)
@@ -59,7 +59,7 @@ class Proportion:
 def proportion(events: int, n: int, confidence: float = 0.95) -> Proportion:
     """The share ``events / n`` with its Clopper-Pearson exact interval (see :func:`clopper_pearson`).
 
-    Newcombe (1998, Stat Med 17:857, Table II): 81/263 has the exact interval 0.2527 to 0.3676.
+    Newcombe (1998, Stat Med 17:857): 81/263 has the exact interval 0.2527 to 0.3676.
 
     >>> p = proportion(81, 263)
     >>> round(p.estimate, 4), round(p.ci[0], 4), round(p.ci[1], 4)

@@ -101,20 +101,18 @@ def _rows(labels: Sequence[object]) -> str:
 def _arms(frame: pd.DataFrame, control: str, treatment: str | None) -> tuple[str | None, list[str]]:
     """The treatment arm (given, or the one arm besides control) and the problems with the arms."""
     present = list(dict.fromkeys(frame["arm"]))
-    problems = []
+    named = ", ".join(map(repr, present))
     if control not in present:
-        problems.append(f"no row has the control arm {control!r} (arms in the data: {', '.join(map(repr, present))})")
-    others = [arm for arm in present if arm != control]
+        # Every other row would look like a stray arm: the control's name is what to fix.
+        return None, [f"no row has the control arm {control!r} (arms in the data: {named})"]
+    if treatment is not None and treatment not in present:
+        return None, [f"no row has the treatment arm {treatment!r} (arms in the data: {named})"]
+    treatment = treatment or next((arm for arm in present if arm != control), None)
     if treatment is None:
-        treatment = others[0] if others else None
-    elif treatment not in present:
-        problems.append(f"no row has the treatment arm {treatment!r} (arms in the data: {', '.join(map(repr, present))})")
-    if treatment is None:
-        problems.append(f"every row is in the control arm {control!r}: there is no arm to compare it with")
+        return None, [f"every row is in the control arm {control!r}: there is no arm to compare it with"]
     stray = ~frame["arm"].isin([control, treatment])
-    problems += [f"row {row}: arm {arm!r} is a third arm; outcomes compare {treatment!r} with the control {control!r}"
-                 for row, arm in frame.loc[stray, "arm"].items()]  # fmt: skip
-    return treatment, problems
+    return treatment, [f"row {row}: arm {arm!r} is a third arm; outcomes compare {treatment!r} with the control {control!r}"
+                       for row, arm in frame.loc[stray, "arm"].items()]  # fmt: skip
 
 
 def _two_arms(frame: pd.DataFrame, randomised: Mapping[str, str] | None) -> list[str]:
@@ -126,8 +124,8 @@ def _two_arms(frame: pd.DataFrame, randomised: Mapping[str, str] | None) -> list
                 f"but in arm {first_arm[row]!r} in row {first_row[row]}"
                 for row in frame.index[frame["arm"] != first_arm]]  # fmt: skip
     if randomised is not None:
-        allocated = frame["participant"].map(randomised)
-        for row in frame.index[(frame["arm"] == first_arm) & (allocated != frame["arm"])]:
+        allocated = frame["participant"].astype(object).map(randomised)  # NaN where not allocated
+        for row in frame.index[(frame["arm"] == first_arm) & allocated.ne(frame["arm"].astype(object))]:
             why = "is not in the allocation" if pd.isna(allocated[row]) else f"is allocated to {allocated[row]!r}"
             problems.append(f"row {row}: participant {frame.at[row, 'participant']!r} {why}, not to arm {frame.at[row, 'arm']!r}")
     return problems
@@ -153,7 +151,7 @@ def check_scores(
     participant in two arms (or, with ``randomised``, in an arm other than their allocation),
     a score off its grid, and the same participant, timepoint and subscale twice. Text fields
     are stripped; scores come back as their grid levels, ``in_class`` 1 at or above the
-    threshold.
+    threshold; ``.attrs`` names the treatment and control arms.
 
     >>> long = pd.DataFrame({"participant": ["p1", "p2"], "arm": ["VIPP", "Usual care"],
     ...                      "timepoint": "baseline", "subscale": "sensitivity", "score": ["5.5", "4"]})
@@ -210,7 +208,9 @@ def check_scores(
         problems.append("no scores")
     if problems:
         raise RatingsError(problems)
-    return frame.assign(score=levels, in_class=in_class)
+    clean = frame.assign(score=levels, in_class=in_class)
+    clean.attrs = {"treatment": treatment, "control": control}
+    return clean
 
 
 def _follow_up(clean: pd.DataFrame, arms: tuple[str, str], baseline: str, timepoints: tuple[str, ...],
@@ -283,7 +283,7 @@ def outcome_tables(
     """
     clean = check_scores(scores, scales, control=control, baseline=baseline, treatment=treatment,
                          timepoints=timepoints, randomised=randomised)  # fmt: skip
-    treatment = treatment or next(arm for arm in clean["arm"] if arm != control)
+    treatment = clean.attrs["treatment"]
     order = tuple(timepoints) if timepoints is not None else (baseline, *dict.fromkeys(clean["timepoint"][clean["timepoint"] != baseline]))
     subscales = [s for s in scales if s in set(clean["subscale"])] if not isinstance(scales, Scale) else list(dict.fromkeys(clean["subscale"]))
     analysed = _complete(clean, order) if complete_case else clean
