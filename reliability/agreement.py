@@ -68,7 +68,8 @@ def percent_agreement(
     """Share of units on which the coders' scores differ by at most ``within`` points.
 
     ``within=0`` is exact agreement; ``within=1`` on the EA scale counts 5 and 6 as agreeing.
-    The interval is Wilson's.
+    The interval is Wilson's score interval, as statsmodels' ``proportion_confint(method="wilson")``;
+    no SE is reported (the interval is not estimate +- z SE).
 
     >>> r = percent_agreement([5, 5.5, 6, 3], [5, 6, 7, 3], Scale(1, 7, 0.5), within=0.5)
     >>> r.estimate, r.statistic
@@ -87,7 +88,8 @@ def class_agreement(
     """Exact agreement and unweighted Cohen's kappa on the class each score falls in.
 
     The class is ``score >= scale.threshold`` (for EA sensitivity, 5.5 and above is
-    *Sensitive*). Kappa's interval is analytic (Fleiss, Cohen & Everitt 1969).
+    *Sensitive*). The share's interval is Wilson's (as :func:`percent_agreement`); kappa's SE and
+    interval are Fleiss, Cohen & Everitt's (1969), as statsmodels (see :func:`~reliability.kappa.kappa_from_table`).
 
     >>> ea = Scale(1, 7, 0.5, threshold=5.5)
     >>> share, kappa = class_agreement([6, 5, 7, 3], [5.5, 5, 5, 3], ea)

@@ -28,6 +28,18 @@ LEVELS: tuple[Level, ...] = ("nominal", "ordinal", "interval", "ratio")
 UNDEFINED_REASON = "every pairable score is the same level, so there is no disagreement to expect (D_e = 0)"
 
 
+def _check_level(level: str, scale: Scale) -> None:
+    """Refuse a level of measurement that is unknown, or ratio on a scale with negative levels.
+
+    The ratio metric needs an absolute zero: between -3 and 3 it is 0/0, taken as no distance, so
+    alpha would come out undefined for data that disagree.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
+    if level == "ratio" and scale.low < 0:
+        raise ValueError(f"the ratio level needs a scale with no negative levels, and {scale} starts below 0")
+
+
 def _distances(level: Level, values: np.ndarray, n_v: np.ndarray) -> np.ndarray:
     """delta_ck for each pair of levels, over a batch of marginals ``n_v`` of shape (..., K).
 
@@ -79,6 +91,7 @@ def alpha_tables(tables: np.ndarray, scale: Scale, level: Level = "ordinal") -> 
     With two coders on every unit the coincidence matrix is o = T + T^T (a unit scored (c, k)
     adds 1 to o_ck and to o_kc, one scored (c, c) adds 2 to o_cc); no interval.
     """
+    _check_level(level, scale)
     k = tables.shape[-1]
     coincidences = (tables + np.swapaxes(tables, -1, -2)).reshape(*tables.shape[:-2], k * k).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -128,8 +141,7 @@ def krippendorff_alpha(
     >>> round(krippendorff_alpha(data, Scale(1, 5), "ordinal", n_boot=0).estimate, 3)
     0.815
     """
-    if level not in LEVELS:
-        raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
+    _check_level(level, scale)
     counts, n_units = _value_counts(data, scale)
     pairable = counts[counts.sum(axis=1) >= 2]
     name = f"alpha ({level})"

@@ -125,8 +125,9 @@ def icc(
     """ICC(A,1) (``measures="single"``) or ICC(A,k) (``"average"``) of a coders x units matrix.
 
     Scores are validated on ``scale`` and treated as interval. Units missing any coder's
-    score are dropped and counted. The interval is McGraw & Wong's F interval; for average
-    measures it is the single-measure interval stepped up by Spearman-Brown.
+    score are dropped and counted. The interval is McGraw & Wong's F interval, as pingouin's
+    ``intraclass_corr``; for average measures it is the single-measure interval stepped up by
+    Spearman-Brown. There is no SE: the interval comes from F quantiles, not estimate +- z SE.
 
     Example: Shrout & Fleiss (1979), 6 targets x 4 judges, ICC(2,1) = .29.
 

@@ -56,15 +56,18 @@ def _standard_errors(p: np.ndarray, w: np.ndarray, kappa: ArrayLike, p_e: ArrayL
     var = [sum_ij p_ij (w_ij - (wbar_i. + wbar_.j)(1 - kappa))^2 - (kappa - p_e (1 - kappa))^2]
           / (n (1 - p_e)^2);
     var_0 = [sum_ij p_i. p_.j (w_ij - (wbar_i. + wbar_.j))^2 - p_e^2] / (n (1 - p_e)^2).
+    The subtracted squares are the means of the summed terms, so each variance is computed as the
+    weighted sum of squared deviations from that mean: the same number, without the cancellation
+    that left a zero variance at +-1e-14. The divisor is n (a table variance), as statsmodels.
     """
     kappa, p_e, n = (np.asarray(x, dtype=float) for x in (kappa, p_e, n))
     row, col = p.sum(axis=-1), p.sum(axis=-2)
     margin_sum = (col @ w.T)[..., :, None] + (row @ w)[..., None, :]
     scale = n * (1 - p_e) ** 2
-    spread = (p * (w - margin_sum * (1 - kappa)[..., None, None]) ** 2).sum(axis=(-2, -1))
-    var = (spread - (kappa - p_e * (1 - kappa)) ** 2) / scale
-    var0 = ((row[..., :, None] * col[..., None, :] * (w - margin_sum) ** 2).sum(axis=(-2, -1)) - p_e**2) / scale
-    return np.sqrt(np.maximum(var, 0.0)), np.sqrt(np.maximum(var0, 0.0))
+    mean = (kappa - p_e * (1 - kappa))[..., None, None]
+    var = (p * (w - margin_sum * (1 - kappa)[..., None, None] - mean) ** 2).sum(axis=(-2, -1)) / scale
+    var0 = (row[..., :, None] * col[..., None, :] * (w - margin_sum + p_e[..., None, None]) ** 2).sum(axis=(-2, -1)) / scale
+    return np.sqrt(var), np.sqrt(var0)
 
 
 def analytic_interval(kappa: ArrayLike, se: ArrayLike, confidence: float) -> tuple[np.ndarray, np.ndarray]:
@@ -123,7 +126,10 @@ def kappa_from_table(
 ) -> Estimate:
     """Cohen's kappa from a k x k table of counts (rows: coder A's level, columns: coder B's).
 
-    ``ci="analytic"`` gives estimate +- z * SE (Fleiss, Cohen & Everitt 1969), capped at 1;
+    ``ci="analytic"`` gives estimate +- z * SE, capped at 1, with Fleiss, Cohen & Everitt's (1969)
+    variance: a table variance (divisor n), as their published values and statsmodels'
+    ``cohens_kappa``. (irrCAC's raw-ratings form, its Conger kappa of two coders, is the same
+    kappa with an SE larger by sqrt(n / (n - 1)) and a t(n - 1) interval.)
     ``"bootstrap"`` the percentile interval of ``n_boot`` unit resamples, ``"bca"`` their
     BCa interval (both are in ``.bootstrap`` either way, with the seed). ``details`` holds
     p_observed, p_expected, se_null (SE under kappa = 0), z and the two-sided p_value.
@@ -191,7 +197,8 @@ def cohen_kappa(
     ``n_dropped``. Weights: ``"none"``, ``"linear"``, ``"quadratic"`` or a k x k matrix of
     agreement weights (see :func:`~reliability.contingency.agreement_weights`). Undefined
     kappa (expected agreement 1) comes back with ``estimate`` NaN and the reason in
-    ``undefined``. Other arguments as :func:`kappa_from_table`.
+    ``undefined``. The SE is Fleiss, Cohen & Everitt's, as statsmodels; other arguments and
+    the interval as :func:`kappa_from_table`.
 
     >>> ea = Scale(1, 7, 0.5)
     >>> r = cohen_kappa([5, 5.5, 6, 3, 4], [5, 6, 6, 3.5, 4], scale=ea, weights="quadratic")

@@ -176,6 +176,11 @@ def agreement_table(
     statistic is undefined. Pairs sharing no unit are left out. ``.attrs`` holds the settings,
     the seed included, so the table can be reproduced.
 
+    Intervals and their references: AC1/AC2 AC +- t(n - 1) SE on Gwet's raw-ratings variance, as
+    irrCAC's raw functions; kappas kappa +- z SE on Fleiss, Cohen & Everitt's variance, as
+    statsmodels; agreement shares Wilson's, as statsmodels (no SE); ICCs McGraw & Wong's F
+    intervals, as pingouin (no SE); alpha the bootstrap percentile interval.
+
     >>> ratings = pd.DataFrame({"unit": ["v1", "v1", "v2", "v2", "v3", "v3"],
     ...                         "coder": ["A", "B"] * 3, "subscale": "sensitivity",
     ...                         "score": [5, 5.5, 3, 3, 6, 6.5]})

@@ -11,6 +11,7 @@ from reliability import (
     Scale,
     ScoreError,
     TooFewUnitsError,
+    agreement_table,
     agreement_weights,
     class_agreement,
     cohen_kappa,
@@ -73,6 +74,15 @@ def test_constant_coders_on_one_level_make_kappa_undefined_never_zero_or_one(wei
     assert "undefined" in str(r)
 
 
+def test_kappa_of_a_constant_coder_has_no_spread_rather_than_rounding_noise():
+    """Coder a never varies, so kappa is 0 on every sample: its SE is 0 (it was 3.4e-6, the
+    cancellation of two near-equal sums, which statsmodels still shows)."""
+    r = cohen_kappa([1, 1, 1, 1, 1], [1, 1, 1, 1, 1.5], EA, "quadratic")
+    assert r.estimate == 0
+    assert r.se < 1e-12 and r.details["se_null"] < 1e-12
+    assert r.ci == pytest.approx((0, 0), abs=1e-12)
+
+
 def test_constant_coders_on_different_levels_give_kappa_zero():
     r = cohen_kappa([4, 4, 4], [5, 5, 5], EA, "linear")
     assert r.estimate == pytest.approx(0.0)
@@ -86,6 +96,22 @@ def test_alpha_and_icc_are_undefined_for_constant_data_and_gwet_is_not():
     assert math.isnan(intraclass.estimate) and "every score is the same" in intraclass.undefined
     # The kappa paradox's answer: AC1 stays defined (and is 1) when both coders agree on one level.
     assert gwet_ac([6, 6, 6], [6, 6, 6], EA).estimate == pytest.approx(1.0)
+
+
+def test_ratio_alpha_is_refused_on_a_scale_below_zero_rather_than_called_undefined():
+    """Between -3 and 3 the ratio metric is 0/0: these coders disagree, yet D_e would be 0."""
+    below_zero = Scale(-3, 3, 1)
+    with pytest.raises(ValueError, match="ratio level needs a scale with no negative levels, and the scale -3-3"):
+        krippendorff_alpha([[-3, 3, -3], [3, -3, -3]], below_zero, "ratio", n_boot=0)
+    ratings = pd.DataFrame({"unit": [1, 1, 2, 2], "coder": ["A", "B"] * 2, "subscale": "s", "score": [-3, 3, 3, -3]})
+    with pytest.raises(ValueError, match="ratio level needs a scale with no negative levels"):
+        agreement_table(ratings, below_zero, level="ratio", n_boot=0)
+    assert krippendorff_alpha([[-3, 3, -3], [3, -3, -3]], below_zero, "interval", n_boot=0).defined
+
+
+def test_gwet_population_smaller_than_the_sample_is_refused():
+    with pytest.raises(ValueError, match=r"the population \(4 units\) cannot be smaller than the sample \(5\)"):
+        gwet_ac([6, 6, 5, 6, 5], [6, 6, 6, 6, 5], EA, population=4)
 
 
 def test_one_unit_is_an_error_that_says_so():

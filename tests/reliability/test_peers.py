@@ -10,6 +10,8 @@ import math
 import warnings
 from contextlib import contextmanager
 
+import irrCAC.raw
+import irrCAC.table
 import krippendorff
 import numpy as np
 import pandas as pd
@@ -18,6 +20,7 @@ import pytest
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from scipy.stats import norm
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import cohens_kappa
@@ -28,7 +31,10 @@ from reliability import (
     TooFewUnitsError,
     agreement_weights,
     class_agreement,
+    agreement_table,
     cohen_kappa,
+    gwet_ac,
+    gwet_from_table,
     icc,
     kappa_from_table,
     krippendorff_alpha,
@@ -52,8 +58,10 @@ SCALE_KINDS = {
     "0-2 by 0.25": Scale(0, 2, 0.25),
     "2-4 by 0.25": Scale(2, 4, 0.25),
 }
-every_scale_kind = pytest.mark.parametrize("scale", SCALE_KINDS.values(), ids=SCALE_KINDS.keys())
-every_level = pytest.mark.parametrize("level", LEVELS)
+# Every level on every kind of grid, but ratio on a grid below 0 (refused: see test_edge_cases).
+ALPHA_CASES = {f"{level}-{name}": (scale, level) for name, scale in SCALE_KINDS.items() for level in LEVELS
+               if not (level == "ratio" and scale.low < 0)}  # fmt: skip
+every_level_on_every_scale_kind = pytest.mark.parametrize(("scale", "level"), ALPHA_CASES.values(), ids=ALPHA_CASES.keys())
 # Every level on every kind of grid is 32 cases: fewer examples each keeps the suite's time.
 per_case = settings(max_examples=25)
 WEIGHTS = ("none", "linear", "quadratic")
@@ -185,31 +193,41 @@ def test_sklearn_without_labels_weights_by_observed_levels_and_moves_weighted_ka
 # --- Analytic SE vs statsmodels ---------------------------------------------------------------
 
 
-@given(tables(), st.sampled_from(WEIGHTS))
-def test_kappa_and_fleiss_cohen_everitt_standard_errors_equal_statsmodels(table, weights):
-    """Both SEs (under the estimate and under kappa = 0) as statsmodels' cohens_kappa.
+def statsmodels_kappa(table: np.ndarray, weights: str) -> tuple[float, float, float, float]:
+    """statsmodels' kappa, SE and SE under kappa = 0, and how far rounding may move its SEs.
 
-    statsmodels takes *disagreement* weights for a user matrix, hence 1 - W.
+    statsmodels takes *disagreement* weights for a user matrix, hence 1 - W. It subtracts two
+    near-equal sums for each variance (ours sums squared deviations from the mean), so its
+    variances carry rounding of about 1e-12 / (n (1 - p_e)^2): large where p_e is near 1.
     """
-    # Expected agreement is 1 only when every unit sits in one diagonal cell.
-    assume(not (np.count_nonzero(table) == 1 and np.trace(table) == table.sum()))
-    ours = kappa_from_table(table, weights)
-    assert ours.defined
     w = agreement_weights(table.shape[0], weights)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         # statsmodels takes sqrt of a variance that rounds to -1e-17 on perfect agreement.
         warnings.simplefilter("ignore", RuntimeWarning)
         theirs = cohens_kappa(table, weights=1 - w, wt="user")
-    assert ours.estimate == pytest.approx(theirs.kappa, abs=1e-9)
-    assert ours.se == pytest.approx(math.sqrt(max(theirs.var_kappa, 0.0)), rel=1e-7, abs=1e-7)
-    assert ours.details["se_null"] == pytest.approx(math.sqrt(max(theirs.var_kappa0, 0.0)), rel=1e-7, abs=1e-7)
+    n = table.sum()
+    p_e = table.sum(axis=1) @ w @ table.sum(axis=0) / n**2
+    slack = math.sqrt(1e-12 / (n * (1 - p_e) ** 2))
+    return theirs.kappa, math.sqrt(max(theirs.var_kappa, 0.0)), math.sqrt(max(theirs.var_kappa0, 0.0)), slack
+
+
+@given(tables(), st.sampled_from(WEIGHTS))
+def test_kappa_and_fleiss_cohen_everitt_standard_errors_equal_statsmodels(table, weights):
+    """Both SEs (under the estimate and under kappa = 0) as statsmodels' cohens_kappa."""
+    # Expected agreement is 1 only when every unit sits in one diagonal cell.
+    assume(not (np.count_nonzero(table) == 1 and np.trace(table) == table.sum()))
+    ours = kappa_from_table(table, weights)
+    assert ours.defined
+    kappa, se, se_null, slack = statsmodels_kappa(table, weights)
+    assert ours.estimate == pytest.approx(kappa, abs=1e-9)
+    assert ours.se == pytest.approx(se, rel=1e-7, abs=slack)
+    assert ours.details["se_null"] == pytest.approx(se_null, rel=1e-7, abs=slack)
 
 
 # --- Krippendorff's alpha vs the krippendorff package -----------------------------------------
 
 
-@every_scale_kind
-@every_level
+@every_level_on_every_scale_kind
 @per_case
 @given(st.data())
 def test_krippendorff_alpha_equals_krippendorff_package(scale, level, data):
@@ -256,8 +274,7 @@ def _all_one_level(counts: np.ndarray) -> bool:
     return np.count_nonzero(counts.sum(axis=0)) == 1
 
 
-@every_scale_kind
-@every_level
+@every_level_on_every_scale_kind
 @per_case
 @given(st.data())
 def test_alpha_from_summed_unit_coincidences_equals_krippendorff_package(scale, level, data):
@@ -272,8 +289,7 @@ def test_alpha_from_summed_unit_coincidences_equals_krippendorff_package(scale, 
     assert ours == pytest.approx(theirs, rel=1e-9, abs=1e-12)
 
 
-@every_scale_kind
-@every_level
+@every_level_on_every_scale_kind
 @per_case
 @given(st.data())
 def test_alpha_bootstrap_replicate_equals_krippendorff_package_on_the_same_resample(scale, level, data):
@@ -295,8 +311,7 @@ def test_alpha_bootstrap_replicate_equals_krippendorff_package_on_the_same_resam
         assert replicate == pytest.approx(theirs, rel=1e-9, abs=1e-12)
 
 
-@every_scale_kind
-@every_level
+@every_level_on_every_scale_kind
 @per_case
 @given(st.data())
 def test_pair_alpha_of_the_agreement_table_equals_krippendorff_package(scale, level, data):
@@ -423,9 +438,9 @@ def test_icc_single_and_average_equal_pingouin_with_interval(matrix):
 
 
 @st.composite
-def paired_scores_with_missing(draw):
+def paired_scores_with_missing(draw, scales=SCALES):
     """(scale, a, b) with ~15% of scores missing (NaN), at least two complete pairs."""
-    scale, a, b = draw(paired_scores())
+    scale, a, b = draw(paired_scores(scales))
     for scores in (a, b):
         gone = draw(hnp.arrays(bool, scores.size, elements=sometimes(1), fill=st.nothing()))
         scores[gone] = np.nan
@@ -464,3 +479,127 @@ def test_class_agreement_equals_numpy_and_class_kappa_equals_sklearn(scores):
         assert isinstance(kappa.undefined, str) and math.isnan(kappa.estimate)
     else:
         assert kappa.estimate == pytest.approx(theirs, abs=1e-9)
+
+
+# --- Gwet's AC1/AC2 vs irrCAC; the agreement table vs every statistic's reference ------------
+
+IRRCAC_WEIGHTS = {"none": "identity", "linear": "linear", "quadratic": "quadratic"}
+
+
+def irrcac_raw(
+    a, b, scale: Scale, weights: str, method: str = "gwet", population: float = math.inf, confidence: float = 0.95
+) -> dict:
+    """irrCAC's raw-ratings coefficient of two coders' complete scores, categories the full grid."""
+    ratings = pd.DataFrame({"a": a, "b": b})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # irrCAC's own use of pandas
+        cac = irrCAC.raw.CAC(ratings, IRRCAC_WEIGHTS[weights], categories=scale.levels.tolist(),
+                             confidence_level=confidence, N=population, digits=15)  # fmt: skip
+        return getattr(cac, method)()["est"]
+
+
+def assert_matches_irrcac(estimate: float, se: float, ci, theirs: dict, tolerance: float = 1e-9) -> None:
+    # irrCAC reports a zero SE as 1e-15 (and an interval that wide).
+    assert estimate == pytest.approx(theirs["coefficient_value"], abs=1e-9)
+    assert se == pytest.approx(theirs["se"], rel=1e-7, abs=tolerance)
+    assert list(ci) == pytest.approx(list(theirs["confidence_interval"]), abs=20 * tolerance)
+
+
+@given(
+    paired_scores_with_missing(st.sampled_from(list(SCALE_KINDS.values()))),
+    st.sampled_from(WEIGHTS),
+    st.one_of(st.just(math.inf), st.integers(0, 100)),
+)
+def test_gwet_ac_equals_irrcac_on_the_raw_ratings(scores, weights, more_in_population):
+    """Estimate, raw-ratings SE and t interval as irrCAC's raw CAC.gwet() on the units both coders
+    scored, over the full grid (unused levels, half and quarter points), with and without a finite
+    population (N = n + ``more_in_population``)."""
+    scale, a, b = scores
+    complete = np.isfinite(a) & np.isfinite(b)
+    population = complete.sum() + more_in_population
+    ours = gwet_ac(a, b, scale, weights, population=population)
+    assert (ours.n, ours.n_dropped) == (complete.sum(), a.size - complete.sum())
+    assert_matches_irrcac(ours.estimate, ours.se, ours.ci, irrcac_raw(a[complete], b[complete], scale, weights,
+                                                                      population=population))  # fmt: skip
+
+
+@given(tables(), st.sampled_from(WEIGHTS), st.one_of(st.just(math.inf), st.integers(0, 100)))
+def test_gwet_from_table_equals_irrcac_on_the_table(table, weights, more_in_population):
+    """The table form as irrCAC's table CAC.gwet(): same estimate, SE smaller by sqrt((n - 1) / n)."""
+    population = table.sum() + more_in_population
+    ours = gwet_from_table(table, weights, population=population)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)  # irrCAC's p-value divides by a zero SE
+        est = irrCAC.table.CAC(pd.DataFrame(table), IRRCAC_WEIGHTS[weights], N=population, digits=15).gwet()["est"]
+    # Its table functions answer in 1-element arrays.
+    theirs = {"coefficient_value": float(np.squeeze(est["coefficient_value"])), "se": float(np.squeeze(est["se"])),
+              "confidence_interval": [float(np.squeeze(x)) for x in est["confidence_interval"]]}  # fmt: skip
+    # irrCAC subtracts two near-equal sums for the table variance (ours sums squared deviations): a
+    # zero variance comes out as 0 or +-1e-15, an SE of 0, 4e-8 or NaN, and scipy gives no interval for 0.
+    if not theirs["se"] > 0:
+        event("irrCAC's variance rounds to zero or below")
+        assert ours.estimate == pytest.approx(theirs["coefficient_value"], abs=1e-9)
+        assert ours.se < 1e-7
+        return
+    assert_matches_irrcac(ours.estimate, ours.se, ours.ci, theirs, tolerance=1e-7)
+
+
+@settings(max_examples=30)  # irrCAC's Conger kappa loops in pandas: slow
+@given(paired_scores(), st.sampled_from(WEIGHTS))
+def test_kappa_keeps_fleiss_cohen_everitts_variance_where_irrcac_raw_conger_divides_by_n_minus_1(scores, weights):
+    """The one difference from irrCAC's raw-ratings (Conger's) kappa of two coders is the form of
+    the variance: the same kappa, SE larger by sqrt(n / (n - 1)), a t(n - 1) interval. Ours stays
+    Fleiss, Cohen & Everitt's, as statsmodels (test above) and the published values."""
+    scale, a, b = scores
+    ours = cohen_kappa(a, b, scale, weights)
+    assume(ours.defined)
+    theirs = irrcac_raw(a, b, scale, weights, method="conger")
+    n = a.size
+    assert ours.estimate == pytest.approx(theirs["coefficient_value"], abs=1e-9)
+    assert ours.se * math.sqrt(n / (n - 1)) == pytest.approx(theirs["se"], rel=1e-7, abs=1e-9)
+
+
+@given(paired_scores_with_missing(st.sampled_from([HALF_POINTS, SCALE_KINDS["VIPP 1-5 by 1 (integers)"]])),
+       st.sampled_from([0.9, 0.95, 0.99]))  # fmt: skip
+def test_agreement_table_statistics_equal_their_references(scores, confidence):
+    """What the pages, the report and the CLI show (the agreement table) is each statistic's
+    reference: Gwet's AC as irrCAC's raw ratings; kappa, weighted and on the classes, as
+    statsmodels (Fleiss, Cohen & Everitt); agreement shares with statsmodels' Wilson interval;
+    the ICC as :func:`icc` (checked against pingouin above)."""
+    scale, a, b = scores
+    units = [f"u{i}" for i in range(a.size)]
+    ratings = pd.DataFrame({"unit": units * 2, "coder": ["A"] * a.size + ["B"] * b.size, "subscale": "s",
+                            "score": np.concatenate([a, b])})  # fmt: skip
+    row = agreement_table(ratings, scale, within=1, confidence=confidence, n_boot=0).iloc[0]
+    complete = np.isfinite(a) & np.isfinite(b)
+    a, b = a[complete], b[complete]
+
+    def shown(key: str) -> tuple[float, float, tuple[float, float]]:
+        return row[key], row[f"{key}_se"], (row[f"{key}_ci_low"], row[f"{key}_ci_high"])
+
+    for key, weights in (("ac1", "none"), ("ac2_quadratic", "quadratic")):
+        assert_matches_irrcac(*shown(key), irrcac_raw(a, b, scale, weights, confidence=confidence))
+    ia, ib = scale.index(a), scale.index(b)
+    tables = {
+        "kappa_linear": (np.bincount(ia * scale.k + ib, minlength=scale.k**2).reshape(scale.k, -1), "linear"),
+        "kappa_quadratic": (np.bincount(ia * scale.k + ib, minlength=scale.k**2).reshape(scale.k, -1), "quadratic"),
+        "class_kappa": (np.bincount(scale.classify(a) * 2 + scale.classify(b), minlength=4).reshape(2, 2), "none"),
+    }
+    for key, (table, weights) in tables.items():
+        if np.isnan(row[key]):
+            event(f"{key} undefined")
+            continue
+        kappa, se, _, slack = statsmodels_kappa(table, weights)
+        z = norm.ppf(0.5 + confidence / 2)
+        assert row[key] == pytest.approx(kappa, abs=1e-9)
+        assert row[f"{key}_se"] == pytest.approx(se, rel=1e-7, abs=slack)
+        assert list(shown(key)[2]) == pytest.approx([kappa - z * se, min(kappa + z * se, 1)], abs=3 * slack + 1e-9)
+    shares = {"exact_agreement": a == b, "within_agreement": np.abs(a - b) <= 1 + 1e-9,
+              "class_agreement": scale.classify(a) == scale.classify(b)}  # fmt: skip
+    for key, agreeing in shares.items():
+        low, high = proportion_confint(int(agreeing.sum()), agreeing.size, alpha=1 - confidence, method="wilson")
+        assert [row[key], row[f"{key}_ci_low"], row[f"{key}_ci_high"]] == pytest.approx([agreeing.mean(), low, high], abs=1e-9)
+    for key, measures in (("icc_single", "single"), ("icc_average", "average")):
+        alone = icc([a, b], scale, measures, confidence=confidence)
+        assert [row[key], *shown(key)[2]] == pytest.approx([alone.estimate, *alone.ci], abs=1e-9, nan_ok=True)

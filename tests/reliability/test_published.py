@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from reliability import Scale, cohen_kappa, gwet_from_table, icc, kappa_from_table, krippendorff_alpha
+from reliability import Scale, cohen_kappa, gwet_ac, gwet_from_table, icc, kappa_from_table, krippendorff_alpha
 
 # Fleiss, Cohen & Everitt (1969), Psychol Bull 72:323, Table 1 and its agreement weights.
 FCE_TABLE = [[106, 10, 4], [22, 28, 10], [2, 12, 6]]
@@ -87,6 +87,54 @@ def test_gwet_ac2_matches_irrcac(table, weights, estimate, se):
     r = gwet_from_table(table, weights)
     assert r.estimate == pytest.approx(estimate, abs=5e-6)
     assert r.se == pytest.approx(se, abs=5e-6)
+
+
+def raw_ratings(table) -> tuple[np.ndarray, np.ndarray]:
+    """A table of counts as the two coders' scores (levels 1, 2, ...) of its units."""
+    table = np.asarray(table)
+    a, b = np.divmod(np.repeat(np.arange(table.size), table.ravel()), table.shape[0])
+    return a + 1.0, b + 1.0
+
+
+# Two coders' raw ratings. Ben and Gerry: irrCAC's raw_ben_gerry, the 11 units both rated, a-e as 1-5.
+# An 8-video pilot like the trial's non-intrusiveness (half points, levels 1-3 unused; quadratic
+# weighted kappa 0.89). Ten made-up VIPP adherence pairs (1-5, nothing below 3).
+RAW = {
+    "abstractors": (*raw_ratings(CONT3X3_ABSTRACTORS), Scale(1, 3)),
+    "diagnosis": (*raw_ratings(CONT4X4_DIAGNOSIS), Scale(1, 4)),
+    "ben and gerry": ([1, 1, 2, 2, 4, 3, 3, 3, 5, 4, 1], [2, 1, 2, 2, 2, 3, 3, 3, 5, 4, 4], Scale(1, 5)),
+    "pilot": ([6, 5.5, 4, 6.5, 3.5, 5, 7, 4.5], [6, 5.5, 4, 7, 3.5, 6, 6, 4.5], Scale(1, 7, 0.5)),
+    "vipp": ([4, 5, 3, 4, 5, 4, 3, 5, 4, 4], [4, 5, 4, 4, 5, 3, 3, 5, 4, 5], Scale(1, 5, 1)),
+}
+
+
+@pytest.mark.parametrize(
+    ("data", "weights", "estimate", "se", "ci"),
+    [
+        # irrCAC 0.4.4: irrCAC.raw.CAC(ratings, weights, categories=the full grid, digits=10).gwet().
+        ("abstractors", "none", 0.8493305482, 0.0434351891, (0.7631457096, 0.9355153868)),
+        ("abstractors", "linear", 0.9000227221, 0.0294230867, (0.8416409347, 0.9584045095)),
+        ("abstractors", "quadratic", 0.9402368793, 0.0180104671, (0.9045002051, 0.9759735534)),
+        ("diagnosis", "none", 0.4561576355, 0.0435476246, (0.3703380097, 0.5419772612)),
+        ("diagnosis", "linear", 0.3770678836, 0.0561906987, (0.2663324582, 0.487803309)),
+        ("diagnosis", "quadratic", 0.2985729967, 0.0753486106, (0.1500829326, 0.4470630608)),
+        ("ben and gerry", "none", 0.6615384615, 0.1752683382, (0.2710162676, 1.0)),
+        ("ben and gerry", "linear", 0.6732673267, 0.1919805824, (0.2455079323, 1.0)),
+        ("ben and gerry", "quadratic", 0.7072243346, 0.2069727068, (0.2460604054, 1.0)),
+        ("pilot", "none", 0.5963559916, 0.197017371, (0.130483938, 1.0)),
+        ("pilot", "linear", 0.8725438131, 0.0655514194, (0.7175393371, 1.0)),
+        ("pilot", "quadratic", 0.9695838907, 0.0168855255, (0.9296559677, 1.0)),
+        ("vipp", "none", 0.6433878158, 0.1823444239, (0.2308960712, 1.0)),
+        ("vipp", "linear", 0.8568019093, 0.0749197254, (0.6873217158, 1.0)),
+        ("vipp", "quadratic", 0.9536679537, 0.0248463877, (0.8974615198, 1.0)),
+    ],
+)
+def test_gwet_ac_on_raw_ratings_matches_irrcac_raw(data, weights, estimate, se, ci):
+    a, b, scale = RAW[data]
+    r = gwet_ac(a, b, scale, weights)
+    assert r.estimate == pytest.approx(estimate, abs=1e-10)
+    assert r.se == pytest.approx(se, abs=1e-10)
+    assert r.ci == pytest.approx(ci, abs=1e-9)
 
 
 def test_trial_pilot_sensitivity_perfect_agreement_gives_kappa_one_with_zero_width():
