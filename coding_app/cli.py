@@ -11,12 +11,14 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
+import click
 import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
-from reliability import RatingsError, Scale, ScoreError, agreement_table, band
+from reliability import Scale, agreement_table, band
 
 from reliability.summary import COLUMNS
 
@@ -24,25 +26,70 @@ from . import audit
 from .accounts import add_account, authenticate
 from .agreement import SHOWN_STATISTICS, agreement_report, double_coded
 from .allocation import import_allocation
-from .assignments import AssignmentError
 from .assignments import assign as assign_recordings
 from .certification import certification_status, import_master_codes
-from .codebook import CodebookError, load_codebook
+from .codebook import load_codebook
 from .consensus import consensus_ratings
-from .errors import ImportRefused, NotFound
+from .errors import NotFound
 from .export import FORMATS, default_name, export_ratings, spreadsheet_csv
-from .media import MediaError, MediaStore, media_dir
+from .media import MediaStore, media_dir
 from .ratings import import_ratings
 from .ratings import reopen as reopen_rating
 from .recordings import import_manifest
 from .reliability_report import file_names, report_html, report_tables, tables_csv_zip, tables_xlsx
-from .sampling import COUNT_ROUNDING, FRACTION_ROUNDING, STRATIFIERS, DrawError, DrawSummary, draw_fidelity, draw_reliability
-from .spreadsheet import SpreadsheetError, read_table
-from .store import Store, StoreError
+from .sampling import COUNT_ROUNDING, FRACTION_ROUNDING, STRATIFIERS, DrawSummary, draw_fidelity, draw_reliability
+from .spreadsheet import read_table
+from .store import Store, StoreError, StoreUnavailable
 from .store.models import Account
 from .study import initialise
 
+# Exit codes: 2 the request was refused (bad input, not allowed, not found), 3 the study database cannot be
+# reached just now (try again), 4 a file could not be read or written.
+REFUSED, UNAVAILABLE, FILE_ERROR = 2, 3, 4
+# What a person can act on (domain refusals are ValueErrors). Anything else is a bug and keeps its traceback.
+_EXPECTED = (ValueError, NotFound, PermissionError, OSError, StoreError)
+
+
+def _typed(name: str, typed: list[str]) -> bool:
+    """Whether the user typed this path, a folder it is in, or a path inside it (``--output=PATH`` too)."""
+    path = Path(name)
+    given = [Path(t.split("=", 1)[-1]) for t in typed if t.strip("-=")]
+    return any(path == g or path in g.parents or g in path.parents for g in given)
+
+
+def _said(error: Exception, typed: list[str]) -> tuple[str, int]:
+    """The one-line message and exit code for an expected error.
+
+    A file is named only if the user typed it (or the folder it is in): a path the study made
+    up, or one from a manifest, can carry a participant's name or visit.
+    """
+    if isinstance(error, StoreUnavailable):
+        return str(error), UNAVAILABLE
+    if isinstance(error, OSError) and not (isinstance(error, PermissionError) and error.errno is None):
+        name = str(error.filename or "")
+        return f"{name if name and _typed(name, typed) else 'a file'}: {error.strerror or 'cannot be read or written'}", FILE_ERROR
+    return str(error), REFUSED
+
+
+class _ErrorBoundary(TyperGroup):
+    """Every command runs inside this group: an expected error ends it with one message on stderr and an
+    exit code, never a traceback (which would quote paths and values)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["obscode.typed"] = list(args)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except _EXPECTED as error:
+            message, code = _said(error, ctx.meta.get("obscode.typed", []))
+            typer.echo(f"error: {message}", err=True)
+            raise typer.Exit(code) from None
+
+
 app = typer.Typer(
+    cls=_ErrorBoundary,
     help="obscode: blinded observational coding, fidelity rating and inter-rater reliability for clinical trials.",
     no_args_is_help=True,
     add_completion=False,
@@ -57,12 +104,9 @@ class Context:
     user: str | None
 
     def store(self) -> Store:
-        """The study database, ready to use; exits with the reason otherwise."""
-        try:
-            store = Store(self.db)
-            store.check()
-        except StoreError as error:
-            fail(str(error))
+        """The study database, ready to use (StoreError with the reason otherwise)."""
+        store = Store(self.db)
+        store.check()
         return store
 
     @property
@@ -85,7 +129,7 @@ class Context:
 
 def fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
+    raise typer.Exit(REFUSED)
 
 
 @app.callback()
@@ -174,19 +218,16 @@ def reliability(
     output: Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")] = OutputFormat.table,
 ) -> None:
     """Agreement between every pair of coders on every subscale: of a ratings file, or of the study."""
-    try:
-        if ratings is not None:
-            scales = _parse_scales(scale or ["1:7:0.5"], threshold)
-            frame = read_table(ratings)
-        else:
-            if scale or threshold is not None:
-                fail("--scale and --threshold are for a ratings file; the study's scales come from its codebook")
-            long, codebook = double_coded(ctx.obj.store())
-            frame = long.rename(columns={"code": "unit", "scale": "subscale"})[list(COLUMNS)]
-            scales = {key: definition.scale for key, definition in codebook.scales.items()}
-        table = agreement_table(frame, scales, within=within, level=level, confidence=confidence, n_boot=n_boot, seed=seed)
-    except (SpreadsheetError, RatingsError, ScoreError, StoreError, ValueError) as error:
-        fail(str(error))
+    if ratings is not None:
+        scales = _parse_scales(scale or ["1:7:0.5"], threshold)
+        frame = read_table(ratings)
+    else:
+        if scale or threshold is not None:
+            fail("--scale and --threshold are for a ratings file; the study's scales come from its codebook")
+        long, codebook = double_coded(ctx.obj.store())
+        frame = long.rename(columns={"code": "unit", "scale": "subscale"})[list(COLUMNS)]
+        scales = {key: definition.scale for key, definition in codebook.scales.items()}
+    table = agreement_table(frame, scales, within=within, level=level, confidence=confidence, n_boot=n_boot, seed=seed)
     thresholds = sorted({s.threshold for s in ([scales] if isinstance(scales, Scale) else scales.values())
                          if s.threshold is not None})  # fmt: skip
     settings = table.attrs | {"threshold": ", ".join(f"{t:g}" for t in thresholds) or None}
@@ -205,11 +246,8 @@ def init(
     codebook: Annotated[Path | None, typer.Option(help="A codebook TOML file (default: the shipped EA and VIPP scales).")] = None,
 ) -> None:
     """Create or upgrade the study database and load the codebook."""
-    try:
-        store = Store(ctx.obj.db)
-        changes = initialise(store, load_codebook(codebook), ctx.obj.actor)
-    except (CodebookError, StoreError) as error:
-        fail(str(error))
+    store = Store(ctx.obj.db)
+    changes = initialise(store, load_codebook(codebook), ctx.obj.actor)
     typer.echo("\n".join(changes) if changes else "the database is up to date")
 
 
@@ -221,10 +259,7 @@ def import_(
 ) -> None:
     """Import recordings, all or nothing; their media go into the blinded store stripped of metadata."""
     store = ctx.obj.store()
-    try:
-        summary = import_manifest(store, MediaStore(media_dir(ctx.obj.media)), manifest, ctx.obj.actor)
-    except (ImportRefused, SpreadsheetError, MediaError) as error:
-        fail(str(error))
+    summary = import_manifest(store, MediaStore(media_dir(ctx.obj.media)), manifest, ctx.obj.actor)
     typer.echo(f"imported {summary.added} recordings ({summary.transcoded} transcoded for browsers), "
                f"{summary.participants_added} new participants; {summary.unchanged} already imported")
 
@@ -236,10 +271,7 @@ def import_allocation_(
 ) -> None:
     """Fill in participants' arms from the allocation list, all or nothing."""
     store = ctx.obj.store()
-    try:
-        count = import_allocation(store, allocation, ctx.obj.actor)
-    except (ImportRefused, SpreadsheetError) as error:
-        fail(str(error))
+    count = import_allocation(store, allocation, ctx.obj.actor)
     typer.echo(f"allocated {count} participants")
 
 
@@ -250,10 +282,7 @@ def import_ratings_(
 ) -> None:
     """Bring in ratings made elsewhere (a pilot on paper, a spreadsheet), all or nothing."""
     store = ctx.obj.store()
-    try:
-        added = import_ratings(store, ratings, ctx.obj.actor)
-    except (ImportRefused, SpreadsheetError) as error:
-        fail(str(error))
+    added = import_ratings(store, ratings, ctx.obj.actor)
     typer.echo(f"imported {added} ratings")
 
 
@@ -276,11 +305,8 @@ def sample_fidelity(
     top_up: Annotated[bool, typer.Option(help="Sample only recordings imported since the last draw.")] = False,
 ) -> None:
     store = ctx.obj.store()
-    try:
-        _report_draw(draw_fidelity(store, fraction=fraction, seed=seed, stratify=tuple(stratify or ()),
-                                   top_up=top_up, actor=ctx.obj.actor))  # fmt: skip
-    except DrawError as error:
-        fail(str(error))
+    _report_draw(draw_fidelity(store, fraction=fraction, seed=seed, stratify=tuple(stratify or ()),
+                               top_up=top_up, actor=ctx.obj.actor))  # fmt: skip
 
 
 @sample_app.command(
@@ -296,10 +322,7 @@ def sample_reliability(
     top_up: Annotated[bool, typer.Option(help="Sample only videos imported since the last draw (with --fraction).")] = False,
 ) -> None:
     store = ctx.obj.store()
-    try:
-        _report_draw(draw_reliability(store, seed=seed, n=n, fraction=fraction, top_up=top_up, actor=ctx.obj.actor))
-    except DrawError as error:
-        fail(str(error))
+    _report_draw(draw_reliability(store, seed=seed, n=n, fraction=fraction, top_up=top_up, actor=ctx.obj.actor))
 
 
 user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
@@ -315,11 +338,8 @@ def user_add(
     """Add an account; the password is asked for (or read from OBSCODE_PASSWORD), never given on the command line."""
     store = ctx.obj.store()
     password = os.environ.get("OBSCODE_PASSWORD") or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        with store.write() as db:
-            add_account(db, name, role, password, ctx.obj.actor)
-    except ValueError as error:
-        fail(str(error))
+    with store.write() as db:
+        add_account(db, name, role, password, ctx.obj.actor)
     typer.echo(f"added {role} account {name}")
 
 
@@ -335,11 +355,8 @@ def assign(
 ) -> None:
     """Put recordings in coders' queues, each coder's in their own random order."""
     store = ctx.obj.store()
-    try:
-        summary = assign_recordings(store, coders, kind=kind, recordings=recordings, scales=scale, split=split,
-                                    seed=seed, actor=ctx.obj.actor)  # fmt: skip
-    except (AssignmentError, CodebookError, DrawError, NotFound) as error:
-        fail(str(error))
+    summary = assign_recordings(store, coders, kind=kind, recordings=recordings, scales=scale, split=split,
+                                seed=seed, actor=ctx.obj.actor)  # fmt: skip
     for name, count in summary.added.items():
         typer.echo(f"{name}: {count} recordings added to the queue")
 
@@ -355,10 +372,7 @@ def reopen(
     """Reopen a submitted rating for its coder to change (PI only): a new version, audited."""
     store = ctx.obj.store()
     pi = ctx.obj.pi(store)
-    try:
-        version = reopen_rating(store, pi, code, coder, scale, reason)
-    except (NotFound, ValueError) as error:
-        fail(str(error))
+    version = reopen_rating(store, pi, code, coder, scale, reason)
     typer.echo(f"reopened as version {version}")
 
 
@@ -395,10 +409,7 @@ def training_import(
     """Set master codes (PI only), all or nothing; the recordings become the training set."""
     store = ctx.obj.store()
     pi = ctx.obj.pi(store)
-    try:
-        added = import_master_codes(store, pi, codes)
-    except (ImportRefused, SpreadsheetError) as error:
-        fail(str(error))
+    added = import_master_codes(store, pi, codes)
     typer.echo(f"set {added} master codes")
 
 
@@ -475,11 +486,8 @@ def outcomes(
     from .outcomes_file import as_csv, as_json, file_outcomes, print_table  # kept beside the command: one edit here
 
     scales = _parse_scales(scale or ["1:7:0.5"], threshold)
-    try:
-        tables = file_outcomes(file, scales, control=control, baseline=baseline, treatment=treatment, timepoints=timepoint,
-                               complete_case=complete_case, correction=zero_cell_correction, confidence=confidence)  # fmt: skip
-    except (SpreadsheetError, RatingsError, ValueError) as error:
-        fail(str(error))
+    tables = file_outcomes(file, scales, control=control, baseline=baseline, treatment=treatment, timepoints=timepoint,
+                           complete_case=complete_case, correction=zero_cell_correction, confidence=confidence)  # fmt: skip
     if output is OutputFormat.json:
         typer.echo(as_json(tables))
     elif output is OutputFormat.csv:

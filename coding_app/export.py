@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -96,6 +97,9 @@ def ratings_table(store: Store, account: Account | None, unblinded: bool) -> tup
 def export_ratings(store: Store, path: Path, fmt: Format, account: Account | None, actor: str, unblinded: bool = False) -> int:
     """Write the ratings table to ``path``; returns the number of rows. Audited."""
     table, labels, value_labels = ratings_table(store, account, unblinded)
+    if not path.parent.is_dir():
+        # pandas and pyreadstat each say this their own way, without the errno a caller can tell it by.
+        raise FileNotFoundError(errno.ENOENT, "no such folder", str(path.parent))
     if fmt == "csv":
         spreadsheet_csv(table, path, encoding="utf-8-sig")
     elif fmt == "xlsx":
