@@ -36,6 +36,9 @@ $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	# irrCAC, Gwet's own figures for the tests, pins scipy==1.12 and pandas<3 (older than pingouin
+	# and the app need) but runs on today's: installed without its pins.
+	$(BIN)/pip install --quiet --no-deps irrCAC==0.4.4
 	touch $@
 
 run: system $(INSTALLED)
