@@ -25,10 +25,10 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralised(table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` for a spreadsheet: every text cell a spreadsheet would run as a formula gets a leading
+    """``table`` for a spreadsheet: every text cell (and header) a spreadsheet would run as a formula gets a leading
     quote, which keeps it readable as text. Numbers are left as they are (-1 stays a number).
 
-    Every CSV and XLSX file obscode writes goes through this: a coder's note or a consensus reason
+    The ratings export and the reliability tables go through this: a manifest value or a consensus reason
     such as ``=HYPERLINK(...)`` must not become a live formula on the PI's machine.
     """
 
@@ -36,7 +36,8 @@ def neutralised(table: pd.DataFrame) -> pd.DataFrame:
         return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
 
     text = [c for c in table.columns if pd.api.types.is_object_dtype(table[c]) or pd.api.types.is_string_dtype(table[c])]
-    return table.assign(**{c: table[c].map(cell) for c in text}) if text else table
+    cells = table.assign(**{c: table[c].map(cell) for c in text}) if text else table
+    return cells.rename(columns=cell)  # a header is a cell too (scale keys come from the study's codebook)
 
 
 def spreadsheet_csv(table: pd.DataFrame, path: Path | None = None, **options: object) -> str | None:

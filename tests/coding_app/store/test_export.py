@@ -185,9 +185,9 @@ def test_text_a_spreadsheet_would_run_is_written_as_text_in_the_csv_and_xlsx_exp
     assert {float(row["vipp_adherence"]) for row in table} == {4}
 
 
-def test_the_reliability_tables_write_a_consensus_reason_as_text_and_a_negative_kappa_as_a_number():
+def test_the_reliability_tables_write_a_consensus_reason_and_a_header_as_text_and_a_negative_kappa_as_a_number():
     tables = {"pairs": pd.DataFrame({"scale": ["ea_sensitivity"], "kappa_linear": [-0.25]}),
-              "consensus": pd.DataFrame({"code": ["K7Q2M9XA"], "reason": [FORMULA]})}  # fmt: skip
+              "consensus": pd.DataFrame({"code": ["K7Q2M9XA"], "reason": [FORMULA], "@header": [1]})}  # fmt: skip
 
     cells = {(c.parent.title, c.coordinate): c for c in xlsx_cells(tables_xlsx(tables))}
     with zipfile.ZipFile(io.BytesIO(tables_csv_zip(tables))) as archive:
@@ -196,4 +196,5 @@ def test_the_reliability_tables_write_a_consensus_reason_as_text_and_a_negative_
 
     assert [key for key, c in cells.items() if c.data_type == "f"] == []
     assert cells["consensus", "B2"].value == f"'{FORMULA}" and consensus[1][1] == f"'{FORMULA}"
+    assert cells["consensus", "C1"].value == "'@header" and consensus[0][2] == "'@header"
     assert (cells["pairs", "B2"].data_type, cells["pairs", "B2"].value) == ("n", -0.25) and pairs[1][1] == "-0.25"
