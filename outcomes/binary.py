@@ -66,7 +66,7 @@ def risk_ratio(a: int, n1: int, c: int, n2: int, confidence: float = 0.95, *, co
     """Risk ratio RR = (a/n1) / (c/n2) with the Katz log interval exp(ln RR -+ z sqrt(1/a - 1/n1 + 1/c - 1/n2)).
 
     Katz, Baptista, Azen & Pike (1978), Biometrics 34:469; Altman (1991), Practical Statistics
-    for Medical Research, section 10.11. With no events in an arm (a = 0 or c = 0) the ratio
+    for Medical Research. With no events in an arm (a = 0 or c = 0) the ratio
     or its log is not finite: it is reported undefined with the reason, never as 0 or inf.
     ``correction=True`` then adds 0.5 to every cell of the 2 x 2 table (a, n1 - a, c, n2 - c;
     Haldane 1956, Anscombe 1956; the Cochrane Handbook's convention), and ``method`` says so.

@@ -65,7 +65,7 @@ def mean_difference(treatment: ArmScores, control: ArmScores, confidence: float 
 
     m1 - m2 -+ t(df) s_p sqrt(1/n1 + 1/n2), df = n1 + n2 - 2,
     s_p^2 = ((n1 - 1) s1^2 + (n2 - 1) s2^2) / df, t(df) the (1 + confidence)/2 quantile of
-    Student's t (Altman 1991, Practical Statistics for Medical Research, section 9.6.1).
+    Student's t (Altman 1991, Practical Statistics for Medical Research).
 
     Student's (1908) sleep data, as R's ``t.test(extra ~ group, sleep, var.equal = TRUE)``
     reports it: -1.58, interval -3.363874 to 0.203874.
@@ -92,9 +92,9 @@ def hedges_g(treatment: ArmScores, control: ArmScores, confidence: float = 0.95)
 
     d = (m1 - m2) / s_p (s_p as in :func:`mean_difference`), g = d (1 - 3/(4(n1 + n2) - 9)),
     SE = sqrt((n1 + n2)/(n1 n2) + g^2/(2(n1 + n2))), interval g -+ z SE (Hedges 1981, J Educ
-    Stat 6:107; Hedges & Olkin 1985, eq. 5.15). The correction factor is Hedges' approximation
-    to the exact gamma-function one, as pingouin uses; it is 0 at n1 + n2 = 3, where g is
-    then 0. Borenstein et al. (2009, Introduction to Meta-Analysis, ch. 4) scale d's variance
+    Stat 6:107; Hedges & Olkin 1985, Statistical Methods for Meta-Analysis), the formulas the
+    source trial used (DESIGN.md). The correction factor is Hedges' approximation to the exact
+    gamma-function one, and pingouin's; it is 0 at n1 + n2 = 3, where g is then 0. Borenstein et al. (2009, Introduction to Meta-Analysis, ch. 4) scale d's variance
     by the factor squared instead of putting g in it: their SE is slightly smaller.
 
     Borenstein et al.'s example: means 103 and 100, SDs 5.5 and 4.5, 50 per arm: g = 0.5924.

@@ -90,10 +90,6 @@ class OutcomeTables:
     confidence: float
 
 
-def _blank(column: pd.Series) -> np.ndarray:
-    return is_missing(column.to_numpy())
-
-
 def _rows(labels: Sequence[object]) -> str:
     return f"row{'s' if len(labels) > 1 else ''} {' and '.join(str(r) for r in labels)}"
 
@@ -126,8 +122,9 @@ def _two_arms(frame: pd.DataFrame, randomised: Mapping[str, str] | None) -> list
     if randomised is not None:
         allocated = frame["participant"].astype(object).map(randomised)  # NaN where not allocated
         for row in frame.index[(frame["arm"] == first_arm) & allocated.ne(frame["arm"].astype(object))]:
-            why = "is not in the allocation" if pd.isna(allocated[row]) else f"is allocated to {allocated[row]!r}"
-            problems.append(f"row {row}: participant {frame.at[row, 'participant']!r} {why}, not to arm {frame.at[row, 'arm']!r}")
+            who, arm = frame.at[row, "participant"], frame.at[row, "arm"]
+            problems.append(f"row {row}: participant {who!r} (arm {arm!r}) is not in the allocation" if pd.isna(allocated[row])
+                            else f"row {row}: participant {who!r} is allocated to {allocated[row]!r}, not to arm {arm!r}")  # fmt: skip
     return problems
 
 
@@ -158,6 +155,8 @@ def check_scores(
     >>> check_scores(long, Scale(1, 7, 0.5, threshold=5.5), control="Usual care", baseline="baseline")["in_class"].tolist()
     [1, 0]
     """
+    if not scores.index.is_unique:
+        scores = scores.reset_index(drop=True)  # rows must be told apart; positions then name them
     missing = [c for c in COLUMNS if c not in scores.columns]
     if missing:
         raise RatingsError([f"column{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing "
@@ -166,7 +165,7 @@ def check_scores(
     text = ["participant", "arm", "timepoint", "subscale"]
     for column in text:
         frame[column] = frame[column].astype("string").str.strip()
-    blank = {column: _blank(frame[column]) for column in COLUMNS}
+    blank = {column: is_missing(frame[column].to_numpy()) for column in COLUMNS}
     problems = [f"row {row}: field '{column}' is blank" for position, row in enumerate(frame.index)
                 for column in COLUMNS if blank[column][position]]  # fmt: skip
     frame = frame[~np.logical_or.reduce(list(blank.values()))]

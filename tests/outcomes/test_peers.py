@@ -191,7 +191,7 @@ def test_table_rows_and_follow_up_agree_with_independent_counts_and_peers(long, 
     data = long
     if complete_case:
         visits = long.groupby(["subscale", "participant"])["timepoint"].nunique()
-        keep = visits[visits == 3].index
+        keep = visits[visits == long.timepoint.nunique()].index
         data = long.set_index(["subscale", "participant"]).loc[lambda f: f.index.isin(keep)].reset_index()
     for row in tables.rows.itertuples():
         at = data[(data.subscale == row.subscale) & (data.timepoint == row.timepoint)]

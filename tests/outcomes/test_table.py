@@ -135,9 +135,14 @@ def test_a_participant_outside_their_allocation_is_named():
     allocation = {"p1": "VIPP", "p2": "UC", "p3": "UC"}
     found = problems(TRIAL, randomised=allocation)
     assert "row 3: participant 'p2' is allocated to 'UC', not to arm 'VIPP'" in found
-    assert "row 5: participant 'p4' is not in the allocation, not to arm 'UC'" in found
+    assert "row 5: participant 'p4' (arm 'UC') is not in the allocation" in found
 
 
 def test_check_scores_gives_grid_levels_and_classes():
     clean = check_scores(TRIAL.astype({"score": str}), EA, control="UC", baseline="baseline")
     assert clean["score"].tolist()[:4] == [5.0, 6.0, 5.5, 3.0] and clean["in_class"].tolist()[:4] == [0, 1, 1, 0]
+
+
+def test_a_frame_whose_rows_share_labels_is_checked_by_position():
+    frame = pd.concat([TRIAL, long(("p9", "VIPP", "baseline", "sens", 9))])
+    assert problems(frame) == ["row 10: score 9 is outside the scale 1-7 in steps of 0.5"]
