@@ -12,11 +12,13 @@ from .binary import Change, ClassComparison, change_from_baseline, compare_class
 from .continuous import ArmScores, ScoreComparison, compare_scores, hedges_g, mean_difference
 from .proportion import Proportion, clopper_pearson, proportion
 from .result import Effect
-from .table import ALL_ARMS, FOLLOW_UP_FIELDS, ROW_FIELDS, Comparison, OutcomeTables, check_scores, outcome_tables
+from .table import (
+    ALL_ARMS, FOLLOW_UP_FIELDS, ROW_FIELDS, Comparison, OutcomeTables, check_scores, class_changes, outcome_tables,
+)  # fmt: skip
 
 __all__ = [
     "ALL_ARMS", "FOLLOW_UP_FIELDS", "ROW_FIELDS", "ArmScores", "Change", "ClassComparison", "Comparison", "Effect",
-    "OutcomeTables", "Proportion", "ScoreComparison", "change_from_baseline", "check_scores", "clopper_pearson",
-    "compare_classes", "compare_scores", "hedges_g", "mean_difference", "outcome_tables", "proportion",
+    "OutcomeTables", "Proportion", "ScoreComparison", "change_from_baseline", "check_scores", "class_changes",
+    "clopper_pearson", "compare_classes", "compare_scores", "hedges_g", "mean_difference", "outcome_tables", "proportion",
     "risk_difference", "risk_ratio",
 ]  # fmt: skip

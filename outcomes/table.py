@@ -303,3 +303,28 @@ def outcome_tables(
     notes = tuple(note for c in comparisons.values() for note in c.notes())
     return OutcomeTables(rows, follow_up, comparisons, notes, treatment, control, baseline, order,
                          complete_case, correction, confidence)  # fmt: skip
+
+
+def class_changes(clean: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """How many participants of each arm moved between classes from baseline to each later timepoint.
+
+    ``clean`` as :func:`check_scores` returns it. One row per subscale x later timepoint x arm
+    x class at baseline x class then (0 below the threshold, 1 at or above), with ``n``
+    participants scored on the subscale at both; every combination is listed, 0 where none
+    (the flows of a Sankey diagram or the segments of stacked bars).
+
+    >>> long = pd.DataFrame({"participant": ["p1", "p2", "p1", "p2"], "arm": ["VIPP", "UC"] * 2,
+    ...                      "timepoint": ["baseline"] * 2 + ["post"] * 2, "subscale": "sens", "score": [5, 6, 6, 6]})
+    >>> clean = check_scores(long, Scale(1, 7, 0.5, threshold=5.5), control="UC", baseline="baseline")
+    >>> moved = class_changes(clean, "baseline")
+    >>> moved[moved.n > 0][["arm", "class_baseline", "class_then", "n"]].to_numpy().tolist()
+    [['VIPP', 0, 1, 1], ['UC', 1, 1, 1]]
+    """
+    key = ["subscale", "participant"]
+    at_baseline = clean.loc[clean["timepoint"] == baseline, [*key, "in_class"]].rename(columns={"in_class": "class_baseline"})
+    later = clean[clean["timepoint"] != baseline].rename(columns={"in_class": "class_then"}).merge(at_baseline, on=key)
+    levels = ["subscale", "timepoint", "arm", "class_baseline", "class_then"]
+    every = pd.MultiIndex.from_product([list(dict.fromkeys(clean["subscale"])),
+                                        list(dict.fromkeys(clean.loc[clean["timepoint"] != baseline, "timepoint"])),
+                                        [clean.attrs["treatment"], clean.attrs["control"]], [0, 1], [0, 1]], names=levels)  # fmt: skip
+    return later.groupby(levels).size().reindex(every, fill_value=0).rename("n").reset_index()

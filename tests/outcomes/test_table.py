@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import pytest
 
-from outcomes import ROW_FIELDS, check_scores, outcome_tables
+from outcomes import ROW_FIELDS, check_scores, class_changes, outcome_tables
 from reliability import RatingsError, Scale
 
 EA = Scale(1, 7, 0.5, threshold=5.5)
@@ -146,3 +146,12 @@ def test_check_scores_gives_grid_levels_and_classes():
 def test_a_frame_whose_rows_share_labels_is_checked_by_position():
     frame = pd.concat([TRIAL, long(("p9", "VIPP", "baseline", "sens", 9))])
     assert problems(frame) == ["row 10: score 9 is outside the scale 1-7 in steps of 0.5"]
+
+
+def test_class_changes_count_each_participant_from_their_baseline_class():
+    moved = class_changes(check_scores(TRIAL, SCALES, control="UC", baseline="baseline"), "baseline")
+    assert len(moved) == 1 * 2 * 2 * 2 * 2  # subscale x later timepoint x arm x class at baseline x class then
+    flows = {tuple(r[1:5]): r[5] for r in moved.itertuples(index=False) if r[5]}
+    # Baseline: p1 (VIPP) 0, p2 (VIPP) 1, p3 (UC) 1, p4 (UC) 0; 6m: 1, 1, 0, 0; 12m: p1 1, p3 0.
+    assert flows == {("12m", "VIPP", 0, 1): 1, ("12m", "UC", 1, 0): 1,
+                     ("6m", "VIPP", 0, 1): 1, ("6m", "VIPP", 1, 1): 1, ("6m", "UC", 0, 0): 1, ("6m", "UC", 1, 0): 1}  # fmt: skip
