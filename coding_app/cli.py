@@ -493,4 +493,4 @@ def outcomes(
     elif output is OutputFormat.csv:
         typer.echo(as_csv(tables), nl=False)
     else:
-        print_table(tables, scales)
+        print_table(tables)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from outcomes import OutcomeTables, outcome_tables
@@ -72,27 +73,28 @@ def _with_ci(row: pd.Series, name: str, digits: int, scale: float = 1.0) -> str:
     return estimate if math.isnan(low) else f"{estimate} ({_number(low, digits, scale)} to {_number(high, digits, scale)})"
 
 
-def print_table(tables: OutcomeTables, scales: Mapping[str, Scale] | Scale, randomised: str = "those seen at baseline") -> None:
+def print_table(tables: OutcomeTables, randomised: str = "those seen at baseline") -> None:
     """The tables as trials publish them: per subscale the class outcome and the score, then follow-up.
 
     ``randomised`` says who the follow-up rates are out of (a file has no allocation).
     """
     console = Console()
-    one, two, ci = tables.treatment, tables.control, f"{tables.confidence:.0%} CI"
+    # Names come from the file: escaped, so that a bracket in one is shown rather than read as rich markup.
+    one, two, ci = escape(tables.treatment), escape(tables.control), f"{tables.confidence:.0%} CI"
     for subscale, rows in tables.rows.groupby("subscale", sort=False):
-        scale = scales if isinstance(scales, Scale) else scales[subscale]
-        classes = Table(title=f"{subscale}: in class (score >= {scale.threshold:g})", title_justify="left")
+        threshold = tables.scales[subscale].threshold
+        classes = Table(title=f"{escape(subscale)}: in class (score >= {threshold:g})", title_justify="left")
         for header in ("timepoint", f"{one} n (%)", f"{two} n (%)", f"change {one}", f"change {two}",
                        "change difference", f"risk difference ({ci})", f"risk ratio ({ci})"):  # fmt: skip
             classes.add_column(header, justify="left" if header == "timepoint" else "right")
-        scores = Table(title=f"{subscale}: score", title_justify="left")
+        scores = Table(title=f"{escape(subscale)}: score", title_justify="left")
         for header in ("timepoint", f"{one} mean (SD)", f"{two} mean (SD)", f"mean difference ({ci})", f"Hedges' g ({ci})"):
             scores.add_column(header, justify="left" if header == "timepoint" else "right")
         for _, row in rows.iterrows():
-            classes.add_row(row.timepoint, _share(row.events_treatment, row.n_treatment), _share(row.events_control, row.n_control),
+            classes.add_row(escape(row.timepoint), _share(row.events_treatment, row.n_treatment), _share(row.events_control, row.n_control),
                             *(_number(row[c], 1, 100, "+") for c in ("change_treatment", "change_control", "change_difference")),
                             _with_ci(row, "risk_difference", 1, 100), _with_ci(row, "risk_ratio", 2))  # fmt: skip
-            scores.add_row(row.timepoint, *(f"{_number(row[f'mean_{arm}'], 2)} ({_number(row[f'sd_{arm}'], 2)})"
+            scores.add_row(escape(row.timepoint), *(f"{_number(row[f'mean_{arm}'], 2)} ({_number(row[f'sd_{arm}'], 2)})"
                                             for arm in ("treatment", "control")),
                            _with_ci(row, "mean_difference", 2), _with_ci(row, "hedges_g", 2))  # fmt: skip
         console.print(classes)
@@ -103,10 +105,10 @@ def print_table(tables: OutcomeTables, scales: Mapping[str, Scale] | Scale, rand
         follow_up.add_column(header, justify="left" if header in ("timepoint", "arm") else "right")
     for _, row in tables.follow_up.iterrows():
         rate = "-" if math.isnan(row.rate) else f"{row.rate:.1%} ({row.ci_low:.1%} to {row.ci_high:.1%})"
-        follow_up.add_row(row.timepoint, row.arm, f"{row.n} / {row['of']}", rate)
+        follow_up.add_row(escape(row.timepoint), escape(row.arm), f"{row.n} / {row['of']}", rate)
     console.print(follow_up)
     for note in tables.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {escape(note)}")
     correction = ", 0.5 added to every cell of a table with no events in an arm (Haldane-Anscombe)" if tables.correction else ""
     console.print(
         f"{one} against the control {two}. Risk difference: Wald; risk ratio: Katz log{correction}; mean difference: "

@@ -74,7 +74,7 @@ class OutcomeTables:
     ``follow_up``: one per timepoint x arm (treatment, control, then ``"all"``) with
     :data:`FOLLOW_UP_FIELDS`. ``comparisons`` holds the full results behind each row (each
     arm's share with its exact interval, methods, reasons), keyed by (subscale, timepoint);
-    ``notes`` says why any value is undefined.
+    ``notes`` says why any value is undefined; ``scales`` gives each subscale's scale and threshold.
     """
 
     rows: pd.DataFrame
@@ -88,6 +88,7 @@ class OutcomeTables:
     complete_case: bool
     correction: bool
     confidence: float
+    scales: Mapping[str, Scale]
 
 
 def _rows(labels: Sequence[object]) -> str:
@@ -301,8 +302,9 @@ def outcome_tables(
     rows = pd.DataFrame([c.row() for c in comparisons.values()], columns=list(ROW_FIELDS))
     follow_up = _follow_up(clean, (treatment, control), baseline, order, randomised, confidence)
     notes = tuple(note for c in comparisons.values() for note in c.notes())
+    used = {subscale: scales if isinstance(scales, Scale) else scales[subscale] for subscale in subscales}
     return OutcomeTables(rows, follow_up, comparisons, notes, treatment, control, baseline, order,
-                         complete_case, correction, confidence)  # fmt: skip
+                         complete_case, correction, confidence, used)  # fmt: skip
 
 
 def class_changes(clean: pd.DataFrame, baseline: str) -> pd.DataFrame:

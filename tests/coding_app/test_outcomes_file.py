@@ -150,3 +150,10 @@ def test_complete_case_and_the_zero_cell_correction(tmp_path):
     assert plain["risk_ratio"] is None
     corrected = json.loads(run(scores_file(tmp_path, zero), *OPTIONS, "--format", "json", "--zero-cell-correction").output)["rows"][0]
     assert corrected["risk_ratio"] == (1.5 / 4) / (0.5 / 4)
+
+
+def test_names_with_brackets_are_shown_as_written(tmp_path):
+    path = scores_file(tmp_path, SCORES.replace("VIPP", "VIPP [SR]").replace(",post,", ",post [m6],"))
+    result = run(path, *OPTIONS)
+    assert result.exit_code == 0, result.output
+    assert "VIPP [SR] n (%)" in result.output and "post [m6]" in result.output
