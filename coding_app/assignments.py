@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
 from reliability.bootstrap import resolve_seed
@@ -76,26 +76,29 @@ def enqueue(db: Session, account_id: int, recording_ids: Sequence[int], rng: np.
     1..n. Returns the new assignments, flushed.
     """
     rng = np.random.default_rng() if rng is None else rng
-    started = select(Rating.assignment_id)
-    waiting = list(db.scalars(select(Assignment).where(Assignment.account_id == account_id, Assignment.id.not_in(started))))
+    unstarted = ~exists().where(Rating.assignment_id == Assignment.id)
+    # (id, position) only: a ratings import calls this once per row, on queues of thousands.
+    waiting = [tuple(r) for r in db.execute(select(Assignment.id, Assignment.position)
+                                            .where(Assignment.account_id == account_id, unstarted).order_by(Assignment.position))]  # fmt: skip
     last = db.scalar(select(func.max(Assignment.position)).where(Assignment.account_id == account_id)) or 0
     added = []
     for recording_id in recording_ids:
         last += 1
-        assignment = Assignment(account_id=account_id, recording_id=int(recording_id), position=last)
         place = int(rng.integers(len(waiting) + 1))
-        if place < len(waiting):
-            displaced = waiting[place]
-            assignment.position, displaced.position = displaced.position, last
+        swap = place < len(waiting)
+        position = waiting[place][1] if swap else last
+        if swap:
             # The displaced one leaves its place before the newcomer takes it: positions are unique per
             # coder, checked on every statement by both SQLite and PostgreSQL.
-            db.flush()
-            waiting[place] = assignment
-            waiting.append(displaced)
-        else:
-            waiting.append(assignment)
+            db.execute(update(Assignment).where(Assignment.id == waiting[place][0]).values(position=last))
+            waiting.append((waiting[place][0], last))
+        assignment = Assignment(account_id=account_id, recording_id=int(recording_id), position=position)
         db.add(assignment)
         db.flush()
+        if swap:
+            waiting[place] = (assignment.id, position)
+        else:
+            waiting.append((assignment.id, position))
         added.append(assignment)
     return added
 
