@@ -215,7 +215,7 @@ def test_scores_and_notes_are_drafted_and_survive_a_reload(browser_page, demo):
     notes.evaluate("n => { n.selectionStart = n.selectionEnd = n.value.length; }")
     page.get_by_role("button", name="Insert current time").click()
     typed = notes.input_value()
-    assert re.fullmatch(r"Warm, follows the child's lead; one brief takeover \[0:0[45]\] ", typed), typed
+    assert re.fullmatch(r"Warm, follows the child's lead; one brief takeover \n\[0:00:0[45]\.\d{3}\] ", typed), typed
     time.sleep(2)  # the player sends notes 0.7 s after the last change
     settle(page)
     expect(page.locator("[data-testid=obscode-notes-state]")).to_have_text(re.compile(r"^Notes saved at"))

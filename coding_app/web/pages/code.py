@@ -2,6 +2,7 @@
 
 import time
 from dataclasses import replace
+from types import EllipsisType
 
 import streamlit as st
 
@@ -67,6 +68,9 @@ def with_kept(task: blinded.Task) -> blinded.Task:
 
 task = with_kept(task)
 SHOWN, CONFLICT = ("shown", code), ("conflict", code)
+# The scores on this window's confirming screen (once it is shown), and whether a submit goes on to the next recording.
+CONFIRMING, ADVANCE = ("confirm", code), ("advance", code)
+ACTED = "player-acted"  # when the last key the player sent was pressed
 scores = {scale.key: task.ratings[scale.key].score if scale.key in task.ratings else None for scale in task.scales}
 # What this window showed last time against what is stored now: a difference nobody here made
 # was made in another window, and the coder must see it before anything is saved or submitted.
@@ -90,9 +94,10 @@ def saved(label: str) -> None:
     st.session_state[("saved-at", code)] = time.time_ns()
 
 
-def save(scale_key: str, expected: float | None) -> None:
-    """Save the score just chosen, if what is stored is still what this window showed."""
-    score = st.session_state[f"score-{code}-{scale_key}"]
+def save(scale_key: str, expected: float | None, score: float | None | EllipsisType = ...) -> None:
+    """Save the score just chosen (by default, on the scale's radio), if what is stored is still what this window showed."""
+    if score is ...:
+        score = st.session_state[f"score-{code}-{scale_key}"]
     try:
         blinded.save_draft(store, account, code, scale_key, score, expected=expected)
         st.session_state[SHOWN]["scores"][scale_key] = score
@@ -101,6 +106,8 @@ def save(scale_key: str, expected: float | None) -> None:
         saved("This recording was submitted in another window: it is locked.")
     except RatingChanged:
         st.session_state[CONFLICT] = "Not saved: this score was changed in another window. What is saved now is shown here."
+    except ValueError as error:  # a score key that is not on the scale's grid
+        saved(f"Not saved: {error}.")
     except StoreUnavailable:
         unsaved[(code, scale_key)] = score
         saved("Not saved yet: kept in this window until the database is back.")
@@ -121,11 +128,12 @@ def save_notes(typed: str, expected: str) -> None:
         saved("Not saved yet: kept in this window until the database is back.")
 
 
-def submit(shown: dict[str, float]) -> None:
-    """Submit exactly the scores on the confirming screen, or nothing."""
-    st.session_state.pop(("confirm", code), None)
+def submit(shown: dict[str, float], then_next: bool = False) -> None:
+    """Submit exactly the scores on the confirming screen, or nothing; then open the next recording if asked."""
+    st.session_state.pop(CONFIRMING, None)
     try:
         blinded.submit(store, account, code, shown=shown)
+        st.session_state[ADVANCE] = then_next
     except IncompleteRating as error:
         st.session_state[CONFLICT] = str(error)
     except RatingChanged:
@@ -135,9 +143,45 @@ def submit(shown: dict[str, float]) -> None:
         st.session_state[CONFLICT] = "Not submitted: the study database cannot be reached just now. Try again in a moment."
 
 
+def ask_to_confirm() -> None:
+    unscored = [s.label for s in task.scales if st.session_state[SHOWN]["scores"].get(s.key) is None]
+    if unscored:
+        saved(f"Still to score: {', '.join(unscored)}.")
+    else:
+        st.session_state[CONFIRMING] = True
+
+
+def act() -> None:
+    """A key pressed in the player: a score for a scale, Enter (submit, then confirm) or Esc (cancel)."""
+    action = st.session_state[f"player-{code}"].get("action")
+    if not isinstance(action, dict) or not isinstance(action.get("at"), int | float):
+        return
+    # Streamlit may hand the same trigger to more than one run, and a key pressed during a run
+    # may arrive with the next: act on each key once, and never on one older than the last.
+    if action["at"] <= st.session_state.get(ACTED, 0):
+        return
+    st.session_state[ACTED] = action["at"]
+    name = action.get("name")
+    if name == "score" and action.get("scale") in scores and isinstance(action.get("score"), int | float):
+        save(action["scale"], st.session_state[SHOWN]["scores"][action["scale"]], float(action["score"]))
+    elif name == "submit":
+        ask_to_confirm()
+    elif name == "confirm" and isinstance(st.session_state.get(CONFIRMING), dict):
+        submit(st.session_state[CONFIRMING], then_next=True)
+    elif name == "cancel":
+        st.session_state.pop(CONFIRMING, None)
+
+
+next_code = blinded.resume_code([item for item in items if item.code != code])
+if st.session_state.pop(ADVANCE, False) and task.submitted and next_code:
+    st.switch_page("pages/code.py", query_params={"recording": next_code})
 position = next((item.position for item in items if item.code == code), 0)
 done = sum(item.status == "submitted" for item in items)
-st.title(f"Recording {code}")
+# The player, both scales and the submit button fit a 1280x720 window: less of Streamlit's padding.
+st.html("<style>[data-testid=stMainBlockContainer] { padding: 2.2rem 2.5rem 2rem; }"
+        "[data-testid=stMainBlockContainer] h3 { padding: 0; }"
+        "[data-testid=stRadio] [role=radiogroup] { column-gap: .35rem; }</style>")  # fmt: skip
+st.subheader(f"Recording {code}")
 st.caption(f"Number {position} in your queue of {len(items)}; {done} of {len(items)} done")
 if offline:
     st.error(UNAVAILABLE)
@@ -145,12 +189,14 @@ if offline:
 conflict = st.session_state.pop(CONFLICT, None)
 if conflict:
     st.warning(conflict)
+    st.session_state.pop(CONFIRMING, None)  # the coder first sees what is saved now
 
 left, right = st.columns([5, 4], gap="large")
 with left:
-    typed = player(src=media_url(), kind=task.kind, code=code, notes=task.notes, locked=task.submitted,
+    typed = player(src=media_url(), kind=task.kind, code=code, fps=None, notes=task.notes, locked=task.submitted,
                    saved_label=st.session_state.get(("saved", code), ""),
-                   label_at=st.session_state.get(("saved-at", code), 0), key=f"player-{code}")  # fmt: skip
+                   label_at=st.session_state.get(("saved-at", code), 0), scales=task.scales, scores=scores,
+                   confirming=bool(st.session_state.get(CONFIRMING)), key=f"player-{code}", on_action=act)  # fmt: skip
     # The component repeats its last value on every rerun: act on a text once, against the notes
     # this window showed when it was typed.
     if typed is not None and typed != st.session_state.get(("typed", code)) and not task.submitted:
@@ -160,6 +206,22 @@ with left:
             st.rerun()
 
 with right:
+    # Confirming comes first, so that the scores it locks are in view without scrolling.
+    confirming = bool(st.session_state.get(CONFIRMING)) and not task.submitted
+    if confirming:
+        st.session_state[CONFIRMING] = dict(scores)  # exactly what this screen shows is what a confirmation locks
+        st.warning("Submit this recording? These scores are then locked; only the PI can reopen them.  \n"
+                   "Enter submits and opens the next recording; Esc cancels.")
+        st.markdown("\n".join(
+            f"#### {scale.label}: **{scores[scale.key]:g}**"
+            + (f" ({scale.class_of(scores[scale.key])})" if scale.scale.threshold is not None else "")
+            for scale in task.scales
+        ))  # fmt: skip
+        with st.container(horizontal=True):
+            st.button("Submit & next" if next_code else "Submit and finish", type="primary", on_click=submit,
+                      args=(scores, True), help="Enter")  # fmt: skip
+            st.button("Yes, submit", help="Submit and stay on this recording", on_click=submit, args=(scores,))
+            st.button("Cancel", help="Esc", on_click=st.session_state.pop, args=(CONFIRMING, None))
     for scale in task.scales:
         levels = [float(x) for x in scale.scale.levels]
         widget = f"score-{code}-{scale.key}"
@@ -180,29 +242,12 @@ with right:
     if not task.submitted:
         st.caption(st.session_state.get(("saved", code), "Changes are saved as drafts as you go."))
 
-    confirming = ("confirm", code)
     if task.submitted:
         st.success("Submitted and locked. Thank you.")
-    elif st.session_state.get(confirming):
-        st.warning("Submit this recording? These scores are then locked; only the PI can reopen them.")
-        st.markdown("\n".join(
-            f"- {scale.label}: **{scores[scale.key]:g}**"
-            + (f" ({scale.class_of(scores[scale.key])})" if scale.scale.threshold is not None else "")
-            for scale in task.scales
-        ))  # fmt: skip
-        yes, no = st.columns(2)
-        yes.button("Yes, submit", type="primary", on_click=submit, args=(scores,))
-        if no.button("Cancel"):
-            st.session_state.pop(confirming)
-            st.rerun()
-    else:
+    elif not confirming:
         unscored = [s.label for s in task.scales if scores[s.key] is None]
-        clicked = st.button("Submit ratings", type="primary", disabled=bool(unscored),
-                            help=f"Still to score: {', '.join(unscored)}" if unscored else None)  # fmt: skip
-        if clicked and not conflict:  # after a change elsewhere the coder first sees what is saved now
-            st.session_state[confirming] = True
-            st.rerun()
-    next_code = blinded.resume_code([item for item in items if item.code != code])
+        st.button("Submit ratings", type="primary", disabled=bool(unscored), on_click=ask_to_confirm,
+                  help=f"Still to score: {', '.join(unscored)}" if unscored else "Enter, then Enter again to confirm")  # fmt: skip
     if next_code and st.button("Next recording"):
         st.switch_page("pages/code.py", query_params={"recording": next_code})
     st.page_link("pages/queue.py", label="Back to my queue")

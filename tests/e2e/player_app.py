@@ -1,0 +1,29 @@
+"""A page with the coding player alone, for browser tests of the player itself.
+
+Query: ``src`` (the media URL), ``kind`` (video or audio), ``fps`` (optional). The actions the
+player sends are listed on the page, as the code page would receive them.
+"""
+
+import json
+
+import streamlit as st
+
+from coding_app.codebook import load_codebook
+from coding_app.web.player import player
+
+query = st.query_params
+actions = st.session_state.setdefault("actions", [])
+
+
+def record(action: dict) -> None:
+    """Each key once, as the code page acts on them (Streamlit may repeat a trigger)."""
+    if not actions or action["at"] > actions[-1]["at"]:
+        actions.append(action)
+
+
+player(
+    src=query["src"], kind=query["kind"], code="T1", fps=float(query["fps"]) if "fps" in query else None, notes="",
+    locked=False, saved_label="", label_at=0, scales=load_codebook().for_kind(query["kind"]), scores={},
+    confirming=False, key="player", on_action=lambda: record(st.session_state["player"]["action"]),
+)  # fmt: skip
+st.code(json.dumps(actions), language=None)

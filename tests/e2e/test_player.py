@@ -1,0 +1,344 @@
+"""The coding player in Debian's chromium: the seek bar, frame steps on files of several frame
+rates, keys wherever the focus is, and a recording coded with the keyboard alone.
+
+The player's own tests mount it alone (player_app.py, its media from a small static server);
+the coding-flow tests use the demo study's `obscode run` (conftest.demo).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+import uvicorn
+from playwright.sync_api import expect
+from starlette.staticfiles import StaticFiles
+
+from .conftest import (
+    LOGIN_PATH,
+    PASSWORDS,
+    ROOT,
+    SCREENSHOTS,
+    VENV_BIN,
+    _free_port,
+    claim,
+    media,
+    open_recording,
+    queue_rows,
+    serving,
+    settle,
+    sign_in,
+    wait_for_media,
+)
+from .test_coding import choose, scale_groups, wait_checked
+
+RATES = (10, 15, 25, 30)
+SECONDS = 3
+
+
+def _encode(path: Path, sources: list[str]) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *sources, "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                    "-c:a", "aac", "-shortest", "-movflags", "+faststart", str(path)], check=True)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> Path:
+    """A clip per frame rate, and one audio-only file."""
+    folder = tmp_path_factory.mktemp("player-clips")
+    tone = ["-f", "lavfi", "-i", f"sine=frequency=440:duration={SECONDS}"]
+    for rate in RATES:
+        _encode(folder / f"r{rate}.mp4", ["-f", "lavfi", "-i", f"testsrc2=size=320x240:rate={rate}:duration={SECONDS}", *tone])
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *tone, "-c:a", "aac", str(folder / "tone.m4a")],
+                   check=True)  # fmt: skip
+    return folder
+
+
+def frame_times(path: Path) -> list[float]:
+    """Each video frame's presentation time, as ffprobe reads the file."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time",
+                          "-of", "csv=p=0", str(path)], check=True, capture_output=True, text=True).stdout  # fmt: skip
+    return sorted(float(line.strip().rstrip(",")) for line in out.split() if line.strip())
+
+
+@pytest.fixture(scope="module")
+def player_server(clips, tmp_path_factory):
+    """The player alone (streamlit run player_app.py) and a static server for the clips (with Range support)."""
+    port, media_port = _free_port(), _free_port()
+    files = uvicorn.Server(uvicorn.Config(StaticFiles(directory=clips), host="127.0.0.1", port=media_port, log_level="warning"))
+    threading.Thread(target=files.run, daemon=True).start()
+    command = [str(VENV_BIN / "streamlit"), "run", str(Path(__file__).with_name("player_app.py")), "--server.port",
+               str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]  # fmt: skip
+    log = tmp_path_factory.mktemp("player-server") / "server.log"
+    with serving(command, f"http://127.0.0.1:{port}/_stcore/health", log, cwd=ROOT):
+        yield f"http://127.0.0.1:{port}", f"http://127.0.0.1:{media_port}"
+    files.should_exit = True
+
+
+def open_player(page, player_server, name: str, kind: str, **query) -> None:
+    app, media_base = player_server
+    page.goto(f"{app}/?{urlencode({'src': f'{media_base}/{name}', 'kind': kind, **query})}")
+    settle(page)
+    wait_for_media(page, ready_state=2)
+
+
+def current_time(page) -> float:
+    return media(page).evaluate("m => m.currentTime")
+
+
+def wait_for(check, what: str, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, what()
+        time.sleep(0.05)
+    return result
+
+
+def frame_label(page) -> str:
+    return page.locator("[data-testid=obscode-frame]").inner_text()
+
+
+def on_frame(page, times: list[float], index: int) -> None:
+    """The player shows frame ``index`` (0-based): currentTime lies in that frame of the file, and says so."""
+    wait_for(lambda: frame_label(page) == f"frame {index + 1}",
+             lambda: f"expected frame {index + 1}, the player shows {frame_label(page)!r} at {current_time(page):.4f} s")  # fmt: skip
+    now = current_time(page)
+    end = times[index + 1] if index + 1 < len(times) else float("inf")
+    assert times[index] <= now < end, f"currentTime {now:.4f} s is not in frame {index} [{times[index]:.4f}, {end:.4f})"
+
+
+# --------------------------------------------------------------------------- frames
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_frame_keys_step_one_real_frame_at_the_files_own_rate(browser_page, player_server, clips, rate):
+    page = browser_page
+    times = frame_times(clips / f"r{rate}.mp4")
+    assert len(times) == rate * SECONDS
+    open_player(page, player_server, f"r{rate}.mp4", "video", fps=rate)
+    on_frame(page, times, 0)
+    for index in range(1, 8):
+        page.keyboard.press(".")
+        on_frame(page, times, index)
+    for index in (6, 5, 4):
+        page.keyboard.press(",")
+        on_frame(page, times, index)
+    page.keyboard.press("End")
+    wait_for(lambda: current_time(page) > SECONDS - 0.1, lambda: f"End went to {current_time(page)}")
+    page.keyboard.press(",")
+    page.keyboard.press(",")  # pressed while the first step lands: both count
+    on_frame(page, times, len(times) - 3)
+
+
+def test_holding_a_frame_key_steps_repeatedly_and_lands_on_a_frame(browser_page, player_server, clips):
+    page = browser_page
+    times = frame_times(clips / "r30.mp4")
+    open_player(page, player_server, "r30.mp4", "video", fps=30)
+    page.keyboard.down(".")
+    for _ in range(15):  # a held key repeats its keydown
+        time.sleep(0.05)
+        page.keyboard.down(".")
+    page.keyboard.up(".")
+    time.sleep(1)
+    shown = int(frame_label(page).split()[-1]) - 1
+    assert 2 <= shown <= 16, f"holding '.' for 16 key repeats moved {shown} frames"
+    on_frame(page, times, shown)
+
+
+# --------------------------------------------------------------------------- seek bar
+
+
+def test_the_seek_bar_is_an_aria_slider_that_seeks_by_click_drag_and_keys(browser_page, player_server):
+    page = browser_page
+    open_player(page, player_server, "r25.mp4", "video", fps=25)
+    bar = page.get_by_role("slider", name="Position")
+    expect(bar).to_have_attribute("aria-valuemax", f"{SECONDS:.3f}")
+    expect(bar).to_have_attribute("aria-valuenow", "0.000")
+    expect(bar).to_have_attribute("aria-valuetext", "0:00:00.000 of 0:00:03.000")
+
+    box = bar.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.25, y)
+    expect(page.locator(".obscode-player .hover")).to_have_text(re.compile(r"^0:00:00\.7[45]\d$"))
+    page.mouse.click(box["x"] + box["width"] * 0.5, y)
+    wait_for(lambda: abs(current_time(page) - SECONDS / 2) < 0.05, lambda: f"a click at the middle went to {current_time(page)}")
+    expect(bar).to_have_attribute("aria-valuenow", re.compile(r"^1\.[45]\d\d$"))
+    expect(bar).to_have_attribute("aria-valuetext", re.compile(r"^0:00:01\.[45]\d\d of 0:00:03\.000$"))
+
+    page.mouse.move(box["x"] + box["width"] * 0.5, y)  # drag from the middle to 80 %
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.8, y, steps=5)
+    page.mouse.up()
+    wait_for(lambda: abs(current_time(page) - SECONDS * 0.8) < 0.05, lambda: f"a drag to 80 % went to {current_time(page)}")
+
+    bar.focus()
+    page.keyboard.press("Home")
+    wait_for(lambda: current_time(page) == 0, lambda: f"Home went to {current_time(page)}")
+    page.keyboard.press("ArrowRight")
+    expect(bar).to_have_attribute("aria-valuenow", "1.000")
+    expect(bar).to_have_attribute("aria-valuetext", "0:00:01.000 of 0:00:03.000")
+    played = page.locator(".obscode-player .played").evaluate("e => e.getBoundingClientRect().width")
+    assert abs(played - box["width"] / SECONDS) < 3, f"the played part is {played:.0f} px of {box['width']:.0f}"
+    buffered = page.locator(".obscode-player .buffered").evaluate("e => getComputedStyle(e).backgroundImage")
+    assert "linear-gradient" in buffered, f"nothing is drawn as buffered: {buffered!r}"
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def actions(page) -> list[dict]:
+    """What the player sent to Python (player_app lists it)."""
+    return json.loads(page.locator("[data-testid=stCode] code").inner_text())
+
+
+def test_score_keys_send_the_chosen_scales_score_with_half_points(browser_page, player_server):
+    page = browser_page
+    open_player(page, player_server, "r25.mp4", "video", fps=25)
+    page.keyboard.press("5")
+    page.keyboard.press(".")  # right after a digit: a half point, not a frame
+    settle(page)
+    page.keyboard.press("s")
+    page.keyboard.press("9")  # not on the scale: said, and nothing sent
+    expect(page.get_by_test_id("obscode-scoring")).to_contain_text("9 is not a score on Maternal non-intrusiveness")
+    page.keyboard.press("3")
+    settle(page)
+    page.keyboard.press("Enter")
+    settle(page)
+    sent = [{k: v for k, v in a.items() if k != "at"} for a in actions(page)]
+    assert sent[-3:] == [{"name": "score", "scale": "ea_sensitivity", "score": 5.5},
+                         {"name": "score", "scale": "ea_non_intrusiveness", "score": 3},
+                         {"name": "submit"}], sent  # fmt: skip
+    assert sent[0]["score"] in (5, 5.5)  # 5 was sent at once, unless the half point overtook it
+    assert current_time(page) == 0, "the '.' after a digit stepped a frame"
+
+
+def test_the_key_hint_and_help_list_frame_keys_for_video_only(browser_page, player_server):
+    page = browser_page
+    for name, kind, frames in (("tone.m4a", "audio", False), ("r25.mp4", "video", True)):
+        open_player(page, player_server, name, kind)
+        hint = page.get_by_test_id("obscode-keys").inner_text()
+        assert ("frame" in hint) is frames, f"{kind}: {hint!r}"
+        page.keyboard.press("?")
+        help = page.get_by_role("dialog", name="Keyboard keys")
+        expect(help).to_be_visible()
+        assert ("frame" in help.inner_text()) is frames, f"{kind}: {help.inner_text()!r}"
+        for key in ("Space or K", "A / B", "Enter", "T", "E / Shift+E", "digits"):
+            expect(help).to_contain_text(key)
+        page.keyboard.press("Escape")
+        expect(help).to_be_hidden()
+        expect(page.get_by_role("button", name=re.compile(r"frame"))).to_have_count(2 if frames else 0)
+
+
+def test_an_a_b_loop_replays_the_marked_stretch(browser_page, player_server):
+    page = browser_page
+    open_player(page, player_server, "tone.m4a", "audio")
+    for key in ("ArrowRight", "a", "ArrowRight", "b", "Home"):  # A at 1 s, B at 2 s, back to the start
+        page.keyboard.press(key)
+    media(page).evaluate("m => { m.currentTime = 1.5; }")
+    page.keyboard.press("Space")
+    time.sleep(1.5)  # past B once at least
+    now = current_time(page)
+    page.keyboard.press("Space")
+    assert 1.0 <= now <= 2.1, f"1.5 s after starting at 1.5 s inside the loop 1-2 s, the player is at {now:.2f} s"
+    page.keyboard.press("x")
+    expect(page.get_by_role("button", name="Clear the loop (X)")).to_be_disabled()
+
+
+# --------------------------------------------------------------------------- coding with the keyboard (the demo study)
+
+
+def sign_in_with_keys(page, demo, name: str) -> None:
+    page.goto(demo.url(LOGIN_PATH))
+    page.focus("#name")
+    page.keyboard.type(name)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORDS[name])
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    settle(page)
+
+
+def notes_state(page):
+    return page.get_by_test_id("obscode-notes-state")
+
+
+def test_a_video_coded_with_the_keyboard_alone_half_points_notes_and_submit_and_next(browser_page, demo):
+    page = browser_page
+    page.set_viewport_size({"width": 1280, "height": 720})
+    sign_in_with_keys(page, demo, "rater.one")
+    code = claim(demo, queue_rows(page))
+    open_recording(page, demo, code)
+    wait_for_media(page, ready_state=2)
+    groups = scale_groups(page)
+
+    for key in ("5", "."):
+        page.keyboard.press(key)
+    wait_checked(groups.nth(0), "5.5")
+    page.keyboard.press("s")
+    page.keyboard.press("4")
+    wait_checked(groups.nth(1), "4")
+    expect(page.get_by_text(re.compile(r"^Draft saved at")).first).to_be_visible()
+
+    page.keyboard.press("Space")
+    wait_for(lambda: current_time(page) > 0.5, lambda: "Space did not play")
+    page.keyboard.press("k")
+    assert media(page).evaluate("m => m.paused")
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("t")  # an entry at 1 s; the notes take the keys typed after it
+    page.keyboard.type("hand on the toy")
+    page.keyboard.press("Escape")
+    for key in ("ArrowRight", "ArrowRight", "t"):
+        page.keyboard.press(key)
+    page.keyboard.type("looks away")
+    page.keyboard.press("Escape")
+    notes = page.get_by_test_id("obscode-notes")
+    expect(notes).to_have_value("[0:00:01.000] hand on the toy\n[0:00:03.000] looks away")
+    expect(page.get_by_test_id("obscode-entries").get_by_role("listitem")).to_have_count(2)
+    page.keyboard.press("End")
+    page.keyboard.press("e")
+    wait_for(lambda: current_time(page) == 3, lambda: f"E went to {current_time(page)}, not the entry at 3 s")
+    page.keyboard.press("e")
+    wait_for(lambda: current_time(page) == 1, lambda: f"E again went to {current_time(page)}, not the entry at 1 s")
+    expect(notes_state(page)).to_have_text(re.compile(r"^Notes saved at"), timeout=15_000)
+
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(re.compile(r"^Submit this recording\?"))).to_be_visible()
+    big = page.get_by_role("heading", name=re.compile(r"^Maternal sensitivity"))
+    expect(big).to_have_text(re.compile(r"5\.5 \(Sensitive\)"))
+    page.screenshot(path=str(SCREENSHOTS / "code-confirm-1280.png"))
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: f"recording={code}" not in url)
+    settle(page)
+    demo.submitted.setdefault("rater.one", []).append(code)
+    following = re.search(r"recording=(\w+)", page.url).group(1)
+    expect(page.get_by_role("heading", name=f"Recording {following}")).to_be_visible()
+    wait_for_media(page)
+    assert current_time(page) == 0
+    assert page.locator("[data-testid=stMain]").evaluate("e => e.scrollTop") == 0
+    page.goto(demo.url("/"))
+    settle(page)
+    assert {row["Recording"]: row["Status"] for row in queue_rows(page)}[code] == "submitted"
+
+
+def test_keys_act_after_a_score_is_clicked(browser_page, demo):
+    """Focus left on a score's radio does not swallow the player's keys."""
+    page = browser_page
+    sign_in(page, demo, "rater.one")
+    code = claim(demo, queue_rows(page))
+    open_recording(page, demo, code)
+    wait_for_media(page)
+    choose(scale_groups(page).nth(0), "3")
+    settle(page)
+    page.keyboard.press("l")
+    wait_for(lambda: current_time(page) == 5, lambda: f"L after clicking a score: the player is at {current_time(page)} s")
+    page.keyboard.press("Space")
+    wait_for(lambda: not media(page).evaluate("m => m.paused"), lambda: "Space after clicking a score did not play")
+    page.keyboard.press("Space")
+    wait_checked(scale_groups(page).nth(0), "3")
