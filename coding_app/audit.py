@@ -20,14 +20,33 @@ from .store.models import AuditEntry
 
 P = ParamSpec("P")
 R = TypeVar("R")
-# Widths of the audit table's actor and entity_id columns: what an attacker typed is cut, not refused.
-_ACTOR_WIDTH, _ID_WIDTH = 100, 64
+# Every text that reaches the log is bounded here, whoever wrote it: the log is append-only, and
+# anyone (an unauthenticated login form, say) could otherwise store a megabyte in it for good.
+# The actor and entity_id widths are their columns'; free text is as long as the longest text a
+# form accepts (a coder's notes, ratings.NOTES_LIMIT), so nothing rightful is ever cut.
+ACTOR_WIDTH, ID_WIDTH, TEXT_WIDTH = 100, 64, 20_000
+CUT = "…"
+"""Ends a text that was cut to fit: the reader sees that there was more."""
 
 
-def _plain(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    if values is None:
-        return None
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
+def bounded(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - len(CUT)] + CUT
+
+
+def entity_key(entity_id: object) -> str | None:
+    """An entity id as the log stores it (cut to its column): what to look the rows up by."""
+    return None if entity_id is None else bounded(str(entity_id), ID_WIDTH)
+
+
+def _plain(value: Any) -> Any:
+    """Old/new values as JSON keeps them: datetimes as ISO text, every string bounded, at any depth."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return bounded(value, TEXT_WIDTH) if isinstance(value, str) else value
 
 
 def record(
@@ -44,13 +63,13 @@ def record(
     """Add one audit row to the session's transaction: it is kept exactly when the change is."""
     db.add(
         AuditEntry(
-            actor=actor,
+            actor=bounded(actor, ACTOR_WIDTH),
             action=action,
             entity=entity,
-            entity_id=None if entity_id is None else str(entity_id),
-            old=_plain(old),
-            new=_plain(new),
-            reason=reason,
+            entity_id=entity_key(entity_id),
+            old=None if old is None else _plain(old),
+            new=None if new is None else _plain(new),
+            reason=None if reason is None else bounded(reason, TEXT_WIDTH),
         )
     )
 
@@ -63,8 +82,7 @@ def refused(store: Store, actor: str, action: str, entity: str, entity_id: objec
     nothing that identifies a person: no participant, arm, session, clinician or file name.
     """
     with store.write() as db:
-        record(db, actor[:_ACTOR_WIDTH], action, entity, None if entity_id is None else str(entity_id)[:_ID_WIDTH],
-               reason=reason)  # fmt: skip
+        record(db, actor, action, entity, entity_id, reason=reason)
 
 
 def refusals(

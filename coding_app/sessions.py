@@ -9,6 +9,7 @@ audit row, and those rows are also the record the brake counts.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,13 +20,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .accounts import authenticate
+from .accounts import active_account, password_matches, upgraded_hash
 from .store import Store
 from .store.models import Account, AuditEntry, StudySetting, WebSession, now
 
 SESSION_LIFETIME = timedelta(hours=12)
 IDLE_TIMEOUT = timedelta(hours=2)
 MAX_FAILURES = 5
+"""Failed logins for one account from one client address within the window before it is throttled there."""
+MAX_CLIENT_FAILURES = 20
+"""Failed logins from one client address, for any accounts, within the window."""
 FAILURE_WINDOW = timedelta(minutes=15)
 # A media token outlives a long pause; a page view older than this gets a fresh one.
 MEDIA_TOKEN_LIFETIME = timedelta(hours=6)
@@ -35,6 +39,10 @@ _LAST_SEEN_GRANULARITY = timedelta(minutes=1)
 
 class LoginRefused(Exception):
     """Wrong name or password, or too many recent failures; the message is safe to show."""
+
+
+class LoginThrottled(LoginRefused):
+    """Too many recent failures from this client: refused without checking the password."""
 
 
 @dataclass(frozen=True)
@@ -74,27 +82,60 @@ def _signer(store: Store) -> Signer:
     return Signer(secret_key(store), salt="obscode-session")
 
 
-def login(store: Store, name: str, password: str) -> str:
-    """A signed session token for the cookie; raises :class:`LoginRefused` otherwise."""
-    name = name.strip()
-    refused = None
+def login(store: Store, name: str, password: str, client: str) -> str:
+    """A signed session token for the cookie; raises :class:`LoginRefused` otherwise.
+
+    ``client`` is the address the attempt came from. The password is checked between a read and
+    a short write, never inside a transaction (see :func:`accounts.password_matches`).
+    """
+    name, key = name.strip(), client_key(store, client)
+    with store.read() as db:
+        throttled = _throttled(db, name, key)
+        account = None if throttled else active_account(db, name)
+    matches = throttled is None and password_matches(account, password)
+    rehashed = upgraded_hash(account, password) if matches else None
     with store.write() as db:
-        since = now() - FAILURE_WINDOW
-        failures = db.scalar(
-            select(func.count()).select_from(AuditEntry)
-            .where(AuditEntry.action == "login.failed", AuditEntry.entity_id == name, AuditEntry.at >= since)
-        )  # fmt: skip
-        if failures >= MAX_FAILURES:
-            audit.record(db, "anonymous", "login.throttled", "account", name)
-            refused = "too many failed attempts for this account: wait 15 minutes, or ask the PI"
-        elif (account := authenticate(db, name, password)) is None:
-            audit.record(db, "anonymous", "login.failed", "account", name)
-            refused = "wrong name or password"
+        # Read again: an account deactivated since the check is refused like a wrong password.
+        account = db.get(Account, account.id) if matches else None
+        if throttled:
+            audit.record(db, "anonymous", "login.throttled", "account", name, new={"client": key}, reason=throttled)
+            refused: LoginRefused | None = LoginThrottled(throttled)
+        elif account is None or not account.active:
+            audit.record(db, "anonymous", "login.failed", "account", name, new={"client": key})
+            refused = LoginRefused("wrong name or password")
         else:
+            refused = None
+            if rehashed is not None:
+                account.password_hash = rehashed
             token = _start(db, account, "password")
-    if refused:
-        raise LoginRefused(refused)
+    if refused is not None:
+        raise refused  # after the write: its audit row is kept
     return _signer(store).sign(token).decode()
+
+
+def client_key(store: Store, address: str) -> str:
+    """What the audit log keeps of a client address: enough to count its attempts, not the address itself."""
+    return hmac.new(secret_key(store).encode(), f"client:{address}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def _throttled(db: Session, name: str, key: str) -> str | None:
+    """Why this client may not try now, or None: too many recent failures for this account from this
+    client, or for any account from it.
+
+    Counting per account *and* client means a stranger's wrong guesses cannot lock a coder out
+    from the coder's own address. Concurrent attempts are counted before any of them is written,
+    so a burst can overshoot a limit by its size; the next attempt after it is refused.
+    """
+    failures = (
+        select(func.count()).select_from(AuditEntry)
+        .where(AuditEntry.action == "login.failed", AuditEntry.at >= now() - FAILURE_WINDOW,
+               AuditEntry.new["client"].as_string() == key)
+    )  # fmt: skip
+    if db.scalar(failures.where(AuditEntry.entity_id == audit.entity_key(name))) >= MAX_FAILURES:
+        return "too many failed attempts for this account: wait 15 minutes, or ask the PI"
+    if db.scalar(failures) >= MAX_CLIENT_FAILURES:
+        return "too many failed attempts from this address: wait 15 minutes, or ask the PI"
+    return None
 
 
 def _start(db: Session, account: Account, method: str, token: str | None = None) -> str:
@@ -188,14 +229,30 @@ def _refusal(session: WebSession | None, account: Account | None, moment: dateti
     return None
 
 
-def logout(store: Store, cookie: str | None) -> None:
-    """Revoke the session behind a cookie (if any); the cookie is worthless afterwards."""
-    identity = identify(store, cookie)
-    if identity is None:
-        return
+def logout(store: Store, identity: Identity) -> None:
+    """Revoke this session: its cookie is worthless afterwards."""
     with store.write() as db:
         db.get(WebSession, identity.session_id).revoked_at = now()
         audit.record(db, identity.account.name, "logout", "account", identity.account.name)
+
+
+def form_token(store: Store, binding: str) -> str:
+    """A token for a sign-in or sign-out form, good only beside ``binding``, a secret of the browser's own.
+
+    The sign-in form is bound to a pre-session cookie, the sign-out form to the session: a page on
+    another site can post a form, but cannot read or send (SameSite=Lax) the cookie its token needs.
+    """
+    return URLSafeTimedSerializer(secret_key(store), salt="obscode-form").dumps(_digest(binding))
+
+
+def form_token_fits(store: Store, token: str, binding: str) -> bool:
+    try:
+        bound = URLSafeTimedSerializer(secret_key(store), salt="obscode-form").loads(
+            token, max_age=int(SESSION_LIFETIME.total_seconds())
+        )
+    except BadSignature:
+        return False
+    return isinstance(bound, str) and hmac.compare_digest(bound, _digest(binding))
 
 
 def _media_serializer(store: Store) -> URLSafeTimedSerializer:

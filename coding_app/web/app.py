@@ -6,9 +6,11 @@ import streamlit as st
 
 from coding_app.store import StoreUnavailable
 from coding_app.web.identity import ROLE_NAMES, current, sign_in_prompt
-from coding_app.web.runtime import LOGOUT_PATH
+from coding_app.web.routes import sign_out_form, sign_out_token
 
 PAGES = Path(__file__).with_name("pages")
+SIGN_OUT_STYLE = ("<style>.obscode-sign-out button { font: inherit; padding: .35rem .9rem; cursor: pointer; "
+                  "background: #fff; border: 1px solid #c9ced8; border-radius: 8px; }</style>")  # fmt: skip
 
 st.set_page_config(page_title="obscode", layout="wide")
 try:
@@ -41,5 +43,5 @@ pages = [
 
 with st.sidebar:
     st.markdown(f"Signed in as **{account.name}**  \n{ROLE_NAMES[account.role]}")
-    st.markdown(f'<a href="{LOGOUT_PATH}" target="_self">Sign out</a>', unsafe_allow_html=True)
+    st.html(SIGN_OUT_STYLE + sign_out_form(sign_out_token(identity)))
 st.navigation(pages).run()

@@ -1,5 +1,10 @@
 """Custom HTTP routes beside Streamlit: login, logout and media streaming.
 
+Sign-in and sign-out are posts of obscode's own forms only: each form carries a signed token
+bound to a secret of the browser's (see :func:`coding_app.sessions.form_token`), and a post the
+browser marks as coming from another site is refused, so no other page can sign a browser in or
+out. Every refusal is audited; an unavailable database answers 503, never 500.
+
 Not under /auth/ (st.login's paths) nor Streamlit's reserved prefixes. Media are served by
 Starlette's FileResponse, which streams in chunks and answers Range, HEAD, 206 and 416 itself,
 so memory stays flat however large the file.
@@ -7,26 +12,44 @@ so memory stays flat however large the file.
 
 from __future__ import annotations
 
+import functools
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from .. import audit, blinded
+from ..accounts import MAX_NAME_LENGTH, MAX_PASSWORD_LENGTH
 from ..errors import NotAllowed, NotFound
 from ..sessions import (
-    SESSION_LIFETIME, LoginRefused, identify, login, logout, read_media_token, redeem_ticket, session_reference,
+    SESSION_LIFETIME, Identity, LoginRefused, LoginThrottled, form_token, form_token_fits, identify, login, logout,
+    read_media_token, redeem_ticket, session_reference,
 )  # fmt: skip
+from ..store import StoreUnavailable
 from . import runtime
 from .runtime import COOKIE, LOGIN_PATH, LOGOUT_PATH, MEDIA_PATH, SESSION_PATH
 
 _FORBIDDEN = "Forbidden"
-_LOGIN_PAGE = """<!doctype html>
+FORM_COOKIE = "obscode_form"
+"""The pre-session cookie the sign-in form's token is bound to (only ever sent to the login path)."""
+FORM_TOKEN = "form_token"
+# Far above any real sign-in (a 100-character name, a 1,000-character password, the token), far
+# below what would cost memory: bigger posts are refused before they are read.
+MAX_FORM_BYTES = 8 * 1024
+_NOT_FROM_HERE = "This sign-in did not come from this page, or the page was open too long. Sign in here."
+_TOO_LONG = (f"An account name has at most {MAX_NAME_LENGTH} characters and a password at most "
+             f"{MAX_PASSWORD_LENGTH:,}: nothing was checked.")  # fmt: skip
+_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>obscode: sign in</title>
+<title>obscode: {title}</title>
 <style>
  body {{ font-family: system-ui, sans-serif; background: #f5f6f8; color: #1f2430; margin: 0; }}
  main {{ max-width: 22rem; margin: 12vh auto; background: #fff; padding: 2rem 2.2rem; border-radius: 12px;
@@ -40,20 +63,88 @@ _LOGIN_PAGE = """<!doctype html>
  .error {{ background: #fdecea; color: #8a1c12; padding: .6rem .8rem; border-radius: 8px; margin-bottom: .4rem; }}
 </style></head>
 <body><main>
-<h1>obscode</h1><p class="lead">Sign in to your coding queue.</p>
+<h1>obscode</h1><p class="lead">{lead}</p>
 {message}
-<form method="post" action="{action}">
-<label for="name">Account name</label><input id="name" name="name" autocomplete="username" required autofocus>
+{body}
+</main></body></html>"""
+_LOGIN_FORM = """<form method="post" action="{action}">
+<input type="hidden" name="{field}" value="{token}">
+<label for="name">Account name</label>
+<input id="name" name="name" autocomplete="username" maxlength="{name_length}" required autofocus>
 <label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
+<input id="password" name="password" type="password" autocomplete="current-password" maxlength="{password_length}"
+ required>
 <button type="submit">Sign in</button>
-</form></main></body></html>"""
+</form>"""
+_SIGN_OUT_FORM = """<form class="obscode-sign-out" method="post" action="{action}" style="margin: 0">
+<input type="hidden" name="{field}" value="{token}"><button type="submit">Sign out</button>
+</form>"""
 
 
-def _login_page(message: str = "", status: int = 200) -> HTMLResponse:
+def _page(title: str, lead: str, body: str, message: str = "", status: int = 200) -> HTMLResponse:
     shown = f'<p class="error" role="alert">{escape(message)}</p>' if message else ""
-    return HTMLResponse(_LOGIN_PAGE.format(message=shown, action=LOGIN_PATH), status_code=status,
+    return HTMLResponse(_PAGE.format(title=title, lead=lead, message=shown, body=body), status_code=status,
                         headers={"Cache-Control": "no-store"})  # fmt: skip
+
+
+def sign_out_form(token: str) -> str:
+    """The sign-out control: a form that posts, with the session's form token (a link would let any
+    page sign a coder out)."""
+    return _SIGN_OUT_FORM.format(action=LOGOUT_PATH, field=FORM_TOKEN, token=escape(token))
+
+
+def sign_out_token(identity: Identity) -> str:
+    return form_token(runtime.store(), session_reference(identity.session_id))
+
+
+def _login_page(request: Request, message: str = "", status: int = 200) -> HTMLResponse:
+    """The sign-in form, its token bound to this browser's pre-session cookie (made here if it has none)."""
+    binding = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(16)
+    form = _LOGIN_FORM.format(action=LOGIN_PATH, field=FORM_TOKEN, token=escape(form_token(runtime.store(), binding)),
+                              name_length=MAX_NAME_LENGTH, password_length=MAX_PASSWORD_LENGTH)  # fmt: skip
+    response = _page("sign in", "Sign in to your coding queue.", form, message, status)
+    if binding != request.cookies.get(FORM_COOKIE):
+        response.set_cookie(FORM_COOKIE, binding, path=LOGIN_PATH, httponly=True, samesite="lax",
+                            secure=_https(request))  # fmt: skip
+    return response
+
+
+def _https(request: Request) -> bool:
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+
+
+def _cross_site(request: Request) -> bool:
+    """Whether the browser says this post came from a page of another site.
+
+    Sec-Fetch-Site is set by the browser itself; older browsers send only Origin ("null" from
+    sandboxed or privacy-sensitive contexts, which is refused too).
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    return origin is not None and urlsplit(origin).netloc != request.headers.get("host")
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    reason: str
+    """What the audit log says."""
+    status: int
+
+
+async def _posted_form(request: Request, binding: str | None) -> tuple[FormData | None, _Refusal | None]:
+    """The posted form, and why it is refused (None if it is not): too big (not read at all),
+    cross-site, or without a token issued beside ``binding``."""
+    length = request.headers.get("content-length", "")
+    if not length.isdigit() or int(length) > MAX_FORM_BYTES:
+        return None, _Refusal(f"form of {length or 'unstated'} bytes, over {MAX_FORM_BYTES}", 413)
+    form = await request.form()
+    if _cross_site(request):
+        return form, _Refusal("cross-site post", 403)
+    if not binding or not form_token_fits(runtime.store(), str(form.get(FORM_TOKEN, "")), binding):
+        return form, _Refusal("missing or invalid form token", 403)
+    return form, None
 
 
 async def login_route(request: Request) -> Response:
@@ -61,12 +152,22 @@ async def login_route(request: Request) -> Response:
     if request.method == "GET":
         if await run_in_threadpool(identify, store, request.cookies.get(COOKIE)):
             return RedirectResponse("/", status_code=303)
-        return _login_page()
-    form = await request.form()
+        return _login_page(request)
+    form, refusal = await _posted_form(request, request.cookies.get(FORM_COOKIE))
+    name, password = (str(form.get(field, "")) for field in ("name", "password")) if form else ("", "")
+    if refusal is None and (len(name) > MAX_NAME_LENGTH or len(password) > MAX_PASSWORD_LENGTH):
+        refusal = _Refusal(f"account name of {len(name)} or password of {len(password)} characters", 400)
+    if refusal is not None:
+        await run_in_threadpool(audit.refused, store, "anonymous", "refused.login", "account", name or None,
+                                reason=refusal.reason)  # fmt: skip
+        return _login_page(request, _NOT_FROM_HERE if refusal.status == 403 else _TOO_LONG, refusal.status)
+    client = request.client.host if request.client else "unknown"
     try:
-        cookie = await run_in_threadpool(login, store, str(form.get("name", "")), str(form.get("password", "")))
+        cookie = await run_in_threadpool(login, store, name, password, client)
+    except LoginThrottled as throttled:
+        return _login_page(request, str(throttled), status=429)
     except LoginRefused as refused:
-        return _login_page(str(refused), status=429 if "too many" in str(refused) else 401)
+        return _login_page(request, str(refused), status=401)
     return _signed_in(request, cookie)
 
 
@@ -75,7 +176,7 @@ def _signed_in(request: Request, cookie: str) -> Response:
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         COOKIE, cookie, max_age=int(SESSION_LIFETIME.total_seconds()), path="/", httponly=True, samesite="lax",
-        secure=request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https",
+        secure=_https(request),
     )  # fmt: skip
     return response
 
@@ -84,15 +185,31 @@ async def session_route(request: Request) -> Response:
     """Where the app sends a browser after an institution (OIDC) sign-in, to receive its cookie."""
     cookie = await run_in_threadpool(redeem_ticket, runtime.store(), request.query_params.get("ticket", ""))
     if cookie is None:
-        return _login_page("That sign-in link has expired. Sign in again.", status=403)
+        return _login_page(request, "That sign-in link has expired. Sign in again.", status=403)
     return _signed_in(request, cookie)
 
 
 async def logout_route(request: Request) -> Response:
-    await run_in_threadpool(logout, runtime.store(), request.cookies.get(COOKIE))
-    response = RedirectResponse(LOGIN_PATH, status_code=303)
-    response.delete_cookie(COOKIE, path="/")
-    return response
+    """Sign out on a post from obscode's own sign-out form; a GET (a link anyone could send) only offers it."""
+    store = runtime.store()
+    identity = await run_in_threadpool(identify, store, request.cookies.get(COOKIE))
+    refusal = None
+    if identity is not None and request.method == "POST":
+        _, refusal = await _posted_form(request, session_reference(identity.session_id))
+        name = identity.account.name
+        if refusal is None:
+            await run_in_threadpool(logout, store, identity)
+            identity = None
+        else:
+            await run_in_threadpool(audit.refused, store, name, "refused.logout", "account", name,
+                                    reason=refusal.reason)  # fmt: skip
+    if identity is None:
+        response = RedirectResponse(LOGIN_PATH, status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+    message = "That sign-out did not come from obscode. Sign out here if you meant to." if refusal else ""
+    return _page("sign out", f"Signed in as {escape(identity.account.name)}.",
+                 sign_out_form(sign_out_token(identity)), message, refusal.status if refusal else 200)  # fmt: skip
 
 
 def _media_file(cookie: str | None, token: str) -> tuple[Path, str] | None:
@@ -135,11 +252,31 @@ async def media_route(request: Request) -> Response:
     return FileResponse(path, media_type=media_type, headers=headers)
 
 
+def _outage_is_503(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """Answer 503 with the reason while the database cannot serve (busy, unreachable...), never a 500."""
+
+    @functools.wraps(endpoint)
+    async def answer(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except StoreUnavailable as outage:
+            message = f"{str(outage).capitalize()}."
+            body = f'<p><a href="{LOGIN_PATH}">Back to sign in</a></p>'
+            response = _page("try again", "Not just now.", body, message, status=503)
+            response.headers["Retry-After"] = "5"
+            return response
+
+    return answer
+
+
 def routes() -> list[Route]:
     return [
-        Route(LOGIN_PATH, login_route, methods=["GET", "POST"]),
-        Route(LOGOUT_PATH, logout_route, methods=["GET", "POST"]),
-        Route(SESSION_PATH, session_route, methods=["GET"]),
-        # Anything under the media path, slashes and dots included, reaches the handler: refused and audited.
-        Route(f"{MEDIA_PATH}/{{token:path}}", media_route, methods=["GET", "HEAD"]),
+        Route(path, _outage_is_503(endpoint), methods=methods)
+        for path, endpoint, methods in (
+            (LOGIN_PATH, login_route, ["GET", "POST"]),
+            (LOGOUT_PATH, logout_route, ["GET", "POST"]),
+            (SESSION_PATH, session_route, ["GET"]),
+            # Anything under the media path, slashes and dots included, reaches the handler: refused and audited.
+            (f"{MEDIA_PATH}/{{token:path}}", media_route, ["GET", "HEAD"]),
+        )
     ]

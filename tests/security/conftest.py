@@ -21,14 +21,16 @@ from coding_app.assignments import assign
 from coding_app.certification import import_master_codes
 from coding_app.consensus import record_consensus
 from coding_app.recordings import import_manifest
-from coding_app.sessions import identify, media_token
+from coding_app.sessions import identify, media_token, secret_key
 from coding_app.store import Store
 from coding_app.store.models import Account, AuditEntry, Base
 from coding_app.media import MediaStore
 from coding_app.web import runtime
 from coding_app.web.routes import routes
 from coding_app.web.runtime import COOKIE, LOGIN_PATH
-from tests.coding_app.web.conftest import MANIFEST, PASSWORDS, ROLES, _clip, build_web_study, web_media  # noqa: F401 - a fixture
+from tests.coding_app.web.conftest import (  # noqa: F401 - web_media is a fixture
+    MANIFEST, PASSWORDS, ROLES, _clip, build_web_study, post_form, web_media,
+)  # fmt: skip
 
 # A video dealt to bob alone, so that ann has a coder's recording that is not hers.
 BOB_ONLY = "W5,PX03,South,usual care,month 5,video,,,PX03_month5.mp4\n"
@@ -73,6 +75,7 @@ def template(tmp_path_factory, web_media) -> Template:
     master = root / "master.csv"
     master.write_text(f"recording_id,scale,score\n{bob_only},ea_sensitivity,5\n")
     import_master_codes(store, accounts["pat"], master)
+    secret_key(store)  # made at the study's first sign-in; pages signed in by a stand-in identity need it too
     store.dispose()
     return Template(root, codes, bob_only, submitted)
 
@@ -100,7 +103,7 @@ class Bench:
     def sign_in(self, name: str) -> str:
         """A live session cookie for ``name``, from the login route."""
         client = self.client()
-        response = client.post(LOGIN_PATH, data={"name": name, "password": PASSWORDS[name]}, follow_redirects=False)
+        response = post_form(client, LOGIN_PATH, {"name": name, "password": PASSWORDS[name]})
         assert response.status_code == 303, response.text
         return client.cookies[COOKIE]
 

@@ -20,6 +20,7 @@ from unittest import mock
 import pandas as pd
 import pytest
 from itsdangerous import Signer, TimestampSigner
+from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
@@ -30,7 +31,9 @@ from coding_app.store.models import Account, WebSession, now
 from coding_app.web import identity
 from coding_app.web.runtime import COOKIE, LOGIN_PATH, LOGOUT_PATH, MEDIA_PATH
 
-from .conftest import IDENTIFYING, PASSWORDS, Bench
+from tests.coding_app.web.conftest import FORM_TOKEN
+
+from .conftest import IDENTIFYING, PASSWORDS, Bench, post_form
 
 APP = Path(identity.__file__).with_name("app.py")
 PAGES = APP.with_name("pages")
@@ -81,7 +84,18 @@ def get_media(bench: Bench, cookie: str | None, token: str) -> Outcome:
 
 
 def log_in(bench: Bench, name: str, password: str) -> Outcome:
-    return over_http(bench.client().post(LOGIN_PATH, data={"name": name, "password": password}, follow_redirects=False))
+    """A sign-in through obscode's own form, as a browser makes it."""
+    return over_http(post_form(bench.client(), LOGIN_PATH, {"name": name, "password": password}))
+
+
+def sign_out(bench: Bench, cookie: str, form: dict[str, str], headers: dict[str, str]) -> Outcome:
+    """A sign-out post from ``cookie``'s browser; what it hands over is the sessions it ended."""
+    ended = select(func.count()).select_from(WebSession).where(WebSession.revoked_at.is_not(None))
+    with bench.store.read() as db:
+        before = db.scalar(ended)
+    response = bench.client(cookie).post(LOGOUT_PATH, data=form, headers=headers, follow_redirects=False)
+    with bench.store.read() as db:
+        return Outcome(str(response.status_code), response.text, db.scalar(ended) - before)
 
 
 def at_the_door(function: Callable, *args: object) -> Outcome:
@@ -165,7 +179,7 @@ def media_with(tamper: Callable[[Bench, str, str], tuple[str | None, str]]) -> C
 
 
 def signed_out(b: Bench, cookie: str, token: str) -> tuple[str, str]:
-    assert b.client(cookie).get(LOGOUT_PATH, follow_redirects=False).status_code == 303
+    assert post_form(b.client(cookie), LOGOUT_PATH).status_code == 303
     return cookie, token
 
 
@@ -219,6 +233,57 @@ def brute_force(b: Bench) -> Fire:
     return lambda: log_in(b, "bob", PASSWORDS["bob"])
 
 
+def guessing_many_names(b: Bench) -> Fire:
+    """One address fails with as many names as it may, then tries a real account's right password."""
+    for number in range(sessions.MAX_CLIENT_FAILURES):
+        assert log_in(b, f"guess{number}", "guess-number-x").status == "401"
+    return lambda: log_in(b, "bob", PASSWORDS["bob"])
+
+
+def login_from_another_site(headers: dict[str, str]) -> Callable[[Bench], Fire]:
+    """ann's browser, signed in, posts bob's credentials from another site's page, with the token that
+    page fetched for itself (with its own pre-session cookie, which ann's browser does not send)."""
+
+    def arm(b: Bench) -> Fire:
+        victim = b.client(b.sign_in("ann"))
+        token = FORM_TOKEN.search(b.client().get(LOGIN_PATH).text).group(1)
+        form = {"name": "bob", "password": PASSWORDS["bob"], "form_token": token}
+        return lambda: over_http(victim.post(LOGIN_PATH, data=form, headers=headers, follow_redirects=False))
+
+    return arm
+
+
+def sign_out_from_another_site(headers: dict[str, str]) -> Callable[[Bench], Fire]:
+    """Another site's page posts ann's browser to the sign-out route (it cannot know her form's token)."""
+
+    def arm(b: Bench) -> Fire:
+        cookie = b.sign_in("ann")
+        return lambda: sign_out(b, cookie, {}, headers)
+
+    return arm
+
+
+def own_sign_out(b: Bench) -> Fire:
+    cookie = b.sign_in("ann")
+    token = FORM_TOKEN.search(b.client(cookie).get(LOGOUT_PATH).text).group(1)
+    return lambda: sign_out(b, cookie, {"form_token": token}, {"sec-fetch-site": "same-origin"})
+
+
+def login_form(name: str, password: str) -> Callable[[Bench], Fire]:
+    """A browser is shown the sign-in form (the scene), then posts it filled in with ``name`` and ``password``."""
+
+    def arm(b: Bench) -> Fire:
+        browser = b.client()
+        form = {"name": name, "password": password, "form_token": FORM_TOKEN.search(browser.get(LOGIN_PATH).text).group(1)}
+        return lambda: over_http(browser.post(LOGIN_PATH, data=form, follow_redirects=False))
+
+    return arm
+
+
+def own_login(b: Bench) -> Fire:
+    return lambda: log_in(b, "bob", PASSWORDS["bob"])
+
+
 def ann_code(b: Bench) -> str:
     return b.codes["ann"][0]
 
@@ -246,9 +311,9 @@ ATTACKS = [
     Attack("coder opens another coder's recording at the door", "ann", door("ann", blinded.task, bob_only),
            "NotFound", blinded.NOT_ASSIGNED, "refused.recording", door("bob", blinded.task, bob_only)),
     Attack("coder drafts a score on another coder's recording", "ann",
-           door("ann", blinded.save_draft, bob_only, "ea_sensitivity", 7.0, ""),
+           door("ann", blinded.save_draft, bob_only, "ea_sensitivity", 7.0),
            "NotFound", blinded.NOT_ASSIGNED, "refused.recording",
-           door("bob", blinded.save_draft, bob_only, "ea_sensitivity", 7.0, "")),
+           door("bob", blinded.save_draft, bob_only, "ea_sensitivity", 7.0)),
     Attack("coder opens another coder's recording by the coding page's URL", "ann", page("ann", "code", bob_only),
            "page refused", NOT_IN_QUEUE, "refused.recording", page("bob", "code", bob_only)),
     Attack("coder streams another coder's recording with a token for it", "ann", own_media("ann", bob_only),
@@ -328,8 +393,25 @@ ATTACKS = [
                    "....//....//web.db", "/etc/passwd")),  # fmt: skip
     # Guessing a password: the sixth try is refused even when it is right.
     Attack("login brute force: the sixth attempt, with the right password", "anonymous", brute_force,
-           "429", "too many failed attempts", "login.throttled",
-           lambda b: lambda: log_in(b, "bob", PASSWORDS["bob"])),
+           "429", "too many failed attempts", "login.throttled", own_login),
+    Attack("one address guessing many names: the next attempt, with a right password", "anonymous",
+           guessing_many_names, "429", "too many failed attempts from this address", "login.throttled", own_login),
+    # Forms posted by another site's page: a sign-in as someone else (login CSRF), a sign-out.
+    Attack("another site signs a signed-in browser in as another coder", "anonymous",
+           login_from_another_site({"origin": "https://evil.example", "sec-fetch-site": "cross-site"}),
+           "403", "did not come from this page", "refused.login", own_login),
+    Attack("another site's sign-in post, from a browser that names no origin", "anonymous",
+           login_from_another_site({}), "403", "did not come from this page", "refused.login", own_login),
+    Attack("another site signs a coder out", "ann",
+           sign_out_from_another_site({"origin": "https://evil.example", "sec-fetch-site": "cross-site"}),
+           "403", "did not come from obscode", "refused.logout", own_sign_out),
+    Attack("a sign-out post without the session's form token", "ann", sign_out_from_another_site({}),
+           "403", "did not come from obscode", "refused.logout", own_sign_out),
+    # What a stranger could make the append-only audit log keep.
+    Attack("a megabyte login name", "anonymous", login_form("n" * 1_000_000, "whatever-x"),
+           "413", "at most 100 characters", "refused.login", own_login),
+    Attack("a login name longer than any account's", "anonymous", login_form("n" * 5000, "whatever-x"),
+           "400", "at most 100 characters", "refused.login", own_login),
 ]  # fmt: skip
 
 

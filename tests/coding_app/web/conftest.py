@@ -1,5 +1,6 @@
 """A small study for the web tests: three videos, one session audio, four accounts."""
 
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from coding_app.store import Store
 from coding_app.study import initialise
 from coding_app.web import runtime
 
+FORM_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
 PASSWORDS = {"ann": "ann-password-1", "bob": "bob-password-1", "fay": "fay-password-1", "pat": "pat-password-1"}
 ROLES = {"ann": "coder", "bob": "coder", "fay": "fidelity", "pat": "pi"}
 MANIFEST = """recording_id,participant_id,site,arm,timepoint,kind,session,clinician,path
@@ -24,6 +26,12 @@ W2,PX01,North,VIPP-PMH,month 5,video,,,PX01_month5.mp4
 W3,PX02,South,usual care,baseline,video,,,PX02_baseline.mp4
 W4,PX01,North,VIPP-PMH,,audio,2,clinician Q,PX01_session2.m4a
 """
+
+
+def post_form(client, path: str, data: dict[str, str] | None = None, **kwargs):
+    """Post one of obscode's own forms as a browser does: first shown it (and its token), then sending it."""
+    token = FORM_TOKEN.search(client.get(path, follow_redirects=False).text).group(1)
+    return client.post(path, data={**(data or {}), "form_token": token}, follow_redirects=False, **kwargs)
 
 
 def _clip(path: Path, frequency: int, video: bool) -> None:

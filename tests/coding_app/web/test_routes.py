@@ -1,18 +1,40 @@
 """Login, logout and media routes over HTTP: what a browser, or an attacker, can get."""
 
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from datetime import timedelta
+from pathlib import Path
 
+import httpx
 import pytest
+from argon2 import PasswordHasher
 from itsdangerous import TimestampSigner
+from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
+from streamlit.testing.v1 import AppTest
 
-from coding_app import sessions
+from coding_app import audit, blinded, sessions
 from coding_app.sessions import identify, media_token
-from coding_app.web.routes import routes
-from coding_app.web.runtime import COOKIE
+from coding_app.store import Store, StoreUnavailable
+from coding_app.store.models import AuditEntry, WebSession
+from coding_app.web import identity
+from coding_app.web.routes import FORM_COOKIE, MAX_FORM_BYTES, routes
+from coding_app.web.runtime import COOKIE, LOGIN_PATH, LOGOUT_PATH
 
-from .conftest import PASSWORDS
+from .conftest import FORM_TOKEN, PASSWORDS, post_form
+
+ROOT = Path(__file__).resolve().parents[3]
+SERVER_START_POLLS = 240
+"""Health checks a starting `obscode run` gets (a quarter second apart) before the test gives up."""
+FLOOD = 24
+"""Concurrent logins with unknown names while a coder saves (more than a client's failure limit)."""
 
 
 @pytest.fixture
@@ -20,9 +42,12 @@ def client(web_study):
     return TestClient(Starlette(routes=routes()))
 
 
+def log_in(client: TestClient, name: str, password: str, **kwargs):
+    return post_form(client, LOGIN_PATH, {"name": name, "password": password}, **kwargs)
+
+
 def sign_in(client: TestClient, name: str) -> str:
-    response = client.post("/obscode/login", data={"name": name, "password": PASSWORDS[name]}, follow_redirects=False)
-    assert response.status_code == 303
+    assert log_in(client, name, PASSWORDS[name]).status_code == 303
     return client.cookies[COOKIE]
 
 
@@ -31,27 +56,25 @@ def token_for(web_study, cookie: str, code: str) -> str:
 
 
 def test_login_sets_an_httponly_lax_cookie_and_wrong_password_is_401(client):
-    assert client.post("/obscode/login", data={"name": "ann", "password": "nope"}).status_code == 401
-    response = client.post("/obscode/login", data={"name": "ann", "password": PASSWORDS["ann"]}, follow_redirects=False)
+    assert log_in(client, "ann", "nope").status_code == 401
+    response = log_in(client, "ann", PASSWORDS["ann"])
     cookie = response.headers["set-cookie"]
     assert response.status_code == 303 and response.headers["location"] == "/"
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie and "Secure" not in cookie
 
 
 def test_secure_cookie_behind_an_https_proxy(client):
-    response = client.post("/obscode/login", data={"name": "ann", "password": PASSWORDS["ann"]},
-                           headers={"x-forwarded-proto": "https"}, follow_redirects=False)  # fmt: skip
+    response = log_in(client, "ann", PASSWORDS["ann"], headers={"x-forwarded-proto": "https"})
     assert "Secure" in response.headers["set-cookie"]
 
 
 def test_login_is_throttled_after_repeated_failures_even_with_the_right_password(client):
     for _ in range(sessions.MAX_FAILURES):
-        assert client.post("/obscode/login", data={"name": "bob", "password": "guess"}).status_code == 401
-    blocked = client.post("/obscode/login", data={"name": "bob", "password": PASSWORDS["bob"]})
+        assert log_in(client, "bob", "guess").status_code == 401
+    blocked = log_in(client, "bob", PASSWORDS["bob"])
     assert blocked.status_code == 429 and "too many failed attempts" in blocked.text
     # Another account is not affected.
-    assert client.post("/obscode/login", data={"name": "ann", "password": PASSWORDS["ann"]},
-                       follow_redirects=False).status_code == 303  # fmt: skip
+    assert log_in(client, "ann", PASSWORDS["ann"]).status_code == 303
 
 
 def test_media_streams_with_ranges_and_says_nothing_about_the_file(client, web_study):
@@ -114,7 +137,8 @@ def test_missing_media_file_is_a_clear_404(client, web_study):
 def test_logout_revokes_the_session_and_the_old_cookie_is_worthless(client, web_study):
     cookie = sign_in(client, "ann")
     token = token_for(web_study, cookie, web_study.codes["ann"][0])
-    assert client.get("/obscode/logout", follow_redirects=False).status_code == 303
+    signed_out = post_form(client, LOGOUT_PATH)
+    assert signed_out.status_code == 303 and signed_out.headers["location"] == LOGIN_PATH
     replay = TestClient(Starlette(routes=routes()), cookies={COOKIE: cookie})
     assert replay.get(f"/obscode/media/{token}").status_code == 403
     assert identify(web_study.store, cookie) is None
@@ -145,3 +169,199 @@ def test_the_launcher_mounts_these_routes_beside_streamlit():
     assert paths == {"/obscode/login", "/obscode/logout", "/obscode/session", "/obscode/media/{token:path}"}
     assert not any(p.startswith(("/_stcore/", "/media/", "/component/", "/static/", "/auth/")) for p in paths)
     assert type(app).__name__ == "App"
+
+
+# --------------------------------------------------------------------------- forms only obscode's own pages post
+
+
+def last_audit(web_study, count: int = 1) -> list[tuple]:
+    with web_study.store.read() as db:
+        rows = db.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(count)).all()
+    return [(r.action, r.actor, r.entity_id, r.reason) for r in reversed(rows)]
+
+
+def live_sessions(web_study) -> int:
+    with web_study.store.read() as db:
+        return db.scalar(select(func.count()).select_from(WebSession).where(WebSession.revoked_at.is_(None)))
+
+
+@pytest.mark.parametrize("headers", [{"sec-fetch-site": "cross-site"}, {"sec-fetch-site": "same-site"},
+                                     {"origin": "https://evil.example"}, {"origin": "null"}])  # fmt: skip
+def test_a_login_posted_from_another_site_is_refused_and_audited(client, web_study, headers):
+    response = log_in(client, "ann", PASSWORDS["ann"], headers=headers)
+    assert response.status_code == 403 and "did not come from this page" in response.text
+    assert COOKIE not in response.cookies and live_sessions(web_study) == 0
+    assert last_audit(web_study) == [("refused.login", "anonymous", "ann", "cross-site post")]
+
+
+def test_a_browsers_own_post_with_its_origin_signs_in(client):
+    own = {"sec-fetch-site": "same-origin", "origin": "http://testserver"}
+    assert log_in(client, "ann", PASSWORDS["ann"], headers=own).status_code == 303
+    assert log_in(TestClient(Starlette(routes=routes())), "ann", PASSWORDS["ann"],
+                  headers={"origin": "http://testserver"}).status_code == 303  # fmt: skip
+
+
+def test_a_login_without_this_browsers_own_form_token_is_refused(client, web_study):
+    """A page elsewhere can fetch a token with its own pre-session cookie; the victim's browser sends another."""
+    attacker = TestClient(Starlette(routes=routes()))
+    token = FORM_TOKEN.search(attacker.get(LOGIN_PATH).text).group(1)
+    client.get(LOGIN_PATH)  # the victim's browser has a pre-session cookie of its own
+    credentials = {"name": "bob", "password": PASSWORDS["bob"]}
+    attempts = [
+        client.post(LOGIN_PATH, data={**credentials, "form_token": token}),
+        client.post(LOGIN_PATH, data=credentials),
+        TestClient(Starlette(routes=routes())).post(LOGIN_PATH, data={**credentials, "form_token": token}),
+        client.post(LOGIN_PATH, data={**credentials, "form_token": token[:-3] + "abc"}),
+    ]
+    assert [r.status_code for r in attempts] == [403] * 4 and live_sessions(web_study) == 0
+    assert last_audit(web_study, 4) == [("refused.login", "anonymous", "bob", "missing or invalid form token")] * 4
+
+
+def test_the_sign_in_form_cookie_is_httponly_lax_and_only_for_the_login_path(client):
+    cookie = client.get(LOGIN_PATH).headers["set-cookie"]
+    assert cookie.startswith(f"{FORM_COOKIE}=") and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert f"Path={LOGIN_PATH}" in cookie
+    assert "set-cookie" not in client.get(LOGIN_PATH).headers  # kept: two open sign-in tabs both work
+
+
+def test_a_link_to_sign_out_only_offers_a_button(client, web_study):
+    cookie = sign_in(client, "ann")
+    page = client.get(LOGOUT_PATH, follow_redirects=False)
+    assert page.status_code == 200 and f'method="post" action="{LOGOUT_PATH}"' in page.text
+    assert identify(web_study.store, cookie) is not None
+
+
+@pytest.mark.parametrize("headers, token", [({"sec-fetch-site": "cross-site"}, True), ({"origin": "https://evil.example"}, True),
+                                            ({}, False)])  # fmt: skip
+def test_a_sign_out_posted_from_elsewhere_is_refused_and_audited(client, web_study, headers, token):
+    cookie = sign_in(client, "ann")
+    form = {"form_token": FORM_TOKEN.search(client.get(LOGOUT_PATH).text).group(1)} if token else {}
+    response = client.post(LOGOUT_PATH, data=form, headers=headers, follow_redirects=False)
+    assert response.status_code == 403 and "did not come from obscode" in response.text
+    assert identify(web_study.store, cookie) is not None
+    why = "cross-site post" if token else "missing or invalid form token"
+    assert last_audit(web_study) == [("refused.logout", "ann", "ann", why)]
+
+
+def test_a_sign_out_token_is_good_only_for_its_own_session(client, web_study):
+    sign_in(client, "ann")
+    other = TestClient(Starlette(routes=routes()))
+    bobs = sign_in(other, "bob")
+    token = FORM_TOKEN.search(other.get(LOGOUT_PATH).text).group(1)
+    assert client.post(LOGOUT_PATH, data={"form_token": token}, follow_redirects=False).status_code == 403
+    assert identify(web_study.store, bobs) is not None and live_sessions(web_study) == 2
+
+
+def test_the_apps_sign_out_control_posts_a_form_the_route_accepts(client, web_study, monkeypatch):
+    cookie = sign_in(client, "ann")
+    monkeypatch.setattr(identity, "current", lambda: identify(web_study.store, cookie))
+    at = AppTest.from_file(str(Path(identity.__file__).with_name("app.py")), default_timeout=60).run()
+    forms = [element.proto.body for element in at.html if LOGOUT_PATH in element.proto.body]
+    assert len(forms) == 1 and f'method="post" action="{LOGOUT_PATH}"' in forms[0]
+    assert not [m for m in at.markdown if LOGOUT_PATH in m.value]  # no link that signs out
+    token = FORM_TOKEN.search(forms[0]).group(1)
+    signed_out = client.post(LOGOUT_PATH, data={"form_token": token}, follow_redirects=False)
+    assert signed_out.status_code == 303 and identify(web_study.store, cookie) is None
+
+
+# --------------------------------------------------------------------------- what a stranger can make the study keep
+
+
+def test_a_megabyte_login_name_is_refused_unread(client, web_study):
+    response = log_in(client, "n" * 1_000_000, "whatever")
+    assert response.status_code == 413 and "at most 100 characters" in response.text
+    assert last_audit(web_study) == [("refused.login", "anonymous", None, f"form of {len(response.request.content)} "
+                                                                           f"bytes, over {MAX_FORM_BYTES}")]  # fmt: skip
+
+
+def test_a_login_name_longer_than_any_accounts_is_refused_and_kept_cut(client, web_study):
+    response = log_in(client, "n" * 5000, "whatever")
+    assert response.status_code == 400 and "at most 100 characters" in response.text
+    ((action, actor, entity_id, reason),) = last_audit(web_study)
+    assert (action, actor, len(entity_id)) == ("refused.login", "anonymous", audit.ID_WIDTH)
+    assert reason == "account name of 5000 or password of 8 characters"
+
+
+# --------------------------------------------------------------------------- a flood of logins
+
+
+def test_a_login_flood_never_holds_up_a_coders_saves_and_never_answers_500(client, web_study, monkeypatch):
+    """Every password check of the flood waits until the coder has saved all her drafts.
+
+    While a check held the database's write lock (as it did), the coder's saves waited for it and
+    gave up ("database busy"), and so did the other logins; now nothing is held while it runs.
+    """
+    ann, code = web_study.account("ann"), web_study.codes["ann"][1]
+    checking, saved = threading.Semaphore(0), threading.Event()
+    verify = PasswordHasher.verify
+
+    def held_up(self, hash, password):  # noqa: A002 - argon2's own parameter name
+        checking.release()
+        saved.wait(timeout=120)
+        return verify(self, hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", held_up)
+
+    def stranger(number: int) -> int:
+        browser = TestClient(Starlette(routes=routes()), raise_server_exceptions=False)
+        return log_in(browser, f"stranger{number}", "a-guess-number").status_code
+
+    scores = [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0, 6.5, 7.0]
+    with ThreadPoolExecutor(max_workers=FLOOD) as pool:
+        flood = [pool.submit(stranger, number) for number in range(FLOOD)]
+        assert checking.acquire(timeout=120), "no login of the flood reached its password check"
+        try:
+            for score in scores:
+                blinded.save_draft(web_study.store, ann, code, "ea_sensitivity", score)
+        finally:
+            saved.set()
+        statuses = [attempt.result() for attempt in flood]
+    assert set(statuses) <= {401, 429} and len(statuses) == FLOOD
+    assert blinded.task(web_study.store, ann, code).ratings["ea_sensitivity"].score == scores[-1]
+    with web_study.store.read() as db:
+        saves = db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.actor == "ann",
+                                                                              AuditEntry.action == "rating.draft"))  # fmt: skip
+    assert saves == len(scores)
+
+
+def test_an_unavailable_database_answers_503_with_the_reason(client, web_study, monkeypatch):
+    def busy(*args, **kwargs):
+        raise StoreUnavailable("busy")
+
+    cookie = sign_in(client, "ann")
+    monkeypatch.setattr(Store, "write", busy)
+    for response in (log_in(TestClient(Starlette(routes=routes()), raise_server_exceptions=False), "ann", "wrong-pass"),
+                     post_form(client, LOGOUT_PATH)):
+        assert response.status_code == 503 and "busy with other writers" in response.text, response.text
+    assert identify(web_study.store, cookie) is not None
+
+
+# --------------------------------------------------------------------------- Streamlit's own open doors
+
+
+@pytest.mark.parametrize("operator_asks, status", [(None, 404), ("on", 200)])
+def test_streamlit_metrics_answer_only_when_the_operator_asks(web_study, tmp_path, operator_asks, status):
+    """A real `obscode run`: /_stcore/metrics is refused unless OBSCODE_METRICS=on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "OBSCODE_METRICS"} | {"PYTHONPATH": str(ROOT)}
+    env |= {"OBSCODE_METRICS": operator_asks} if operator_asks else {}
+    base = f"http://127.0.0.1:{port}"
+    with (tmp_path / "server.log").open("wb") as log:
+        server = subprocess.Popen([str(Path(sys.executable).with_name("obscode")), "run", "--port", str(port)],
+                                  env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        with httpx.Client(base_url=base, timeout=5) as http:
+            for _ in range(SERVER_START_POLLS):
+                with suppress(httpx.TransportError):
+                    if http.get("/_stcore/health").status_code == 200:
+                        break
+                assert server.poll() is None, (tmp_path / "server.log").read_text()
+                time.sleep(0.25)
+            assert http.get("/_stcore/metrics").status_code == status
+            assert http.get("/_stcore/metrics/", follow_redirects=True).status_code == status
+            assert http.get("/_stcore/health").status_code == 200 and http.get(LOGIN_PATH).status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
