@@ -1,18 +1,27 @@
-"""Load: 20 coders submitting at once, each its own process, on SQLite and on PostgreSQL.
+"""Load: 20 coders submitting at once, on SQLite and on PostgreSQL, as processes and as threads of one process.
 
-Every coder process goes through the blinded door exactly as the coding page does: open the
-recording, save a draft on each scale, submit. 20 coders x 50 recordings = 1,000 submissions
-per database, all coders released together. Afterwards every submission a coder made is looked
-up in the database: stored (submitted, with the scores and notes entered), lost (the coder was
-told it was submitted, the database does not hold it as entered), duplicated (more than one
-rating row or submit audit row per coder, recording and scale), and the errors any coder saw.
-The bar is 0 lost, 0 duplicated, 0 errors; the script exits 1 if it is not met.
+Every coder goes through the blinded door exactly as the coding page does: open the
+recording, save a draft on each scale, save the notes, submit. 20 coders x 50 recordings =
+1,000 submissions per run, all coders released together, with no pause between actions (a
+stress test: every coder is always waiting for the database). Two ways of running them:
+
+- processes: each coder its own process with its own engine, standing for separate app
+  workers; the database arbitrates between them (SQLite's write lock, PostgreSQL's row locks);
+- threads: every coder a thread of one process sharing one store, as the browser sessions of
+  one `obscode run` are; on SQLite the store's own write queue arbitrates.
+
+Afterwards every submission a coder made is looked up in the database: stored (submitted,
+with the scores and notes entered), lost (the coder was told it was submitted, the database
+does not hold it as entered), duplicated (more than one rating row or submit audit row per
+coder, recording and scale), and the errors any coder saw. The bar is 0 lost, 0 duplicated,
+0 errors; the script exits 1 if it is not met.
 
 SQLite: the project's own settings (WAL, BEGIN IMMEDIATE for writes, synchronous at its FULL
-default). PostgreSQL: a throw-away cluster from tests/pg_cluster.py, which runs with fsync off
-(its data is thrown away), so its latencies leave out the disk flush SQLite pays for.
+default: every commit is flushed to disk). PostgreSQL: a throw-away cluster from
+tests/pg_cluster.py with its durability settings on (fsync, full page writes, synchronous
+commit), so both pay for the disk flush.
 
-Run from the repository root: ``.venv/bin/python bench/bench_load.py``.
+Run from the repository root: ``.venv/bin/python bench/bench_load.py`` (``--runs`` picks some).
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the coder processes live in tests/faults/load.py
 
 from coding_app.store import Store  # noqa: E402
-from tests.faults.load import Outcome, make_study, run_load, verify  # noqa: E402
+from tests.faults.load import Outcome, make_study, run_load, run_threads, verify  # noqa: E402
 from tests.pg_cluster import ThrowawayCluster  # noqa: E402
 
 
@@ -37,7 +46,7 @@ def database(dialect: str, root: Path) -> Iterator[str]:
     if dialect == "sqlite":
         yield f"sqlite:///{root / 'load.db'}"
         return
-    cluster = ThrowawayCluster().start()
+    cluster = ThrowawayCluster(durable=True).start()
     try:
         yield cluster.create_database("bench_load")
     finally:
@@ -56,13 +65,18 @@ def latency(values: list[float]) -> str:
     return " / ".join(f"{percentile(values, q) * 1000:.0f}" for q in (50, 95, 100))
 
 
-def run(dialect: str, coders: int, recordings: int, seed: int) -> Outcome:
+RUNS = ("sqlite-processes", "sqlite-threads", "postgresql-processes", "postgresql-threads")
+
+
+def run(name: str, coders: int, recordings: int, seed: int) -> Outcome:
+    dialect, how = name.split("-")
     with tempfile.TemporaryDirectory(prefix="obscode-load-") as root, database(dialect, Path(root)) as url:
         store = Store(url)
         try:
             names = make_study(store, coders, recordings)
-            print(f"{dialect}: {coders} coder processes x {recordings} recordings, released together ...", flush=True)
-            outcome = verify(store, run_load(url, names, seed))
+            print(f"{dialect}: {coders} coder {how} x {recordings} recordings, released together ...", flush=True)
+            reports = run_load(url, names, seed) if how == "processes" else run_threads(store, names, seed)
+            outcome = verify(store, reports)
         finally:
             store.dispose()
     for error in sorted(set(outcome.errors))[:5]:
@@ -75,12 +89,13 @@ def main() -> int:
     parser.add_argument("--coders", type=int, default=20)
     parser.add_argument("--recordings", type=int, default=50, help="in every coder's queue")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--runs", nargs="+", choices=RUNS, default=RUNS)
     args = parser.parse_args()
-    outcomes = {dialect: run(dialect, args.coders, args.recordings, args.seed) for dialect in ("sqlite", "postgresql")}
-    header = ("database", "attempted", "stored", "lost", "duplicated", "errors", "draft ms p50/p95/max",
+    outcomes = {name: run(name, args.coders, args.recordings, args.seed) for name in args.runs}
+    header = ("run", "attempted", "stored", "lost", "duplicated", "errors", "draft ms p50/p95/max",
               "submit ms p50/p95/max", "submissions/s")  # fmt: skip
-    rows = [(dialect, o.attempted, o.stored, o.lost, o.duplicated, len(o.errors), latency(o.draft_seconds),
-             latency(o.submit_seconds), f"{o.stored / o.seconds:.1f}") for dialect, o in outcomes.items()]  # fmt: skip
+    rows = [(name, o.attempted, o.stored, o.lost, o.duplicated, len(o.errors), latency(o.draft_seconds),
+             latency(o.submit_seconds), f"{o.stored / o.seconds:.1f}") for name, o in outcomes.items()]  # fmt: skip
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
     print()
     for row in (header, *rows):

@@ -37,12 +37,16 @@ def _free_port() -> int:
 
 
 class ThrowawayCluster:
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        """``durable``: flush to disk on commit as a production server does (benchmarks); tests need not."""
         self.bindir = _bindir()
         self.root = Path(tempfile.mkdtemp(prefix="obscode-pg-"))
         self.data = self.root / "data"
         self.port = _free_port()
         self._as_postgres = os.geteuid() == 0
+        # Durability settings off unless asked for: a test cluster's data is thrown away anyway.
+        durability = "" if durable else " -c fsync=off -c full_page_writes=off"
+        self._options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1{durability}"
 
     def _run(self, program: str, *args: str) -> None:
         command = [str(self.bindir / program), *args]
@@ -56,15 +60,12 @@ class ThrowawayCluster:
         if self._as_postgres:
             shutil.chown(self.root, "postgres", "postgres")
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", USER, "-E", "UTF8", "--no-instructions")
-        # Durability settings off: a test cluster's data is thrown away anyway.
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-o", options, "-w", "start")
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-o", self._options, "-w", "start")
         return self
 
     def pg_ctl(self, action: str) -> None:
         """Stop or start the server mid-test (``"stop"`` / ``"start"``), keeping its data."""
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        extra = ["-m", "fast"] if action == "stop" else ["-o", options]
+        extra = ["-m", "fast"] if action == "stop" else ["-o", self._options]
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), *extra, "-w", action)
 
     def url(self, database: str) -> str:

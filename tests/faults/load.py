@@ -1,7 +1,9 @@
-"""Many coders at once, each in its own process, going through the blinded door as the coding page does.
+"""Many coders at once, going through the blinded door as the coding page does.
 
-Separate processes stand for separate app workers: each has its own engine and connections, so
-the database itself arbitrates between them (SQLite's write lock, PostgreSQL's row locks).
+Separate processes (:func:`run_load`) stand for separate app workers: each has its own engine
+and connections, so the database itself arbitrates between them (SQLite's write lock,
+PostgreSQL's row locks). Threads of one process (:func:`run_threads`) stand for the browser
+sessions of one `obscode run`: they share its store, so its own write queue arbitrates.
 Each coder opens a recording (``task``), saves a draft per scale, then submits, for every
 recording in their queue; afterwards :func:`verify` compares what every coder was told with what
 the database holds. Shared by the load benchmark (bench/bench_load.py, timed) and the behaviour
@@ -14,6 +16,7 @@ import multiprocessing
 import queue as queues
 import random
 import sys
+import threading
 import time
 import types
 from collections import Counter
@@ -27,7 +30,7 @@ from coding_app.accounts import account_named
 from coding_app.assignments import assign
 from coding_app.codebook import load_codebook
 from coding_app.store import Store
-from coding_app.store.models import Account, Assignment, AuditEntry, Rating, Recording, ScaleRow
+from coding_app.store.models import Account, Assignment, AuditEntry, Note, Rating, Recording, ScaleRow
 from coding_app.study import initialise
 from tests.coding_app.helpers import add_account, add_recordings
 
@@ -109,8 +112,17 @@ def _code_recording(store: Store, account: Account, code: str, rng: random.Rando
 
 
 def code_queue(url: str, coder: str, seed: int, start, reports) -> None:  # noqa: ANN001 - multiprocessing proxies
-    """One coder process: load the queue, wait for every coder to be ready, then code it all."""
-    report, store = CoderReport(coder), Store(url)
+    """One coder process: its own store, then :func:`code_with`."""
+    store = Store(url)
+    try:
+        code_with(store, coder, seed, start, reports)
+    finally:
+        store.dispose()
+
+
+def code_with(store: Store, coder: str, seed: int, start, reports) -> None:  # noqa: ANN001 - barrier and queue
+    """One coder: load the queue, wait for every coder to be ready, then code it all; the report goes to ``reports``."""
+    report = CoderReport(coder)
     try:
         with store.read() as db:
             account = account_named(db, coder)
@@ -126,8 +138,20 @@ def code_queue(url: str, coder: str, seed: int, start, reports) -> None:  # noqa
                 report.errors.append(f"{type(error).__name__}: {error}")
     finally:
         report.finished = time.monotonic()
-        store.dispose()
         reports.put(report)
+
+
+def run_threads(store: Store, coders: list[str], seed: int) -> list[CoderReport]:
+    """Every coder a thread of this process, all sharing ``store``, released together; their reports."""
+    start, reports = threading.Barrier(len(coders)), queues.Queue()
+    threads = [threading.Thread(target=code_with, args=(store, name, seed + n, start, reports), name=name)
+               for n, name in enumerate(coders)]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    collected = {report.coder: report for report in (reports.get_nowait() for _ in coders)}
+    return [collected[name] for name in coders]
 
 
 def run_load(url: str, coders: list[str], seed: int) -> list[CoderReport]:
@@ -167,11 +191,12 @@ def verify(store: Store, reports: list[CoderReport]) -> Outcome:
     """Compare what each coder entered and was told with the rating table and the audit log."""
     with store.read() as db:
         rows = db.execute(
-            select(Recording.code, Account.name, ScaleRow.key, Rating.score, Rating.notes, Rating.status)
+            select(Recording.code, Account.name, ScaleRow.key, Rating.score, Note.text, Rating.status)
             .join(Assignment, Assignment.id == Rating.assignment_id)
             .join(Account, Account.id == Assignment.account_id)
             .join(Recording, Recording.id == Assignment.recording_id)
             .join(ScaleRow, ScaleRow.id == Rating.scale_id)
+            .outerjoin(Note, Note.assignment_id == Assignment.id)
         ).all()  # fmt: skip
         submits = [entry.new for entry in db.scalars(select(AuditEntry).where(AuditEntry.action == "rating.submit"))]
     ratings: dict[tuple[str, str, str], list[tuple]] = {}
