@@ -16,7 +16,7 @@ from types import EllipsisType
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit, ratings
+from . import audit, lock, ratings
 from .accounts import ROLE_FOR_KIND, require_role
 from .codebook import ScaleDefinition
 from .errors import NotFound
@@ -214,3 +214,21 @@ def submit(store: Store, account: Account, code: str, *, shown: Mapping[str, flo
     with store.write() as db:
         assignment, recording = _assignment(db, account, code)
         return ratings.submit(db, assignment, account.name, recording.code, shown=shown)
+
+
+@_door
+def coding_closed(store: Store, account: Account, code: str | None = None) -> str | None:
+    """Why this coder cannot code (one recording, or anything in their queue) just now, or None.
+
+    The database lock's scope and date only: a lock names no recording or participant.
+    """
+    _check(account)
+    with store.read() as db:
+        assignments = [_assignment(db, account, code)[0].id] if code is not None else list(db.scalars(
+            select(Assignment.id).join(Recording, Recording.id == Assignment.recording_id)
+            .where(Assignment.account_id == account.id, Recording.kind == _kind(account))))  # fmt: skip
+        keys = {key for scale_keys in _scale_keys(db, assignments).values() for key in scale_keys}
+        closed = lock.closing(db, sorted(keys))
+    if not closed:
+        return None
+    return "Coding is closed: " + "; ".join(dict.fromkeys(c.describe() for c in closed.values())) + "."

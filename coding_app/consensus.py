@@ -15,6 +15,7 @@ from reliability import ScoreError
 from . import audit
 from .accounts import require_role
 from .errors import NotFound
+from .lock import refuse_closed
 from .store import Store
 from .store.models import Account, ConsensusRating, Recording, ScaleRow
 from .study import study_codebook
@@ -35,6 +36,7 @@ def record_consensus(store: Store, pi: Account, code: str, scale_key: str, score
         scale = db.scalar(select(ScaleRow).where(ScaleRow.key == scale_key))
         if recording is None or scale is None or scale.kind != recording.kind:
             raise NotFound(f"no recording {code} rated on {scale_key}")
+        refuse_closed(db, [scale.id], "a consensus rating")
         grid = study_codebook(db)[scale_key].scale
         try:
             score = grid.level(score, "the consensus score")

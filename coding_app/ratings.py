@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from reliability import ScoreError
 
 from . import audit, certification
+from .lock import refuse_closed
 from .accounts import ROLE_FOR_KIND, require_role
 from .assignments import enqueue
 from .errors import ImportRefused, NotFound
@@ -103,6 +104,7 @@ def save_draft(
     if score is not None:
         definition = study_scales(db)[scale.key]
         score = definition.scale.level(score, scale.key)
+    refuse_closed(db, [scale.id], "a draft")
     rating = current(db, assignment.id, scale.id)
     if rating is not None and rating.status == "submitted":
         raise RatingLocked("this rating has been submitted and is locked")
@@ -158,6 +160,7 @@ def save_notes(
     The audit row keeps the new text only: the old one is the previous row's.
     """
     text = clean_notes(text)
+    refuse_closed(db, db.scalars(select(AssignmentScale.scale_id).where(AssignmentScale.assignment_id == assignment.id)), "notes")
     if _locked(db, assignment.id):
         raise RatingLocked("this recording has been submitted: its notes are locked")
     note = db.get(Note, assignment.id)
@@ -192,6 +195,7 @@ def submit(
     pending = {k: (s, r) for k, (s, r) in latest.items() if r is None or r.status != "submitted"}
     if not pending:
         return False
+    refuse_closed(db, [scale.id for scale, _ in pending.values()], "a submission")
     stored = {key: None if rating is None else rating.score for key, (_, rating) in latest.items()}
     if shown is not None and stored != dict(shown):
         raise RatingChanged(stored)
@@ -226,6 +230,7 @@ def reopen(store: Store, pi: Account, code: str, coder: str, scale_key: str, rea
         rating = found and current(db, found[0].id, found[1].id)
         if rating is None or rating.status != "submitted":
             raise NotFound(f"no submitted rating of {code} by {coder} on {scale_key}")
+        refuse_closed(db, [rating.scale_id], "reopening")
         reopened = Rating(
             assignment_id=rating.assignment_id, scale_id=rating.scale_id, version=rating.version + 1,
             score=rating.score, notes=rating.notes, status="draft", source=rating.source,
@@ -415,6 +420,7 @@ def import_ratings(store: Store, path: Path, actor: str) -> int:
         if check.problems:
             raise ImportRefused(path.name, check.problems)
         new = [entry for entry in entries if entry is not None and entry.new]
+        refuse_closed(db, {entry.scale.id for entry in new}, f"importing {path.name}")
         for entry in new:
             _add_imported(db, entry, actor)
         return len(new)

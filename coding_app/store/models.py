@@ -335,3 +335,38 @@ class ConsensusRating(Base):
     reason: Mapped[str] = mapped_column(Text)
     decided_by: Mapped[str] = mapped_column(String(100))
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+LOCK_ACTIONS = ("lock", "unlock")
+
+
+class CodingLock(Base):
+    """The history of the database lock, one row per lock or unlock, never changed or deleted (triggers).
+
+    ``scale_id`` None is the whole study. A scope is closed while its latest row is a lock; an
+    unlock always carries its reason.
+    """
+
+    __tablename__ = "coding_lock"
+    __table_args__ = (
+        CheckConstraint(_in("action", LOCK_ACTIONS), name="action"),
+        CheckConstraint("action = 'lock' OR length(reason) > 0", name="unlock_reason"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(8))
+    scale_id: Mapped[int | None] = mapped_column(ForeignKey("scale.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    by: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class PrimaryCoder(Base):
+    """Whose score counts for a recording under the codebook's analysis rule: named at assignment
+    (``assign --primary``), else the first coder it was assigned to; never changed or deleted (triggers)."""
+
+    __tablename__ = "primary_coder"
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recording.id"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    named: Mapped[bool] = mapped_column(Boolean)
+    """True when named with --primary, False when it is the first coder assigned."""
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)

@@ -50,6 +50,12 @@ except StoreUnavailable:
     (identity, items, task), offline = last, True
     store, account, code = runtime.store(), identity.account, task.code
 st.query_params["recording"] = code
+# The database lock (coding_app.lock) closes coding: say so instead of offering a form that would be refused.
+if not offline and (closed := blinded.coding_closed(store, account, code)):
+    st.subheader(f"Recording {code}")
+    st.warning(closed)
+    st.page_link("pages/queue.py", label="Back to my queue")
+    st.stop()
 
 
 def with_kept(task: blinded.Task) -> blinded.Task:

@@ -13,6 +13,7 @@ try:
     identity = require(*blinded.CODER_ROLES)
     runtime.save_kept(st.session_state.setdefault(KEPT, {}), runtime.store(), identity.account)
     items = blinded.queue(runtime.store(), identity.account)
+    closed = blinded.coding_closed(runtime.store(), identity.account)
 except StoreUnavailable:
     st.title("My queue")
     st.error(UNAVAILABLE)
@@ -21,6 +22,8 @@ except StoreUnavailable:
 done = sum(item.status == "submitted" for item in items)
 
 st.title("My queue")
+if closed:
+    st.warning(closed)
 if not items:
     st.info("No recordings have been assigned to you yet.")
     st.stop()
