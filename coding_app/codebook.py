@@ -119,6 +119,8 @@ class Codebook:
     """Declared arm labels; empty means any label is accepted."""
     timepoints: tuple[str, ...] = ()
     certification: CertificationRule = CertificationRule()
+    normalise_media: bool | None = None
+    """Re-encode every recording to one profile on import; None when the codebook does not say."""
 
     def for_kind(self, kind: RecordingKind) -> list[ScaleDefinition]:
         """The scales that rate recordings of this kind, in codebook order."""
@@ -150,5 +152,9 @@ def load_codebook(path: Path | None = None) -> Codebook:
         if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
             raise CodebookError(f"codebook {source.name}: [study] {name} must be a list of labels")
         declared[name] = tuple(v.strip() for v in values)
+    normalise = study.get("normalise_media")
+    if normalise is not None and not isinstance(normalise, bool):
+        raise CodebookError(f"codebook {source.name}: [study] normalise_media must be true or false, not {normalise!r}")
     rule = certification_rule(data.get("certification", {}), source.name)
-    return Codebook({key: _definition(key, entry) for key, entry in entries.items()}, **declared, certification=rule)
+    return Codebook({key: _definition(key, entry) for key, entry in entries.items()}, **declared, certification=rule,
+                    normalise_media=normalise)  # fmt: skip

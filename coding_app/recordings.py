@@ -228,7 +228,7 @@ class _Validation:
     def playable(self, entry: ManifestRow) -> None:
         try:
             entry.found = probe(entry.source)
-            plan(entry.values["kind"].lower(), entry.found)
+            plan(entry.values["kind"].lower(), entry.found, self.codebook.normalise_media)
         except MediaError as error:
             self.problem(entry.row, f"field 'path': {error}")
 
@@ -260,6 +260,7 @@ def import_manifest(store: Store, media: MediaStore, manifest: Path, actor: str)
     imported with the same details are left as they are, so re-importing changes nothing.
     """
     require_ffmpeg()
+    media.remove_orphans(store)
     table = read_columns(manifest, MANIFEST_COLUMNS)
     check = _Validation(store, manifest)
     new = []
@@ -279,17 +280,19 @@ def import_manifest(store: Store, media: MediaStore, manifest: Path, actor: str)
     if not new:
         return summary
     stored: list[StoredMedia] = []
-    try:
-        for entry in new:
-            try:
-                stored.append(media.add(entry.source, entry.values["kind"].lower(), entry.found))
-            except MediaError as error:
-                raise ImportRefused(manifest.name, [f"row {entry.row}: field 'path': {error}"]) from None
-        _write(store, new, stored, check, actor, summary)
-    except BaseException:
-        for item in stored:
-            media.remove(item.name)
-        raise
+    with media.importing():
+        try:
+            for entry in new:
+                try:
+                    stored.append(media.add(entry.source, entry.values["kind"].lower(), entry.found,
+                                            check.codebook.normalise_media))  # fmt: skip
+                except MediaError as error:
+                    raise ImportRefused(manifest.name, [f"row {entry.row}: field 'path': {error}"]) from None
+            _write(store, new, stored, check, actor, summary)
+        except BaseException:
+            for item in stored:
+                media.remove(item.name)
+            raise
     return summary
 
 

@@ -12,7 +12,7 @@ from reliability import Scale
 from . import audit
 from .codebook import Codebook, CodebookError, ScaleDefinition, certification_rule
 from .store import Store
-from .store.models import ScaleLevel, ScaleRow, StudySetting
+from .store.models import Recording, ScaleLevel, ScaleRow, StudySetting
 
 
 def _grid(row: ScaleRow) -> tuple[float, float, float]:
@@ -70,6 +70,18 @@ def initialise(store: Store, codebook: Codebook, actor: str) -> list[str]:
                          old=None if setting is None else setting.value, new=rule)  # fmt: skip
             db.merge(StudySetting(key="certification", value=rule))
             changes.append(f"certification: {codebook.certification.describe()}")
+        normalise, setting = codebook.normalise_media, db.get(StudySetting, "normalise_media")
+        if normalise is None and setting is None:
+            # On for a new study; one with recordings already keeps the form they were stored in
+            # (switching midway would itself tell earlier imports from later ones).
+            normalise = db.scalar(select(Recording.id).limit(1)) is None
+        if normalise is not None and (setting is None or setting.value != normalise):
+            audit.record(db, actor, "study.declare", "study_setting", "normalise_media",
+                         old=None if setting is None else {"normalise_media": setting.value},
+                         new={"normalise_media": normalise})  # fmt: skip
+            db.merge(StudySetting(key="normalise_media", value=normalise))
+            how = "every recording re-encoded to one profile" if normalise else "copied where browsers play them"
+            changes.append(f"media: {how}")
     return changes
 
 
@@ -86,7 +98,9 @@ def study_scales(db: Session) -> Codebook:
 
 
 def study_codebook(db: Session) -> Codebook:
-    """The codebook the study was initialised with, declared arms, timepoints and certification rule included."""
+    """The codebook the study was initialised with, declared arms, timepoints, certification rule and media setting
+    included (a study set up before media could be normalised copies them, as it always did)."""
     settings = {s.key: s.value for s in db.scalars(select(StudySetting))}
     return replace(study_scales(db), arms=tuple(settings.get("arms", ())), timepoints=tuple(settings.get("timepoints", ())),
-                   certification=certification_rule(settings.get("certification", {}), "of the study"))  # fmt: skip
+                   certification=certification_rule(settings.get("certification", {}), "of the study"),
+                   normalise_media=bool(settings.get("normalise_media", False)))  # fmt: skip

@@ -6,6 +6,8 @@ off: it answers 404 here unless the operator asks for it with OBSCODE_METRICS=on
 """
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 from starlette.middleware import Middleware
@@ -13,6 +15,8 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 from streamlit import App
 
+from coding_app.store import StoreUnavailable
+from coding_app.web import runtime
 from coding_app.web.oidc_callback import AuditRefusedCallbacks
 from coding_app.web.routes import routes
 
@@ -32,7 +36,15 @@ class WithoutMetrics:
         await self.app(scope, receive, send)
 
 
+@asynccontextmanager
+async def remove_orphan_media(_app: App) -> AsyncIterator[None]:
+    """At each start, remove what an import killed since left in the media store (MediaStore.remove_orphans)."""
+    with suppress(StoreUnavailable):  # the app starts all the same; the next start or import tries again
+        runtime.media().remove_orphans(runtime.store())
+    yield
+
+
 middleware = [Middleware(AuditRefusedCallbacks)]
 if os.environ.get("OBSCODE_METRICS", "").lower() not in ("on", "1", "true", "yes"):
     middleware.append(Middleware(WithoutMetrics))
-app = App(Path(__file__).with_name("app.py"), routes=routes(), middleware=middleware)
+app = App(Path(__file__).with_name("app.py"), routes=routes(), middleware=middleware, lifespan=remove_orphan_media)

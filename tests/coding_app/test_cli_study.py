@@ -16,6 +16,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from coding_app.cli import app
+from coding_app.media import LOCK
 from coding_app.store import Store
 from coding_app.store.models import Account, Draw
 from tests.coding_app.helpers import PASSWORD, audit_rows, manifest_rows, media_listing, row_counts, write_csv
@@ -98,20 +99,20 @@ def test_init_loads_the_codebook(cli_study):
     """init creates the schema, adds the three shipped scales and the default certification rule."""
     assert ok(cli_study.steps["init"]).splitlines() == [
         "added scale ea_sensitivity", "added scale ea_non_intrusiveness", "added scale vipp_adherence",
-        "certification: kappa quadratic >= 0.8 over at least 8 recordings"]  # fmt: skip
+        "certification: kappa quadratic >= 0.8 over at least 8 recordings",
+        "media: every recording re-encoded to one profile"]  # fmt: skip
 
 
-def test_import_takes_every_recording_and_transcodes_what_browsers_cannot_play(cli_study):
-    """60 recordings of 10 participants; the MOV (MJPEG/MPEG-4) and MTS (MPEG-2) files are transcoded."""
+def test_import_takes_every_recording_and_normalises_it(cli_study):
+    """60 recordings of 10 participants, every one re-encoded to the study's one profile (on for a new study)."""
     rows = cli_study.manifest
-    unplayable = sum(Path(r["path"]).suffix in (".MOV", ".MTS") for r in rows)
     participants = len({r["participant_id"] for r in rows})
-    assert (len(rows), unplayable, participants) == (60, 10, 10)
+    assert (len(rows), participants) == (60, 10)
     assert ok(cli_study.steps["import"]).strip() == (
-        f"imported 60 recordings ({unplayable} transcoded for browsers), {participants} new participants; "
-        "0 already imported")  # fmt: skip
+        f"imported 60 recordings (60 transcoded for browsers), {participants} new participants; 0 already imported")
     counts, files = cli_study.after_import
-    assert counts["recording"] == counts["recording_key"] == 60 and len(files) == 60
+    assert counts["recording"] == counts["recording_key"] == 60
+    assert len(files) == 61 and (LOCK, 0) in files
 
 
 def test_importing_again_changes_nothing(cli_study):

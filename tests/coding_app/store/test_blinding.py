@@ -7,6 +7,7 @@ import csv
 import dataclasses
 import inspect
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,8 @@ from coding_app.errors import NotAllowed, NotFound
 from coding_app.recordings import import_manifest
 from coding_app.store.models import Account, Assignment, AssignmentScale, Recording, ScaleRow
 from coding_app.study import study_codebook
-from tests.coding_app.helpers import add_account, add_recordings, audit_rows, row_counts, write_csv
+from tests.coding_app.helpers import add_account, add_recordings, audit_rows, ffprobe, keys_by_external_id, row_counts, write_csv
+from tests.coding_app.store.test_recordings import ENCODER_TEXT, media_setting
 
 KEY_TABLES = ("participant", "recording_key", "draw", "draw_member", "audit")
 KEY_MODELS = {"Participant", "RecordingKey", "Draw", "DrawMember", "AuditEntry"}
@@ -310,3 +312,68 @@ def test_unblinding_is_for_pis_only_and_every_use_is_audited(queued):
     assert "unblind.key_table" in set(log["action"]) and "assignment.add" in set(log["action"])
     [read] = audit_rows(store, "audit.read")
     assert (read.actor, read.new) == ("pi.one", {"rows": len(log)})
+
+
+# ------------------------------------------------------------------------ text inside the files
+
+# What a camera or recorder may write about the visit: participant, date, serial number, position.
+PLANTED = ("PARTICIPANT-4711", "2024-03-05", "SERIAL-HV320-0042", "+53.4808-002.2426")
+
+
+@pytest.fixture(scope="module")
+def text_laden(tmp_path_factory) -> dict[str, Path]:
+    """Files carrying the planted text everywhere a container or stream can: H.264 SEI user data (as AVCHD cameras
+    write it), subtitle streams, attachments, chapters, container and stream tags, ID3 frames, cover art, BWF bext."""
+    root = tmp_path_factory.mktemp("text-laden")
+    participant, date, serial, place = PLANTED
+    say = f"{participant} visit {date} camera {serial} at {place}"
+    (root / "captions.srt").write_text(f"1\n00:00:00,000 --> 00:00:00,900\n{say}\n", encoding="utf-8")
+    (root / "notes.txt").write_text(say, encoding="utf-8")
+    (root / "chapters.txt").write_text(
+        f";FFMETADATA1\ntitle={say}\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=500\ntitle={say}\n", encoding="utf-8")
+    tags = ["-metadata", f"title={say}", "-metadata", f"comment={say}", "-metadata", f"location={place}",
+            "-metadata:s:0", f"title={say}", "-metadata:s:0", f"handler_name={serial}"]  # fmt: skip
+    sei = ["-bsf:v", f"h264_metadata=sei_user_data=086f3693-b7b3-4f2c-9653-21492feee5b8+{say}"]
+    picture = ["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=1"]
+    sound = ["-f", "lavfi", "-i", "sine=frequency=440:duration=1"]
+    text_inputs = ["-i", str(root / "captions.srt"), "-i", str(root / "chapters.txt")]
+    files = {"h264.mkv": [*picture, *sound, *text_inputs, "-map", "0", "-map", "1", "-map", "2", "-map_chapters", "3",
+                          "-c:v", "libx264", "-pix_fmt", "yuv420p", *sei, "-c:a", "aac", "-c:s", "srt",
+                          "-attach", str(root / "notes.txt"), "-metadata:s:t", "mimetype=text/plain", *tags],
+             "h264.mp4": [*picture, *sound, *text_inputs, "-map", "0", "-map", "1", "-map", "2", "-map_chapters", "3",
+                          "-c:v", "libx264", "-pix_fmt", "yuv420p", *sei, "-c:a", "aac", "-c:s", "mov_text", *tags],
+             "mpeg4.mov": [*picture, *sound, *text_inputs, "-map", "0", "-map", "1", "-map", "2", "-map_chapters", "3",
+                           "-c:v", "mpeg4", "-c:a", "pcm_s16le", "-c:s", "mov_text", *tags],
+             "voice.mp3": [*sound, *picture, "-i", str(root / "chapters.txt"), "-map", "0", "-map", "1",
+                           "-map_chapters", "2", "-c:a", "libmp3lame", "-c:v", "png", "-disposition:v", "attached_pic",
+                           "-metadata", f"lyrics={say}", *tags],
+             "voice.wav": [*sound, "-c:a", "pcm_s16le", "-write_bext", "1", "-metadata", f"description={say}",
+                           "-metadata", f"originator={serial}", "-metadata", f"origination_date={date}", *tags]}  # fmt: skip
+    made = {}
+    for name, args in files.items():
+        made[name] = root / name
+        subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *args, "-shortest", str(made[name])], check=True)
+        assert PLANTED[0].encode() in made[name].read_bytes(), name  # the text is really there to be found
+    assert ffprobe(made["h264.mkv"])["streams"][0]["codec_name"] == "h264"  # (copied, unless normalising)
+    return made
+
+
+@pytest.mark.parametrize("normalise", [False, True], ids=["copy", "normalise"])
+def test_no_text_inside_a_file_reaches_the_coders_copy(study, write_manifest, text_laden, normalise):
+    """Copied H.264 (its SEI units dropped), re-encoded video and audio: the stored bytes hold none of the planted
+    text and no encoder's name or version, though the originals carry them in every place a file can."""
+    media_setting(study, normalise)
+    rows = [dict(recording_id=f"R{i}", participant_id="P01", site="North", timepoint="baseline", path=str(path),
+                 kind="audio" if path.suffix in (".mp3", ".wav") else "video", session="1")
+            for i, path in enumerate(text_laden.values())]  # fmt: skip
+
+    summary = import_manifest(study.store, study.media, write_manifest(rows), "importer")
+
+    stored = {key.original_path: recording for recording, key, _ in keys_by_external_id(study.store).values()}
+    assert summary.transcoded == (5 if normalise else 3)  # copying, the H.264 of the MKV and MP4 is not re-encoded
+    for original, recording in stored.items():
+        content = study.media.path(recording.media_name).read_bytes()
+        found = [text for text in PLANTED if text.encode() in content] + ENCODER_TEXT.findall(content)
+        assert not found, (Path(original).name, found)
+        kinds = [s["codec_type"] for s in ffprobe(study.media.path(recording.media_name))["streams"]]
+        assert kinds == (["video", "audio"] if recording.kind == "video" else ["audio"])

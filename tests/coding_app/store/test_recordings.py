@@ -6,13 +6,19 @@ import hashlib
 import itertools
 import re
 import shutil
+import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from coding_app.codebook import DEFAULT_CODEBOOK, CodebookError, load_codebook
 from coding_app.errors import ImportRefused
+from coding_app.media import LOCK, MediaStore, probe
 from coding_app.recordings import CODE_ALPHABET, CODE_LENGTH, MANIFEST_COLUMNS, import_manifest
+from coding_app.store.models import StudySetting
+from coding_app.study import initialise, study_codebook
 from tests.coding_app.conftest import LEAKY_DATE, LEAKY_PARTICIPANT, LEAKY_PLACE
 from tests.coding_app.helpers import (
     all_tags,
@@ -28,7 +34,7 @@ from tests.coding_app.helpers import (
 # Tags that would tell a coder when, where or of whom a recording was made.
 IDENTIFYING_TAGS = {"creation_time", "date", "title", "comment", "location", "location-eng", "make", "model",
                     "service_name", "service_provider", "encoded_by", "artist", "description"}  # fmt: skip
-OPAQUE_NAME = re.compile(r"^[0-9a-f]{32}\.(mp4|m4a|wav)$")
+OPAQUE_NAME = re.compile(r"^[0-9a-f]{32}\.(mp4|m4a)$")
 
 
 def video(recording_id: str, path: Path | str, **fields: str) -> dict[str, str]:
@@ -53,8 +59,16 @@ def leaky_rows(clips) -> list[dict[str, str]]:
     ]
 
 
-def test_import_gives_opaque_codes_and_stripped_playable_media_and_keeps_the_key_for_the_pi(study, clips, write_manifest):
+def media_setting(study, normalise: bool) -> None:
+    """Re-initialise the study with a codebook that says whether to normalise media."""
+    initialise(study.store, replace(load_codebook(), normalise_media=normalise), "test")
+
+
+@pytest.mark.parametrize("normalise", [False, True], ids=["copy", "normalise"])
+def test_import_gives_opaque_codes_and_stripped_playable_media_and_keeps_the_key_for_the_pi(study, clips, write_manifest,
+                                                                                             normalise):  # fmt: skip
     """Codes random from CODE_ALPHABET; media opaque, stripped, browser-playable; the key keeps path, hash, metadata, extras."""
+    media_setting(study, normalise)
     rows = leaky_rows(clips)
     summary = import_manifest(study.store, study.media, write_manifest(rows, extra=("camera",)), "importer")
     assert (summary.added, summary.unchanged, summary.participants_added) == (5, 0, 1)
@@ -83,11 +97,11 @@ def test_import_gives_opaque_codes_and_stripped_playable_media_and_keeps_the_key
     assert found["A1"][1].file_metadata["format"]["tags"]["title"] == f"Session 3 with {LEAKY_PARTICIPANT}"
     assert [a.action for a in audit_rows(study.store, "recording.import")] == ["recording.import"] * 5
 
-    # The media: opaque names, no identifying tags or bytes, MTS and MJPEG MOV made H.264 MP4.
-    assert summary.transcoded == 2  # the .MTS (MPEG-2) and the MJPEG .MOV; the H.264 MP4 is copied
+    # The media: opaque names, no identifying tags or bytes, MTS and MJPEG MOV made H.264 MP4, sound re-encoded.
+    assert summary.transcoded == (5 if normalise else 4)  # unless normalising, the H.264 MP4's video is copied
     stored = {row["recording_id"]: found[row["recording_id"]][0] for row in rows}
     names = sorted(r.media_name for r in stored.values())
-    assert [name for name, _ in media_listing(study.media.root)] == names  # nothing else, no partials
+    assert [name for name, _ in media_listing(study.media.root)] == sorted([*names, LOCK])  # nothing else, no partials
     originals = [Path(row["path"]) for row in rows]
     for name in names:
         assert OPAQUE_NAME.match(name), name
@@ -111,14 +125,16 @@ def test_import_gives_opaque_codes_and_stripped_playable_media_and_keeps_the_key
         assert codecs == {"video": "h264", "audio": "aac"}, recording_id
         assert "mp4" in info["format"]["format_name"].split(",")
         assert recording.media_type == "video/mp4" and recording.media_name.endswith(".mp4")
-    assert (stored["A1"].media_type, ffprobe(study.media.path(stored["A1"].media_name))["streams"][0]["codec_name"]) == (
-        "audio/mp4", "aac")  # fmt: skip
-    assert stored["A2"].media_type == "audio/wav" and stored["A2"].media_name.endswith(".wav")
+    for recording_id in ("A1", "A2"):  # AAC and PCM alike: audio frames can carry text, so sound is re-encoded
+        recording = stored[recording_id]
+        assert (recording.media_type, ffprobe(study.media.path(recording.media_name))["streams"][0]["codec_name"]) == (
+            "audio/mp4", "aac")  # fmt: skip
+        assert recording.media_name.endswith(".m4a")
 
 
 def test_reimporting_the_same_manifest_changes_nothing(study, clips, write_manifest):
     """Same codes, no new audit rows, no new media files, nothing counted as added."""
-    rows = [row for row in leaky_rows(clips) if row["recording_id"] in ("V1", "A1", "A2")]  # copied, not transcoded
+    rows = [row for row in leaky_rows(clips) if row["recording_id"] in ("V1", "A1", "A2")]  # the quickest to convert
     manifest = write_manifest(rows, extra=("camera",))
     first = import_manifest(study.store, study.media, manifest, "importer")
     counts, files = row_counts(study.store), media_listing(study.media.root)
@@ -282,3 +298,108 @@ def test_unicode_and_spaces_in_media_paths(study, clips, write_manifest):
     for recording, _, _ in found.values():
         assert OPAQUE_NAME.match(recording.media_name)
         assert study.media.path(recording.media_name).stat().st_size > 0
+
+
+# ------------------------------------------------------------------------------- media store
+
+
+def test_an_import_first_removes_what_a_killed_import_left_but_never_a_running_imports_files(study, clips, write_manifest):
+    """Copies no recording names and .partial files go at the next import; named copies and files the store did
+    not make stay; while another import holds the store, nothing is removed; the database is not touched."""
+    import_manifest(study.store, study.media, write_manifest([video("V1", clips.mp4)], "first.csv"), "importer")
+    [kept] = [r.media_name for r, _, _ in keys_by_external_id(study.store).values()]
+    root = study.media.root
+    orphans = [root / "0123456789abcdef0123456789abcdef.mp4", root / ".fedcba9876543210fedcba9876543210.m4a.partial"]
+    foreign = root / "notes.txt"
+    for path in [*orphans, foreign]:
+        path.write_bytes(b"left behind")
+    counts = row_counts(study.store)
+
+    with study.media.importing():  # an import running in another process (flock: another open file is another owner)
+        assert study.media.remove_orphans(study.store) == 0
+    assert all(path.exists() for path in orphans)
+
+    import_manifest(study.store, study.media, write_manifest([audio("A1", clips.wav)], "second.csv"), "importer")
+
+    assert not any(path.exists() for path in orphans)
+    assert foreign.exists() and study.media.path(kept).exists()
+    assert row_counts(study.store)["recording"] == counts["recording"] + 1
+    names = sorted(r.media_name for r, _, _ in keys_by_external_id(study.store).values())
+    assert [name for name, _ in media_listing(root)] == sorted([*names, LOCK, foreign.name])
+
+
+def stream_facts(path: Path) -> dict[str, tuple]:
+    """What could tell one device's recordings from another's, per stream kind."""
+    info = ffprobe(path)
+    keys = {"video": ("codec_name", "profile", "pix_fmt", "width", "height", "r_frame_rate", "sample_aspect_ratio",
+                      "color_range", "color_space", "color_primaries", "color_transfer", "level"),
+            "audio": ("codec_name", "profile", "sample_rate", "channels", "channel_layout")}  # fmt: skip
+    return {s["codec_type"]: tuple(s.get(k) for k in keys[s["codec_type"]]) for s in info["streams"]}
+
+
+# Text that names a device or an encoder (with its version): x264's option SEI, libavcodec/-format and LAME versions.
+ENCODER_TEXT = re.compile(rb"x264 - core|Lav[cf]\d|LAME\d|Kestrel|Pellam|Orrin|Tascor|Voxlet")
+
+
+def test_a_normalising_study_stores_every_device_in_one_profile(study, clips, write_manifest, tmp_path):
+    """New studies normalise by default: an H.264 phone clip (copied otherwise), an MPEG-4 camera clip and a
+    silent 50 fps MPEG-2 one, and AAC, PCM and MP3 sound, come out with one codec, profile, size, rate, pixel
+    format and audio format, and no device or encoder-version text; copying keeps the phone clip's own profile."""
+    phone, camera, dictaphone = tmp_path / "phone.mp4", tmp_path / "camera.mov", tmp_path / "dictaphone.mp3"
+    mute = tmp_path / "mute.mpg"
+    make = lambda *args: subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *args], check=True)  # noqa: E731
+    make("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=1", "-f", "lavfi",
+         "-i", "sine=frequency=500:sample_rate=44100:duration=1", "-ac", "2", "-c:v", "libx264", "-profile:v", "baseline",
+         "-pix_fmt", "yuv420p", "-c:a", "aac", "-metadata", "make=Kestrel", "-shortest", str(phone))
+    make("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15:duration=1", "-f", "lavfi",
+         "-i", "sine=frequency=300:sample_rate=22050:duration=1", "-c:v", "mpeg4", "-c:a", "pcm_s16le",
+         "-metadata", "make=Pellam", "-shortest", str(camera))
+    make("-f", "lavfi", "-i", "sine=frequency=700:sample_rate=16000:duration=1", "-c:a", "libmp3lame",
+         "-metadata", "encoded_by=Voxlet", str(dictaphone))
+    make("-f", "lavfi", "-i", "testsrc2=size=720x576:rate=50:duration=1", "-c:v", "mpeg2video", str(mute))  # fmt: skip
+    with study.store.read() as db:
+        assert study_codebook(db).normalise_media is True
+    rows = [video("V1", phone), video("V2", camera), video("V3", mute), audio("A1", clips.m4a), audio("A2", clips.wav),
+            audio("A3", dictaphone)]  # fmt: skip
+
+    import_manifest(study.store, study.media, write_manifest(rows), "importer")
+
+    stored = {k: study.media.path(r.media_name) for k, (r, _, _) in keys_by_external_id(study.store).items()}
+    facts = {k: stream_facts(path) for k, path in stored.items()}
+    assert facts["V1"] == facts["V2"] == facts["V3"]
+    assert facts["V1"]["video"][:6] == ("h264", "High", "yuv420p", 1280, 720, "25/1")
+    assert facts["A1"] == facts["A2"] == facts["A3"] == {"audio": facts["V1"]["audio"]}
+    assert facts["A1"]["audio"][:4] == ("aac", "LC", "48000", 1)
+    encoders = {k: [t.get("encoder") for t in all_tags(ffprobe(path))] for k, path in stored.items()}
+    assert encoders["V1"] == encoders["V2"] == encoders["V3"] and encoders["A1"] == encoders["A2"] == encoders["A3"]
+    for path in stored.values():
+        assert not ENCODER_TEXT.search(path.read_bytes()), path.name
+
+    # The same phone clip in a study that copies: its own profile and size stay (what normalising removes).
+    other = MediaStore(tmp_path / "copied")
+    with other.importing():
+        copied = other.add(phone, "video", probe(phone), normalise=False)
+    assert not copied.transcoded
+    assert stream_facts(other.path(copied.name))["video"][:5] == ("h264", "Constrained Baseline", "yuv420p", 640, 360)
+
+
+def test_the_media_setting_is_on_for_new_studies_kept_for_old_ones_and_checked(study, clips, write_manifest):
+    """A codebook that does not say: on for a study without recordings, off for one that has them (it was set up
+    before media could be normalised); what a codebook says is stored and audited; anything but a boolean is refused."""
+    with study.store.read() as db:
+        assert study_codebook(db).normalise_media is True
+    import_manifest(study.store, study.media, write_manifest([audio("A1", clips.wav)]), "importer")
+    with study.store.write() as db:  # as a study set up before the setting existed
+        db.delete(db.get(StudySetting, "normalise_media"))
+
+    assert initialise(study.store, load_codebook(), "pi") == ["media: copied where browsers play them"]
+    with study.store.read() as db:
+        assert study_codebook(db).normalise_media is False
+    assert initialise(study.store, replace(load_codebook(), normalise_media=True), "pi") == [
+        "media: every recording re-encoded to one profile"]  # fmt: skip
+    assert audit_rows(study.store, "study.declare")[-1].new == {"normalise_media": True}
+
+    bad = study.root / "bad-codebook.toml"
+    bad.write_text(DEFAULT_CODEBOOK.read_text(encoding="utf-8") + '\n[study]\nnormalise_media = "yes"\n', encoding="utf-8")
+    with pytest.raises(CodebookError, match="normalise_media must be true or false"):
+        load_codebook(bad)
