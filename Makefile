@@ -13,12 +13,14 @@ DEMO_ENV := OBSCODE_DATABASE_URL=sqlite:///$(DEMO)/obscode.db OBSCODE_MEDIA_DIR=
 
 # The OpenID provider the institution sign-in tests start (tests/oidc), as its lockfile pins it.
 OIDC_PROVIDER := tests/oidc/node_modules/.package-lock.json
+# The coding player's waveform drawing (wavesurfer.js), as its lockfile pins it.
+WAVESURFER := coding_app/web/waveform/node_modules/.package-lock.json
 
 .PHONY: run test bench system
 
 # Debian packages the project runs on: ffmpeg (media), PostgreSQL (multi-site store, tests),
 # Chromium (browser tests; Playwright's own browser download cannot play H.264), Node and npm
-# (the tests' OpenID provider).
+# (the player's waveform drawing, the tests' OpenID provider).
 system:
 	@missing=""; \
 	command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
@@ -41,19 +43,22 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet --no-deps irrCAC==0.4.4
 	touch $@
 
-run: system $(INSTALLED)
+run: system $(INSTALLED) $(WAVESURFER)
 	$(DEMO_ENV) $(BIN)/python -m fixtures.load_demo $(DEMO)/study
 	@echo; echo "obscode demo study: open http://localhost:$(PORT) and sign in as"; \
 	$(BIN)/python -c 'from fixtures.load_demo import ACCOUNTS; [print(f"  {n:14} {p:20} ({r})") for n, (r, p) in ACCOUNTS.items()]'; echo
 	$(DEMO_ENV) $(BIN)/obscode run --port $(PORT)
 
+$(WAVESURFER): coding_app/web/waveform/package-lock.json
+	npm ci --prefix coding_app/web/waveform --no-audit --no-fund --loglevel=error
+
 $(OIDC_PROVIDER): tests/oidc/package-lock.json
 	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
 
-test: system $(INSTALLED) $(OIDC_PROVIDER)
+test: system $(INSTALLED) $(WAVESURFER) $(OIDC_PROVIDER)
 	$(BIN)/pytest
 
-bench: system $(INSTALLED)
+bench: system $(INSTALLED) $(WAVESURFER)
 	$(BIN)/python bench/bench_reliability.py
 	$(BIN)/python bench/bench_media.py
 	$(BIN)/python bench/bench_load.py

@@ -16,13 +16,14 @@ from types import EllipsisType
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit, lock, ratings
+from . import audit, lock, playback, ratings
 from .accounts import ROLE_FOR_KIND, require_role
 from .codebook import ScaleDefinition
 from .errors import NotFound
+from .media import MediaStore
 from .ratings import RatingState
 from .store import Store
-from .store.models import Account, Assignment, AssignmentScale, Rating, Recording, ScaleRow
+from .store.models import Account, Assignment, AssignmentScale, PlaybackFacts, Rating, Recording, ScaleRow
 from .study import study_scales
 
 CODER_ROLES = ("coder", "fidelity")
@@ -164,6 +165,24 @@ def media(store: Store, account: Account, code: str) -> Media:
     with store.read() as db:
         _, recording = _assignment(db, account, code)
     return Media(recording.media_name, recording.media_type)
+
+
+@_door
+def playback_facts(store: Store, account: Account, code: str, media: MediaStore) -> playback.Facts:
+    """The player's facts of one of this coder's recordings (frame rate, sound envelope).
+
+    Measured at import; a recording imported before that is measured here, once, from its stored file.
+    """
+    _check(account)
+    with store.read() as db:
+        _, recording = _assignment(db, account, code)
+        kept = db.get(PlaybackFacts, recording.id)
+        if kept is not None:
+            return playback.Facts(kept.frame_rate, kept.peaks_per_second, kept.peaks)
+    facts = playback.measure(media.path(recording.media_name))
+    with store.write() as db:
+        playback.keep(db, recording.id, facts)
+    return facts
 
 
 @_door

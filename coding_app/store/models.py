@@ -18,7 +18,9 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    Float,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -113,6 +115,19 @@ class Recording(Base):
     kind: Mapped[str] = mapped_column(String(8))
     media_name: Mapped[str] = mapped_column(String(64), unique=True)
     media_type: Mapped[str] = mapped_column(String(64))
+
+
+class PlaybackFacts(Base):
+    """What the player needs of a recording's stored (blinded) media, measured once: its frame rate
+    and a low-rate envelope of its sound. Derived from the media coders see, so it tells them nothing more."""
+
+    __tablename__ = "playback_facts"
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recording.id"), primary_key=True)
+    frame_rate: Mapped[float | None] = mapped_column(Float)
+    """Frames per second (the average, for a variable-rate file); None for audio."""
+    peaks_per_second: Mapped[int] = mapped_column(Integer)
+    peaks: Mapped[bytes] = mapped_column(LargeBinary)
+    """The loudest sample of each 1/peaks_per_second s, one byte each (0-255); empty without sound."""
 
 
 class RecordingKey(Base):

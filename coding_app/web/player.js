@@ -22,6 +22,7 @@ const KEYS = [
   ["T", "new note entry at the current time"],
   ["E / Shift+E", "go to the note entry before / after now"],
   ["N", "type in the notes"],
+  ["+ / -", "zoom the waveform in / out"],
   ["?", "this help"],
 ];
 
@@ -57,6 +58,11 @@ function el(tag, props, ...children) {
   return node;
 }
 
+// The drawing libraries (LIBRARIES, set by player.py from the npm-installed wavesurfer.js), as modules.
+const loaded = {};
+const library = (name) => (loaded[name] ??= import(URL.createObjectURL(new Blob([LIBRARIES[name]], { type: "text/javascript" })))
+  .then((module) => module.default));
+
 function build(root, data) {
   root.innerHTML = "";
   root.dataset.src = data.src;
@@ -91,6 +97,30 @@ function build(root, data) {
     if (seek.hasPointerCapture(e.pointerId)) go(timeAt(e.clientX));
   });
   seek.addEventListener("pointerleave", () => { hover.hidden = true; });
+
+  // --- the whole recording's sound, from the envelope measured at import (never decoded here)
+  const wave = el("div", { className: "wave " + data.kind, hidden: true, "data-testid": "obscode-waveform",
+                           title: "Click to go there; + and - zoom" });  // fmt: skip
+  let surfer = null;
+  async function drawWave() {
+    const encoded = state.data.peaks;
+    if (surfer || !encoded || !Number.isFinite(media.duration)) return;
+    surfer = true;
+    const peaks = Float32Array.from(atob(encoded), (c) => c.charCodeAt(0) / 255);
+    const [WaveSurfer, Timeline, Zoom] = await Promise.all(["WaveSurfer", "Timeline", "Zoom"].map(library));
+    wave.hidden = false;
+    surfer = WaveSurfer.create({
+      container: wave, media, peaks: [peaks], duration: media.duration, height: video ? 40 : 80, normalize: true,
+      waveColor: "#9aa6c4", progressColor: "#2f5bd3", cursorColor: "#d97706", cursorWidth: 2, dragToSeek: true,
+      plugins: [Timeline.create({ height: 14, style: { fontSize: "10px", color: "#5a6170" } }), Zoom.create({ scale: 0.25 })],
+    });
+  }
+  function zoom(by) {
+    if (!surfer || surfer === true) return;
+    const fit = wave.clientWidth / media.duration;
+    state.zoom = Math.min(400, Math.max(fit, (state.zoom || fit) * by));
+    surfer.zoom(state.zoom);
+  }
 
   // --- controls
   const bar = el("div", { className: "bar" });
@@ -152,7 +182,7 @@ function build(root, data) {
                                title: "New note entry at the current time (T)" });  // fmt: skip
   const saved = el("span", { className: "saved", "data-testid": "obscode-notes-state" });
   const list = el("ol", { className: "entries", "data-testid": "obscode-entries", "aria-label": "Note entries" });
-  root.append(media, seek, bar, scoring, hint, problem, helpBox,
+  root.append(media, wave, seek, bar, scoring, hint, problem, helpBox,
               el("label", { htmlFor: "obscode-notes", textContent: "Notes" }), notes,
               el("div", { className: "notes-bar" }, stamp, saved), list);  // fmt: skip
 
@@ -319,6 +349,7 @@ function build(root, data) {
     const kept = Number(sessionStorage.getItem(key) || 0);
     if (kept > 0 && kept < media.duration) media.currentTime = kept;
     show();
+    drawWave();
   });
   media.addEventListener("timeupdate", () => { sessionStorage.setItem(key, String(media.currentTime)); show(); });
   media.addEventListener("progress", show);
@@ -404,6 +435,7 @@ function build(root, data) {
     else if (k === "t" || k === "T") insertTime();
     else if (k === "n" || k === "N") notes.focus();
     else if (k === "e" || k === "E") toEntry(e.shiftKey ? 1 : -1);
+    else if (k === "+" || k === "=" || k === "-") zoom(k === "-" ? 0.5 : 2);
     else if (k === "?") toggleHelp();
     else done = false;
     if (done) { e.preventDefault(); e.stopPropagation(); }

@@ -14,6 +14,8 @@ in a text field. Score keys and Enter are sent as one trigger, ``action``: ``{"n
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -21,11 +23,22 @@ from pathlib import Path
 import streamlit as st
 
 from coding_app.codebook import ScaleDefinition
+from coding_app.playback import Facts
 
 _HERE = Path(__file__).parent
+# wavesurfer.js draws the waveform; `make` installs it (npm ci in coding_app/web/waveform). The
+# component's script carries it, for the player to import as a module.
+_WAVESURFER = _HERE / "waveform" / "node_modules" / "wavesurfer.js" / "dist"
+try:
+    _LIBRARIES = {name: (_WAVESURFER / file).read_text() for name, file in (
+        ("WaveSurfer", "wavesurfer.esm.js"), ("Timeline", "plugins/timeline.esm.js"), ("Zoom", "plugins/zoom.esm.js"))}  # fmt: skip
+except FileNotFoundError as missing:
+    raise RuntimeError(f"wavesurfer.js is not installed ({missing.filename}): run `make` "
+                       "(or `npm ci --prefix coding_app/web/waveform`)") from None  # fmt: skip
 _player = st.components.v2.component(
-    "obscode_player", css=(_HERE / "player.css").read_text(), js=(_HERE / "player.js").read_text(), isolate_styles=True
-)
+    "obscode_player", css=(_HERE / "player.css").read_text(),
+    js=f"const LIBRARIES = {json.dumps(_LIBRARIES)};\n" + (_HERE / "player.js").read_text(), isolate_styles=True,
+)  # fmt: skip
 
 
 def _scale(scale: ScaleDefinition, score: float | None) -> dict:
@@ -34,19 +47,22 @@ def _scale(scale: ScaleDefinition, score: float | None) -> dict:
 
 
 def player(
-    *, src: str, kind: str, code: str, fps: float | None, notes: str, locked: bool, saved_label: str, label_at: int,
+    *, src: str, kind: str, code: str, facts: Facts | None, notes: str, locked: bool, saved_label: str, label_at: int,
     scales: list[ScaleDefinition], scores: dict[str, float | None], confirming: bool, key: str,
     on_action: Callable[[], None],
 ) -> str | None:
     """Mount the player; returns the notes as the coder has typed them (None until they type).
 
     ``saved_label`` says what became of the last save; a new ``label_at`` shows it even when
-    the notes on screen are not the stored ones (a refusal). ``fps`` is the recording's frame
-    rate (None: unknown, frame steps then assume 25). ``on_action`` runs before the page script
+    the notes on screen are not the stored ones (a refusal). ``facts`` are the recording's frame
+    rate and sound envelope (None: not known, frame steps then assume 25 per second and no
+    waveform is drawn). ``on_action`` runs before the page script
     when a score key or Enter was pressed; it reads the action from ``st.session_state[key].action``.
     """
     result = _player(
-        data={"src": src, "kind": kind, "code": code, "fps": fps, "notes": notes, "saved_notes": notes,
+        data={"src": src, "kind": kind, "code": code, "fps": facts and facts.frame_rate,
+              "peaks": facts and base64.b64encode(facts.peaks).decode(), "peaks_per_second": facts and facts.peaks_per_second,
+              "notes": notes, "saved_notes": notes,
               "locked": locked, "saved_label": saved_label, "label_at": label_at, "confirming": confirming,
               "scales": [_scale(scale, scores.get(scale.key)) for scale in scales]},
         key=key, default={"notes": None}, on_notes_change=lambda: None, on_action_change=on_action,

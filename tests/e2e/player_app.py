@@ -1,14 +1,17 @@
 """A page with the coding player alone, for browser tests of the player itself.
 
-Query: ``src`` (the media URL), ``kind`` (video or audio), ``fps`` (optional). The actions the
-player sends are listed on the page, as the code page would receive them.
+Query: ``src`` (the media URL), ``kind`` (video or audio), ``file`` (the same file on disk, measured
+as the import measures it; without it the player has no frame rate and no waveform). The actions
+the player sends are listed on the page, as the code page would receive them.
 """
 
 import json
+from pathlib import Path
 
 import streamlit as st
 
 from coding_app.codebook import load_codebook
+from coding_app.playback import measure
 from coding_app.web.player import player
 
 query = st.query_params
@@ -22,7 +25,7 @@ def record(action: dict) -> None:
 
 
 player(
-    src=query["src"], kind=query["kind"], code="T1", fps=float(query["fps"]) if "fps" in query else None, notes="",
+    src=query["src"], kind=query["kind"], code="T1", facts=measure(Path(query["file"])) if "file" in query else None, notes="",
     locked=False, saved_label="", label_at=0, scales=load_codebook().for_kind(query["kind"]), scores={},
     confirming=False, key="player", on_action=lambda: record(st.session_state["player"]["action"]),
 )  # fmt: skip

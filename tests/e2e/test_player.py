@@ -77,13 +77,15 @@ def player_server(clips, tmp_path_factory):
                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]  # fmt: skip
     log = tmp_path_factory.mktemp("player-server") / "server.log"
     with serving(command, f"http://127.0.0.1:{port}/_stcore/health", log, cwd=ROOT):
-        yield f"http://127.0.0.1:{port}", f"http://127.0.0.1:{media_port}"
+        yield f"http://127.0.0.1:{port}", f"http://127.0.0.1:{media_port}", clips
     files.should_exit = True
 
 
-def open_player(page, player_server, name: str, kind: str, **query) -> None:
-    app, media_base = player_server
-    page.goto(f"{app}/?{urlencode({'src': f'{media_base}/{name}', 'kind': kind, **query})}")
+def open_player(page, player_server, name: str, kind: str, measured: bool = True) -> None:
+    """The player on one of the clips, measured as an import measures it (or not: no frame rate, no waveform)."""
+    app, media_base, clips = player_server
+    query = {"src": f"{media_base}/{name}", "kind": kind, **({"file": str(clips / name)} if measured else {})}
+    page.goto(f"{app}/?{urlencode(query)}")
     settle(page)
     wait_for_media(page, ready_state=2)
 
@@ -121,7 +123,7 @@ def test_frame_keys_step_one_real_frame_at_the_files_own_rate(browser_page, play
     page = browser_page
     times = frame_times(clips / f"r{rate}.mp4")
     assert len(times) == rate * SECONDS
-    open_player(page, player_server, f"r{rate}.mp4", "video", fps=rate)
+    open_player(page, player_server, f"r{rate}.mp4", "video")
     on_frame(page, times, 0)
     for index in range(1, 8):
         page.keyboard.press(".")
@@ -139,7 +141,7 @@ def test_frame_keys_step_one_real_frame_at_the_files_own_rate(browser_page, play
 def test_holding_a_frame_key_steps_repeatedly_and_lands_on_a_frame(browser_page, player_server, clips):
     page = browser_page
     times = frame_times(clips / "r30.mp4")
-    open_player(page, player_server, "r30.mp4", "video", fps=30)
+    open_player(page, player_server, "r30.mp4", "video")
     page.keyboard.down(".")
     for _ in range(15):  # a held key repeats its keydown
         time.sleep(0.05)
@@ -156,7 +158,7 @@ def test_holding_a_frame_key_steps_repeatedly_and_lands_on_a_frame(browser_page,
 
 def test_the_seek_bar_is_an_aria_slider_that_seeks_by_click_drag_and_keys(browser_page, player_server):
     page = browser_page
-    open_player(page, player_server, "r25.mp4", "video", fps=25)
+    open_player(page, player_server, "r25.mp4", "video")
     bar = page.get_by_role("slider", name="Position")
     expect(bar).to_have_attribute("aria-valuemax", f"{SECONDS:.3f}")
     expect(bar).to_have_attribute("aria-valuenow", "0.000")
@@ -199,7 +201,7 @@ def actions(page) -> list[dict]:
 
 def test_score_keys_send_the_chosen_scales_score_with_half_points(browser_page, player_server):
     page = browser_page
-    open_player(page, player_server, "r25.mp4", "video", fps=25)
+    open_player(page, player_server, "r25.mp4", "video")
     page.keyboard.press("5")
     page.keyboard.press(".")  # right after a digit: a half point, not a frame
     settle(page)
@@ -342,3 +344,43 @@ def test_keys_act_after_a_score_is_clicked(browser_page, demo):
     wait_for(lambda: not media(page).evaluate("m => m.paused"), lambda: "Space after clicking a score did not play")
     page.keyboard.press("Space")
     wait_checked(scale_groups(page).nth(0), "3")
+
+
+# --------------------------------------------------------------------------- waveform
+
+PAINTED = """w => [...(w.firstElementChild.shadowRoot || w).querySelectorAll('canvas')].some(c => {
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  for (let i = 3; i < d.length; i += 4) if (d[i]) return true;
+  return false;
+})"""
+WAVE_TEXT = "w => (w.firstElementChild.shadowRoot || w).textContent"
+WAVE_SCROLL = "w => { const s = (w.firstElementChild.shadowRoot || w).querySelector('.scroll'); return [s.scrollWidth, s.clientWidth]; }"
+
+
+def test_the_waveform_is_drawn_from_the_measured_envelope_with_a_ruler_and_a_click_seeks(browser_page, player_server):
+    page = browser_page
+    open_player(page, player_server, "tone.m4a", "audio")
+    wave = page.get_by_test_id("obscode-waveform")
+    expect(wave).to_be_visible()
+    wait_for(lambda: wave.evaluate(PAINTED), lambda: "the waveform's canvas is blank")
+    assert re.search(r"\b2\b", wave.evaluate(WAVE_TEXT)), f"no time ruler: {wave.evaluate(WAVE_TEXT)!r}"
+    box = wave.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + 20)
+    wait_for(lambda: abs(current_time(page) - SECONDS * 0.75) < 0.1, lambda: f"a click at 75 % went to {current_time(page)}")
+    before = wave.evaluate(WAVE_SCROLL)
+    assert before[0] == before[1], f"the whole recording is not in view at first: {before}"
+    page.keyboard.press("+")
+    wait_for(lambda: wave.evaluate(WAVE_SCROLL)[0] >= 1.5 * before[0], lambda: f"+ did not zoom in: {wave.evaluate(WAVE_SCROLL)}")
+    page.keyboard.press("-")
+    wait_for(lambda: wave.evaluate(WAVE_SCROLL) == before, lambda: f"- did not zoom out: {wave.evaluate(WAVE_SCROLL)}")
+
+
+def test_a_video_shows_its_waveform_underneath_and_without_measurements_none(browser_page, player_server):
+    page = browser_page
+    open_player(page, player_server, "r25.mp4", "video")
+    wave = page.get_by_test_id("obscode-waveform")
+    wait_for(lambda: wave.is_visible() and wave.evaluate(PAINTED), lambda: "no waveform under the video")
+    assert wave.bounding_box()["y"] >= media(page).bounding_box()["y"] + media(page).bounding_box()["height"] - 1
+    open_player(page, player_server, "r25.mp4", "video", measured=False)
+    time.sleep(0.5)
+    expect(page.get_by_test_id("obscode-waveform")).to_be_hidden()

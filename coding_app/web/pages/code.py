@@ -8,6 +8,8 @@ import streamlit as st
 
 from coding_app import blinded
 from coding_app.errors import NotFound
+from coding_app.media import MediaError
+from coding_app.playback import Facts
 from coding_app.ratings import IncompleteRating, NotesRefused, RatingChanged, RatingLocked, RatingState
 from coding_app.sessions import MEDIA_TOKEN_LIFETIME, media_token
 from coding_app.store import StoreUnavailable
@@ -93,6 +95,17 @@ def media_url() -> str:
         kept = (f"{MEDIA_PATH}/{media_token(store, identity, code)}", time.time())
         st.session_state[("media", code)] = kept
     return kept[0]
+
+
+def playback_facts() -> Facts | None:
+    """Frame rate and sound envelope, read once per page view (None while they cannot be had: the player copes)."""
+    kept = st.session_state.get(("playback", code))
+    if kept is None:
+        try:
+            kept = st.session_state[("playback", code)] = blinded.playback_facts(store, account, code, runtime.media())
+        except (StoreUnavailable, MediaError):
+            return None
+    return kept
 
 
 def saved(label: str) -> None:
@@ -199,7 +212,7 @@ if conflict:
 
 left, right = st.columns([5, 4], gap="large")
 with left:
-    typed = player(src=media_url(), kind=task.kind, code=code, fps=None, notes=task.notes, locked=task.submitted,
+    typed = player(src=media_url(), kind=task.kind, code=code, facts=playback_facts(), notes=task.notes, locked=task.submitted,
                    saved_label=st.session_state.get(("saved", code), ""),
                    label_at=st.session_state.get(("saved-at", code), 0), scales=task.scales, scores=scores,
                    confirming=bool(st.session_state.get(CONFIRMING)), key=f"player-{code}", on_action=act)  # fmt: skip

@@ -106,7 +106,8 @@ def test_the_coder_door_never_touches_the_key_in_sql_or_in_what_it_returns(demo_
         assert len(items) >= 2
         for item in items[:2]:
             task = blinded.task(store, account, item.code)
-            returned += [task, blinded.media(store, account, item.code)]
+            returned += [task, blinded.media(store, account, item.code),
+                         blinded.playback_facts(store, account, item.code, demo_study.media)]
             for definition in task.scales:
                 returned.append(blinded.save_draft(store, account, item.code, definition.key, score))
             returned.append(blinded.save_notes(store, account, item.code, "seen"))
@@ -118,6 +119,7 @@ def test_the_coder_door_never_touches_the_key_in_sql_or_in_what_it_returns(demo_
 
     # The capture works on both the reading and the writing engine.
     assert any(re.match(r"\s*INSERT INTO rating\b", s) for s in statements)
+    assert any(re.match(r"\s*INSERT INTO playback_facts\b", s) for s in statements)
     assert any(re.search(r"\bFROM assignment\b", s) for s in statements)
     for statement in statements:
         for table in ("participant", "recording_key", "draw", "draw_member"):
