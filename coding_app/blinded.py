@@ -69,14 +69,30 @@ def _kind(account: Account) -> str:
 
 
 def _assignment(db: Session, account: Account, code: str) -> tuple[Assignment, Recording]:
-    found = db.execute(
+    assignment, recording, _ = _assignment_scale(db, account, code, None)
+    return assignment, recording
+
+
+def _assignment_scale(
+    db: Session, account: Account, code: str, scale_key: str | None
+) -> tuple[Assignment, Recording, ScaleRow | None]:
+    """The coder's assignment of this recording, and the recording; with ``scale_key``, that scale too
+    (None unless the assignment codes it), in the same query: a save is a round trip shorter."""
+    query = (
         select(Assignment, Recording)
         .join(Recording, Recording.id == Assignment.recording_id)
         .where(Assignment.account_id == account.id, Recording.code == code, Recording.kind == _kind(account))
-    ).first()
+    )
+    if scale_key is not None:
+        scale_id = select(ScaleRow.id).where(ScaleRow.key == scale_key).scalar_subquery()
+        query = query.add_columns(ScaleRow).outerjoin(
+            AssignmentScale, (AssignmentScale.assignment_id == Assignment.id) & (AssignmentScale.scale_id == scale_id)
+        ).outerjoin(ScaleRow, ScaleRow.id == AssignmentScale.scale_id)  # fmt: skip
+    found = db.execute(query).first()
     if found is None:
         raise NotFound(NOT_ASSIGNED)
-    return found[0], found[1]
+    assignment, recording, *scale = found
+    return assignment, recording, scale[0] if scale else None
 
 
 def _states(db: Session, assignment_ids: list[int]) -> dict[int, dict[str, RatingState]]:
@@ -197,11 +213,7 @@ def save_draft(
     """
     _check(account)
     with store.write() as db:
-        assignment, recording = _assignment(db, account, code)
-        scale = db.scalar(
-            select(ScaleRow).join(AssignmentScale, AssignmentScale.scale_id == ScaleRow.id)
-            .where(AssignmentScale.assignment_id == assignment.id, ScaleRow.key == scale_key)
-        )  # fmt: skip
+        assignment, recording, scale = _assignment_scale(db, account, code, scale_key)
         if scale is None:
             raise NotFound(f"scale {scale_key!r} is not part of this recording's coding")
         rating = ratings.save_draft(db, assignment, scale, score, account.name, recording.code, expected=expected)

@@ -32,7 +32,7 @@ from .store import Store
 from .store.models import (
     Account, Assignment, AssignmentScale, Note, Rating, Recording, ScaleRow, latest_submitted, now,
 )  # fmt: skip
-from .study import study_codebook, study_scales
+from .study import scale_definition, study_codebook
 
 IMPORT_COLUMNS = ("recording_id", "coder", "scale", "score")
 NOTES_LIMIT = 20_000
@@ -101,9 +101,8 @@ def save_draft(
     overwrites what it has not seen. ``...`` (the default) skips the check, for callers that
     show nothing.
     """
-    if score is not None:
-        definition = study_scales(db)[scale.key]
-        score = definition.scale.level(score, scale.key)
+    if score is not None:  # on the grid of the scale row at hand: the study's other scales are not needed
+        score = scale_definition(scale).scale.level(score, scale.key)
     refuse_closed(db, [scale.id], "a draft")
     rating = current(db, assignment.id, scale.id)
     if rating is not None and rating.status == "submitted":

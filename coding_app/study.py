@@ -85,16 +85,17 @@ def initialise(store: Store, codebook: Codebook, actor: str) -> list[str]:
     return changes
 
 
+def scale_definition(row: ScaleRow) -> ScaleDefinition:
+    """One scale of the study as its stored row declares it."""
+    scale = Scale(float(row.low), float(row.high), float(row.step),
+                  threshold=None if row.threshold is None else float(row.threshold),
+                  class_labels=tuple(row.classes))  # fmt: skip
+    return ScaleDefinition(row.key, row.label, row.kind, scale, {float(k): v for k, v in row.anchors.items()})
+
+
 def study_scales(db: Session) -> Codebook:
     """The study's scales alone, without its declared arms and timepoints (what coders may read)."""
-    scales = {}
-    for row in db.scalars(select(ScaleRow).order_by(ScaleRow.id)):
-        scale = Scale(float(row.low), float(row.high), float(row.step),
-                      threshold=None if row.threshold is None else float(row.threshold),
-                      class_labels=tuple(row.classes))  # fmt: skip
-        anchors = {float(k): v for k, v in row.anchors.items()}
-        scales[row.key] = ScaleDefinition(row.key, row.label, row.kind, scale, anchors)
-    return Codebook(scales)
+    return Codebook({row.key: scale_definition(row) for row in db.scalars(select(ScaleRow).order_by(ScaleRow.id))})
 
 
 def study_codebook(db: Session) -> Codebook:
