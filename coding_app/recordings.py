@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, playback
 from .codebook import KINDS
 from .errors import ImportRefused
 from .media import MediaError, MediaStore, Probe, StoredMedia, content_hash, plan, probe, require_ffmpeg
@@ -280,15 +280,17 @@ def import_manifest(store: Store, media: MediaStore, manifest: Path, actor: str)
     if not new:
         return summary
     stored: list[StoredMedia] = []
+    facts: list[playback.Facts] = []
     with media.importing():
         try:
             for entry in new:
                 try:
                     stored.append(media.add(entry.source, entry.values["kind"].lower(), entry.found,
                                             check.codebook.normalise_media))  # fmt: skip
+                    facts.append(playback.measure(media.path(stored[-1].name)))  # what coders get: the stored copy
                 except MediaError as error:
                     raise ImportRefused(manifest.name, [f"row {entry.row}: field 'path': {error}"]) from None
-            _write(store, new, stored, check, actor, summary)
+            _write(store, new, stored, facts, check, actor, summary)
         except BaseException:
             for item in stored:
                 media.remove(item.name)
@@ -296,12 +298,12 @@ def import_manifest(store: Store, media: MediaStore, manifest: Path, actor: str)
     return summary
 
 
-def _write(store: Store, new: list[ManifestRow], stored: list[StoredMedia], check: _Validation, actor: str,
-           summary: ImportSummary) -> None:  # fmt: skip
+def _write(store: Store, new: list[ManifestRow], stored: list[StoredMedia], facts: list[playback.Facts],
+           check: _Validation, actor: str, summary: ImportSummary) -> None:  # fmt: skip
     with store.write() as db:
         taken = set(db.scalars(select(Recording.code)))
         participants = {same_id(p.external_id): p for p in db.scalars(select(Participant))}
-        for entry, item in zip(new, stored, strict=True):
+        for entry, item, measured in zip(new, stored, facts, strict=True):
             v = entry.values
             pid = same_id(v["participant_id"])
             participant = participants.get(pid)
@@ -317,6 +319,7 @@ def _write(store: Store, new: list[ManifestRow], stored: list[StoredMedia], chec
                                   media_type=item.media_type)  # fmt: skip
             db.add(recording)
             db.flush()
+            playback.keep(db, recording.id, measured)
             key = RecordingKey(
                 recording_id=recording.id, external_id=v["recording_id"], participant_id=participant.id,
                 timepoint=v["timepoint"], session=v["session"] or None, clinician=v["clinician"] or None,

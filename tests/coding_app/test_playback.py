@@ -12,6 +12,7 @@ from sqlalchemy import select
 from coding_app import blinded, playback
 from coding_app.assignments import assign
 from coding_app.errors import NotFound
+from coding_app.recordings import import_manifest
 from coding_app.store.models import PlaybackFacts, Recording
 from tests.coding_app.helpers import add_account, add_recordings
 
@@ -97,3 +98,16 @@ def test_a_file_ffmpeg_cannot_read_is_a_media_error(tmp_path):
     path.write_text("not a video")
     with pytest.raises(playback.MediaError):
         playback.measure(path)
+
+
+def test_an_import_measures_each_stored_copy(study, clips, write_manifest):
+    rows = [dict(recording_id="V1", participant_id="P1", site="North", kind="video", timepoint="baseline", path=str(clips.mp4)),
+            dict(recording_id="A1", participant_id="P1", site="North", kind="audio", timepoint="baseline", path=str(clips.m4a))]  # fmt: skip
+    import_manifest(study.store, study.media, write_manifest(rows), "importer")
+    with study.store.read() as db:
+        kept = {r.kind: (r.media_name, db.get(PlaybackFacts, r.id)) for r in db.scalars(select(Recording))}
+    for kind, (name, facts) in kept.items():
+        stored = playback.measure(study.media.path(name))
+        assert (facts.frame_rate, facts.peaks_per_second, facts.peaks) == (stored.frame_rate, 10, stored.peaks), kind
+        assert len(facts.peaks) >= 10, kind  # the clips have a second of sound
+    assert kept["video"][1].frame_rate in (10.0, 25.0) and kept["audio"][1].frame_rate is None  # 25: normalised
