@@ -23,7 +23,7 @@ from .certification import training_recordings, uncertified
 from .errors import NotFound
 from .sampling import draw_members
 from .store import Store
-from .store.models import Account, Assignment, AssignmentScale, Draw, MasterCode, Rating, Recording, ScaleRow
+from .store.models import Account, Assignment, AssignmentScale, Draw, MasterCode, PrimaryCoder, Rating, Recording, ScaleRow
 from .study import study_codebook
 
 
@@ -73,7 +73,8 @@ def enqueue(db: Session, account_id: int, recording_ids: Sequence[int], rng: np.
     place), and the one it displaced moves to the new last place. However the recordings arrive
     (import order often follows visit order), the unstarted part of the queue stays in uniformly
     random order; a recording with any rating (draft or submitted) never moves. Positions stay
-    1..n. Returns the new assignments, flushed.
+    1..n. A recording with no primary coder yet gets this coder as its primary (the first coder
+    assigned; see :func:`assign` to name one). Returns the new assignments, flushed.
     """
     rng = np.random.default_rng() if rng is None else rng
     unstarted = ~exists().where(Rating.assignment_id == Assignment.id)
@@ -94,6 +95,8 @@ def enqueue(db: Session, account_id: int, recording_ids: Sequence[int], rng: np.
             waiting.append((waiting[place][0], last))
         assignment = Assignment(account_id=account_id, recording_id=int(recording_id), position=position)
         db.add(assignment)
+        if db.get(PrimaryCoder, int(recording_id)) is None:
+            db.add(PrimaryCoder(recording_id=int(recording_id), account_id=account_id, named=False))
         db.flush()
         if swap:
             waiting[place] = (assignment.id, position)
@@ -103,9 +106,24 @@ def enqueue(db: Session, account_id: int, recording_ids: Sequence[int], rng: np.
     return added
 
 
+def _name_primary(db: Session, account: Account | None, name: str, pool: list[int]) -> None:
+    """Make ``account`` the primary coder of the recordings in ``pool`` that have none; refused if any has another."""
+    if account is None:
+        raise AssignmentError(f"the primary coder {name!r} must be one of the coders assigned")
+    named = dict(db.execute(select(PrimaryCoder.recording_id, Account.name).join(Account, Account.id == PrimaryCoder.account_id)
+                            .where(PrimaryCoder.recording_id.in_(pool))).all())  # fmt: skip
+    taken = [r for r, who in named.items() if who != name]
+    if taken:
+        codes = db.scalars(select(Recording.code).where(Recording.id.in_(taken)).order_by(Recording.code)).all()
+        raise AssignmentError(f"{', '.join(codes)} already ha{'ve' if len(codes) > 1 else 's'} another primary coder; "
+                              "a primary coder is never changed")  # fmt: skip
+    db.add_all(PrimaryCoder(recording_id=r, account_id=account.id, named=True) for r in pool if r not in named)
+    db.flush()
+
+
 def assign(
     store: Store, coders: list[str], *, kind: str, recordings: str = "all", scales: list[str] | None = None,
-    split: bool = False, seed: int | None = None, actor: str,
+    split: bool = False, seed: int | None = None, actor: str, primary: str | None = None,
 ) -> AssignmentSummary:  # fmt: skip
     """Put recordings in coders' queues on the given scales (default: every scale for ``kind``).
 
@@ -113,9 +131,16 @@ def assign(
     none of them has yet are dealt out evenly. A recording already in a coder's queue only
     gains any missing scales. On a scale with a training set, live (non-training) recordings go
     only to coders certified on it.
+
+    ``primary`` (one of ``coders``) is named the primary coder of these recordings: the one whose
+    score counts under the codebook's analysis rule. Without it a recording's primary is the first
+    coder it is assigned to. A primary is fixed before any score is seen: naming another for a
+    recording that has one is refused.
     """
     if kind not in ROLE_FOR_KIND:
         raise AssignmentError(f"kind must be video or audio, not {kind!r}")
+    if primary is not None and split:
+        raise AssignmentError("--primary names whose score counts where every coder codes every recording; with --split each has one coder")
     if seed is not None and seed < 0:
         raise AssignmentError(f"a seed is a whole number of at least 0, not {seed}")
     seed = resolve_seed(seed)
@@ -138,6 +163,8 @@ def assign(
         pool = _recordings(db, kind, recordings)
         if not pool:
             raise AssignmentError(f"no {kind} recordings match {recordings!r}")
+        if primary is not None:
+            _name_primary(db, next((a for a in accounts if a.name == primary), None), primary, pool)
         if set(pool) - training_recordings(db):
             not_yet = uncertified(db, accounts, scale_ids)
             if not_yet:
@@ -164,5 +191,5 @@ def assign(
             added[account.name] = len(new)
             audit.record(db, actor, "assignment.add", "account", account.name,
                          new={"recordings": len(new), "scales": keys, "kind": kind, "from": recordings,
-                              "split": split, "seed": seed})  # fmt: skip
+                              "split": split, "seed": seed, "primary": primary})  # fmt: skip
     return AssignmentSummary(seed, added)

@@ -352,11 +352,13 @@ def assign(
     scale: Annotated[list[str] | None, typer.Option(help="Scales to code (repeat); default every scale for the kind.")] = None,
     split: Annotated[bool, typer.Option(help="Deal the recordings out among the coders instead of giving each all.")] = False,
     seed: Annotated[int | None, typer.Option(help="Seed of the coding order (default: fresh, recorded in the audit log).")] = None,
+    primary: Annotated[str | None, typer.Option(help="The coder whose score counts in the analysis (default: the first "
+                                                     "coder a recording is assigned to); fixed once named.")] = None,
 ) -> None:
     """Put recordings in coders' queues, each coder's in their own random order."""
     store = ctx.obj.store()
     summary = assign_recordings(store, coders, kind=kind, recordings=recordings, scales=scale, split=split,
-                                seed=seed, actor=ctx.obj.actor)  # fmt: skip
+                                seed=seed, actor=ctx.obj.actor, primary=primary)  # fmt: skip
     for name, count in summary.added.items():
         typer.echo(f"{name}: {count} recordings added to the queue")
 

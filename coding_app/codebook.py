@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -95,12 +95,17 @@ class CertificationRule:
         return f"{self.statistic.replace('_', ' ')} >= {self.threshold:g} over at least {self.min_recordings} recordings"
 
 
+def _section(rule: type, values: dict, section: str, source: str):  # noqa: ANN202 - an instance of ``rule``
+    """A codebook section as its rule dataclass, every field optional; a field the rule has not is refused by name."""
+    unknown = set(values) - {f.name for f in fields(rule)}
+    if unknown:
+        raise CodebookError(f"codebook {source}: [{section}] has unknown field {', '.join(sorted(unknown))}")
+    return rule(**values)
+
+
 def certification_rule(values: dict, source: str) -> CertificationRule:
     """The [certification] section; every field optional, each checked."""
-    unknown = set(values) - {"statistic", "threshold", "min_recordings"}
-    if unknown:
-        raise CodebookError(f"codebook {source}: [certification] has unknown field {', '.join(sorted(unknown))}")
-    rule = CertificationRule(**values)
+    rule = _section(CertificationRule, values, "certification", source)
     if rule.statistic not in CERTIFICATION_STATISTICS:
         raise CodebookError(f"codebook {source}: [certification] statistic must be one of "
                             f"{', '.join(CERTIFICATION_STATISTICS)}, not {rule.statistic!r}")  # fmt: skip
@@ -112,6 +117,37 @@ def certification_rule(values: dict, source: str) -> CertificationRule:
     return rule
 
 
+ANALYSIS_SCORES = {
+    "consensus_else_primary": "the PI's consensus rating where there is one, else the primary coder's submitted score",
+    "primary": "the primary coder's submitted score (consensus ratings are not used)",
+    "mean": "the mean of every coder's latest submitted score (consensus ratings are not used)",
+}
+
+
+@dataclass(frozen=True)
+class AnalysisRule:
+    """How the analysis dataset is made: which score counts for a recording coded more than once,
+    the control arm and the baseline timepoint (None: not declared)."""
+
+    score: str = "consensus_else_primary"
+    control: str | None = None
+    baseline: str | None = None
+
+    def describe(self) -> str:
+        return f"score that counts ({self.score}): {ANALYSIS_SCORES[self.score]}"
+
+
+def analysis_rule(values: dict, source: str) -> AnalysisRule:
+    """The [analysis] section; every field optional, each checked."""
+    rule = _section(AnalysisRule, values, "analysis", source)
+    if rule.score not in ANALYSIS_SCORES:
+        raise CodebookError(f"codebook {source}: [analysis] score must be one of {', '.join(ANALYSIS_SCORES)}, not {rule.score!r}")
+    for name in ("control", "baseline"):
+        if getattr(rule, name) is not None and not (isinstance(getattr(rule, name), str) and getattr(rule, name).strip()):
+            raise CodebookError(f"codebook {source}: [analysis] {name} must be a label, not {getattr(rule, name)!r}")
+    return rule
+
+
 @dataclass(frozen=True)
 class Codebook:
     scales: dict[str, ScaleDefinition]
@@ -119,6 +155,7 @@ class Codebook:
     """Declared arm labels; empty means any label is accepted."""
     timepoints: tuple[str, ...] = ()
     certification: CertificationRule = CertificationRule()
+    analysis: AnalysisRule = AnalysisRule()
     normalise_media: bool | None = None
     """Re-encode every recording to one profile on import; None when the codebook does not say."""
 
@@ -156,5 +193,6 @@ def load_codebook(path: Path | None = None) -> Codebook:
     if normalise is not None and not isinstance(normalise, bool):
         raise CodebookError(f"codebook {source.name}: [study] normalise_media must be true or false, not {normalise!r}")
     rule = certification_rule(data.get("certification", {}), source.name)
+    declared["analysis"] = analysis_rule(data.get("analysis", {}), source.name)
     return Codebook({key: _definition(key, entry) for key, entry in entries.items()}, **declared, certification=rule,
                     normalise_media=normalise)  # fmt: skip

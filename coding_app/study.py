@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from reliability import Scale
 
 from . import audit
-from .codebook import Codebook, CodebookError, ScaleDefinition, certification_rule
+from .codebook import Codebook, CodebookError, ScaleDefinition, analysis_rule, certification_rule
 from .store import Store
 from .store.models import Recording, ScaleLevel, ScaleRow, StudySetting
 
@@ -63,13 +63,14 @@ def initialise(store: Store, codebook: Codebook, actor: str) -> list[str]:
                              old=None if setting is None else {key: setting.value}, new={key: declared})  # fmt: skip
                 db.merge(StudySetting(key=key, value=declared))
                 changes.append(f"declared {key}: {', '.join(declared)}")
-        rule = asdict(codebook.certification)
-        setting = db.get(StudySetting, "certification")
-        if setting is None or setting.value != rule:
-            audit.record(db, actor, "study.declare", "study_setting", "certification",
-                         old=None if setting is None else setting.value, new=rule)  # fmt: skip
-            db.merge(StudySetting(key="certification", value=rule))
-            changes.append(f"certification: {codebook.certification.describe()}")
+        for key, declared in (("certification", codebook.certification), ("analysis", codebook.analysis)):
+            rule = asdict(declared)
+            setting = db.get(StudySetting, key)
+            if setting is None or setting.value != rule:
+                audit.record(db, actor, "study.declare", "study_setting", key,
+                             old=None if setting is None else setting.value, new=rule)  # fmt: skip
+                db.merge(StudySetting(key=key, value=rule))
+                changes.append(f"{key}: {declared.describe()}")
         normalise, setting = codebook.normalise_media, db.get(StudySetting, "normalise_media")
         if normalise is None and setting is None:
             # On for a new study; one with recordings already keeps the form they were stored in
@@ -104,4 +105,5 @@ def study_codebook(db: Session) -> Codebook:
     settings = {s.key: s.value for s in db.scalars(select(StudySetting))}
     return replace(study_scales(db), arms=tuple(settings.get("arms", ())), timepoints=tuple(settings.get("timepoints", ())),
                    certification=certification_rule(settings.get("certification", {}), "of the study"),
+                   analysis=analysis_rule(settings.get("analysis", {}), "of the study"),
                    normalise_media=bool(settings.get("normalise_media", False)))  # fmt: skip

@@ -100,6 +100,8 @@ def test_init_loads_the_codebook(cli_study):
     assert ok(cli_study.steps["init"]).splitlines() == [
         "added scale ea_sensitivity", "added scale ea_non_intrusiveness", "added scale vipp_adherence",
         "certification: kappa quadratic >= 0.8 over at least 8 recordings",
+        "analysis: score that counts (consensus_else_primary): the PI's consensus rating where there is one, else the "
+        "primary coder's submitted score",
         "media: every recording re-encoded to one profile"]  # fmt: skip
 
 
