@@ -45,15 +45,26 @@ def _streams(path: Path) -> list[dict]:
 
 
 def frame_rate(path: Path, streams: list[dict] | None = None) -> float | None:
-    """The first video stream's frame rate as ffprobe reports it (its average, else its base rate)."""
+    """The first video stream's frame rate, for frame steps.
+
+    For a variable-rate file, its base rate (ffprobe's r_frame_rate: the rate of its shortest
+    frames), so that a step of one nominal frame never jumps a real one; unless that is more than
+    twice the average (a container's time base rather than a frame rate), then the average.
+    """
     for stream in streams if streams is not None else _streams(path):
         if stream.get("codec_type") != "video" or stream.get("disposition", {}).get("attached_pic"):
             continue  # cover art in an audio file is a one-frame "video"
-        for field in ("avg_frame_rate", "r_frame_rate"):
-            rate = stream.get(field, "0/0")
-            if rate.split("/")[-1] not in ("0", ""):
-                return float(Fraction(rate))
+        base, average = (_rate(stream.get(field)) for field in ("r_frame_rate", "avg_frame_rate"))
+        if base and (not average or base <= 2 * average):
+            return base
+        return average
     return None
+
+
+def _rate(text: str | None) -> float | None:
+    """ffprobe's "num/den" as a number; None for its "0/0" (unknown)."""
+    num, _, den = (text or "0/0").partition("/")
+    return float(Fraction(int(num), int(den))) if num not in ("", "0") and den not in ("", "0") else None
 
 
 def envelope(path: Path) -> bytes:

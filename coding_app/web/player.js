@@ -208,8 +208,10 @@ function build(root, data) {
       media.requestVideoFrameCallback((_, meta) => { clearTimeout(timer); resolve(meta.mediaTime); });
     });
   }
-  // One frame back or forward, landing on a real frame: seek into the next nominal frame and ask
-  // the browser which frame it presented; a variable-rate file's longer frame needs further seeks.
+  // One frame back or forward, landing on a real frame, and ask the browser which frame it
+  // presented. Back: just before this frame's start is inside the one before, however long.
+  // Forward: into the next nominal frame (the file's shortest), again while the browser still
+  // presents this one (a variable-rate file's longer frame).
   // Presses made while a step lands are queued; a held key's repeats only while none is waiting.
   async function step(direction, repeat) {
     if (state.stepping) { if (!repeat || !state.queued.length) state.queued.push(direction); return; }
@@ -218,11 +220,11 @@ function build(root, data) {
       const from = shownFrameTime();
       let target = from;
       for (let tries = 0; tries < 8; tries++) {
-        target += direction / fps();
+        target += direction < 0 && tries === 0 ? -1e-3 : direction / fps();
         if (target < 0 || target > media.duration) break;
         const shown = presented(250);
-        // a little into the frame, so that rounding never lands on the one before
-        media.currentTime = target + 0.2 / fps();
+        // forward: a little into the frame, so that rounding never lands on the one before
+        media.currentTime = direction < 0 ? target : target + 0.2 / fps();
         const at = await shown;
         state.frameTime = null;
         if (at === null) continue;  // no new frame presented: still the same (long) frame

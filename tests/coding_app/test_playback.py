@@ -111,3 +111,10 @@ def test_an_import_measures_each_stored_copy(study, clips, write_manifest):
         assert (facts.frame_rate, facts.peaks_per_second, facts.peaks) == (stored.frame_rate, 10, stored.peaks), kind
         assert len(facts.peaks) >= 10, kind  # the clips have a second of sound
     assert kept["video"][1].frame_rate in (10.0, 25.0) and kept["audio"][1].frame_rate is None  # 25: normalised
+
+
+def test_a_variable_rate_file_steps_at_its_base_rate(tmp_path):
+    """15 frames of 2/15 s then frames of 1/30 s: steps of 1/30 s (the average, about 19 a second, would jump frames)."""
+    path = _make(tmp_path / "vfr.mp4", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=30:duration=3",
+                 "-vf", "setpts='if(lt(N,15),N*4,60+(N-15))/(30*TB)'", "-fps_mode", "vfr")  # fmt: skip
+    assert playback.frame_rate(path) == 30.0

@@ -56,6 +56,9 @@ def clips(tmp_path_factory) -> Path:
         _encode(folder / f"r{rate}.mp4", ["-f", "lavfi", "-i", f"testsrc2=size=320x240:rate={rate}:duration={SECONDS}", *tone])
     subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *tone, "-c:a", "aac", str(folder / "tone.m4a")],
                    check=True)  # fmt: skip
+    # variable frame rate: 15 frames of 2/15 s, then frames of 1/30 s
+    _encode(folder / "vfr.mp4", ["-f", "lavfi", "-i", f"testsrc2=size=320x240:rate=30:duration={SECONDS}", *tone,
+                                 "-vf", "setpts='if(lt(N,15),N*4,60+(N-15))/(30*TB)'", "-fps_mode", "vfr"])  # fmt: skip
     return folder
 
 
@@ -136,6 +139,26 @@ def test_frame_keys_step_one_real_frame_at_the_files_own_rate(browser_page, play
     page.keyboard.press(",")
     page.keyboard.press(",")  # pressed while the first step lands: both count
     on_frame(page, times, len(times) - 3)
+
+
+def test_frame_keys_step_one_real_frame_of_a_variable_frame_rate_file(browser_page, player_server, clips):
+    page = browser_page
+    times = frame_times(clips / "vfr.mp4")
+    assert times[1] - times[0] > 0.13 and times[16] - times[15] < 0.034  # long frames, then short ones
+    open_player(page, player_server, "vfr.mp4", "video")
+    for index in range(1, 20):  # across the change of rate
+        page.keyboard.press(".")
+        on_frame_time(page, times, index)
+    for index in range(18, 12, -1):
+        page.keyboard.press(",")
+        on_frame_time(page, times, index)
+
+
+def on_frame_time(page, times: list[float], index: int) -> None:
+    """currentTime lies in frame ``index`` of a variable-rate file (its frame numbers are nominal)."""
+    end = lambda: times[index + 1] if index + 1 < len(times) else float("inf")  # noqa: E731
+    wait_for(lambda: times[index] <= current_time(page) < end(),
+             lambda: f"currentTime {current_time(page):.4f} s is not in frame {index} [{times[index]:.4f}, {end():.4f})")
 
 
 def test_holding_a_frame_key_steps_repeatedly_and_lands_on_a_frame(browser_page, player_server, clips):
@@ -384,3 +407,37 @@ def test_a_video_shows_its_waveform_underneath_and_without_measurements_none(bro
     open_player(page, player_server, "r25.mp4", "video", measured=False)
     time.sleep(0.5)
     expect(page.get_by_test_id("obscode-waveform")).to_be_hidden()
+
+
+def test_a_stale_windows_score_keys_and_enter_change_nothing_another_window_saved(browser_page, demo):
+    """The keys go through the radios' compare-and-set: B's key press on a score A changed is refused,
+    and B's Enter on a confirmation made before A's change submits nothing."""
+    b = browser_page
+    sign_in(b, demo, "rater.one")
+    code = claim(demo, queue_rows(b))
+    open_recording(b, demo, code)
+    a = b.context.new_page()
+    open_recording(a, demo, code)
+    a.keyboard.press("3")
+    wait_checked(scale_groups(a).nth(0), "3")
+
+    b.keyboard.press("5")  # B still shows no score
+    expect(b.get_by_text("Not saved: this score was changed in another window", exact=False)).to_be_visible()
+    wait_checked(scale_groups(b).nth(0), "3")
+    b.keyboard.press("s")
+    b.keyboard.press("6")
+    wait_checked(scale_groups(b).nth(1), "6")
+    b.keyboard.press("Enter")
+    expect(b.get_by_text(re.compile(r"^Submit this recording\?"))).to_be_visible()
+
+    a.reload()
+    settle(a)
+    a.keyboard.press("4")
+    wait_checked(scale_groups(a).nth(0), "4")
+    b.keyboard.press("Enter")
+    expect(b.get_by_text("Not submitted: the scores were changed in another window", exact=False)).to_be_visible()
+    wait_checked(scale_groups(b).nth(0), "4")
+    assert f"recording={code}" in b.url
+    a.reload()
+    settle(a)
+    expect(a.get_by_role("button", name="Submit ratings")).to_be_enabled()  # still a draft
