@@ -128,6 +128,7 @@ class FairLock:
     def __init__(self) -> None:
         self._guard = threading.Lock()
         self._held = False
+        self._owner: int | None = None
         self._waiters: deque[threading.Lock] = deque()
 
     @property
@@ -136,14 +137,19 @@ class FairLock:
         return len(self._waiters)
 
     def acquire(self) -> None:
+        """Wait for the lock; raises RuntimeError if this thread holds it already (it would wait for itself)."""
+        me = threading.get_ident()
         with self._guard:
+            if self._owner == me:
+                raise RuntimeError("a thread asked again for a lock it holds (a write opened inside a write?)")
             if not self._held:
-                self._held = True
+                self._held, self._owner = True, me
                 return
             waiter = threading.Lock()
             waiter.acquire()
             self._waiters.append(waiter)
         waiter.acquire()  # released by the holder that hands the lock over
+        self._owner = me
 
     def hand_over(self) -> bool:
         """Pass the lock to the longest waiter if there is one; otherwise keep holding it and say so."""
@@ -155,9 +161,12 @@ class FairLock:
     def _pass(self, *, keep: bool) -> bool:
         with self._guard:
             if self._waiters:
+                self._owner = None  # until the waiter wakes and says it is the owner
                 self._waiters.popleft().release()
                 return True
             self._held = keep
+            if not keep:
+                self._owner = None
             return False
 
 

@@ -149,3 +149,12 @@ def test_twenty_coder_threads_of_one_process_lose_nothing_and_duplicate_nothing(
     assert outcome.attempted == outcome.stored == CODERS * RECORDINGS
     assert (outcome.lost, outcome.duplicated) == (0, 0)
     assert all(sent.acknowledged for report in reports for sent in report.sent)
+
+
+def test_a_write_opened_inside_a_write_of_the_same_thread_is_refused_not_left_waiting_for_itself(sqlite_store):
+    served: list[str] = []
+    with pytest.raises(RuntimeError, match="a write opened inside a write"):
+        _write(sqlite_store, "outer", served, lambda: _write(sqlite_store, "inner", served))
+    assert served == ["outer"]
+    _write(sqlite_store, "after", served)  # the turn was given back
+    assert _names_stored(sqlite_store) == ["after"]
