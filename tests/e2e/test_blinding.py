@@ -178,14 +178,18 @@ def crawl_as(page, demo, name: str, foreign_code: str | None) -> tuple[Crawl, li
     for path, title in PI_PAGES.items():
         text = crawl.visit(path, f"PI page attempt {path}")
         assert title not in text, f"{name} reached {path}"
-    followed = {demo.url(LOGOUT_PATH)}
+    followed: set[str] = set()
     while unfollowed := sorted(crawl.links - followed):
         followed.add(unfollowed[0])
         streamlit_page = urlparse(unfollowed[0]).path != LOGIN_PATH
         crawl.visit(unfollowed[0].removeprefix(demo.base_url), f"link {unfollowed[0]}", streamlit=streamlit_page)
-    assert demo.url(LOGOUT_PATH) in crawl.links, f"{name}: no sign-out link seen"
+    assert demo.url(LOGOUT_PATH) not in crawl.links, f"{name}: a link signs out (any page could send it)"
     crawl.fetch_media()
-    crawl.visit(LOGOUT_PATH, "signed out", streamlit=False)
+    crawl.visit("/", "before signing out")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign out").click()
+    assert urlparse(page.url).path == LOGIN_PATH, f"{name}: signing out led to {page.url}"
+    crawl.snapshot("signed out", streamlit=False)
     return crawl, codes
 
 

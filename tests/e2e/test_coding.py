@@ -342,7 +342,7 @@ def test_sign_out_revokes_the_session_cookie_and_media_urls(browser_page, demo, 
     assert cookie["sameSite"] == "Lax"
     assert page.evaluate("() => document.cookie").find("obscode_session") == -1
 
-    page.get_by_role("link", name="Sign out").click()
+    page.get_by_role("button", name="Sign out").click()  # a form post: a link would let any page sign out
     page.wait_for_url(re.compile(r"/obscode/login$"))
     expect(page.locator("#name")).to_be_visible()
     assert not [c for c in page.context.cookies() if c["name"] == "obscode_session"]
