@@ -20,7 +20,6 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import select
 
-from outcomes import OutcomeTables, outcome_tables
 from reliability import Scale
 
 from . import audit
@@ -77,12 +76,12 @@ class AnalysisDataset:
         return scale if split == 1 else Scale(scale.low, scale.high, scale.step / split, threshold=scale.threshold,
                                                class_labels=scale.class_labels)  # fmt: skip
 
-    def outcomes(self, *, control: str | None = None, baseline: str | None = None, complete_case: bool = False,
-                 correction: bool = False, confidence: float = 0.95) -> OutcomeTables:  # fmt: skip
-        """The outcome tables of the scales with a threshold (:func:`outcomes.outcome_tables`); follow-up of those randomised.
+    def outcome_inputs(self, control: str | None = None, baseline: str | None = None) -> dict:
+        """The arguments of :func:`outcomes.outcome_tables` (and :func:`outcomes.check_scores`) for the scales with a
+        threshold: the long table, scales, control, baseline, timepoints and allocation (follow-up is of those randomised).
 
-        ``control`` and ``baseline`` default to the codebook's ``[analysis]`` and, for the
-        baseline, the first declared timepoint; without either a ValueError says what to declare.
+        ``control`` and ``baseline`` default to the codebook's ``[analysis]`` and, for the baseline,
+        the first declared timepoint; without either a ValueError says what to declare.
         """
         control = control or self.rule.control
         baseline = baseline or self.rule.baseline or (self.timepoints[0] if self.timepoints else None)
@@ -90,11 +89,9 @@ class AnalysisDataset:
             raise ValueError("declare the control arm and the baseline timepoint: [analysis] control = \"...\" and "
                              "baseline = \"...\" in the codebook (obscode init --codebook FILE), or --control and --baseline")  # fmt: skip
         classed = [key for key, definition in self.scales.items() if definition.scale.threshold is not None]
-        long = self.rows[self.rows["scale"].isin(classed)].rename(columns={"scale": "subscale"})
-        return outcome_tables(long, {key: self.grid(key) for key in classed}, control=control, baseline=baseline,
-                              timepoints=self.timepoints or None, randomised=self.randomised, complete_case=complete_case,
-                              correction=correction, confidence=confidence)  # fmt: skip
-
+        return {"scores": self.rows[self.rows["scale"].isin(classed)].rename(columns={"scale": "subscale"}),
+                "scales": {key: self.grid(key) for key in classed}, "control": control, "baseline": baseline,
+                "timepoints": self.timepoints or None, "randomised": self.randomised}  # fmt: skip
 
 def _counted(rule: str, ratings: pd.DataFrame, consensus: float | None, primary: str | None) -> tuple[float, str, str] | str:
     """(score, source, coders) under the rule, or the reason there is none."""

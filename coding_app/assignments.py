@@ -107,9 +107,13 @@ def enqueue(db: Session, account_id: int, recording_ids: Sequence[int], rng: np.
 
 
 def _name_primary(db: Session, account: Account | None, name: str, pool: list[int]) -> None:
-    """Make ``account`` the primary coder of the recordings in ``pool`` that have none; refused if any has another."""
+    """Make ``account`` the primary coder of the live recordings in ``pool`` that have none; refused if any has another.
+
+    Training recordings are left out: they are never analysed.
+    """
     if account is None:
         raise AssignmentError(f"the primary coder {name!r} must be one of the coders assigned")
+    pool = sorted(set(pool) - training_recordings(db))
     named = dict(db.execute(select(PrimaryCoder.recording_id, Account.name).join(Account, Account.id == PrimaryCoder.account_id)
                             .where(PrimaryCoder.recording_id.in_(pool))).all())  # fmt: skip
     taken = [r for r, who in named.items() if who != name]

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
+from outcomes import OutcomeTables, outcome_tables
 from reliability import Scale, agreement_table, band
 
 from reliability.summary import COLUMNS
@@ -32,6 +33,9 @@ from .codebook import load_codebook
 from .consensus import consensus_ratings
 from .errors import NotFound
 from .export import FORMATS, default_name, export_ratings, spreadsheet_csv
+from .lock import lock as close_coding
+from .lock import lock_report
+from .lock import unlock as open_coding
 from .media import MediaStore, media_dir
 from .ratings import import_ratings
 from .ratings import reopen as reopen_rating
@@ -467,14 +471,74 @@ def run(
     os.execve(sys.executable, arguments, environment)
 
 
+lock_app = typer.Typer(help="The database lock: close coding (PI only) before outcomes are unblinded.",
+                       invoke_without_command=True)
+app.add_typer(lock_app, name="lock")
+
+
+@lock_app.callback()
+def lock_(
+    ctx: typer.Context,
+    scale: Annotated[str | None, typer.Option(help="Close only this scale (default: the whole study).")] = None,
+    reason: Annotated[str, typer.Option(help="Why, for the record (optional).")] = "",
+) -> None:
+    """Close coding of the whole study, or of one scale: no draft, submission, reopening, consensus or import after it."""
+    if ctx.invoked_subcommand is not None:
+        return
+    store = ctx.obj.store()
+    closed = close_coding(store, ctx.obj.pi(store), scale, reason)
+    typer.echo(f"coding closed: {closed.describe()}")
+
+
+@lock_app.command("status")
+def lock_status(ctx: typer.Context) -> None:
+    """What was locked and unlocked, when, by whom and why (PI only)."""
+    store = ctx.obj.store()
+    report = lock_report(store, ctx.obj.pi(store))
+    if report.empty:
+        typer.echo("coding is open: nothing has been locked")
+        return
+    typer.echo(report.to_string(index=False, formatters={"at": lambda t: f"{t:%Y-%m-%d %H:%M} UTC"}))
+
+
+@app.command()
+def unlock(
+    ctx: typer.Context,
+    reason: Annotated[str, typer.Option(help="Why coding opens again (kept in the lock's history and the audit log).")],
+    scale: Annotated[str | None, typer.Option(help="The scale whose lock to lift (default: the whole study's).")] = None,
+) -> None:
+    """Open coding again (PI only); needs a reason."""
+    store = ctx.obj.store()
+    open_coding(store, ctx.obj.pi(store), scale, reason)
+    typer.echo(f"coding open again: {scale or 'the whole study'}")
+
+
+def _study_outcomes(ctx: typer.Context, interim: str | None, dataset: Path | None, control: str | None,
+                    baseline: str | None, **options: object) -> tuple[OutcomeTables, dict]:  # fmt: skip
+    """The locked study's outcome tables, and what every output says with them (the rule, what was not counted)."""
+    from .outcome_report import dataset_file, outcome_report
+
+    store = ctx.obj.store()
+    report = outcome_report(store, ctx.obj.pi(store), interim, control=control, baseline=baseline)
+    if dataset is not None:
+        dataset.write_bytes(dataset_file(report, dataset.suffix.lstrip(".").lower()))
+    tables = outcome_tables(**report.dataset.outcome_inputs(control, baseline), **options)
+    return tables, {"rule": report.dataset.describe(), "not_counted": report.dataset.listed.to_dict("records")}
+
+
 @app.command()
 def outcomes(
-    file: Annotated[Path, typer.Argument(help="Long-format scores, CSV or XLSX: participant, arm, timepoint, subscale, score.")],
-    control: Annotated[str, typer.Option(help="The control arm, as the file names it.")],
-    threshold: Annotated[float, typer.Option(help="Scores at or above it are in class (5.5 on the EA scales: Sensitive).")],
+    ctx: typer.Context,
+    file: Annotated[Path | None, typer.Argument(
+        help="Long-format scores, CSV or XLSX: participant, arm, timepoint, subscale, score. Without it: the study's "
+             "locked scales (PI only, audited), by the codebook's analysis rule.")] = None,
+    control: Annotated[str | None, typer.Option(help="The control arm, as the file names it (the study: the codebook's).")] = None,
+    threshold: Annotated[float | None, typer.Option(help="For a file: scores at or above it are in class (5.5 on the EA scales).")] = None,
+    interim: Annotated[str | None, typer.Option(help="The study before lock: the reason for this interim look (audited).")] = None,
+    dataset: Annotated[Path | None, typer.Option(help="The study: also write the analysis dataset (.csv, .xlsx, .sav or .dta).")] = None,
     scale: Annotated[list[str] | None, typer.Option(
         help="LOW:HIGH:STEP for every subscale, or SUBSCALE=LOW:HIGH:STEP (repeat) for each. Default 1:7:0.5.")] = None,
-    baseline: Annotated[str, typer.Option(help="The baseline timepoint, as the file names it.")] = "baseline",
+    baseline: Annotated[str | None, typer.Option(help="The baseline timepoint (a file: default 'baseline').")] = None,
     treatment: Annotated[str | None, typer.Option(help="The treatment arm (default: the one arm besides control).")] = None,
     timepoint: Annotated[list[str] | None, typer.Option(
         help="Declare the timepoints, in order (repeat); rows at any other are refused.")] = None,
@@ -484,15 +548,32 @@ def outcomes(
     confidence: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.95,
     output: Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")] = OutputFormat.table,
 ) -> None:
-    """Outcomes by arm of a scores file: share in class, difference, ratio, change, scores, follow-up."""
+    """Outcomes by arm, of a scores file or of the locked study: share in class, difference, ratio, change, scores, follow-up."""
     from .outcomes_file import as_csv, as_json, file_outcomes, print_table  # kept beside the command: one edit here
 
-    scales = _parse_scales(scale or ["1:7:0.5"], threshold)
-    tables = file_outcomes(file, scales, control=control, baseline=baseline, treatment=treatment, timepoints=timepoint,
-                           complete_case=complete_case, correction=zero_cell_correction, confidence=confidence)  # fmt: skip
+    said: dict = {}
+    if file is not None:
+        if control is None or threshold is None:
+            fail("a scores file needs --control and --threshold")
+        if interim is not None or dataset is not None:
+            fail("--interim and --dataset are for the study's own outcomes")
+        tables = file_outcomes(file, _parse_scales(scale or ["1:7:0.5"], threshold), control=control,
+                               baseline=baseline or "baseline", treatment=treatment, timepoints=timepoint,
+                               complete_case=complete_case, correction=zero_cell_correction, confidence=confidence)  # fmt: skip
+    else:
+        if scale or threshold is not None or timepoint or treatment:
+            fail("--scale, --threshold, --timepoint and --treatment are for a file; the study's come from its codebook")
+        tables, said = _study_outcomes(ctx, interim, dataset, control, baseline, complete_case=complete_case,
+                                       correction=zero_cell_correction, confidence=confidence)  # fmt: skip
     if output is OutputFormat.json:
-        typer.echo(as_json(tables))
+        typer.echo(json.dumps(json.loads(as_json(tables)) | said, indent=2) if said else as_json(tables))
     elif output is OutputFormat.csv:
         typer.echo(as_csv(tables), nl=False)
+        if said:
+            typer.echo(said["rule"], err=True)
     else:
-        print_table(tables)
+        print_table(tables, "those randomised (the allocation)" if said else "those seen at baseline")
+        if said:
+            typer.echo(said["rule"])
+            for row in said["not_counted"]:
+                typer.echo(f"not counted: {row['recording']} {row['scale']} ({row['participant']}, {row['timepoint']}): {row['reason']}")

@@ -95,9 +95,9 @@ def ratings_table(store: Store, account: Account | None, unblinded: bool) -> tup
     return table, labels, value_labels
 
 
-def export_ratings(store: Store, path: Path, fmt: Format, account: Account | None, actor: str, unblinded: bool = False) -> int:
-    """Write the ratings table to ``path``; returns the number of rows. Audited."""
-    table, labels, value_labels = ratings_table(store, account, unblinded)
+def write_table(table: pd.DataFrame, path: Path, fmt: str, labels: dict[str, str], value_labels: dict[str, dict]) -> None:
+    """Write ``table`` as CSV, XLSX (text neutralised), SPSS or Stata (``dta``), with variable labels and, for the
+    columns in ``value_labels`` (number -> label; the column holds the labels), value labels."""
     if not path.parent.is_dir():
         # pandas and pyreadstat each say this their own way, without the errno a caller can tell it by.
         raise FileNotFoundError(errno.ENOENT, "no such folder", str(path.parent))
@@ -105,16 +105,24 @@ def export_ratings(store: Store, path: Path, fmt: Format, account: Account | Non
         spreadsheet_csv(table, path, encoding="utf-8-sig")
     elif fmt == "xlsx":
         neutralised(table).to_excel(path, index=False)
-    elif fmt == "sav":
-        # SPSS runs no formulas: its strings stay as they were given.
+    elif fmt in ("sav", "dta"):
+        # SPSS and Stata run no formulas: their strings stay as they were given.
         coded = table.copy()
         for column, mapping in value_labels.items():
             codes = {label: number for number, label in mapping.items()}
             coded[column] = coded[column].map(codes)
-        pyreadstat.write_sav(coded, str(path), column_labels=[labels.get(c, c) for c in coded.columns],
-                             variable_value_labels=value_labels)  # fmt: skip
+        write = pyreadstat.write_sav if fmt == "sav" else pyreadstat.write_dta
+        write(coded, str(path), column_labels=[labels.get(c, c) for c in coded.columns], variable_value_labels=value_labels)
     else:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+
+
+def export_ratings(store: Store, path: Path, fmt: Format, account: Account | None, actor: str, unblinded: bool = False) -> int:
+    """Write the ratings table to ``path``; returns the number of rows. Audited."""
+    table, labels, value_labels = ratings_table(store, account, unblinded)
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    write_table(table, path, fmt, labels, value_labels)
     with store.write() as db:
         audit.record(db, actor, "export.ratings", "export", None,
                      new={"format": fmt, "rows": len(table), "unblinded": unblinded, "file": path.name})  # fmt: skip

@@ -73,6 +73,21 @@ def _with_ci(row: pd.Series, name: str, digits: int, scale: float = 1.0) -> str:
     return estimate if math.isnan(low) else f"{estimate} ({_number(low, digits, scale)} to {_number(high, digits, scale)})"
 
 
+def published_table(tables: OutcomeTables) -> pd.DataFrame:
+    """The rows as trials publish them: per subscale and timepoint, each arm's n (%) in class, the change from
+    baseline, the difference and the risk ratio with their intervals, and each arm's mean (SD); text cells."""
+    one, two, ci = tables.treatment, tables.control, f"{tables.confidence:.0%} CI"
+    return pd.DataFrame([{
+        "subscale": row.subscale, "timepoint": row.timepoint,
+        f"{one} n (%)": _share(row.events_treatment, row.n_treatment), f"{two} n (%)": _share(row.events_control, row.n_control),
+        f"change {one} (points)": _number(row.change_treatment, 1, 100, "+"), f"change {two} (points)": _number(row.change_control, 1, 100, "+"),
+        f"difference, points ({ci})": _with_ci(row, "risk_difference", 1, 100), f"risk ratio ({ci})": _with_ci(row, "risk_ratio", 2),
+        f"{one} mean (SD)": f"{_number(row.mean_treatment, 2)} ({_number(row.sd_treatment, 2)})",
+        f"{two} mean (SD)": f"{_number(row.mean_control, 2)} ({_number(row.sd_control, 2)})",
+        f"mean difference ({ci})": _with_ci(row, "mean_difference", 2), f"Hedges' g ({ci})": _with_ci(row, "hedges_g", 2),
+    } for _, row in tables.rows.iterrows()])  # fmt: skip
+
+
 def print_table(tables: OutcomeTables, randomised: str = "those seen at baseline") -> None:
     """The tables as trials publish them: per subscale the class outcome and the score, then follow-up.
 

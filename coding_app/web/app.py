@@ -31,7 +31,8 @@ account = identity.account
 PAGES_BY_ROLE = {
     "coder": [("queue.py", "My queue", "queue"), ("code.py", "Code a recording", "code")],
     "pi": [("agreement.py", "Agreement", "agreement"), ("progress.py", "Coding progress", "progress"),
-           ("certification.py", "Coder certification", "certification"), ("fidelity.py", "Treatment fidelity", "fidelity")],
+           ("certification.py", "Coder certification", "certification"), ("fidelity.py", "Treatment fidelity", "fidelity"),
+           ("outcomes.py", "Outcomes", "outcomes")],
 }  # fmt: skip
 mine = "pi" if account.role == "pi" else "coder"
 pages = [

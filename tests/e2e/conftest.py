@@ -107,7 +107,8 @@ def demo(tmp_path_factory, pytestconfig):
     study = tmp / "study"
     _seed_study_sources(pytestconfig, study, env)
     loaded = subprocess.run(
-        [str(VENV_BIN / "python"), "-m", "fixtures.load_demo", str(study)],
+        # The coder pages are tested at work: the EA scales stay open (`make run` locks them for the Outcomes page).
+        [str(VENV_BIN / "python"), "-m", "fixtures.load_demo", str(study), "--coding-open"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=LOAD_TIMEOUT,
     )  # fmt: skip
     assert loaded.returncode == 0, f"loading the demo study failed:\n{loaded.stdout}\n{loaded.stderr}"

@@ -24,7 +24,9 @@ from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
-from coding_app import agreement, blinded, certification, consensus, export, fidelity, progress, ratings, sessions, unblinding
+from coding_app import (
+    agreement, analysis, blinded, certification, consensus, export, fidelity, lock, progress, ratings, sessions, unblinding,
+)  # fmt: skip
 from coding_app.cli import app as cli_app
 from coding_app.sessions import Identity, identify
 from coding_app.store.models import Account, WebSession, now
@@ -362,6 +364,14 @@ ATTACKS = [
            "exit 2", "not a PI account", "refused.command", command("pat", *UNBLINDED)),
     Attack("coder reopens a submitted rating", "ann", command("ann", *REOPEN),
            "exit 2", "not a PI account", "refused.command", command("pat", *REOPEN)),
+    # The database lock and the outcomes behind it.
+    Attack("coder reads the analysis dataset (the outcomes)", "ann", pi_action("ann", analysis.analysis_dataset, "curiosity"),
+           "NotAllowed", "needs the pi role", "refused.unblinding",
+           pi_action("pat", analysis.analysis_dataset, "data monitoring committee")),
+    Attack("coder locks coding at the door", "ann", pi_action("ann", lock.lock), "NotAllowed", "needs the pi role",
+           "refused.lock", pi_action("pat", lock.lock)),
+    Attack("coder runs obscode lock", "ann", command("ann", "lock"), "exit 2", "not a PI account", "refused.command",
+           command("pat", "lock")),
     # Media tokens: another user's, replayed, forged, stale, or without a session.
     Attack("coder uses another user's media token", "ann", media_with(others_token), *FORBIDDEN,
            own_media("bob", ann_code)),

@@ -12,6 +12,7 @@ from coding_app.errors import NotAllowed
 from coding_app.lock import lock
 from coding_app.ratings import import_ratings
 from coding_app.study import initialise
+from outcomes import outcome_tables
 from tests.coding_app.helpers import add_account, add_recordings, audit_rows, write_csv
 
 VIPP, UC = "VIPP-PMH", "usual care"
@@ -75,7 +76,7 @@ def test_the_score_that_counts_follows_the_codebook_rule_and_what_cannot_count_i
     assert {codes[c]: r for c, r in zip(data.listed["recording"], data.listed["reason"], strict=True)} == NOT_COUNTED | listed
     assert rule in data.describe() and "ea_sensitivity: ea_sensitivity locked on" in data.describe()
     if rule == "mean":  # a mean of two half points is a quarter point: the outcome tables take it on a finer grid
-        tables = data.outcomes()
+        tables = outcome_tables(**data.outcome_inputs())
         row = tables.rows.set_index("timepoint").loc["month 5"]
         assert (row["mean_treatment"], row["mean_control"], row["events_treatment"], row["events_control"]) == (6.5, 3.25, 1, 0)
 
