@@ -14,6 +14,9 @@ settings.register_profile("obscode", deadline=None, max_examples=100, print_blob
                           derandomize=bool(os.environ.get("CI")))  # fmt: skip
 settings.load_profile("obscode")
 
+# Streamlit scripts that browser tests serve: run by `streamlit run`, never imported for doctests.
+collect_ignore = ["e2e/player_app.py"]
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
