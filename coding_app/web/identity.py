@@ -60,6 +60,17 @@ def sign_in_prompt(message: str) -> None:
 
 def _continue_institution_sign_in() -> None:
     """Turn the identity provider's verified email into an obscode session (once per browser tab)."""
+    # A provider that lets users type their own email says so with email_verified = false: such an
+    # email could name a coder's account. One that says nothing (many institutions') is taken at its word.
+    if st.user.get("email_verified") is False:
+        if not st.session_state.get("institution_unverified"):
+            st.session_state["institution_unverified"] = True
+            audit.refused(runtime.store(), "anonymous", "refused.institution_sign_in", "account", None,
+                          reason="the provider has not verified the email")  # fmt: skip
+        st.error("Your institution has not verified your email address, so obscode cannot sign you in with it. "
+                 "Ask your IT team or the PI.")  # fmt: skip
+        st.button("Sign out of your institution", on_click=st.logout)
+        return
     if "institution_ticket" not in st.session_state:
         st.session_state["institution_ticket"] = institution_ticket(runtime.store(), str(st.user.get("email") or ""))
     ticket = st.session_state["institution_ticket"]

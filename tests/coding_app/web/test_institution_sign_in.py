@@ -23,10 +23,10 @@ AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret":
         "client_secret": "s", "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}  # fmt: skip
 
 
-def signed_in_with_institution(email: str) -> AppTest:
+def signed_in_with_institution(email: str, **claims) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=30)
     at.secrets["auth"] = AUTH
-    at.user = {"is_logged_in": True, "email": email}
+    at.user = {"is_logged_in": True, "email": email, **claims}
     return at.run()
 
 
@@ -71,6 +71,20 @@ def test_an_unknown_institution_email_gets_no_session(web_study):
     at = signed_in_with_institution("stranger@uni.example")
     assert any("no obscode account" in e.value for e in at.error)
     assert not [m for m in at.markdown if "ticket=" in m.value]
+
+
+def test_an_email_the_provider_has_not_verified_gets_no_session_and_is_audited(web_study):
+    with web_study.store.write() as db:
+        add_account(db, "ann.lee@uni.example", "coder", "unused-password", "test")
+    at = signed_in_with_institution("ann.lee@uni.example", email_verified=False)
+    assert any("has not verified your email" in e.value for e in at.error)
+    assert not [m for m in at.markdown if "ticket=" in m.value]
+    at.run()  # a rerun is the same refusal, audited once
+    with web_study.store.read() as db:
+        refused = db.scalars(select(AuditEntry).where(AuditEntry.action == "refused.institution_sign_in")).all()
+        assert [(e.actor, e.entity_id) for e in refused] == [("anonymous", None)]
+        assert db.scalar(select(func.count()).select_from(WebSession)) == 0
+    assert ticket_in(signed_in_with_institution("ann.lee@uni.example", email_verified=True))
 
 
 def test_expired_or_forged_tickets_are_refused(web_study, monkeypatch):
