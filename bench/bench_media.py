@@ -23,6 +23,7 @@ import contextlib
 import os
 import queue
 import random
+import re
 import signal
 import socket
 import statistics
@@ -257,7 +258,10 @@ def media_url(study: Study, base: str) -> tuple[str, str]:
     from coding_app.sessions import identify, media_token
     from coding_app.store import Store
 
-    response = httpx2.post(f"{base}/obscode/login", data={"name": CODER, "password": PASSWORD}, timeout=30)
+    with httpx2.Client(timeout=30) as client:  # the sign-in form first, for its token (login CSRF)
+        form = re.search(r'name="form_token" value="([^"]+)"', client.get(f"{base}/obscode/login").text)
+        response = client.post(f"{base}/obscode/login", follow_redirects=False,
+                               data={"name": CODER, "password": PASSWORD, "form_token": form.group(1) if form else ""})  # fmt: skip
     if response.status_code != 303 or COOKIE not in response.cookies:
         raise RuntimeError(f"login failed: {response.status_code} {response.text[:200]}")
     cookie = response.cookies[COOKIE]
