@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .errors import NotAllowed
+from .store import Store
 from .store.models import ROLES, Account
 
 MIN_PASSWORD_LENGTH = 10
@@ -44,13 +45,18 @@ def add_account(db: Session, name: str, role: str, password: str, actor: str) ->
     return account
 
 
-def authenticate(db: Session, name: str, password: str) -> Account | None:
-    """The active account with this name and password, else None (never says which was wrong)."""
-    account = active_account(db, name)
+def authenticate(store: Store, name: str, password: str) -> Account | None:
+    """The active account with this name and password, else None (never says which was wrong).
+
+    Read, check the password with no transaction open, then write only a stronger hash if one is due.
+    """
+    with store.read() as db:
+        account = active_account(db, name)
     if not password_matches(account, password):
         return None
     if (rehashed := upgraded_hash(account, password)) is not None:
-        account.password_hash = rehashed
+        with store.write() as db:
+            db.get(Account, account.id).password_hash = rehashed
     return account
 
 

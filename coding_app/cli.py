@@ -122,8 +122,7 @@ class Context:
         if not self.user:
             fail("this needs a PI: name your account with --as NAME (or OBSCODE_USER)")
         password = os.environ.get("OBSCODE_PASSWORD") or typer.prompt(f"Password for {self.user}", hide_input=True)
-        with store.write() as db:
-            account = authenticate(db, self.user, password)
+        account = authenticate(store, self.user, password)
         if account is None or account.role != "pi":
             refusal = "not a PI account, or wrong password"
             audit.refused(store, self.user, "refused.command", "command", reason=refusal)

@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from coding_app import audit, sessions
-from coding_app.accounts import add_account
+from coding_app.accounts import add_account, authenticate
 from coding_app.ratings import NOTES_LIMIT
 from coding_app.sessions import LoginRefused, LoginThrottled, login
 from coding_app.store import Store
@@ -100,6 +100,14 @@ def test_passwords_are_checked_outside_any_transaction(with_ann, monkeypatch):
             with pytest.raises(LoginRefused):
                 login(with_ann, name, password, OWNER)
     assert at_check == [0, 0, 0]
+
+
+def test_the_command_lines_password_check_holds_no_transaction_either(with_ann, monkeypatch):
+    """``obscode --as NAME`` checks the password the way the sign-in page does."""
+    with transactions_watched(monkeypatch) as at_check:
+        assert authenticate(with_ann, "ann", PASSWORD).name == "ann"
+        assert authenticate(with_ann, "ann", "wrong-password") is None
+    assert at_check == [0, 0]
 
 
 def test_unknown_and_deactivated_names_cost_the_same_argon2_check(with_ann, monkeypatch):
