@@ -2,8 +2,11 @@
 
 Every coder goes through the blinded door exactly as the coding page does: open the
 recording, save a draft on each scale, save the notes, submit. 20 coders x 50 recordings =
-1,000 submissions per run, all coders released together, with no pause between actions (a
-stress test: every coder is always waiting for the database). Two ways of running them:
+1,000 submissions per run, all coders released together. By default with no pause between
+actions: a stress test, where every coder is always waiting for the database, so a save's time
+is mostly its place in the queue (20 coders / saves per second). ``--think S`` makes every
+coder pause S seconds on average (exponentially distributed) before each save, as a person
+choosing a score does: then a save's time is what one coder waits for. Two ways of running them:
 
 - processes: each coder its own process with its own engine, standing for separate app
   workers; the database arbitrates between them (SQLite's write lock, PostgreSQL's row locks);
@@ -68,14 +71,17 @@ def latency(values: list[float]) -> str:
 RUNS = ("sqlite-processes", "sqlite-threads", "postgresql-processes", "postgresql-threads")
 
 
-def run(name: str, coders: int, recordings: int, seed: int) -> Outcome:
+def run(name: str, coders: int, recordings: int, seed: int, think: float) -> Outcome:
     dialect, how = name.split("-")
     with tempfile.TemporaryDirectory(prefix="obscode-load-") as root, database(dialect, Path(root)) as url:
         store = Store(url)
         try:
             names = make_study(store, coders, recordings)
-            print(f"{dialect}: {coders} coder {how} x {recordings} recordings, released together ...", flush=True)
-            reports = run_load(url, names, seed) if how == "processes" else run_threads(store, names, seed)
+            pausing = f", pausing {think:g} s on average before each save" if think else ""
+            print(f"{dialect}: {coders} coder {how} x {recordings} recordings, released together{pausing} ...",
+                  flush=True)  # fmt: skip
+            threads = how == "threads"
+            reports = run_threads(store, names, seed, think) if threads else run_load(url, names, seed, think)
             outcome = verify(store, reports)
         finally:
             store.dispose()
@@ -90,8 +96,9 @@ def main() -> int:
     parser.add_argument("--recordings", type=int, default=50, help="in every coder's queue")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", nargs="+", choices=RUNS, default=RUNS)
+    parser.add_argument("--think", type=float, default=0.0, help="mean pause before each save, in seconds")
     args = parser.parse_args()
-    outcomes = {name: run(name, args.coders, args.recordings, args.seed) for name in args.runs}
+    outcomes = {name: run(name, args.coders, args.recordings, args.seed, args.think) for name in args.runs}
     header = ("run", "attempted", "stored", "lost", "duplicated", "errors", "draft ms p50/p95/max",
               "submit ms p50/p95/max", "submissions/s")  # fmt: skip
     rows = [(name, o.attempted, o.stored, o.lost, o.duplicated, len(o.errors), latency(o.draft_seconds),

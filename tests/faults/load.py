@@ -99,29 +99,43 @@ def _timed(seconds: list[float], call: Callable[[], object]) -> object:
     return result
 
 
-def _code_recording(store: Store, account: Account, code: str, rng: random.Random, report: CoderReport) -> None:
-    """Open one recording, save a draft on each scale (as choosing a score does), then submit."""
+def _code_recording(
+    store: Store, account: Account, code: str, rng: random.Random, report: CoderReport, think: float
+) -> None:
+    """Open one recording, save a draft on each scale (as choosing a score does), then submit.
+
+    Before each save the coder pauses for a random time, ``think`` seconds on average (0: none).
+    """
+
+    def pause() -> None:
+        if think:
+            time.sleep(rng.expovariate(1 / think))
+
     task = blinded.task(store, account, code)
     scores = {scale.key: float(rng.choice(scale.scale.levels)) for scale in task.scales}
     notes = f"note {rng.randrange(10**6)} on {code}"
     for key, score in scores.items():
+        pause()
         _timed(report.draft_seconds, lambda k=key, s=score: blinded.save_draft(store, account, code, k, s))
+    pause()
     blinded.save_notes(store, account, code, notes)
+    pause()
     acknowledged = bool(_timed(report.submit_seconds, lambda: blinded.submit(store, account, code)))
     report.sent.append(Sent(account.name, code, scores, notes, acknowledged))
 
 
-def code_queue(url: str, coder: str, seed: int, start, reports) -> None:  # noqa: ANN001 - multiprocessing proxies
+def code_queue(url: str, coder: str, seed: int, start, reports, think: float = 0.0) -> None:  # noqa: ANN001 - proxies
     """One coder process: its own store, then :func:`code_with`."""
     store = Store(url)
     try:
-        code_with(store, coder, seed, start, reports)
+        code_with(store, coder, seed, start, reports, think)
     finally:
         store.dispose()
 
 
-def code_with(store: Store, coder: str, seed: int, start, reports) -> None:  # noqa: ANN001 - barrier and queue
-    """One coder: load the queue, wait for every coder to be ready, then code it all; the report goes to ``reports``."""
+def code_with(store: Store, coder: str, seed: int, start, reports, think: float = 0.0) -> None:  # noqa: ANN001
+    """One coder: load the queue, wait for every coder to be ready (``start``, a barrier), then code it all;
+    the report goes to ``reports`` (a queue)."""
     report = CoderReport(coder)
     try:
         with store.read() as db:
@@ -133,7 +147,7 @@ def code_with(store: Store, coder: str, seed: int, start, reports) -> None:  # n
         for code in codes:
             report.attempted += 1
             try:
-                _code_recording(store, account, code, rng, report)
+                _code_recording(store, account, code, rng, report, think)
             except Exception as error:  # noqa: BLE001 - what the coder would see: counted, and the run goes on
                 report.errors.append(f"{type(error).__name__}: {error}")
     finally:
@@ -141,10 +155,10 @@ def code_with(store: Store, coder: str, seed: int, start, reports) -> None:  # n
         reports.put(report)
 
 
-def run_threads(store: Store, coders: list[str], seed: int) -> list[CoderReport]:
+def run_threads(store: Store, coders: list[str], seed: int, think: float = 0.0) -> list[CoderReport]:
     """Every coder a thread of this process, all sharing ``store``, released together; their reports."""
     start, reports = threading.Barrier(len(coders)), queues.Queue()
-    threads = [threading.Thread(target=code_with, args=(store, name, seed + n, start, reports), name=name)
+    threads = [threading.Thread(target=code_with, args=(store, name, seed + n, start, reports, think), name=name)
                for n, name in enumerate(coders)]  # fmt: skip
     for thread in threads:
         thread.start()
@@ -154,11 +168,11 @@ def run_threads(store: Store, coders: list[str], seed: int) -> list[CoderReport]
     return [collected[name] for name in coders]
 
 
-def run_load(url: str, coders: list[str], seed: int) -> list[CoderReport]:
+def run_load(url: str, coders: list[str], seed: int, think: float = 0.0) -> list[CoderReport]:
     """Start one process per coder (spawned: no engine state crosses a fork) and collect their reports."""
     context = multiprocessing.get_context("spawn")
     start, reports = context.Barrier(len(coders)), context.Queue()
-    processes = [context.Process(target=code_queue, args=(url, name, seed + n, start, reports), name=name)
+    processes = [context.Process(target=code_queue, args=(url, name, seed + n, start, reports, think), name=name)
                  for n, name in enumerate(coders)]  # fmt: skip
     # A spawned child first re-runs the parent's __main__ from its file; in a test run, Streamlit's
     # AppTest may have left a page script there. The children need nothing of it.
