@@ -20,8 +20,8 @@ from tests.faults.load import make_study
 
 SCALE = "ea_sensitivity"
 DRAFT_SAVE_STATEMENTS = 6
-"""The assignment with the scale; the lock state (the scales' keys, the lock history); the
-current draft; the draft itself; its audit row."""
+"""The assignment with the scale; the database lock (on PostgreSQL a table lock, then the lock
+history of the study and the scale); the current draft; the draft itself; its audit row."""
 CONTROL = ("BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "COMMIT")
 
 

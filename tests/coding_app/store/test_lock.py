@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from coding_app import blinded
+from coding_app import lock as lock_module
+from coding_app import ratings as ratings_module
 from coding_app.consensus import record_consensus
 from coding_app.errors import NotAllowed
 from coding_app.lock import CodingClosed, lock, lock_report, unlock
@@ -104,3 +108,36 @@ def test_only_a_pi_locks_or_unlocks_each_refusal_audited_and_the_history_cannot_
     with pytest.raises(DBAPIError, match="never deleted"), store.write() as db:
         db.execute(text("DELETE FROM coding_lock"))
     assert lock_report(store, pi)["in_force"].tolist() == [True]
+
+
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)  # SQLite serialises every write transaction whole
+def test_on_postgresql_a_lock_waits_for_a_change_already_checked_and_is_seen_by_the_next(coding):
+    """READ COMMITTED would let a draft checked just before a lock commit just after it; the check's table lock orders them."""
+
+    store, pi, rater, v2 = coding.store, coding.accounts["pi.one"], coding.accounts["rater.one"], coding.codes["V2"]
+    checked, release = threading.Event(), threading.Event()
+    real = lock_module.refuse_closed
+
+    def held(db, scale_ids, what="coding"):
+        real(db, scale_ids, what)
+        checked.set()
+        release.wait(30)
+
+    locking = threading.Thread(target=lambda: (checked.wait(30), lock(store, pi)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ratings_module, "refuse_closed", held)
+        drafting = threading.Thread(target=lambda: blinded.save_draft(store, rater, v2, "ea_sensitivity", 6.5))
+        drafting.start()
+        locking.start()
+        waiting = locked = 0
+        while not (waiting or locked):  # the lock either waits on the open draft's transaction or goes through
+            with store.read() as db:
+                waiting = db.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).scalar()
+                locked = db.execute(text("SELECT count(*) FROM coding_lock")).scalar()
+        assert (waiting, locked) == (1, 0)
+        release.set()
+        drafting.join(30)
+        locking.join(30)
+    assert lock_report(store, pi)["in_force"].tolist() == [True]  # the draft went in first, then the lock
+    with pytest.raises(CodingClosed):
+        blinded.save_draft(store, rater, v2, "ea_sensitivity", 7)
