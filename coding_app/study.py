@@ -11,6 +11,7 @@ from reliability import Scale
 
 from . import audit
 from .codebook import Codebook, CodebookError, ScaleDefinition, analysis_rule, certification_rule
+from .lock import locks_in_force
 from .store import Store
 from .store.models import Recording, ScaleLevel, ScaleRow, StudySetting
 
@@ -67,6 +68,9 @@ def initialise(store: Store, codebook: Codebook, actor: str) -> list[str]:
             rule = asdict(declared)
             setting = db.get(StudySetting, key)
             if setting is None or setting.value != rule:
+                if key == "analysis" and setting is not None and locks_in_force(db):
+                    # Choosing how to count after the lock is choosing results: unlock (audited, with a reason) first.
+                    raise CodebookError("the [analysis] rule cannot change while coding is locked (obscode unlock --reason ...)")
                 audit.record(db, actor, "study.declare", "study_setting", key,
                              old=None if setting is None else setting.value, new=rule)  # fmt: skip
                 db.merge(StudySetting(key=key, value=rule))

@@ -127,3 +127,14 @@ def test_a_bad_analysis_section_is_refused_naming_the_field(tmp_path, section, m
     path.write_text(DEFAULT_CODEBOOK.read_text(encoding="utf-8") + f"\n[analysis]\n{section}\n", encoding="utf-8")
     with pytest.raises(CodebookError, match=f"codebook codebook.toml: \\[analysis\\] {message}"):
         load_codebook(path)
+
+
+def test_the_analysis_rule_cannot_change_while_coding_is_locked(study):
+    trial(study, "primary")
+    pi = study.accounts["pi.one"]
+    lock(study.store, pi, "ea_sensitivity")
+    mean = study.root / "mean.toml"
+    mean.write_text((study.root / "codebook.toml").read_text(encoding="utf-8").replace('score = "primary"', 'score = "mean"'), encoding="utf-8")
+    with pytest.raises(CodebookError, match="cannot change while coding is locked"):
+        initialise(study.store, load_codebook(mean), "pi.one")
+    assert analysis_dataset(study.store, pi).rule.score == "primary"

@@ -71,7 +71,8 @@ def test_the_cli_the_page_and_the_downloads_agree_on_the_numbers(trial, monkeypa
     pi = accounts["pi.one"]
     lock(store, pi)
     monkeypatch.setenv("OBSCODE_PASSWORD", PASSWORD)
-    said = CliRunner().invoke(app, ["--db", url, "--as", "pi.one", "outcomes", "--format", "json"])
+    written = Path(url.removeprefix("sqlite:///")).with_name("dataset.sav")
+    said = CliRunner().invoke(app, ["--db", url, "--as", "pi.one", "outcomes", "--format", "json", "--dataset", str(written)])
     assert said.exit_code == 0, said.output
     cli = json.loads(said.output)
     assert "consensus_else_primary" in cli["rule"] and cli["not_counted"][0]["reason"] == "no submitted rating"
@@ -90,6 +91,7 @@ def test_the_cli_the_page_and_the_downloads_agree_on_the_numbers(trial, monkeypa
     html = report_html(report)
     assert "3/3 (100.0%)" in html and "<script src=" not in html and "Outcomes report" in html
     assert "At month 5, 3 of 3 mothers in the VIPP-PMH arm and 0 of 2 in the usual care arm were rated Sensitive" in html
+    assert pyreadstat.read_sav(str(written))[0]["score"].tolist() == report.dataset.rows["score"].tolist()
     for fmt in ("sav", "dta"):
         (tmp := Path(store.url.removeprefix("sqlite:///")).with_name(f"d.{fmt}")).write_bytes(dataset_file(report, fmt))
         frame, meta = (pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta)(str(tmp))
