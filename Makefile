@@ -63,3 +63,4 @@ bench: system $(INSTALLED) $(WAVESURFER)
 	$(BIN)/python bench/bench_media.py
 	$(BIN)/python bench/bench_load.py
 	$(BIN)/python bench/bench_pages.py
+	$(BIN)/python bench/bench_player.py
