@@ -441,3 +441,22 @@ def test_a_stale_windows_score_keys_and_enter_change_nothing_another_window_save
     a.reload()
     settle(a)
     expect(a.get_by_role("button", name="Submit ratings")).to_be_enabled()  # still a draft
+
+
+def test_t_starts_a_new_entry_at_the_current_time_and_a_click_on_an_entry_goes_there(browser_page, player_server):
+    page = browser_page
+    open_player(page, player_server, "tone.m4a", "audio")
+    notes = page.get_by_test_id("obscode-notes")
+    notes.fill("first impressions")  # the cursor ends the text: T starts a line of its own, not glued on
+    page.keyboard.press("Escape")
+    media(page).evaluate("m => { m.currentTime = 1.25; }")
+    wait_for(lambda: current_time(page) == 1.25, lambda: f"at {current_time(page)}")
+    page.keyboard.press("t")
+    page.keyboard.type("smiles")
+    expect(notes).to_have_value("first impressions\n[0:00:01.250] smiles")
+    page.keyboard.press("Escape")
+    page.keyboard.press("End")
+    entry = page.get_by_test_id("obscode-entries").get_by_role("button", name="0:00:01.250")
+    expect(entry).to_have_count(1)
+    entry.click()
+    wait_for(lambda: current_time(page) == 1.25, lambda: f"the entry went to {current_time(page)}")
