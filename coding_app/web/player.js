@@ -3,6 +3,7 @@
 
 const SPEEDS = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 3, 4];
 const DIGIT_WINDOW_MS = 1200; // a "." or second digit this soon after a digit continues the score
+const CONTINUE_MS = 200; // how long a score that could be continued waits for its next key
 const REPEAT_DELAY_MS = 350; // holding a frame button steps again after this, like a held key
 
 // [keys, what they do, for video only]
@@ -70,8 +71,8 @@ function build(root, data) {
   const media = el(video ? "video" : "audio", { preload: "metadata", src: data.src, "data-testid": "obscode-media" });
   media.controlsList = "nodownload";
   media.addEventListener("contextmenu", (e) => e.preventDefault());
-  const state = { data, setStateValue: () => {}, setTriggerValue: () => {}, frameTime: null, a: null, b: null,
-                  scale: 0, typed: "", typedAt: 0, stepping: null, queued: [] };  // fmt: skip
+  const state = { data, setStateValue: () => {}, frameTime: null, a: null, b: null,
+                  scale: 0, typed: "", typedAt: 0, stepping: null, queued: [], waiting: null };  // fmt: skip
 
   // --- seek bar: an ARIA slider; the played part, what is buffered, the A-B loop, hover time
   const buffered = el("div", { className: "buffered" });
@@ -288,11 +289,28 @@ function build(root, data) {
     delete scoring.dataset.problem;
     scale.pending = value;
     showScoring();
-    send("score", { scale: scale.key, score: value });
+    // A score one more key could continue (5 before . for 5.5) waits a moment for that key, so
+    // that the page gets the score meant rather than two in quick succession, of which it may
+    // keep only one.
+    if (typed !== digit && state.waiting) clearTimeout(state.waiting.timer);  // continued: the longer score replaces it
+    else flush();
+    const save = () => { state.waiting = null; send("score", { scale: scale.key, score: value }); };
+    const more = digit !== "." && scale.levels.some((level) => level !== value && String(level).startsWith(typed));
+    if (more) state.waiting = { save, timer: setTimeout(save, CONTINUE_MS) };
+    else save();
     return true;
   }
-  // "at" (when the key was pressed, on a clock that only goes forward in this tab) lets Python act on each key once.
-  function send(name, value) { state.setTriggerValue("action", { name, ...value, at: performance.timeOrigin + performance.now() }); }
+  // A score still waiting for its next key is sent now.
+  function flush() {
+    if (!state.waiting) return false;
+    clearTimeout(state.waiting.timer);
+    state.waiting.save();
+    return true;
+  }
+  // A state value, not a trigger: keys pressed while the page is running arrive together and the
+  // latest wins (5 then . is 5.5), where Streamlit may keep the first of two triggers. "at" (when
+  // the key was pressed, on a clock that only goes forward in this tab) lets Python act on each once.
+  function send(name, value) { state.setStateValue("action", { name, ...value, at: performance.timeOrigin + performance.now() }); }
   function showScoring() {
     const scales = state.data.scales;
     scoring.replaceChildren(el("span", { className: "label", textContent: "Digits score:" }),
@@ -432,7 +450,10 @@ function build(root, data) {
       state.typed = "";
       showScoring();
     }
-    else if (k === "Enter" && !state.data.locked) send(state.data.confirming ? "confirm" : "submit", {});
+    else if (k === "Enter" && !state.data.locked) {
+      // a score just typed is saved first; the next Enter then asks to confirm it
+      if (!flush()) send(state.data.confirming ? "confirm" : "submit", {});
+    }
     else if (k === "Escape") { if (!helpBox.hidden) toggleHelp(false); else if (state.data.confirming) send("cancel", {}); }
     else if (k === "t" || k === "T") insertTime();
     else if (k === "n" || k === "N") notes.focus();
@@ -452,7 +473,7 @@ function build(root, data) {
 }
 
 export default function (component) {
-  const { data, parentElement, setStateValue, setTriggerValue } = component;
+  const { data, parentElement, setStateValue } = component;
   let root = parentElement.querySelector(".obscode-player");
   if (!root) {
     root = el("div", { className: "obscode-player" });
@@ -463,7 +484,6 @@ export default function (component) {
   const previous = state.data;
   state.data = data;
   state.setStateValue = setStateValue;
-  state.setTriggerValue = setTriggerValue;
   // Notes changed in the database by something other than this window (another window): show
   // what is stored, as the page's message says.
   if (data.notes !== previous.notes && data.notes !== root._sent && data.notes !== notes.value) {

@@ -7,7 +7,7 @@ position is also kept in sessionStorage per recording, so that a reload or a new
 where the coder was.
 
 Every action has a key (the player's "?" lists them), and keys act wherever the focus is except
-in a text field. Score keys and Enter are sent as one trigger, ``action``: ``{"name": "score",
+in a text field. Score keys and Enter are sent as one state value, ``action``: ``{"name": "score",
 "scale": key, "score": value}``, ``{"name": "submit"}``, ``{"name": "confirm"}`` or
 ``{"name": "cancel"}``; the page decides what each does.
 """
@@ -65,6 +65,6 @@ def player(
               "notes": notes, "saved_notes": notes,
               "locked": locked, "saved_label": saved_label, "label_at": label_at, "confirming": confirming,
               "scales": [_scale(scale, scores.get(scale.key)) for scale in scales]},
-        key=key, default={"notes": None}, on_notes_change=lambda: None, on_action_change=on_action,
+        key=key, default={"notes": None, "action": None}, on_notes_change=lambda: None, on_action_change=on_action,
     )  # fmt: skip
     return result.notes

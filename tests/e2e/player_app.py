@@ -19,7 +19,7 @@ actions = st.session_state.setdefault("actions", [])
 
 
 def record(action: dict) -> None:
-    """Each key once, as the code page acts on them (Streamlit may repeat a trigger)."""
+    """Each key once, as the code page acts on them."""
     if not actions or action["at"] > actions[-1]["at"]:
         actions.append(action)
 

@@ -175,8 +175,7 @@ def act() -> None:
     action = st.session_state[f"player-{code}"].get("action")
     if not isinstance(action, dict) or not isinstance(action.get("at"), int | float):
         return
-    # Streamlit may hand the same trigger to more than one run, and a key pressed during a run
-    # may arrive with the next: act on each key once, and never on one older than the last.
+    # Act on each key once, and never on one older than the last acted on.
     if action["at"] <= st.session_state.get(ACTED, 0):
         return
     st.session_state[ACTED] = action["at"]
