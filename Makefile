@@ -20,7 +20,7 @@ WAVESURFER := coding_app/web/waveform/node_modules/.package-lock.json
 
 # Debian packages the project runs on: ffmpeg (media), PostgreSQL (multi-site store, tests),
 # Chromium (browser tests; Playwright's own browser download cannot play H.264), Node and npm
-# (the player's waveform drawing, the tests' OpenID provider).
+# (the player's waveform drawing, the tests' OpenID provider), nginx (the proxy in front of replicas, tested).
 system:
 	@missing=""; \
 	command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
@@ -28,6 +28,7 @@ system:
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v node >/dev/null || missing="$$missing nodejs"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \

@@ -52,7 +52,7 @@ def test_a_file_the_user_did_not_type_is_not_named(study_url, tmp_path, monkeypa
     def unreadable(*_args, **_kwargs):
         raise PermissionError(13, "Permission denied", "/srv/originals/PX01_baseline.mp4")
 
-    monkeypatch.setattr(cli, "import_manifest", unreadable)
+    monkeypatch.setattr(cli.study, "import_manifest", unreadable)
     result = invoke(study_url, "import", str(tmp_path / "manifest.csv"))
     assert result.exit_code == FILE_ERROR
     assert one_line(result) == "error: a file: Permission denied"

@@ -1,0 +1,143 @@
+"""The ``obscode`` app itself: its options, its error boundary, and what every command shares."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from reliability import Scale
+
+from .. import audit
+from ..accounts import authenticate
+from ..errors import NotFound
+from ..store import Store, StoreError, StoreUnavailable
+from ..store.models import Account
+
+# reached just now (try again), 4 a file could not be read or written.
+REFUSED, UNAVAILABLE, FILE_ERROR = 2, 3, 4
+# What a person can act on (domain refusals are ValueErrors). Anything else is a bug and keeps its traceback.
+_EXPECTED = (ValueError, NotFound, PermissionError, OSError, StoreError)
+
+
+def _typed(name: str, typed: list[str]) -> bool:
+    """Whether the user typed this path, a folder it is in, or a path inside it (``--output=PATH`` too)."""
+    path = Path(name)
+    given = [Path(t.split("=", 1)[-1]) for t in typed if t.strip("-=")]
+    return any(path == g or path in g.parents or g in path.parents for g in given)
+
+
+def _said(error: Exception, typed: list[str]) -> tuple[str, int]:
+    """The one-line message and exit code for an expected error.
+
+    A file is named only if the user typed it (or the folder it is in): a path the study made
+    up, or one from a manifest, can carry a participant's name or visit.
+    """
+    if isinstance(error, StoreUnavailable):
+        return str(error), UNAVAILABLE
+    if isinstance(error, OSError) and not (isinstance(error, PermissionError) and error.errno is None):
+        name = str(error.filename or "")
+        return f"{name if name and _typed(name, typed) else 'a file'}: {error.strerror or 'cannot be read or written'}", FILE_ERROR
+    return str(error), REFUSED
+
+
+class _ErrorBoundary(TyperGroup):
+    """Every command runs inside this group: an expected error ends it with one message on stderr and an
+    exit code, never a traceback (which would quote paths and values)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["obscode.typed"] = list(args)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except _EXPECTED as error:
+            message, code = _said(error, ctx.meta.get("obscode.typed", []))
+            typer.echo(f"error: {message}", err=True)
+            raise typer.Exit(code) from None
+
+
+app = typer.Typer(
+    cls=_ErrorBoundary,
+    help="obscode: blinded observational coding, fidelity rating and inter-rater reliability for clinical trials.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@dataclass
+class Context:
+    db: str | None
+    media: Path | None
+    user: str | None
+
+    def store(self) -> Store:
+        """The study database, ready to use (StoreError with the reason otherwise)."""
+        store = Store(self.db)
+        store.check()
+        return store
+
+    @property
+    def actor(self) -> str:
+        return self.user or "cli"
+
+    def pi(self, store: Store) -> Account:
+        """The PI named by --as, after checking their password; exits otherwise."""
+        if not self.user:
+            fail("this needs a PI: name your account with --as NAME (or OBSCODE_USER)")
+        password = os.environ.get("OBSCODE_PASSWORD") or typer.prompt(f"Password for {self.user}", hide_input=True)
+        account = authenticate(store, self.user, password)
+        if account is None or account.role != "pi":
+            refusal = "not a PI account, or wrong password"
+            audit.refused(store, self.user, "refused.command", "command", reason=refusal)
+            fail(refusal)
+        return account
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(REFUSED)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    db: Annotated[str | None, typer.Option(help="Database URL (default sqlite:///var/obscode.db).",
+                                           envvar="OBSCODE_DATABASE_URL")] = None,
+    media: Annotated[Path | None, typer.Option(help="Blinded media folder (default var/media).",
+                                               envvar="OBSCODE_MEDIA_DIR")] = None,
+    user: Annotated[str | None, typer.Option("--as", help="Your account, recorded in the audit log.",
+                                             envvar="OBSCODE_USER")] = None,
+) -> None:
+    """Observational coding and fidelity rating for clinical trials."""
+    ctx.obj = Context(db, media, user)
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def parse_scales(specs: list[str], threshold: float | None) -> Scale | dict[str, Scale]:
+    """``LOW:HIGH:STEP`` for every subscale, or ``SUBSCALE=LOW:HIGH:STEP`` each."""
+    named = [s for s in specs if "=" in s]
+    if named and len(named) != len(specs):
+        raise typer.BadParameter("give either one --scale for all subscales or SUBSCALE=LOW:HIGH:STEP for each")
+    try:
+        if not named:
+            if len(specs) != 1:
+                raise typer.BadParameter("more than one --scale needs SUBSCALE=LOW:HIGH:STEP for each")
+            return Scale.parse(specs[0], threshold)
+        pairs = (spec.split("=", 1) for spec in named)
+        return {name.strip(): Scale.parse(text, threshold) for name, text in pairs}
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--scale") from None
