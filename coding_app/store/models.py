@@ -1,8 +1,8 @@
 """The study's tables.
 
 Blinded tables (what a coder's queries may touch): scale, scale_level, recording, assignment,
-assignment_scale, rating, account. The unblinding key lives apart, in participant and
-recording_key, and is read only through :mod:`coding_app.unblinding`.
+assignment_scale, rating, account, flag, exclusion. The unblinding key lives apart, in participant,
+recording_key and withdrawal, and is read only through :mod:`coding_app.unblinding`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     exists,
+    text as sql_text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, aliased, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
@@ -34,6 +35,10 @@ from sqlalchemy.sql.elements import ColumnElement
 ROLES = ("coder", "fidelity", "pi")
 RATING_STATUSES = ("draft", "submitted")
 DRAW_PURPOSES = ("fidelity", "reliability")
+# Why a coder cannot code a recording (labels in coding_app.flags); "other" needs its text.
+FLAG_REASONS = ("no_picture", "no_sound", "wrong_recording", "not_the_task", "other")
+FLAG_RESOLUTIONS = ("cleared", "excluded")
+EXCLUSION_CAUSES = ("flag", "withdrawal")
 # Scores are exact on their grid: two decimals hold any step a codebook uses (0.5, 0.25, 1).
 Score = Numeric(6, 2, asdecimal=False)
 
@@ -250,6 +255,63 @@ class Note(Base):
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id"), primary_key=True)
     text: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class Flag(Base):
+    """A coder's "cannot code this recording", and the PI's decision on it.
+
+    While open (``resolution`` None) the recording is out of that coder's active queue. The PI clears
+    it (back to the queue) or excludes the recording from the study (an :class:`Exclusion`). At most
+    one open flag per assignment; a resolved flag is kept as history.
+    """
+
+    __tablename__ = "flag"
+    __table_args__ = (
+        CheckConstraint(_in("reason", FLAG_REASONS), name="reason"),
+        CheckConstraint(f"resolution IS NULL OR {_in('resolution', FLAG_RESOLUTIONS)}", name="resolution"),
+        CheckConstraint("reason <> 'other' OR length(text) > 0", name="other_has_text"),
+        Index("uq_flag_open_assignment", "assignment_id", unique=True,
+              sqlite_where=sql_text("resolution IS NULL"), postgresql_where=sql_text("resolution IS NULL")),  # fmt: skip
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id"))
+    reason: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text, default="")
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    resolution: Mapped[str | None] = mapped_column(String(16))
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Exclusion(Base):
+    """A recording taken out of coding: out of every queue, for good (never changed or deleted: triggers).
+
+    Blinded: it says only that the recording left. ``cause`` "flag" is a PI's decision on a coder's
+    flag; "withdrawal" a participant's consent withdrawn (the reason stays in :class:`Withdrawal`,
+    on the key side). ``ratings_count``: whether its submitted ratings stay in the analysis.
+    """
+
+    __tablename__ = "exclusion"
+    __table_args__ = (CheckConstraint(_in("cause", EXCLUSION_CAUSES), name="cause"),)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recording.id"), primary_key=True)
+    cause: Mapped[str] = mapped_column(String(16))
+    ratings_count: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    by: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class Withdrawal(Base):
+    """Unblinding key: a participant's consent withdrawn, why, by whom, and whether her ratings stay in
+    the analysis (as the codebook declares). Never changed or deleted (triggers)."""
+
+    __tablename__ = "withdrawal"
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    ratings_kept: Mapped[bool] = mapped_column(Boolean)
+    by: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 
 def latest_submitted() -> ColumnElement[bool]:

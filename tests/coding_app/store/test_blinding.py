@@ -24,8 +24,8 @@ from coding_app.study import study_codebook
 from tests.coding_app.helpers import add_account, add_recordings, audit_rows, ffprobe, keys_by_external_id, row_counts, write_csv
 from tests.coding_app.store.test_recordings import ENCODER_TEXT, media_setting
 
-KEY_TABLES = ("participant", "recording_key", "draw", "draw_member", "audit")
-KEY_MODELS = {"Participant", "RecordingKey", "Draw", "DrawMember", "AuditEntry"}
+KEY_TABLES = ("participant", "recording_key", "withdrawal", "draw", "draw_member", "audit")
+KEY_MODELS = {"Participant", "RecordingKey", "Withdrawal", "Draw", "DrawMember", "AuditEntry"}
 KEY_FIELD_WORDS = ("participant", "arm", "site", "timepoint", "session", "clinician", "path", "external", "metadata",
                    "camera", "extra")  # fmt: skip
 
