@@ -194,6 +194,11 @@ def crawl_as(page, demo, name: str, foreign_code: str | None) -> tuple[Crawl, li
 
 
 def test_blinding_crawl(browser_page, demo, new_context):
+    assert_nothing_unblinds(browser_page, demo, new_context)
+
+
+def assert_nothing_unblinds(browser_page, demo, new_context) -> None:
+    """Crawl as a rater and as the fidelity coder (tests/operations crawls through the proxy too)."""
     terms = unblinding_terms(demo.manifest)
     assert {"P001", "P010", "VIPP-PMH", "usual care", "month 5", "North", "clinician A"} <= set(terms)
     rater, rater_codes = crawl_as(browser_page, demo, "rater.one", None)
