@@ -16,11 +16,11 @@ from .gwet import gwet_ac, gwet_from_table
 from .icc import icc
 from .kappa import cohen_kappa, kappa_from_table
 from .result import Bootstrap, Estimate
-from .scale import BINARY, Scale, ScoreError
+from .scale import Scale, ScoreError
 from .summary import STATISTICS, RatingsError, agreement_table
 
 __all__ = [
-    "BINARY", "KOO_LI", "KRIPPENDORFF", "LANDIS_KOCH", "STATISTICS", "Bootstrap", "Estimate",
+    "KOO_LI", "KRIPPENDORFF", "LANDIS_KOCH", "STATISTICS", "Bootstrap", "Estimate",
     "RatingsError", "Scale", "ScoreError", "TooFewUnitsError", "agreement_table", "agreement_weights",
     "band", "class_agreement", "cohen_kappa", "confusion_matrix", "gwet_ac", "gwet_from_table", "icc",
     "kappa_from_table", "krippendorff_alpha", "percent_agreement",

@@ -200,7 +200,3 @@ class Scale:
     def classify(self, scores: ArrayLike, where: Where = _position) -> np.ndarray:
         """1 where a score is at or above the threshold, else 0."""
         return (self.index(scores, where) >= self.threshold_index).astype(np.intp)
-
-
-#: The two classes a thresholded scale splits into, as a scale of their own.
-BINARY = Scale(0, 1, 1)
