@@ -117,6 +117,9 @@ def certification_rule(values: dict, source: str) -> CertificationRule:
     return rule
 
 
+# What a withdrawal does to the participant's submitted ratings: what her consent form allows.
+WITHDRAWN_RATINGS = {"keep": "stay in the analysis", "exclude": "leave the analysis"}
+
 ANALYSIS_SCORES = {
     "consensus_else_primary": "the PI's consensus rating where there is one, else the primary coder's submitted score",
     "primary": "the primary coder's submitted score (consensus ratings are not used)",
@@ -158,6 +161,8 @@ class Codebook:
     analysis: AnalysisRule = AnalysisRule()
     normalise_media: bool | None = None
     """Re-encode every recording to one profile on import; None when the codebook does not say."""
+    withdrawn_ratings: str | None = None
+    """What happens to a participant's ratings when her consent is withdrawn (WITHDRAWN_RATINGS); None: not declared."""
 
     def for_kind(self, kind: RecordingKind) -> list[ScaleDefinition]:
         """The scales that rate recordings of this kind, in codebook order."""
@@ -192,7 +197,11 @@ def load_codebook(path: Path | None = None) -> Codebook:
     normalise = study.get("normalise_media")
     if normalise is not None and not isinstance(normalise, bool):
         raise CodebookError(f"codebook {source.name}: [study] normalise_media must be true or false, not {normalise!r}")
+    withdrawn = study.get("withdrawn_ratings")
+    if withdrawn is not None and withdrawn not in WITHDRAWN_RATINGS:
+        raise CodebookError(f"codebook {source.name}: [study] withdrawn_ratings must be one of "
+                            f"{', '.join(WITHDRAWN_RATINGS)}, not {withdrawn!r}")  # fmt: skip
     rule = certification_rule(data.get("certification", {}), source.name)
     declared["analysis"] = analysis_rule(data.get("analysis", {}), source.name)
     return Codebook({key: _definition(key, entry) for key, entry in entries.items()}, **declared, certification=rule,
-                    normalise_media=normalise)  # fmt: skip
+                    normalise_media=normalise, withdrawn_ratings=withdrawn)  # fmt: skip

@@ -32,6 +32,9 @@ from .store.models import Recording
 DEFAULT_MEDIA_DIR = Path("var/media")
 _CHUNK = 1 << 20
 LOCK = ".lock"
+# The store's record of its files' SHA-256 hashes (sha256sum format), taken when a backup first copies a file:
+# a later change to the file (a flipped bit, an edit) no longer matches it.
+HASHES = ".sha256"
 # What the store itself writes: a random token and an extension, or a hidden work file while ffmpeg writes it.
 _OWN_NAME = re.compile(r"[0-9a-f]{32}\.[a-z0-9]+|\.[0-9a-f]{32}\.[a-z0-9]+\.partial")
 
@@ -95,6 +98,17 @@ def content_hash(path: Path) -> str:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def read_sums(path: Path) -> dict[str, str]:
+    """A file of hashes in ``sha256sum`` format, as name -> hash."""
+    lines = (line.split("  ", 1) for line in path.read_text(encoding="ascii").splitlines() if line)
+    return {name: digest for digest, name in lines}
+
+
+def write_sums(path: Path, hashes: dict[str, str]) -> None:
+    """Hashes by name written in ``sha256sum`` format (``sha256sum -c`` checks them), sorted by name."""
+    path.write_text("".join(f"{hashes[name]}  {name}\n" for name in sorted(hashes)), encoding="ascii")
 
 
 def probe(path: Path) -> Probe:
@@ -202,6 +216,33 @@ class MediaStore:
 
     def remove(self, name: str) -> None:
         (self.root / name).unlink(missing_ok=True)
+
+    def delete(self, names: list[str]) -> None:
+        """Delete these files for good (a participant's consent withdrawn): gone from the folder, and the
+        folder's entry written to disk, before this returns."""
+        for name in names:
+            self.remove(name)
+        if names and self.root.is_dir():
+            folder = os.open(self.root, os.O_RDONLY)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
+
+    def hashes(self) -> dict[str, str]:
+        """The recorded hash of every file hashed so far, by name."""
+        path = self.root / HASHES
+        return read_sums(path) if path.exists() else {}
+
+    def record_hashes(self, hashes: dict[str, str]) -> None:
+        """Add these to the recorded hashes; a hash already recorded is kept (it is what the file should be)."""
+        recorded = self.hashes()
+        if hashes.keys() <= recorded.keys():
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        partial = self.root / f"{HASHES}.partial"
+        write_sums(partial, hashes | recorded)
+        partial.rename(self.root / HASHES)
 
     def remove_orphans(self, store: Store) -> int:
         """Remove the files a killed import left behind (copies no recording names, and ``.partial`` files).

@@ -75,6 +75,13 @@ def initialise(store: Store, codebook: Codebook, actor: str) -> list[str]:
                              old=None if setting is None else setting.value, new=rule)  # fmt: skip
                 db.merge(StudySetting(key=key, value=rule))
                 changes.append(f"{key}: {declared.describe()}")
+        withdrawn, setting = codebook.withdrawn_ratings, db.get(StudySetting, "withdrawn_ratings")
+        if withdrawn is not None and (setting is None or setting.value != withdrawn):
+            audit.record(db, actor, "study.declare", "study_setting", "withdrawn_ratings",
+                         old=None if setting is None else {"withdrawn_ratings": setting.value},
+                         new={"withdrawn_ratings": withdrawn})  # fmt: skip
+            db.merge(StudySetting(key="withdrawn_ratings", value=withdrawn))
+            changes.append(f"withdrawn participants' ratings: {withdrawn}")
         normalise, setting = codebook.normalise_media, db.get(StudySetting, "normalise_media")
         if normalise is None and setting is None:
             # On for a new study; one with recordings already keeps the form they were stored in
@@ -110,4 +117,5 @@ def study_codebook(db: Session) -> Codebook:
     return replace(study_scales(db), arms=tuple(settings.get("arms", ())), timepoints=tuple(settings.get("timepoints", ())),
                    certification=certification_rule(settings.get("certification", {}), "of the study"),
                    analysis=analysis_rule(settings.get("analysis", {}), "of the study"),
-                   normalise_media=bool(settings.get("normalise_media", False)))  # fmt: skip
+                   normalise_media=bool(settings.get("normalise_media", False)),
+                   withdrawn_ratings=settings.get("withdrawn_ratings"))  # fmt: skip
