@@ -4,15 +4,19 @@ A random order per coder keeps the queue from following visit order (which would
 timepoint). Every recording added to a queue, by whatever route (:func:`assign`, a ratings
 import), goes in through :func:`enqueue`, which shuffles it among the recordings the coder has
 not started; what they have started or submitted stays put.
+
+Fidelity coding is a random draw of the session audio: once a fidelity draw exists, audio
+assigned without naming recordings means that draw, every session only when asked for by name
+(``all``), and an assignment outside the draw is said out loud (:attr:`AssignmentSummary.warnings`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from reliability.bootstrap import resolve_seed
@@ -21,10 +25,26 @@ from . import audit
 from .accounts import ROLE_FOR_KIND
 from .certification import training_recordings, uncertified
 from .errors import NotFound
-from .sampling import draw_members
+from .sampling import DRAW_KINDS, draw_members, drawn
 from .store import Store
-from .store.models import Account, Assignment, AssignmentScale, Draw, MasterCode, PrimaryCoder, Rating, Recording, ScaleRow
+from .store.models import (
+    Account,
+    Assignment,
+    AssignmentScale,
+    Draw,
+    Flag,
+    MasterCode,
+    Note,
+    PrimaryCoder,
+    Rating,
+    Recording,
+    ScaleRow,
+)  # fmt: skip
 from .study import study_codebook
+
+# The draw that a kind's coding is meant for, once one exists.
+DESIGN_DRAW = {"audio": "fidelity"}
+SELECTORS = "all, unassigned, training, draw:N, or comma-separated codes"
 
 
 class AssignmentError(ValueError):
@@ -36,33 +56,77 @@ class AssignmentSummary:
     seed: int
     added: dict[str, int]
     """Per coder: recordings newly in their queue."""
+    kind: str = "video"
+    chosen: str = "all"
+    """Which recordings, in words ("the fidelity draw", "all", "draw:2", ...)."""
+    outside_draw: dict[str, int] = field(default_factory=dict)
+    """Per coder: recordings newly queued that the design's draw did not choose."""
+    warnings: list[str] = field(default_factory=list)
 
 
-def _recordings(db: Session, kind: str, which: str) -> list[int]:
-    """``all``, ``unassigned``, ``training``, ``draw:N`` or comma-separated recording codes."""
+@dataclass(frozen=True)
+class UnassignSummary:
+    removed: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def _kind(db: Session, kind: str | None, which: str | None) -> str:
+    """The kind of recording asked for: a draw gives its own (a contradicting ``kind`` is refused); else ``kind``, default video."""
+    number = (which or "").removeprefix("draw:")
+    draw = db.get(Draw, int(number)) if which != number and number.isdigit() else None
+    if draw is None:
+        return kind or "video"
+    own = DRAW_KINDS[draw.purpose]
+    if kind is not None and kind != own:
+        raise AssignmentError(f"draw {number} is a {draw.purpose} draw, not of {kind} recordings: "
+                              f"its recordings are {own}, so leave out --kind")  # fmt: skip
+    return own
+
+
+def _recordings(db: Session, kind: str, which: str | None) -> tuple[list[int], str]:
+    """The recording ids ``which`` names, and the choice in words.
+
+    ``which`` is ``all``, ``unassigned``, ``training``, ``draw:N`` or comma-separated recording
+    codes; None is the design's draw for ``kind`` once one exists (:data:`DESIGN_DRAW`), else all.
+    """
+    if which is None:
+        members = drawn(db, DESIGN_DRAW[kind]) if kind in DESIGN_DRAW else None
+        if members is not None:
+            return sorted(members), f"the {DESIGN_DRAW[kind]} draw"
+        which = "all"
     if which == "all":
-        return list(db.scalars(select(Recording.id).where(Recording.kind == kind).order_by(Recording.id)))
+        return list(db.scalars(select(Recording.id).where(Recording.kind == kind).order_by(Recording.id))), f"all {kind} recordings"
     if which == "unassigned":
         taken = select(Assignment.recording_id)
         query = select(Recording.id).where(Recording.kind == kind, Recording.id.not_in(taken)).order_by(Recording.id)
-        return list(db.scalars(query))
+        return list(db.scalars(query)), f"the unassigned {kind} recordings"
     if which == "training":
         training = select(MasterCode.recording_id)
-        return list(db.scalars(select(Recording.id).where(Recording.kind == kind, Recording.id.in_(training)).order_by(Recording.id)))
+        return list(db.scalars(select(Recording.id).where(Recording.kind == kind, Recording.id.in_(training)).order_by(Recording.id))), "the training set"
     if which.startswith("draw:"):
         number = which.removeprefix("draw:")
         if not number.isdigit():
             raise AssignmentError(f"{which!r}: a draw is named draw:NUMBER")
-        draw = db.get(Draw, int(number))
-        if draw is not None and (draw.purpose == "fidelity") != (kind == "audio"):
-            raise AssignmentError(f"draw {number} is a {draw.purpose} draw, not of {kind} recordings")
-        return draw_members(db, int(number))
+        return draw_members(db, int(number)), f"draw {number}"
     codes = [c.strip() for c in which.split(",") if c.strip()]
     found = dict(db.execute(select(Recording.code, Recording.id).where(Recording.code.in_(codes), Recording.kind == kind)).all())
     unknown = [c for c in codes if c not in found]
     if unknown:
         raise AssignmentError(f"no {kind} recording with code {', '.join(unknown)}")
-    return [found[c] for c in codes]
+    return [found[c] for c in codes], "recordings " + ", ".join(codes)
+
+
+def _outside_draw(db: Session, kind: str) -> set[int] | None:
+    """The live recordings of ``kind`` its design's draw did not choose; None while there is no such draw."""
+    members = drawn(db, DESIGN_DRAW[kind]) if kind in DESIGN_DRAW else None
+    if members is None:
+        return None
+    live = set(db.scalars(select(Recording.id).where(Recording.kind == kind))) - training_recordings(db)
+    return live - members
+
+
+def _codes(db: Session, recording_ids: set[int]) -> str:
+    return ", ".join(db.scalars(select(Recording.code).where(Recording.id.in_(recording_ids)).order_by(Recording.code)))
 
 
 def enqueue(db: Session, account_id: int, recording_ids: Sequence[int], rng: np.random.Generator | None = None) -> list[Assignment]:
@@ -73,8 +137,8 @@ def enqueue(db: Session, account_id: int, recording_ids: Sequence[int], rng: np.
     place), and the one it displaced moves to the new last place. However the recordings arrive
     (import order often follows visit order), the unstarted part of the queue stays in uniformly
     random order; a recording with any rating (draft or submitted) never moves. Positions stay
-    1..n. A recording with no primary coder yet gets this coder as its primary (the first coder
-    assigned; see :func:`assign` to name one). Returns the new assignments, flushed.
+    1..n, with gaps where :func:`unassign` took recordings out. A recording with no primary coder
+    yet gets this coder as its primary (the first coder assigned; see :func:`assign` to name one). Returns the new assignments, flushed.
     """
     rng = np.random.default_rng() if rng is None else rng
     unstarted = ~exists().where(Rating.assignment_id == Assignment.id)
@@ -125,11 +189,41 @@ def _name_primary(db: Session, account: Account | None, name: str, pool: list[in
     db.flush()
 
 
+def _coders(db: Session, names: list[str], kind: str) -> list[Account]:
+    """The active accounts named, each with the role that codes ``kind``."""
+    accounts = []
+    for name in names:
+        account = db.scalar(select(Account).where(Account.name == name))
+        if account is None or not account.active:
+            raise NotFound(f"no active account named {name!r}")
+        if not account.has_role(ROLE_FOR_KIND[kind]):
+            raise AssignmentError(f"{name} has the {account.role_text} role; {kind} recordings go to {ROLE_FOR_KIND[kind]} accounts")
+        accounts.append(account)
+    return accounts
+
+
+def _chosen(db: Session, kind: str | None, recordings: str | None) -> tuple[str, list[int], str]:
+    """(kind, recording ids, the choice in words) for an assignment or its undoing."""
+    kind = _kind(db, kind, recordings)
+    if kind not in ROLE_FOR_KIND:
+        raise AssignmentError(f"kind must be video or audio, not {kind!r}")
+    pool, chosen = _recordings(db, kind, recordings)
+    if not pool:
+        raise AssignmentError(f"no {kind} recordings match {recordings or 'all'!r}")
+    return kind, pool, chosen
+
+
 def assign(
-    store: Store, coders: list[str], *, kind: str, recordings: str = "all", scales: list[str] | None = None,
-    split: bool = False, seed: int | None = None, actor: str, primary: str | None = None,
+    store: Store, coders: list[str], *, kind: str | None = None, recordings: str | None = None,
+    scales: list[str] | None = None, split: bool = False, seed: int | None = None, actor: str,
+    primary: str | None = None,
 ) -> AssignmentSummary:  # fmt: skip
     """Put recordings in coders' queues on the given scales (default: every scale for ``kind``).
+
+    ``recordings`` as :func:`_recordings` reads it: by default the fidelity draw for audio once
+    one exists, else every recording of the kind. ``kind`` defaults to the draw's own kind for
+    ``draw:N`` (a contradicting one is refused), else video. Recordings queued outside the
+    fidelity draw are counted in the summary and warned about.
 
     Without ``split`` every coder gets every recording (double coding); with it the recordings
     none of them has yet are dealt out evenly. A recording already in a coder's queue only
@@ -141,8 +235,6 @@ def assign(
     coder it is assigned to. A primary is fixed before any score is seen: naming another for a
     recording that has one is refused.
     """
-    if kind not in ROLE_FOR_KIND:
-        raise AssignmentError(f"kind must be video or audio, not {kind!r}")
     if primary is not None and split:
         raise AssignmentError("--primary names whose score counts where every coder codes every recording; with --split each has one coder")
     if seed is not None and seed < 0:
@@ -150,23 +242,14 @@ def assign(
     seed = resolve_seed(seed)
     rng = np.random.default_rng(seed)
     with store.write() as db:
+        kind, pool, chosen = _chosen(db, kind, recordings)
         codebook = study_codebook(db)
         keys = scales or [s.key for s in codebook.for_kind(kind)]
         for key in keys:
             if codebook[key].kind != kind:
                 raise AssignmentError(f"scale {key!r} rates {codebook[key].kind} recordings, not {kind}")
         scale_ids = list(db.scalars(select(ScaleRow.id).where(ScaleRow.key.in_(keys))))
-        accounts = []
-        for name in coders:
-            account = db.scalar(select(Account).where(Account.name == name))
-            if account is None or not account.active:
-                raise NotFound(f"no active account named {name!r}")
-            if account.role != ROLE_FOR_KIND[kind]:
-                raise AssignmentError(f"{name} has the {account.role} role; {kind} recordings go to {ROLE_FOR_KIND[kind]} accounts")
-            accounts.append(account)
-        pool = _recordings(db, kind, recordings)
-        if not pool:
-            raise AssignmentError(f"no {kind} recordings match {recordings!r}")
+        accounts = _coders(db, coders, kind)
         if primary is not None:
             _name_primary(db, next((a for a in accounts if a.name == primary), None), primary, pool)
         if set(pool) - training_recordings(db):
@@ -183,7 +266,8 @@ def assign(
             shares = {a.id: [int(r) for r in dealt[i :: len(accounts)]] for i, a in enumerate(accounts)}
         else:
             shares = {a.id: pool for a in accounts}
-        added = {}
+        outside = _outside_draw(db, kind) or set()
+        added, outside_draw, warnings = {}, {}, []
         for account in accounts:
             new = [r for r in shares[account.id] if (account.id, r) not in existing]
             for assignment in enqueue(db, account.id, new, rng):
@@ -193,7 +277,53 @@ def assign(
                 have = set(db.scalars(select(AssignmentScale.scale_id).where(AssignmentScale.assignment_id == assignment.id)))
                 db.add_all(AssignmentScale(assignment_id=assignment.id, scale_id=s) for s in scale_ids if s not in have)
             added[account.name] = len(new)
+            outside_draw[account.name] = len(outside.intersection(new))
+            if outside_draw[account.name]:
+                warnings.append(f"{account.name}: {outside_draw[account.name]} of these {kind} recordings are outside the "
+                                f"{DESIGN_DRAW[kind]} draw, which is what {DESIGN_DRAW[kind]} coding is meant for "
+                                f"(undo: obscode unassign {account.name} --kind {kind} --recordings CODES|all)")  # fmt: skip
             audit.record(db, actor, "assignment.add", "account", account.name,
-                         new={"recordings": len(new), "scales": keys, "kind": kind, "from": recordings,
-                              "split": split, "seed": seed, "primary": primary})  # fmt: skip
-    return AssignmentSummary(seed, added)
+                         new={"recordings": len(new), "scales": keys, "kind": kind, "from": chosen,
+                              "split": split, "seed": seed, "primary": primary,
+                              "outside_draw": outside_draw[account.name]})  # fmt: skip
+    return AssignmentSummary(seed, added, kind, chosen, outside_draw, warnings)
+
+
+def unassign(store: Store, coder: str, *, kind: str | None = None, recordings: str, actor: str) -> UnassignSummary:
+    """Take recordings the coder has not started out of their queue; all or nothing, audited.
+
+    ``recordings`` as for :func:`assign` (``all``: every one of the kind in their queue). Refused
+    for any the coder has started (a draft, a submitted rating, notes or a flag): ratings are
+    never deleted, so started work stays where it is. A recording whose primary coder was named
+    for this coder (``assign --primary``) is refused too; one they are primary of as its first
+    coder keeps them as primary (a primary never changes), which the warnings say.
+    """
+    with store.write() as db:
+        kind, pool, chosen = _chosen(db, kind, recordings)
+        [account] = _coders(db, [coder], kind)
+        queued = dict(db.execute(select(Assignment.recording_id, Assignment.id)
+                                 .where(Assignment.account_id == account.id, Assignment.recording_id.in_(pool))).all())  # fmt: skip
+        if not queued:
+            raise AssignmentError(f"nothing to unassign: {coder}'s queue has none of these ({chosen})")
+        started = set(db.scalars(select(Assignment.recording_id).where(
+            Assignment.id.in_(queued.values()),
+            exists().where(Rating.assignment_id == Assignment.id) | exists().where(Note.assignment_id == Assignment.id)
+            | exists().where(Flag.assignment_id == Assignment.id))))  # fmt: skip
+        if started:
+            raise AssignmentError(f"{coder} has started {_codes(db, started)} (a draft, a rating, notes or a flag): "
+                                  "started work is kept, so nothing was unassigned")  # fmt: skip
+        primaries = dict(db.execute(select(PrimaryCoder.recording_id, PrimaryCoder.named).where(
+            PrimaryCoder.account_id == account.id, PrimaryCoder.recording_id.in_(queued))).all())  # fmt: skip
+        named = {r for r, was_named in primaries.items() if was_named}
+        if named:
+            raise AssignmentError(f"{coder} was named the primary coder of {_codes(db, named)} (whose score counts), "
+                                  "and a primary never changes: nothing was unassigned")  # fmt: skip
+        db.execute(delete(AssignmentScale).where(AssignmentScale.assignment_id.in_(queued.values())))
+        db.execute(delete(Assignment).where(Assignment.id.in_(queued.values())))
+        warnings = []
+        if primaries:
+            warnings.append(f"{coder} stays the primary coder of {len(primaries)} of them (the first coder assigned; "
+                            "a primary never changes): only their score, or a consensus rating, counts for those")  # fmt: skip
+        audit.record(db, actor, "assignment.remove", "account", coder,
+                     old={"recordings": len(queued), "kind": kind, "from": recordings, "still_primary": len(primaries)})  # fmt: skip
+    return UnassignSummary(len(queued), warnings)

@@ -29,6 +29,8 @@ from .study import study_codebook
 
 MANIFEST_COLUMNS = ("recording_id", "participant_id", "site", "arm", "timepoint", "kind", "session", "clinician", "path")
 REQUIRED = ("recording_id", "participant_id", "kind", "path")
+# Labels that group recordings downstream (draws, analysis), so two spellings of one make two groups.
+LABELS = ("site", "arm", "timepoint", "session")
 # Unambiguous when read aloud or copied by hand: no 0/O, 1/I/L, 2/Z, 5/S, 8/B.
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 CODE_LENGTH = 8
@@ -61,6 +63,38 @@ def recording_finder(db: Session) -> Callable[[str], Recording | None]:
     return lambda given: by_code.get(given) or by_external.get(same_id(given))
 
 
+def label_form(value: str) -> str:
+    """What near-duplicate labels share: no case, spaces or punctuation, numbers without leading zeros.
+
+    'Month5', 'month 5' and 'month 05' are one form; so are 'Site A' and 'site-a'.
+    """
+    bare = re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", value)).casefold()
+    return re.sub(r"\d+", lambda number: str(int(number.group())), bare)
+
+
+def _rows_named(rows: list[int]) -> str:
+    shown = ", ".join(map(str, rows[:5])) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+    return f"row{'s' if len(rows) > 1 else ''} {shown}"
+
+
+def near_duplicates(name: str, spellings: dict[str, list[int]]) -> list[str]:
+    """A warning for each group of spellings of ``name`` that share one :func:`label_form`.
+
+    ``spellings``: each label as written, with the manifest rows that have it (none: already in the study).
+    """
+    groups: dict[str, list[str]] = {}
+    for label in spellings:
+        groups.setdefault(label_form(label), []).append(label)
+    said = []
+    for labels in groups.values():
+        if len(labels) > 1:
+            where = [f"{label!r} ({_rows_named(spellings[label]) if spellings[label] else 'already in the study'})"
+                     for label in labels]  # fmt: skip
+            said.append(f"field '{name}': {', '.join(where[:-1])} and {where[-1]} differ only in case, spaces, "
+                        f"punctuation or zero padding, and count as different {name}s: spell each {name} one way")  # fmt: skip
+    return said
+
+
 def undeclared(name: str, value: str, declared: Sequence[str]) -> str | None:
     """Why ``value`` is not one of the labels the study declared for ``name``, or None.
 
@@ -91,6 +125,8 @@ class ImportSummary:
     transcoded: int = 0
     participants_added: int = 0
     codes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Near-duplicate labels (:func:`near_duplicates`): imported as written, but probably meant as one."""
 
 
 def _relative(text: str) -> str | None:
@@ -147,6 +183,14 @@ class _Validation:
         self.seen_ids: dict[str, tuple[int, str]] = {}
         self.seen_hashes: dict[str, int] = {}
         self.facts: dict[str, tuple[int, str, str]] = {}
+        # Per label field: each spelling with the rows that use it, starting from the study's own.
+        self.spellings: dict[str, dict[str, list[int]]] = {name: {} for name in LABELS}
+        for participant in self.participants.values():
+            self.spellings["site"].setdefault(participant.site, [])
+            self.spellings["arm"].setdefault(participant.arm or "", [])
+        for key in self.keys.values():
+            self.spellings["timepoint"].setdefault(key.timepoint, [])
+            self.spellings["session"].setdefault(key.session or "", [])
 
     def problem(self, row: int, text: str) -> None:
         self.problems.append(f"row {row}: {text}")
@@ -164,6 +208,14 @@ class _Validation:
             why = undeclared(name, v[name], declared)
             if why:
                 self.problem(row, why)
+        for name in LABELS:
+            self.spellings[name].setdefault(v[name], []).append(row)
+
+    def warnings(self) -> list[str]:
+        """Near-duplicate spellings of the labels the codebook does not declare (declared ones are checked exactly)."""
+        declared = {"arm": self.codebook.arms, "timepoint": self.codebook.timepoints}
+        return [warning for name in LABELS if not declared.get(name)
+                for warning in near_duplicates(name, {k: v for k, v in self.spellings[name].items() if k})]  # fmt: skip
 
     def identity(self, entry: ManifestRow) -> bool:
         """Checks the recording id; True when it is a new recording to import."""
@@ -251,32 +303,39 @@ def _rows(manifest: Path, table: pd.DataFrame) -> list[ManifestRow]:
     ]
 
 
-def import_manifest(store: Store, media: MediaStore, manifest: Path, actor: str) -> ImportSummary:
+# Told how far an import has got: (stage, done, total); stage "checked" counts manifest rows, "stored" new recordings.
+Progress = Callable[[str, int, int], None]
+
+
+def import_manifest(store: Store, media: MediaStore, manifest: Path, actor: str, progress: Progress | None = None) -> ImportSummary:
     """Import every recording of a manifest (CSV or XLSX), or none.
 
     Columns: recording_id, participant_id, site, arm (may be blank, filled later from the
     allocation list), timepoint, kind (video | audio), session, clinician, path (absolute, or
     relative to the manifest's folder); extra columns are kept as hidden metadata. Rows already
     imported with the same details are left as they are, so re-importing changes nothing.
+    ``progress`` is told of each row checked (reading a long recording takes a while) and each
+    recording stored (a conversion can take minutes).
     """
+    tell = progress or (lambda stage, done, total: None)
     require_ffmpeg()
     media.remove_orphans(store)
     table = read_columns(manifest, MANIFEST_COLUMNS)
     check = _Validation(store, manifest)
     new = []
-    for entry in _rows(manifest, table):
+    for done, entry in enumerate(_rows(manifest, table), start=1):
         check.labels(entry)
-        if not check.identity(entry):
-            continue
-        if entry.values["path"]:
-            check.media(entry)
-        if not check.existing(entry):
-            new.append(entry)
-            if entry.digest:
-                check.playable(entry)
+        if check.identity(entry):
+            if entry.values["path"]:
+                check.media(entry)
+            if not check.existing(entry):
+                new.append(entry)
+                if entry.digest:
+                    check.playable(entry)
+        tell("checked", done, len(table))
     if check.problems:
         raise ImportRefused(manifest.name, check.problems)
-    summary = ImportSummary(unchanged=len(table) - len(new))
+    summary = ImportSummary(unchanged=len(table) - len(new), warnings=check.warnings())
     if not new:
         return summary
     stored: list[StoredMedia] = []
@@ -290,6 +349,7 @@ def import_manifest(store: Store, media: MediaStore, manifest: Path, actor: str)
                     facts.append(playback.measure(media.path(stored[-1].name)))  # what coders get: the stored copy
                 except MediaError as error:
                     raise ImportRefused(manifest.name, [f"row {entry.row}: field 'path': {error}"]) from None
+                tell("stored", len(stored), len(new))
             _write(store, new, stored, facts, check, actor, summary)
         except BaseException:
             for item in stored:

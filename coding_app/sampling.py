@@ -21,6 +21,8 @@ from .store import Store
 from .store.models import Draw, DrawMember, Participant, Recording, RecordingKey
 
 STRATIFIERS = ("site", "arm", "timepoint", "clinician", "session")
+# The recordings each purpose draws from.
+DRAW_KINDS = {"fidelity": "audio", "reliability": "video"}
 FRACTION_ROUNDING = (
     "within each stratum, ceil(fraction x stratum size): every non-empty stratum gets at least "
     "one recording and at least the fraction, so the total can exceed fraction x frame size by "
@@ -153,7 +155,7 @@ def draw_fidelity(
     store: Store, *, fraction: float, seed: int, stratify: tuple[str, ...] = (), top_up: bool = False, actor: str
 ) -> DrawSummary:
     """Draw ``fraction`` of the session audio for fidelity coding, optionally within strata."""
-    return _make_draw(store, purpose="fidelity", kind="audio", seed=seed, fraction=fraction, n=None,
+    return _make_draw(store, purpose="fidelity", kind=DRAW_KINDS["fidelity"], seed=seed, fraction=fraction, n=None,
                       stratify=stratify, top_up=top_up, actor=actor)  # fmt: skip
 
 
@@ -165,7 +167,7 @@ def draw_reliability(
         raise DrawError("give either --n or --fraction")
     if top_up and n is not None:
         raise DrawError("a top-up draws a fraction of the new recordings: give --fraction")
-    return _make_draw(store, purpose="reliability", kind="video", seed=seed, fraction=fraction, n=n,
+    return _make_draw(store, purpose="reliability", kind=DRAW_KINDS["reliability"], seed=seed, fraction=fraction, n=n,
                       stratify=("arm", "timepoint"), top_up=top_up, actor=actor)  # fmt: skip
 
 
@@ -173,3 +175,11 @@ def draw_members(db: Session, draw_id: int) -> list[int]:
     if db.get(Draw, draw_id) is None:
         raise DrawError(f"there is no draw {draw_id}")
     return list(db.scalars(select(DrawMember.recording_id).where(DrawMember.draw_id == draw_id)))
+
+
+def drawn(db: Session, purpose: str) -> set[int] | None:
+    """Every recording any draw of this purpose chose (top-ups too), or None while there is no such draw."""
+    if db.scalar(select(Draw.id).where(Draw.purpose == purpose).limit(1)) is None:
+        return None
+    members = select(DrawMember.recording_id).join(Draw, Draw.id == DrawMember.draw_id).where(Draw.purpose == purpose)
+    return set(db.scalars(members))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -10,6 +12,9 @@ from typing import Annotated, NoReturn
 
 import click
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from sqlalchemy.engine import make_url
 from typer.core import TyperGroup
 
 from reliability import Scale
@@ -17,7 +22,7 @@ from reliability import Scale
 from .. import audit
 from ..accounts import authenticate
 from ..errors import NotFound
-from ..store import Store, StoreError, StoreUnavailable
+from ..store import Store, StoreError, StoreUnavailable, database_url
 from ..store.models import Account
 
 # reached just now (try again), 4 a file could not be read or written.
@@ -80,7 +85,15 @@ class Context:
     user: str | None
 
     def store(self) -> Store:
-        """The study database, ready to use (StoreError with the reason otherwise)."""
+        """The study database, ready to use (StoreError with the reason otherwise).
+
+        A SQLite file that is not there is refused rather than made: run from the wrong folder, the
+        default path would otherwise start a second, empty study. Only ``init`` makes one.
+        """
+        missing = sqlite_file(self.db)
+        if missing is not None and not missing.exists():
+            fail(f"no study database at {missing.resolve()}: run obscode in the study's folder, or point at the "
+                 "study with --db URL or OBSCODE_DATABASE_URL (obscode init starts a new study there)")  # fmt: skip
         store = Store(self.db)
         store.check()
         return store
@@ -93,13 +106,61 @@ class Context:
         """The PI named by --as, after checking their password; exits otherwise."""
         if not self.user:
             fail("this needs a PI: name your account with --as NAME (or OBSCODE_USER)")
-        password = os.environ.get("OBSCODE_PASSWORD") or typer.prompt(f"Password for {self.user}", hide_input=True)
+        password = os.environ.get("OBSCODE_PASSWORD") or _ask_password(self.user)
         account = authenticate(store, self.user, password)
-        if account is None or account.role != "pi":
+        if account is None or not account.has_role("pi"):
             refusal = "not a PI account, or wrong password"
             audit.refused(store, self.user, "refused.command", "command", reason=refusal)
             fail(refusal)
+        if account.must_change_password:
+            refusal = "your password was reset: sign in to the app and choose a new one first"
+            audit.refused(store, self.user, "refused.command", "command", reason=refusal)
+            fail(refusal)
         return account
+
+
+def _ask_password(name: str) -> str:
+    try:
+        return typer.prompt(f"Password for {name} (PI account, needed for this command)", hide_input=True)
+    except typer.Abort:  # Ctrl-C, or the end of input (no terminal to read from)
+        typer.echo("", err=True)
+        fail(f"stopped: no password given for {name}; this command needs the PI's password "
+             "(OBSCODE_PASSWORD gives it where there is no terminal)")  # fmt: skip
+
+
+def sqlite_file(url: str | None) -> Path | None:
+    """The file of a SQLite study database (``--db``, ``OBSCODE_DATABASE_URL`` or the default), else None."""
+    parsed = make_url(database_url(url))
+    return Path(parsed.database) if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") else None
+
+
+def study_location(url: str | None) -> str:
+    """Where the study database is, for people: a SQLite file's full path, or the server URL without its password."""
+    file = sqlite_file(url)
+    return str(file.resolve()) if file is not None else make_url(database_url(url)).render_as_string(hide_password=True)
+
+
+@contextmanager
+def progress_shown(stages: dict[str, str]) -> Iterator[Callable[[str, int, int], None]]:
+    """A ``(stage, done, total)`` callback that shows each stage's progress on stderr, stdout staying for results.
+
+    ``stages`` names each stage for people. A terminal gets a live bar per stage, a log each bar once
+    when done; nothing at all is shown until the first report.
+    """
+    with ExitStack() as showing:
+        tasks: dict[str, TaskID] = {}
+        shown: list[Progress] = []
+
+        def tell(stage: str, done: int, total: int) -> None:
+            if not shown:
+                shown.append(showing.enter_context(Progress(
+                    TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=Console(stderr=True))))  # fmt: skip
+            if stage not in tasks:
+                tasks[stage] = shown[0].add_task(stages.get(stage, stage), total=total)
+            shown[0].update(tasks[stage], completed=done, total=total)
+
+        yield tell
 
 
 def fail(message: str) -> NoReturn:

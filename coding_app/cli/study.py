@@ -8,18 +8,26 @@ from typing import Annotated
 import typer
 
 from ..allocation import import_allocation
+from ..assignments import SELECTORS
 from ..assignments import assign as assign_recordings
+from ..assignments import unassign as unassign_recordings
 from ..certification import import_master_codes
 from ..codebook import load_codebook
 from ..media import MediaStore, media_dir
 from ..ratings import import_ratings
 from ..ratings import reopen as reopen_rating
 from ..recordings import import_manifest
-from ..sampling import COUNT_ROUNDING, FRACTION_ROUNDING, STRATIFIERS, DrawSummary, draw_fidelity, draw_reliability
+from ..sampling import (
+    COUNT_ROUNDING,
+    FRACTION_ROUNDING,
+    STRATIFIERS,
+    DrawSummary,
+    draw_fidelity,
+    draw_reliability,
+)
 from ..store import Store
 from ..study import initialise
-from .app import app
-
+from .app import app, progress_shown, study_location
 
 
 @app.command()
@@ -30,7 +38,11 @@ def init(
     """Create or upgrade the study database and load the codebook."""
     store = Store(ctx.obj.db)
     changes = initialise(store, load_codebook(codebook), ctx.obj.actor)
+    typer.echo(f"study database: {study_location(ctx.obj.db)}; blinded media: {media_dir(ctx.obj.media).resolve()}")
     typer.echo("\n".join(changes) if changes else "the database is up to date")
+
+
+IMPORT_STAGES = {"checked": "checking rows and files", "stored": "storing blinded copies"}
 
 
 @app.command("import")
@@ -41,7 +53,10 @@ def import_(
 ) -> None:
     """Import recordings, all or nothing; their media go into the blinded store stripped of metadata."""
     store = ctx.obj.store()
-    summary = import_manifest(store, MediaStore(media_dir(ctx.obj.media)), manifest, ctx.obj.actor)
+    with progress_shown(IMPORT_STAGES) as progress:
+        summary = import_manifest(store, MediaStore(media_dir(ctx.obj.media)), manifest, ctx.obj.actor, progress)
+    for warning in summary.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     typer.echo(f"imported {summary.added} recordings ({summary.transcoded} transcoded for browsers), "
                f"{summary.participants_added} new participants; {summary.unchanged} already imported")
 
@@ -107,12 +122,16 @@ def sample_reliability(
     _report_draw(draw_reliability(store, seed=seed, n=n, fraction=fraction, top_up=top_up, actor=ctx.obj.actor))
 
 
+KIND_HELP = "video (EA raters) or audio (fidelity coders); default: the draw's own kind for draw:N, else video."
+
+
 @app.command()
 def assign(
     ctx: typer.Context,
     coders: Annotated[list[str], typer.Argument(help="Coder account names.")],
-    kind: Annotated[str, typer.Option(help="video (EA raters) or audio (fidelity coders).")] = "video",
-    recordings: Annotated[str, typer.Option(help="all, unassigned, training, draw:N, or comma-separated codes.")] = "all",
+    kind: Annotated[str | None, typer.Option(help=KIND_HELP)] = None,
+    recordings: Annotated[str | None, typer.Option(help=f"{SELECTORS}. Default: for audio, the fidelity draw once there "
+                                                        "is one (every session only with 'all'); else all.")] = None,
     scale: Annotated[list[str] | None, typer.Option(help="Scales to code (repeat); default every scale for the kind.")] = None,
     split: Annotated[bool, typer.Option(help="Deal the recordings out among the coders instead of giving each all.")] = False,
     seed: Annotated[int | None, typer.Option(help="Seed of the coding order (default: fresh, recorded in the audit log).")] = None,
@@ -123,8 +142,27 @@ def assign(
     store = ctx.obj.store()
     summary = assign_recordings(store, coders, kind=kind, recordings=recordings, scales=scale, split=split,
                                 seed=seed, actor=ctx.obj.actor, primary=primary)  # fmt: skip
+    for warning in summary.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     for name, count in summary.added.items():
-        typer.echo(f"{name}: {count} recordings added to the queue")
+        outside = summary.outside_draw.get(name, 0)
+        typer.echo(f"{name}: {count} recordings added to the queue ({summary.chosen}"
+                   + (f"; {outside} outside the fidelity draw)" if outside else ")"))
+
+
+@app.command()
+def unassign(
+    ctx: typer.Context,
+    coder: Annotated[str, typer.Argument(help="Coder account name.")],
+    recordings: Annotated[str, typer.Option(help=f"{SELECTORS}.")],
+    kind: Annotated[str | None, typer.Option(help=KIND_HELP)] = None,
+) -> None:
+    """Take recordings a coder has not started out of their queue (started work stays); audited."""
+    store = ctx.obj.store()
+    summary = unassign_recordings(store, coder, kind=kind, recordings=recordings, actor=ctx.obj.actor)
+    for warning in summary.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(f"{coder}: {summary.removed} recordings taken out of the queue")
 
 
 @app.command()

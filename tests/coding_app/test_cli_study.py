@@ -66,9 +66,7 @@ def cli_study(demo, tmp_path_factory):
     for name, role in ACCOUNTS:
         steps[f"user {name}"] = cli("user", "add", name, "--role", role, password=PASSWORD)
     steps["assign video"] = cli("assign", "rater.one", "rater.two", "--kind", "video", "--seed", "3")
-    fidelity_draw = re.match(r"draw (\d+):", steps["fidelity"].output)
-    steps["assign audio"] = cli("assign", "fidelity.one", "--kind", "audio", "--seed", "4",
-                                "--recordings", f"draw:{fidelity_draw.group(1) if fidelity_draw else 'missing'}")  # fmt: skip
+    steps["assign audio"] = cli("assign", "fidelity.one", "--kind", "audio", "--seed", "4")  # the fidelity draw
     steps["ratings"] = cli("import-ratings", folder / "ratings.csv")
     steps["ratings again"] = cli("import-ratings", folder / "ratings.csv")
     steps["reliability json"] = cli("reliability", "--format", "json", "--n-boot", "0")
@@ -96,8 +94,9 @@ def leaks(cli_study) -> set[str]:
 
 
 def test_init_loads_the_codebook(cli_study):
-    """init creates the schema, adds the three shipped scales and the default certification rule."""
+    """init says where the study is, creates the schema, adds the three shipped scales and the default certification rule."""
     assert ok(cli_study.steps["init"]).splitlines() == [
+        f"study database: {cli_study.cli.root / 'cli_study.db'}; blinded media: {cli_study.cli.media}",
         "added scale ea_sensitivity", "added scale ea_non_intrusiveness", "added scale vipp_adherence",
         "certification: kappa quadratic >= 0.8 over at least 8 recordings",
         "analysis: score that counts (consensus_else_primary): the PI's consensus rating where there is one, else the "
@@ -110,7 +109,8 @@ def test_import_takes_every_recording_and_normalises_it(cli_study):
     rows = cli_study.manifest
     participants = len({r["participant_id"] for r in rows})
     assert (len(rows), participants) == (60, 10)
-    assert ok(cli_study.steps["import"]).strip() == (
+    ok(cli_study.steps["import"])
+    assert cli_study.steps["import"].stdout.strip() == (
         f"imported 60 recordings (60 transcoded for browsers), {participants} new participants; 0 already imported")
     counts, files = cli_study.after_import
     assert counts["recording"] == counts["recording_key"] == 60
@@ -119,7 +119,8 @@ def test_import_takes_every_recording_and_normalises_it(cli_study):
 
 def test_importing_again_changes_nothing(cli_study):
     """Same manifest again: nothing added, no database row, no media file."""
-    assert ok(cli_study.steps["import again"]).strip() == (
+    ok(cli_study.steps["import again"])
+    assert cli_study.steps["import again"].stdout.strip() == (
         "imported 0 recordings (0 transcoded for browsers), 0 new participants; 60 already imported")
     assert cli_study.after_again == cli_study.after_import
 
@@ -159,18 +160,19 @@ def test_accounts_are_added_with_the_password_from_the_environment_only(cli_stud
         assert ok(cli_study.steps[f"user {name}"]).strip() == f"added {role} account {name}"
     with cli_study.store.read() as db:
         accounts = {a.name: a for a in db.scalars(select(Account))}
-    assert {n: a.role for n, a in accounts.items()} == dict(ACCOUNTS)
+    assert {n: a.role_text for n, a in accounts.items()} == dict(ACCOUNTS)
     assert all(a.password_hash.startswith("$argon2id$") and PASSWORD not in a.password_hash for a in accounts.values())
     assert all(PASSWORD not in json.dumps(e.new) for e in audit_rows(cli_study.store, "account.add"))
     assert "--password" not in ok(runner.invoke(app, ["user", "add", "--help"]))
 
 
 def test_assign_fills_each_coders_queue(cli_study):
-    """Both raters get all 30 videos; the fidelity coder gets the fidelity draw's sessions."""
+    """Both raters get all 30 videos; the fidelity coder, asked for audio, gets the fidelity draw's sessions."""
     assert ok(cli_study.steps["assign video"]).splitlines() == [
-        "rater.one: 30 recordings added to the queue", "rater.two: 30 recordings added to the queue"]  # fmt: skip
+        "rater.one: 30 recordings added to the queue (all video recordings)",
+        "rater.two: 30 recordings added to the queue (all video recordings)"]  # fmt: skip
     drawn = int(re.match(r"draw 1: (\d+) of", cli_study.steps["fidelity"].output).group(1))
-    assert ok(cli_study.steps["assign audio"]).strip() == f"fidelity.one: {drawn} recordings added to the queue"
+    assert ok(cli_study.steps["assign audio"]).strip() == f"fidelity.one: {drawn} recordings added to the queue (the fidelity draw)"
 
 
 def test_import_ratings_brings_in_every_row_once(cli_study):
@@ -289,8 +291,12 @@ def test_errors_exit_2_with_a_message_and_no_traceback(cli_study, tmp_path, args
 
 
 def test_commands_on_an_uninitialised_database_say_to_run_init(tmp_path, demo):
-    """Before init, import (and the rest) exit 2 with the advice to run `obscode init`, not a traceback."""
+    """Before init, import (and the rest) exit 2 with the advice to run `obscode init`, not a traceback; a database
+    file that is not there is not made."""
     cli = Cli(tmp_path)
+    no_traceback(cli("import", demo), "obscode init starts a new study there")
+    assert not (tmp_path / "cli_study.db").exists()
+    (tmp_path / "cli_study.db").touch()
     no_traceback(cli("import", demo), "run `obscode init`")
     no_traceback(cli("sample", "fidelity", "--seed", "1"), "run `obscode init`")
 

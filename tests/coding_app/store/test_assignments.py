@@ -1,4 +1,5 @@
-"""Assignments: roles per kind, a random order per coder, later work shuffled among the unstarted, even splits, draws, audited."""
+"""Assignments: roles per kind, a random order per coder, later work shuffled among the unstarted, even splits, draws,
+the fidelity draw by default, unassigning unstarted work, audited."""
 
 from __future__ import annotations
 
@@ -6,13 +7,28 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from coding_app.assignments import AssignmentError, assign, enqueue
+from coding_app.assignments import AssignmentError, assign, enqueue, unassign
 from coding_app.codebook import CodebookError
 from coding_app.errors import NotFound
 from coding_app.ratings import import_ratings
 from coding_app.sampling import draw_fidelity, draw_members
-from coding_app.store.models import Account, Assignment, AssignmentScale, Rating, RecordingKey, ScaleRow, now
-from tests.coding_app.helpers import add_account, add_recordings, audit_rows, external_ids, row_counts, write_csv
+from coding_app.store.models import (
+    Account,
+    Assignment,
+    AssignmentScale,
+    Rating,
+    RecordingKey,
+    ScaleRow,
+    now,
+)
+from tests.coding_app.helpers import (
+    add_account,
+    add_recordings,
+    audit_rows,
+    external_ids,
+    row_counts,
+    write_csv,
+)
 
 VIDEOS = [f"V{n}" for n in range(1, 7)]
 AUDIO = [f"A{n}" for n in range(1, 5)]
@@ -263,6 +279,89 @@ def test_assignments_are_audited_with_the_seed_that_reproduces_them(study):
     assert (entry.actor, entry.entity_id) == ("pi.one", "rater.one")
     assert entry.new["seed"] == summary.seed
     assert {k: entry.new[k] for k in ("recordings", "kind", "from", "split")} == {
-        "recordings": 6, "kind": "video", "from": "all", "split": False}  # fmt: skip
+        "recordings": 6, "kind": "video", "from": "all video recordings", "split": False}  # fmt: skip
     assign(study.store, ["rater.two"], kind="video", seed=entry.new["seed"], actor="pi.one")
     assert order(study.store, "rater.two") == order(study.store, "rater.one")
+
+
+def fidelity_draw(study) -> list[str]:
+    """Half the four sessions drawn for fidelity coding; their manifest ids."""
+    setup_study(study.store)
+    summary = draw_fidelity(study.store, fraction=0.5, seed=8, actor="pi.one")
+    with study.store.read() as db:
+        return sorted(external_ids(study.store, draw_members(db, summary.draw_id)))
+
+
+def test_audio_assigned_without_naming_recordings_gets_all_sessions_until_a_fidelity_draw_exists(study):
+    """Before any draw there is nothing else to mean: every session, and no warning."""
+    setup_study(study.store)
+    summary = assign(study.store, ["fidelity.one"], kind="audio", seed=1, actor="pi.one")
+    assert sorted(order(study.store, "fidelity.one")) == AUDIO
+    assert (summary.chosen, summary.outside_draw, summary.warnings) == ("all audio recordings", {"fidelity.one": 0}, [])
+
+
+def test_once_a_fidelity_draw_exists_audio_means_the_draw_and_every_session_only_by_name(study):
+    """--kind audio alone gives the draw; 'all' gives every session, counted, warned about and audited."""
+    members = fidelity_draw(study)
+    assert len(members) == 2
+
+    summary = assign(study.store, ["fidelity.one"], kind="audio", seed=1, actor="pi.one")
+
+    assert sorted(order(study.store, "fidelity.one")) == members
+    assert (summary.added, summary.chosen, summary.warnings) == ({"fidelity.one": 2}, "the fidelity draw", [])
+    everything = assign(study.store, ["fidelity.one"], kind="audio", recordings="all", seed=2, actor="pi.one")
+    assert sorted(order(study.store, "fidelity.one")) == AUDIO
+    assert everything.outside_draw == {"fidelity.one": 2}
+    [warning] = everything.warnings
+    assert warning.startswith("fidelity.one: 2 of these audio recordings are outside the fidelity draw")
+    assert [e.new["outside_draw"] for e in audit_rows(study.store, "assignment.add")] == [0, 2]
+
+
+def test_a_draw_gives_its_own_kind_and_a_contradicting_kind_is_refused(study):
+    """draw:N needs no --kind; a --kind that is not the draw's is refused whole, naming both."""
+    members = fidelity_draw(study)
+    counts = row_counts(study.store)
+    with pytest.raises(AssignmentError, match="draw 1 is a fidelity draw, not of video recordings: its recordings are audio"):
+        assign(study.store, ["fidelity.one"], kind="video", recordings="draw:1", seed=1, actor="pi.one")
+    assert row_counts(study.store) == counts
+
+    summary = assign(study.store, ["fidelity.one"], recordings="draw:1", seed=1, actor="pi.one")
+
+    assert (summary.kind, summary.chosen) == ("audio", "draw 1")
+    assert sorted(order(study.store, "fidelity.one")) == members
+
+
+def test_unassign_takes_out_only_recordings_not_started_and_is_audited(study):
+    """Started work (a draft or a submitted rating) refuses the whole request; unstarted ones leave, the rest stay put."""
+    codes = setup_study(study.store)
+    assign(study.store, ["rater.one"], kind="video", seed=1, actor="pi.one")
+    start(study.store, "rater.one", "V1", "draft")
+    start(study.store, "rater.one", "V2", "submitted")
+    for started in ("V1", "V2"):
+        counts = row_counts(study.store)
+        with pytest.raises(AssignmentError, match=f"rater.one has started {codes[started]} .*nothing was unassigned"):
+            unassign(study.store, "rater.one", recordings=f"{codes['V3']},{codes[started]}", actor="pi.one")
+        assert row_counts(study.store) == counts
+    kept = [(p, r) for p, r in queue_of(study.store, "rater.one") if r in ("V1", "V2")]
+
+    summary = unassign(study.store, "rater.one", recordings=",".join(codes[v] for v in VIDEOS[2:]), actor="pi.one")
+
+    assert summary.removed == 4
+    assert queue_of(study.store, "rater.one") == kept
+    [entry] = audit_rows(study.store, "assignment.remove")
+    assert (entry.actor, entry.entity_id, entry.old["recordings"]) == ("pi.one", "rater.one", 4)
+    assert summary.warnings == ["rater.one stays the primary coder of 4 of them (the first coder assigned; a primary "
+                                "never changes): only their score, or a consensus rating, counts for those"]  # fmt: skip
+    again = assign(study.store, ["rater.one"], kind="video", seed=2, actor="pi.one")
+    assert again.added == {"rater.one": 4} and sorted(order(study.store, "rater.one")) == VIDEOS
+    with pytest.raises(AssignmentError, match=r"nothing to unassign: rater.two's queue has none of these \(recordings "):
+        unassign(study.store, "rater.two", recordings=codes["V3"], actor="pi.one")
+
+
+def test_a_named_primary_coder_cannot_be_unassigned(study):
+    """Whose score counts was fixed by name before any score was seen: taking them off is refused."""
+    codes = setup_study(study.store)
+    assign(study.store, ["rater.one", "rater.two"], kind="video", recordings=codes["V1"], primary="rater.two", seed=1, actor="pi.one")
+    with pytest.raises(AssignmentError, match=f"rater.two was named the primary coder of {codes['V1']}"):
+        unassign(study.store, "rater.two", recordings=codes["V1"], actor="pi.one")
+    assert unassign(study.store, "rater.one", recordings=codes["V1"], actor="pi.one").removed == 1

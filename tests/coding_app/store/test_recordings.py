@@ -403,3 +403,56 @@ def test_the_media_setting_is_on_for_new_studies_kept_for_old_ones_and_checked(s
     bad.write_text(DEFAULT_CODEBOOK.read_text(encoding="utf-8") + '\n[study]\nnormalise_media = "yes"\n', encoding="utf-8")
     with pytest.raises(CodebookError, match="normalise_media must be true or false"):
         load_codebook(bad)
+
+
+def test_near_duplicate_labels_are_imported_with_a_warning_naming_both_spellings_and_their_rows(study, clips, write_manifest):
+    """No [study] section: 'Month5' beside 'month 5' (and 'Site A' beside 'site-a', '01' beside '1') import as written,
+    and each pair is named with its rows; a later manifest is compared with what the study already has."""
+    here = study.root / "sessions"
+    rows = [audio("A1", clips.wav_variant(here, 1), site="Site A", timepoint="Month5", session="1"),
+            audio("A2", clips.wav_variant(here, 2), participant_id="P02", site="site-a", timepoint="month 5", session="01"),
+            audio("A3", clips.wav_variant(here, 3), site="Site A", timepoint="month 5", session="2")]  # fmt: skip
+
+    summary = import_manifest(study.store, study.media, write_manifest(rows), "importer")
+
+    assert summary.added == 3
+    assert summary.warnings == [
+        "field 'site': 'Site A' (rows 2, 4) and 'site-a' (row 3) differ only in case, spaces, punctuation or zero "
+        "padding, and count as different sites: spell each site one way",
+        "field 'timepoint': 'Month5' (row 2) and 'month 5' (rows 3, 4) differ only in case, spaces, punctuation or "
+        "zero padding, and count as different timepoints: spell each timepoint one way",
+        "field 'session': '1' (row 2) and '01' (row 3) differ only in case, spaces, punctuation or zero padding, and "
+        "count as different sessions: spell each session one way",
+    ]  # fmt: skip
+    later = import_manifest(study.store, study.media, write_manifest(
+        [audio("A4", clips.wav_variant(here, 4), participant_id="P03", site="North", timepoint="MONTH 05", session="2")],
+        "later.csv"), "importer")  # fmt: skip
+    assert later.warnings[1].startswith(
+        "field 'timepoint': 'Month5' (already in the study), 'month 5' (already in the study) and 'MONTH 05' (row 2)")
+
+
+def test_declared_labels_are_checked_exactly_and_not_warned_about(study, clips, write_manifest):
+    """With [study] timepoints, 'Month5' is refused as before (naming the label it resembles), never merely warned."""
+    study.declare_arms()
+    refused = write_manifest([video("V1", clips.mp4, timepoint="Month5")])
+    with pytest.raises(ImportRefused, match="row 2: field 'timepoint': 'Month5' is not one of the study's timepoints "
+                                            r"\(baseline, month 5, month 8\); did you mean 'month 5'\?"):  # fmt: skip
+        import_manifest(study.store, study.media, refused, "importer")
+    here = study.root / "sessions"
+    summary = import_manifest(study.store, study.media, write_manifest(
+        [audio("A1", clips.wav_variant(here, 1), timepoint="month 5"),
+         audio("A2", clips.wav_variant(here, 2), participant_id="P02", timepoint="baseline", site="north")]), "importer")  # fmt: skip
+    assert summary.warnings == ["field 'site': 'North' (row 2) and 'north' (row 3) differ only in case, spaces, "
+                                "punctuation or zero padding, and count as different sites: spell each site one way"]  # fmt: skip
+
+
+def test_an_import_reports_each_row_checked_and_each_recording_stored(study, clips, write_manifest):
+    """The progress callback: every manifest row as it is checked, then every new recording as it is stored."""
+    here = study.root / "sessions"
+    import_manifest(study.store, study.media, write_manifest([audio("A1", clips.wav_variant(here, 1))], "first.csv"), "importer")
+    rows = [audio(f"A{n}", clips.wav_variant(here, n), session=str(n)) for n in range(1, 4)]
+    calls = []
+
+    import_manifest(study.store, study.media, write_manifest(rows), "importer", progress=lambda *call: calls.append(call))
+
+    assert calls == [("checked", 1, 3), ("checked", 2, 3), ("checked", 3, 3), ("stored", 1, 2), ("stored", 2, 2)]
