@@ -63,9 +63,9 @@ def _check(account: Account) -> None:
     require_role(account, *CODER_ROLES)
 
 
-def _kind(account: Account) -> str:
-    """The kind of recording this coder's role codes; anything else in their queue is not theirs."""
-    return next(kind for kind, role in ROLE_FOR_KIND.items() if role == account.role)
+def _kinds(account: Account) -> list[str]:
+    """The kinds of recording this coder's roles code; anything else in their queue is not theirs."""
+    return [kind for kind, role in ROLE_FOR_KIND.items() if account.has_role(role)]
 
 
 def _assignment(db: Session, account: Account, code: str) -> tuple[Assignment, Recording]:
@@ -81,7 +81,7 @@ def _assignment_scale(
     query = (
         select(Assignment, Recording)
         .join(Recording, Recording.id == Assignment.recording_id)
-        .where(Assignment.account_id == account.id, Recording.code == code, Recording.kind == _kind(account))
+        .where(Assignment.account_id == account.id, Recording.code == code, Recording.kind.in_(_kinds(account)))
     )
     if scale_key is not None:
         scale_id = select(ScaleRow.id).where(ScaleRow.key == scale_key).scalar_subquery()
@@ -144,7 +144,7 @@ def queue(store: Store, account: Account) -> list[QueueItem]:
         rows = db.execute(
             select(Assignment.id, Recording.code, Recording.kind)
             .join(Recording, Recording.id == Assignment.recording_id)
-            .where(Assignment.account_id == account.id, Recording.kind == _kind(account))
+            .where(Assignment.account_id == account.id, Recording.kind.in_(_kinds(account)))
             .order_by(Assignment.position)
         ).all()
         ids = [r.id for r in rows]
@@ -257,7 +257,7 @@ def coding_closed(store: Store, account: Account, code: str | None = None) -> st
     with store.read() as db:
         assignments = [_assignment(db, account, code)[0].id] if code is not None else list(db.scalars(
             select(Assignment.id).join(Recording, Recording.id == Assignment.recording_id)
-            .where(Assignment.account_id == account.id, Recording.kind == _kind(account))))  # fmt: skip
+            .where(Assignment.account_id == account.id, Recording.kind.in_(_kinds(account)))))  # fmt: skip
         keys = {key for scale_keys in _scale_keys(db, assignments).values() for key in scale_keys}
         closed = lock.closing(db, sorted(keys))
     if not closed:

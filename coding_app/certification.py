@@ -183,7 +183,7 @@ def settle(db: Session, accounts: list[Account], scale_ids: list[int]) -> list[S
     rule = study_codebook(db).certification
     by_name = {a.name: a for a in accounts}
     scale_id = {s.key: s.id for s in gated}
-    pairs = [(a.name, s.key) for s in gated for a in accounts if ROLE_FOR_KIND[s.kind] == a.role]
+    pairs = [(a.name, s.key) for s in gated for a in accounts if a.has_role(ROLE_FOR_KIND[s.kind])]
     standings = []
     for standing in _standings(db, training_scores(db), pairs):
         if standing.certified_at is None and standing.reached(rule):
@@ -233,7 +233,7 @@ def certification_status(store: Store, pi: Account) -> CertificationStatus:
     require_role(pi, "pi")
     with store.write() as db:
         rule = study_codebook(db).certification
-        coders = list(db.scalars(select(Account).where(Account.role != "pi", Account.active).order_by(Account.name)))
+        coders = list(db.scalars(select(Account).where(~Account.has_role("pi"), Account.active).order_by(Account.name)))
         standings = settle(db, coders, list(db.scalars(select(ScaleRow.id))))
     rows = [(
         s.coder, s.scale, s.n, *((s.agreement.estimate, *s.agreement.ci) if s.agreement is not None else (np.nan,) * 3),

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from . import audit
-from .accounts import require_role
+from .accounts import ROLE_FOR_KIND, require_role
 from .media import MediaStore
 from .store import Store
 from .store.models import Account, Assignment, AssignmentScale, Rating, Recording, ScaleRow
@@ -29,7 +29,7 @@ def coder_progress(store: Store, pi: Account) -> pd.DataFrame:
         .scalar_subquery()
     )
     assigned = (
-        select(Account.name, Account.role, ScaleRow.key, status.label("status"))
+        select(Account.name, case(ROLE_FOR_KIND, value=Recording.kind).label("role"), ScaleRow.key, status.label("status"))
         .select_from(AssignmentScale)
         .join(Assignment, Assignment.id == AssignmentScale.assignment_id)
         .join(Account, Account.id == Assignment.account_id)

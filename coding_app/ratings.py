@@ -333,10 +333,10 @@ class _RatingsCheck:
         self._found(row, "recording_id", given, recording, "a recording in the study")
         self._found(row, "coder", record["coder"], account, "an account")
         self._found(row, "scale", record["scale"], scale, "a scale in the codebook")
-        if account is not None and account.role == "pi":
+        if account is not None and account.has_role("pi"):
             self.problems.append(f"row {row}: field 'coder': {account.name!r} is a PI account, not a coder")
-        elif account is not None and recording is not None and ROLE_FOR_KIND[recording.kind] != account.role:
-            self.problems.append(f"row {row}: field 'coder': {account.name!r} has the {account.role} role; "
+        elif account is not None and recording is not None and not account.has_role(ROLE_FOR_KIND[recording.kind]):
+            self.problems.append(f"row {row}: field 'coder': {account.name!r} has the {account.role_text} role; "
                                  f"{recording.kind} recordings go to {ROLE_FOR_KIND[recording.kind]} accounts")  # fmt: skip
         if scale is not None and recording is not None and scale.kind != recording.kind:
             self.problems.append(f"row {row}: field 'scale': {scale.key} rates {scale.kind} recordings, not {recording.kind}")

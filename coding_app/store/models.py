@@ -27,9 +27,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     exists,
+    false,
     text as sql_text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, aliased, mapped_column
+from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
+from sqlalchemy.ext.hybrid import hybrid_method
+from sqlalchemy.orm import DeclarativeBase, Mapped, aliased, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 ROLES = ("coder", "fidelity", "pi")
@@ -152,15 +155,41 @@ class RecordingKey(Base):
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 
+class AccountRole(Base):
+    """One of an account's roles: a researcher may rate videos (coder) and code sessions (fidelity)."""
+
+    __tablename__ = "account_role"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
 class Account(Base):
     __tablename__ = "account"
-    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Set by a PI's reset: the next sign-in chooses a new password before anything else."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    # Loaded with the account (one more SELECT, no join): an identity is checked detached from its session.
+    role_rows: Mapped[set[AccountRole]] = relationship(lazy="selectin", cascade="all, delete-orphan",
+                                                       collection_class=set)  # fmt: skip
+    roles: AssociationProxy[set[str]] = association_proxy("role_rows", "role", creator=lambda role: AccountRole(role=role))
+
+    @hybrid_method
+    def has_role(self, *roles: str) -> bool:
+        return any(role in self.roles for role in roles)
+
+    @has_role.expression
+    def has_role(cls, *roles: str) -> ColumnElement[bool]:
+        return cls.role_rows.any(AccountRole.role.in_(roles))
+
+    @property
+    def role_text(self) -> str:
+        """The roles as a message names them: "pi", "coder and fidelity"."""
+        return " and ".join(sorted(self.roles))
 
 
 class Draw(Base):

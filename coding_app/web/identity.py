@@ -92,7 +92,7 @@ def require(*roles: str) -> Identity:
     if identity is None:
         sign_in_prompt("Your session has ended. Sign in again to carry on: your saved work is kept.")
         st.stop()
-    if identity.account.role not in roles:
+    if not identity.account.has_role(*roles):
         audit.refused(runtime.store(), identity.account.name, "refused.page", "page", _calling_page(),
                       reason=f"needs the {' or '.join(roles)} role")  # fmt: skip
         st.error("This page is not available to your account.")

@@ -73,7 +73,7 @@ def password_hash() -> str:
 def add_account(store: Store, name: str, role: str) -> Account:
     """An account row (password PASSWORD), without spending an argon2 hash per test."""
     with store.write() as db:
-        account = Account(name=name, role=role, password_hash=password_hash(), active=True)
+        account = Account(name=name, roles={role}, password_hash=password_hash(), active=True)
         db.add(account)
     return account
 
