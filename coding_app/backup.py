@@ -29,12 +29,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, DateTime, insert, inspect, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from . import audit
 from .accounts import require_role
 from .media import HASHES, MediaStore, content_hash, read_sums, write_sums
-from .store import Store
+from .store import Store, StoreError
 from .store.models import Account, Base, Recording, RecordingKey, ScaleRow, StudySetting, Withdrawal
 
 DATABASE, CODEBOOK, MEDIA, MEDIA_HASHES, CHECKSUMS = "study.sqlite", "codebook.json", "media", "media.sha256", "SHA256SUMS"
@@ -210,10 +211,13 @@ def opened(folder: Path) -> Iterator[Store]:
 
 
 def _refuse_unless_empty(target: Store, media: MediaStore) -> None:
-    tables = set(inspect(target.engine).get_table_names()) - {"alembic_version"}
     ours = {t.name for t in Base.metadata.sorted_tables}
-    with target.engine.connect() as connection:
-        filled = tables - ours or {t for t in tables & ours if connection.scalar(text(f"SELECT 1 FROM {t} LIMIT 1"))}
+    try:
+        with target.engine.connect() as connection:
+            tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
+            filled = tables - ours or {t for t in tables & ours if connection.scalar(text(f"SELECT 1 FROM {t} LIMIT 1"))}
+    except OperationalError as error:
+        raise StoreError(f"cannot open the database to restore into ({error.orig})") from None
     if filled:
         raise BackupError("the database to restore into is not empty: restore into a new, empty database")
     if media.root.exists() and any(media.root.iterdir()):

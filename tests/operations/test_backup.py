@@ -4,6 +4,7 @@ SQLite or PostgreSQL whichever the study ran on, and a damaged study or backup i
 from __future__ import annotations
 
 import random
+import sqlite3
 import threading
 import time
 import uuid
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, select, text
+from sqlalchemy.engine import make_url
 
 from coding_app import backup, blinded
 from coding_app.accounts import account_named
@@ -187,6 +189,10 @@ def test_restore_refuses_a_database_or_media_folder_that_is_not_empty(store, tmp
     target = f"sqlite:///{tmp_path / 'restored.db'}"
     into_used_folder = study.obscode("restore", str(tmp_path / "backup"), db=target, media=tmp_path / "used-media")
     assert into_used_folder.exit_code == 2 and "media folder" in into_used_folder.output and "is not empty" in into_used_folder.output
+    unreachable = study.obscode("restore", str(tmp_path / "backup"), db="postgresql+psycopg://obscode@127.0.0.1:1/none",
+                                media=tmp_path / "new-media")  # fmt: skip
+    assert unreachable.exit_code == 2 and unreachable.output.startswith("error: cannot open the database to restore into (")
+    assert not (tmp_path / "new-media").exists()
     empty = Store(target)
     try:
         assert inspect(empty.engine).get_table_names() == []
@@ -225,3 +231,22 @@ def test_a_coder_can_neither_back_up_restore_nor_verify(store, tmp_path):
     assert not (tmp_path / "other").exists() and not (tmp_path / "m").exists()
     assert [e.actor for e in audit_rows(store, "refused.command")] == [CODER, CODER]
     assert audit_rows(store, "study.verify") == []
+
+
+def test_verify_runs_the_databases_own_check(store, tmp_path):
+    """SQLite's integrity and foreign-key checks; on PostgreSQL, amcheck's index check where it is installed."""
+    study = media_study(store, tmp_path, coders=1, recordings=2)
+    if store.dialect == "postgresql":
+        with store.engine.begin() as connection:
+            connection.execute(text("CREATE EXTENSION amcheck"))
+        checked = study.obscode("verify")
+        assert (checked.exit_code, checked.output.split(":")[0]) == (0, "no problems")
+        return
+    with sqlite3.connect(make_url(store.url).database) as connection:  # foreign keys are off unless asked for
+        connection.execute("INSERT INTO assignment_scale (assignment_id, scale_id) VALUES (9999, 1)")
+    connection.close()
+
+    checked = study.obscode("verify")
+
+    assert checked.exit_code == 1
+    assert "problem: database: a row of assignment_scale refers to a missing row of assignment\n" in checked.output
