@@ -76,5 +76,5 @@ def withdraw(
     store = ctx.obj.store()
     done = withdraw_consent(store, ctx.obj.pi(store), MediaStore(media_dir(ctx.obj.media)), participant, reason)
     what = WITHDRAWN_RATINGS["keep" if done.ratings_kept else "exclude"]
-    typer.echo(f"consent withdrawn: {done.recordings} recordings' media deleted and out of every queue; "
-               f"their ratings {what}")  # fmt: skip
+    recordings = "1 recording's" if done.recordings == 1 else f"{done.recordings} recordings'"
+    typer.echo(f"consent withdrawn: {recordings} media deleted, out of every queue; their ratings {what}")

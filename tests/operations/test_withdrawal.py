@@ -52,7 +52,7 @@ def test_withdrawal_deletes_the_media_empties_the_queues_and_keeps_or_excludes_t
 
     assert done.exit_code == 0, done.output
     said = "stay in the analysis" if rule == "keep" else "leave the analysis"
-    assert done.output == f"consent withdrawn: 1 recordings' media deleted and out of every queue; their ratings {said}\n"
+    assert done.output == f"consent withdrawn: 1 recording's media deleted, out of every queue; their ratings {said}\n"
     assert not study.media.path(names[code]).exists()
     assert all(study.media.path(name).exists() for other, name in names.items() if other != code)
     assert all(code not in _queue(study, name) and len(_queue(study, name)) == 3 for name in study.coders)
