@@ -68,6 +68,8 @@ def test_withdrawal_deletes_the_media_empties_the_queues_and_keeps_or_excludes_t
     checked = study.obscode("verify")
     assert checked.exit_code == 0, checked.output
     assert checked.output.startswith("no problems: 4 recordings checked, 1 withdrawn (media deleted on purpose)")
+    assert study.obscode("backup", str(tmp_path / "after")).exit_code == 0  # no later backup holds her media
+    assert sorted(p.name for p in (tmp_path / "after" / "media").iterdir()) == sorted(n for c, n in names.items() if c != code)
 
 
 def test_verify_tells_a_withdrawal_from_a_loss(study, tmp_path):
@@ -81,10 +83,14 @@ def test_verify_tells_a_withdrawal_from_a_loss(study, tmp_path):
     checked = study.obscode("verify")
 
     assert checked.exit_code == 1
-    assert [line for line in checked.output.splitlines() if line.startswith("problem: ")] == [
+    assert sorted(line for line in checked.output.splitlines() if line.startswith("problem: ")) == sorted([
         f"problem: recording {_code_of(study, WITHDRAWING)}: its participant withdrew consent, but its media file is still in the store",
         f"problem: recording {lost}: media file missing (lost)",
-    ]  # fmt: skip
+    ])  # fmt: skip
+    backed_up = study.obscode("backup", str(tmp_path / "after"))  # the lost file named; the withdrawn one never copied
+    assert backed_up.exit_code == 1 and f"problem: recording {lost}: media file missing" in backed_up.output
+    assert sorted(p.name for p in (tmp_path / "after" / "media").iterdir()) == sorted(
+        name for code, name in names.items() if code not in (lost, _code_of(study, WITHDRAWING)))  # fmt: skip
 
 
 def test_withdrawal_is_refused_for_an_unknown_participant_a_second_time_a_coder_and_an_undeclared_rule(study, tmp_path):
