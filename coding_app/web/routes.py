@@ -70,10 +70,10 @@ _PAGE = """<!doctype html>
 _LOGIN_FORM = """<form method="post" action="{action}">
 <input type="hidden" name="{field}" value="{token}">
 <label for="name">Account name</label>
-<input id="name" name="name" autocomplete="username" maxlength="{name_length}" required autofocus>
+<input id="name" name="name" value="{name}" autocomplete="username" maxlength="{name_length}" required{name_focus}>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" maxlength="{password_length}"
- required>
+ required{password_focus}>
 <button type="submit">Sign in</button>
 </form>"""
 _SIGN_OUT_FORM = """<form class="obscode-sign-out" method="post" action="{action}" style="margin: 0">
@@ -97,10 +97,15 @@ def sign_out_token(identity: Identity) -> str:
     return form_token(runtime.store(), session_reference(identity.session_id))
 
 
-def _login_page(request: Request, message: str = "", status: int = 200) -> HTMLResponse:
-    """The sign-in form, its token bound to this browser's pre-session cookie (made here if it has none)."""
+def _login_page(request: Request, message: str = "", status: int = 200, name: str = "") -> HTMLResponse:
+    """The sign-in form, its token bound to this browser's pre-session cookie (made here if it has none).
+
+    After a refused attempt the name typed stays in its field, and the password field takes the cursor.
+    """
     binding = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(16)
+    focus = (" autofocus", "") if not name else ("", " autofocus")
     form = _LOGIN_FORM.format(action=LOGIN_PATH, field=FORM_TOKEN, token=escape(form_token(runtime.store(), binding)),
+                              name=escape(name), name_focus=focus[0], password_focus=focus[1],
                               name_length=MAX_NAME_LENGTH, password_length=MAX_PASSWORD_LENGTH)  # fmt: skip
     response = _page("sign in", "Sign in to your coding queue.", form, message, status)
     if binding != request.cookies.get(FORM_COOKIE):
@@ -165,9 +170,9 @@ async def login_route(request: Request) -> Response:
     try:
         cookie = await run_in_threadpool(login, store, name, password, client)
     except LoginThrottled as throttled:
-        return _login_page(request, str(throttled), status=429)
+        return _login_page(request, str(throttled), status=429, name=name)
     except LoginRefused as refused:
-        return _login_page(request, str(refused), status=401)
+        return _login_page(request, str(refused), status=401, name=name)
     return _signed_in(request, cookie)
 
 

@@ -8,14 +8,18 @@ read fresh from the database on every run, as the cookie check does.
 from pathlib import Path
 
 import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 from streamlit.testing.v1 import AppTest
 
 from coding_app import accounts
 from coding_app.assignments import assign
 from coding_app.sessions import Identity
 from coding_app.web import identity
+from coding_app.web.routes import routes
+from coding_app.web.runtime import LOGIN_PATH
 from tests.coding_app.helpers import audit_rows
-from tests.coding_app.web.conftest import PASSWORDS
+from tests.coding_app.web.conftest import PASSWORDS, post_form
 
 APP = Path(identity.__file__).with_name("app.py")
 NEW = "fay-own-password-2"
@@ -88,3 +92,13 @@ def test_a_coder_with_both_coding_roles_has_videos_and_sessions_in_one_queue(as_
     queue = at.dataframe[0].value
     assert sorted(queue["Kind"]) == ["audio", "video", "video", "video"]
     assert "EA rater and fidelity coder" in texts(at)
+
+
+def test_a_wrong_password_keeps_the_name_typed_and_puts_the_cursor_in_the_password(web_study):
+    client = TestClient(Starlette(routes=routes()))
+    blank = client.get(LOGIN_PATH).text
+    assert '<input id="name" name="name" value=""' in blank and 'maxlength="100" required autofocus>' in blank
+    refused = post_form(client, LOGIN_PATH, {"name": 'ann"<b>', "password": "not her password"})
+    assert refused.status_code == 401 and "wrong name or password" in refused.text
+    assert 'value="ann&quot;&lt;b&gt;"' in refused.text  # kept, and escaped
+    assert 'maxlength="100" required>' in refused.text and 'maxlength="1000"\n required autofocus>' in refused.text
