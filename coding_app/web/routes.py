@@ -7,12 +7,15 @@ out. Every refusal is audited; an unavailable database answers 503, never 500.
 
 Not under /auth/ (st.login's paths) nor Streamlit's reserved prefixes. Media are served by
 Starlette's FileResponse, which streams in chunks and answers Range, HEAD, 206 and 416 itself,
-so memory stays flat however large the file.
+so memory stays flat however large the file. Behind nginx (OBSCODE_ACCEL_REDIRECT names its
+internal location for the media store) the route only authorises: it answers with an
+X-Accel-Redirect and nginx sends the bytes.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -38,6 +41,8 @@ from . import runtime
 from .runtime import COOKIE, LOGIN_PATH, LOGOUT_PATH, MEDIA_PATH, SESSION_PATH
 
 _FORBIDDEN = "Forbidden"
+ACCEL_REDIRECT = "OBSCODE_ACCEL_REDIRECT"
+"""Environment: the proxy's internal location for the media store (e.g. /_protected_media/); unset, the app sends media."""
 FORM_COOKIE = "obscode_form"
 """The pre-session cookie the sign-in form's token is bound to (only ever sent to the login path)."""
 FORM_TOKEN = "form_token"
@@ -254,6 +259,10 @@ async def media_route(request: Request) -> Response:
     if not path.is_file():
         return PlainTextResponse("This recording's media file is missing. Tell the PI.", status_code=404)
     headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+    location = os.environ.get(ACCEL_REDIRECT)
+    if location:
+        # nginx keeps the content type and caching of this answer and sends the file (Range too).
+        return Response(media_type=media_type, headers={**headers, "X-Accel-Redirect": location + path.name})
     return FileResponse(path, media_type=media_type, headers=headers)
 
 

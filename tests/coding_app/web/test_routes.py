@@ -25,7 +25,7 @@ from coding_app.sessions import identify, media_token
 from coding_app.store import Store, StoreUnavailable
 from coding_app.store.models import AuditEntry, WebSession
 from coding_app.web import identity
-from coding_app.web.routes import FORM_COOKIE, MAX_FORM_BYTES, routes
+from coding_app.web.routes import ACCEL_REDIRECT, FORM_COOKIE, MAX_FORM_BYTES, routes
 from coding_app.web.runtime import COOKIE, LOGIN_PATH, LOGOUT_PATH
 
 from .conftest import FORM_TOKEN, PASSWORDS, post_form
@@ -104,6 +104,21 @@ def test_media_refuses_anything_but_this_sessions_own_assigned_recording(client,
     assert other.get(f"/obscode/media/{good}").status_code == 403  # another user's token
     assert TestClient(Starlette(routes=routes())).get(f"/obscode/media/{good}").status_code == 403  # no cookie
     assert bob != ann
+
+
+def test_behind_nginx_media_are_authorised_here_and_handed_to_its_internal_location(client, web_study, monkeypatch):
+    from coding_app.blinded import media
+
+    monkeypatch.setenv(ACCEL_REDIRECT, "/_protected_media/")
+    cookie = sign_in(client, "ann")
+    code = web_study.codes["ann"][0]
+    answer = client.get(f"/obscode/media/{token_for(web_study, cookie, code)}", headers={"Range": "bytes=0-9"})
+    assert answer.status_code == 200 and answer.content == b""
+    assert answer.headers["x-accel-redirect"] == f"/_protected_media/{media(web_study.store, web_study.account('ann'), code).name}"
+    assert answer.headers["content-type"] == "video/mp4" and answer.headers["cache-control"] == "private, no-store"
+    assert answer.headers["x-content-type-options"] == "nosniff" and "content-disposition" not in answer.headers
+    refused = client.get(f"/obscode/media/{token_for(web_study, cookie, web_study.codes['fay'][0])}")
+    assert refused.status_code == 403 and "x-accel-redirect" not in refused.headers
 
 
 @pytest.mark.parametrize("path", ["/obscode/media/../../etc/passwd", "/obscode/media/%2e%2e%2fweb.db",
