@@ -112,6 +112,7 @@ def media_of(db: Session) -> list[tuple[str, str, bool]]:
     )]  # fmt: skip
 
 
+@audit.refusals("refused.backup", "study")
 def backup(store: Store, pi: Account, media: MediaStore, folder: Path) -> Made:
     """Write a backup of the study into ``folder`` (which must not exist yet); PI only, audited."""
     require_role(pi, "pi")

@@ -95,6 +95,7 @@ def _ratings(store: Store, pi: Account) -> list[str]:
         return [f"ratings: the audit log cannot be replayed: {error}"]
 
 
+@audit.refusals("refused.verify", "study")
 def verify(store: Store, pi: Account, media: MediaStore) -> Verification:
     """Check the study (PI only); the check and what it found are audited."""
     require_role(pi, "pi")

@@ -20,6 +20,7 @@ from coding_app.accounts import account_named
 from coding_app.media import HASHES
 from coding_app.store import Store
 from coding_app.store.models import Account, Assignment, Rating, Recording, ScaleRow
+from coding_app.verify import verify
 from tests.coding_app.helpers import audit_rows
 from tests.operations.study import CODER, media_study, tree
 
@@ -231,6 +232,15 @@ def test_a_coder_can_neither_back_up_restore_nor_verify(store, tmp_path):
     assert not (tmp_path / "other").exists() and not (tmp_path / "m").exists()
     assert [e.actor for e in audit_rows(store, "refused.command")] == [CODER, CODER]
     assert audit_rows(store, "study.verify") == []
+    with store.read() as db:  # the domain refuses too, whoever calls it
+        coder = account_named(db, CODER)
+    with pytest.raises(PermissionError):
+        backup.backup(store, coder, study.media, tmp_path / "other")
+    with pytest.raises(PermissionError):
+        verify(store, coder, study.media)
+    assert [(e.action, e.actor) for e in audit_rows(store) if e.action in ("refused.backup", "refused.verify")] == [
+        ("refused.backup", CODER), ("refused.verify", CODER)]  # fmt: skip
+    assert not (tmp_path / "other").exists() and not (tmp_path / "other.partial").exists()
 
 
 def test_verify_runs_the_databases_own_check(store, tmp_path):
