@@ -240,7 +240,7 @@ class MediaStore:
         if hashes.keys() <= recorded.keys():
             return
         self.root.mkdir(parents=True, exist_ok=True)
-        partial = self.root / f"{HASHES}.partial"
+        partial = self.root / f"{HASHES}.{secrets.token_hex(8)}.partial"  # two backups at once: the last rename wins, whole
         write_sums(partial, hashes | recorded)
         partial.rename(self.root / HASHES)
 

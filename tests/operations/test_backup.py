@@ -260,3 +260,15 @@ def test_verify_runs_the_databases_own_check(store, tmp_path):
 
     assert checked.exit_code == 1
     assert "problem: database: a row of assignment_scale refers to a missing row of assignment\n" in checked.output
+
+
+def test_a_table_no_model_declares_stops_the_backup_rather_than_being_left_out(store, tmp_path):
+    study = media_study(store, tmp_path, coders=1, recordings=2)
+    with store.engine.begin() as connection:
+        connection.execute(text("CREATE TABLE site_notes (id INTEGER PRIMARY KEY, text TEXT)"))
+
+    refused = study.obscode("backup", str(tmp_path / "backup"))
+
+    assert (refused.exit_code, refused.output) == (
+        2, "error: the database has tables obscode does not know (site_notes): nothing was copied\n")  # fmt: skip
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("backup")] == []
