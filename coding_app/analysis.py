@@ -6,7 +6,8 @@ name. Which score counts for a recording coded more than once is the codebook's 
 score`` rule (:data:`~coding_app.codebook.ANALYSIS_SCORES`), with each recording's primary coder
 fixed at assignment (:func:`coding_app.assignments.assign`); the rule is carried with the data.
 Recordings that cannot count (no arm, no submitted rating under the rule, a timepoint not
-declared, a second recording of the same visit) are listed with the reason, never silently left
+declared, a second recording of the same visit, a recording excluded from the study whose ratings do not
+count) are listed with the reason, never silently left
 out. Training (master-coded) recordings and recordings without a timepoint (session audio) are
 not outcome measurements and are not considered.
 """
@@ -27,6 +28,7 @@ from .accounts import require_role
 from .certification import training_recordings
 from .codebook import AnalysisRule, ScaleDefinition
 from .consensus import consensus_ratings
+from .exclusions import CAUSES, not_counted
 from .lock import locks_in_force
 from .ratings import submitted_ratings
 from .store import Store
@@ -126,6 +128,7 @@ def analysis_dataset(store: Store, pi: Account, interim: str | None = None) -> A
                                   .join(Account, Account.id == PrimaryCoder.account_id)).all())  # fmt: skip
         training = set(db.scalars(select(Recording.code).where(Recording.id.in_(training_recordings(db)))))
         kinds = dict(db.execute(select(Recording.code, Recording.kind)).all())
+        dropped = not_counted(db)
     locked = {key: (locks.get(None) or locks[key]).describe() for key in codebook.scales if None in locks or key in locks}
     if not locked and interim is None:
         raise CodingOpen("outcomes are unblinded only after coding is locked (obscode lock), or with an interim reason")
@@ -141,6 +144,9 @@ def analysis_dataset(store: Store, pi: Account, interim: str | None = None) -> A
             if definition.kind != kinds[visit.code]:
                 continue
             where = [visit.code, visit.participant_id, visit.arm, visit.timepoint, scale]
+            if visit.code in dropped:
+                listed.append([*where, f"excluded from the study ({CAUSES[dropped[visit.code]]}): its ratings do not count"])
+                continue
             if pd.isna(visit.arm):
                 listed.append([*where, "the participant is not allocated to an arm"])
                 continue

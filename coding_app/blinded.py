@@ -4,7 +4,9 @@ It reads only the blinded tables (a recording's opaque code, kind and media; the
 assignments and ratings; the codebook) and returns plain values, never rows of the unblinding
 key. It imports no model of the key, and the tests check both that and the SQL it sends. A
 recording not assigned to the coder is reported exactly like one that does not exist; every
-refusal at this door is audited (``refused.recording``).
+refusal at this door is audited (``refused.recording``). A recording the coder flagged as one they cannot code
+(until the PI decides, :mod:`coding_app.flags`) or one excluded from the study (:mod:`coding_app.exclusions`) is
+not served: it is refused like one not assigned, though the coder's submitted work on it is kept.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from types import EllipsisType
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
-from . import audit, lock, playback, ratings
+from . import audit, flags, lock, playback, ratings
 from .accounts import ROLE_FOR_KIND, require_role
 from .codebook import ScaleDefinition
 from .errors import NotFound
+from .exclusions import in_coding
 from .media import MediaStore
 from .ratings import RatingState
 from .store import Store
@@ -68,6 +72,11 @@ def _kinds(account: Account) -> list[str]:
     return [kind for kind, role in ROLE_FOR_KIND.items() if account.has_role(role)]
 
 
+def _served() -> ColumnElement[bool]:
+    """True for an assignment still served: its recording is not excluded and its coder has no open flag on it."""
+    return in_coding(Assignment.recording_id) & ~flags.open_on(Assignment.id)
+
+
 def _assignment(db: Session, account: Account, code: str) -> tuple[Assignment, Recording]:
     assignment, recording, _ = _assignment_scale(db, account, code, None)
     return assignment, recording
@@ -81,6 +90,7 @@ def _assignment_scale(
     query = (
         select(Assignment, Recording)
         .join(Recording, Recording.id == Assignment.recording_id)
+        .where(_served())
         .where(Assignment.account_id == account.id, Recording.code == code, Recording.kind.in_(_kinds(account)))
     )
     if scale_key is not None:
@@ -144,6 +154,7 @@ def queue(store: Store, account: Account) -> list[QueueItem]:
         rows = db.execute(
             select(Assignment.id, Recording.code, Recording.kind)
             .join(Recording, Recording.id == Assignment.recording_id)
+            .where(_served())
             .where(Assignment.account_id == account.id, Recording.kind.in_(_kinds(account)))
             .order_by(Assignment.position)
         ).all()
@@ -248,6 +259,24 @@ def submit(store: Store, account: Account, code: str, *, shown: Mapping[str, flo
 
 
 @_door
+def flag(store: Store, account: Account, code: str, reason: str, text: str = "") -> None:
+    """Say this coder cannot code this recording: a reason of :data:`~coding_app.store.models.FLAG_REASONS` and what
+    they see (needed for "other"). It leaves their queue until the PI clears the flag or excludes the recording.
+
+    Refused (:class:`~coding_app.flags.FlagRefused`) once submitted, or for a reason or text
+    :func:`coding_app.flags.checked` refuses; drafts and notes stay as they are.
+    """
+    _check(account)
+    text = flags.checked(reason, text)  # refused before the database is asked, like notes
+    with store.write() as db:
+        assignment, recording = _assignment(db, account, code)
+        keys = _scale_keys(db, [assignment.id]).get(assignment.id, [])
+        if _status(keys, _states(db, [assignment.id]).get(assignment.id, {})) == "submitted":
+            raise flags.FlagRefused("this recording has been submitted: it cannot be flagged (the PI can reopen it)")
+        flags.raise_flag(db, assignment, reason, text, account.name, recording.code)
+
+
+@_door
 def coding_closed(store: Store, account: Account, code: str | None = None) -> str | None:
     """Why this coder cannot code (one recording, or anything in their queue) just now, or None.
 
@@ -256,7 +285,7 @@ def coding_closed(store: Store, account: Account, code: str | None = None) -> st
     _check(account)
     with store.read() as db:
         assignments = [_assignment(db, account, code)[0].id] if code is not None else list(db.scalars(
-            select(Assignment.id).join(Recording, Recording.id == Assignment.recording_id)
+            select(Assignment.id).join(Recording, Recording.id == Assignment.recording_id).where(_served())
             .where(Assignment.account_id == account.id, Recording.kind.in_(_kinds(account)))))  # fmt: skip
         keys = {key for scale_keys in _scale_keys(db, assignments).values() for key in scale_keys}
         closed = lock.closing(db, sorted(keys))

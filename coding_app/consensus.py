@@ -15,6 +15,7 @@ from reliability import ScoreError
 from . import audit
 from .accounts import require_role
 from .errors import NotFound
+from .exclusions import counted
 from .lock import refuse_closed
 from .store import Store
 from .store.models import Account, ConsensusRating, Recording, ScaleRow
@@ -57,7 +58,8 @@ def record_consensus(store: Store, pi: Account, code: str, scale_key: str, score
 @audit.refusals("refused.consensus", "consensus_rating")
 def consensus_ratings(store: Store, pi: Account, *, every_version: bool = False) -> pd.DataFrame:
     """The PI's consensus ratings by recording code: the latest decision on each recording and
-    scale (every version with ``every_version``), oldest first."""
+    scale (every version with ``every_version``), oldest first; none of a recording whose ratings do not count
+    (:func:`coding_app.exclusions.counted`)."""
     require_role(pi, "pi")
     with store.read() as db:
         query = (
@@ -65,6 +67,7 @@ def consensus_ratings(store: Store, pi: Account, *, every_version: bool = False)
                    ConsensusRating.decided_by, ConsensusRating.decided_at)
             .join(Recording, Recording.id == ConsensusRating.recording_id)
             .join(ScaleRow, ScaleRow.id == ConsensusRating.scale_id)
+            .where(counted(ConsensusRating.recording_id))
             .order_by(ConsensusRating.decided_at, ConsensusRating.id)
         )  # fmt: skip
         if not every_version:

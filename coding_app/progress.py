@@ -1,4 +1,4 @@
-"""How far coding has got: per coder and scale, assigned, in progress, submitted, left."""
+"""How far coding has got: per coder and scale, assigned, in progress, submitted, flagged, excluded, left."""
 
 from __future__ import annotations
 
@@ -7,16 +7,21 @@ from sqlalchemy import case, func, select
 
 from . import audit
 from .accounts import ROLE_FOR_KIND, require_role
+from .exclusions import in_coding
+from .flags import open_on
 from .media import MediaStore
 from .store import Store
 from .store.models import Account, Assignment, AssignmentScale, Rating, Recording, ScaleRow
 
-STATUSES = ("not started", "draft", "submitted")
+STATUSES = ("not started", "draft", "submitted", "flagged", "excluded")
+"""Of an assigned scale: its latest rating's status, unless the recording is flagged by its coder (waiting for the
+PI) or excluded from the study."""
 
 
 @audit.refusals("refused.progress", "progress")
 def coder_progress(store: Store, pi: Account) -> pd.DataFrame:
-    """One row per coder and scale: assigned, in progress (draft), submitted, left."""
+    """One row per coder and scale: assigned, in progress (draft), submitted, flagged (waiting for the PI),
+    excluded from the study, left (still to code: neither submitted, flagged nor excluded). Scales by label."""
     require_role(pi, "pi")
     # The latest version's status of each assigned scale, looked up through the rating's unique
     # (assignment, scale, version) index: joining a grouped subquery instead makes SQLite compare
@@ -28,8 +33,9 @@ def coder_progress(store: Store, pi: Account) -> pd.DataFrame:
         .limit(1)
         .scalar_subquery()
     )
+    state = case((~in_coding(Assignment.recording_id), "excluded"), (open_on(Assignment.id), "flagged"), else_=status)
     assigned = (
-        select(Account.name, case(ROLE_FOR_KIND, value=Recording.kind).label("role"), ScaleRow.key, status.label("status"))
+        select(Account.name, case(ROLE_FOR_KIND, value=Recording.kind).label("role"), ScaleRow.label, state.label("status"))
         .select_from(AssignmentScale)
         .join(Assignment, Assignment.id == AssignmentScale.assignment_id)
         .join(Account, Account.id == Assignment.account_id)
@@ -48,18 +54,20 @@ def coder_progress(store: Store, pi: Account) -> pd.DataFrame:
     )
     table.columns.name = None
     table.insert(0, "assigned", table.sum(axis=1))
-    table["left"] = table["assigned"] - table["submitted"]
+    table["left"] = table["assigned"] - table["submitted"] - table["flagged"] - table["excluded"]
     return table.drop(columns="not started").reset_index()
 
 
 @audit.refusals("refused.progress", "progress")
 def missing_media(store: Store, pi: Account, media: MediaStore) -> pd.DataFrame:
-    """Assigned recordings whose media file is not in the media folder: code, kind, coders waiting on it."""
+    """Assigned recordings still in coding whose media file is not in the media folder: code, kind, coders waiting
+    on it (an excluded recording's file may be gone for good)."""
     require_role(pi, "pi")
     with store.read() as db:
         rows = db.execute(
             select(Recording.code, Recording.kind, Recording.media_name, func.count(Assignment.id))
             .join(Assignment, Assignment.recording_id == Recording.id)
+            .where(in_coding(Recording.id))
             .group_by(Recording.code, Recording.kind, Recording.media_name)
             .order_by(Recording.code)
         ).all()  # fmt: skip

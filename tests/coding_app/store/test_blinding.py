@@ -89,9 +89,24 @@ def flatten(value, where: str = ""):
         yield where, None, value
 
 
-def test_the_coder_door_never_touches_the_key_in_sql_or_in_what_it_returns(demo_study):
+def noting(called: set[str], name: str, function):
+    """``function``, adding ``name`` to ``called`` on each call."""
+
+    def noted(*args, **kwargs):
+        called.add(name)
+        return function(*args, **kwargs)
+
+    return noted
+
+
+def test_the_coder_door_never_touches_the_key_in_sql_or_in_what_it_returns(demo_study, monkeypatch):
     """Every public function of blinded, as rater and fidelity coder: no key table in the SQL, no key value returned."""
     store = demo_study.store
+    public = {name for name, function in inspect.getmembers(blinded, inspect.isfunction)
+              if function.__module__ == blinded.__name__ and not name.startswith("_")}  # fmt: skip
+    called: set[str] = set()
+    for name in public:  # noted when called, so that a function added to the door cannot miss the crawl
+        monkeypatch.setattr(blinded, name, noting(called, name, getattr(blinded, name)))
     statements: list[str] = []
 
     @event.listens_for(store.engine, "before_cursor_execute")
@@ -102,8 +117,8 @@ def test_the_coder_door_never_touches_the_key_in_sql_or_in_what_it_returns(demo_
     for name, scale, score in (("rater.one", "ea_sensitivity", 5.5), ("fidelity.one", "vipp_adherence", 4)):
         account = demo_study.accounts[name]
         items = blinded.queue(store, account)
-        returned += [items, blinded.resume_code(items)]
-        assert len(items) >= 2
+        returned += [items, blinded.resume_code(items), blinded.coding_closed(store, account)]
+        assert len(items) >= 3
         for item in items[:2]:
             task = blinded.task(store, account, item.code)
             returned += [task, blinded.media(store, account, item.code),
@@ -111,8 +126,11 @@ def test_the_coder_door_never_touches_the_key_in_sql_or_in_what_it_returns(demo_
             for definition in task.scales:
                 returned.append(blinded.save_draft(store, account, item.code, definition.key, score))
             returned.append(blinded.save_notes(store, account, item.code, "seen"))
-            returned += [blinded.submit(store, account, item.code), blinded.task(store, account, item.code)]
+            returned += [blinded.submit(store, account, item.code), blinded.task(store, account, item.code),
+                         blinded.coding_closed(store, account, item.code)]
+        returned.append(blinded.flag(store, account, items[2].code, "other", "the picture freezes"))
         returned.append(blinded.queue(store, account))
+        assert items[2].code not in [item.code for item in returned[-1]]
         with pytest.raises(NotFound):
             blinded.task(store, account, "NOTACODE")
     event.remove(store.engine, "before_cursor_execute", capture)
@@ -137,6 +155,7 @@ def test_the_coder_door_never_touches_the_key_in_sql_or_in_what_it_returns(demo_
             assert leak.casefold() not in shown, (where, leak)
     media = [r for r in returned if isinstance(r, blinded.Media)]
     assert media and all(re.fullmatch(r"[0-9a-f]{32}\.(mp4|m4a|wav|mp3)", m.name) for m in media)
+    assert called == public
 
 
 # ------------------------------------------------------------------------------ the module

@@ -1,0 +1,284 @@
+"""Flags and exclusions, on SQLite and PostgreSQL: a coder's "cannot code this recording", the PI's decision
+(back to the queue, or out of the study), what every coder is served after it, and what still counts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select, text
+
+from coding_app import blinded, flags
+from coding_app.agreement import double_coded
+from coding_app.analysis import analysis_dataset
+from coding_app.assignments import assign
+from coding_app.consensus import consensus_ratings, record_consensus
+from coding_app.errors import NotAllowed, NotFound
+from coding_app.exclusions import excluded
+from coding_app.lock import CodingClosed, lock, unlock
+from coding_app.progress import coder_progress
+from coding_app.store.models import Exclusion, Flag, Recording
+from tests.coding_app.helpers import add_account, add_recordings, audit_rows, row_counts
+
+SCALES = ("ea_sensitivity", "ea_non_intrusiveness")
+
+
+@pytest.fixture
+def flagging(study):
+    """Four videos in the queues of rater.one and rater.two (double coding), a PI."""
+    study.codes = add_recordings(study.store, [dict(recording_id=f"V{n}", participant_id=f"P{n}", kind="video",
+                                                    arm="VIPP-PMH", timepoint="baseline") for n in range(1, 5)])  # fmt: skip
+    study.accounts = {name: add_account(study.store, name, role) for name, role in
+                      (("rater.one", "coder"), ("rater.two", "coder"), ("pi.one", "pi"))}  # fmt: skip
+    assign(study.store, ["rater.one", "rater.two"], kind="video", seed=4, actor="pi.one")
+    return study
+
+
+def order(study, name: str) -> list[str]:
+    return [item.code for item in blinded.queue(study.store, study.accounts[name])]
+
+
+def code_and_submit(study, name: str, code: str, score: float) -> None:
+    for scale in SCALES:
+        blinded.save_draft(study.store, study.accounts[name], code, scale, score)
+    assert blinded.submit(study.store, study.accounts[name], code)
+
+
+def refused_like_unassigned(study, name: str, code: str) -> None:
+    """Every door function asked for this code answers exactly as for a recording never assigned."""
+    store, account = study.store, study.accounts[name]
+    for call in (lambda: blinded.task(store, account, code), lambda: blinded.media(store, account, code),
+                 lambda: blinded.playback_facts(store, account, code, study.media),
+                 lambda: blinded.save_draft(store, account, code, "ea_sensitivity", 5),
+                 lambda: blinded.save_notes(store, account, code, "x"), lambda: blinded.submit(store, account, code),
+                 lambda: blinded.coding_closed(store, account, code),
+                 lambda: blinded.flag(store, account, code, "no_sound")):  # fmt: skip
+        with pytest.raises(NotFound) as refusal:
+            call()
+        assert str(refusal.value) == blinded.NOT_ASSIGNED
+
+
+def test_a_flag_takes_the_recording_out_of_its_coders_queue_and_a_clear_puts_it_back_at_its_place(flagging):
+    """Flagged: out of rater.one's queue (and every door function refuses it like an unassigned one), still in
+    rater.two's, the draft kept. Cleared: back at its place with the draft; both steps audited."""
+    store, pi = flagging.store, flagging.accounts["pi.one"]
+    before = order(flagging, "rater.one")
+    code = before[1]
+    blinded.save_draft(store, flagging.accounts["rater.one"], code, "ea_sensitivity", 4.5)
+
+    blinded.flag(store, flagging.accounts["rater.one"], code, "no_sound", "  only hiss after the first minute ")
+
+    assert order(flagging, "rater.one") == [c for c in before if c != code]
+    assert [i.position for i in blinded.queue(store, flagging.accounts["rater.one"])] == [1, 2, 3]
+    assert blinded.resume_code(blinded.queue(store, flagging.accounts["rater.one"])) == before[0]
+    assert code in order(flagging, "rater.two")
+    refused_like_unassigned(flagging, "rater.one", code)
+    [raised] = audit_rows(store, "flag.raise")
+    assert (raised.actor, raised.entity) == ("rater.one", "flag")
+    assert {k: raised.new[k] for k in ("recording", "coder", "reason", "text")} == {
+        "recording": code, "coder": "rater.one", "reason": "no_sound", "text": "only hiss after the first minute"}
+    [shown] = flags.open_flags(store, pi)
+    assert (shown.code, shown.coder, shown.reason, shown.text) == (code, "rater.one", "No sound", "only hiss after the first minute")
+
+    decided = flags.clear(store, pi, shown.id, "re-imported with its sound")
+
+    assert (decided.code, decided.coder) == (code, "rater.one")
+    assert order(flagging, "rater.one") == before
+    assert blinded.task(store, flagging.accounts["rater.one"], code).ratings["ea_sensitivity"].score == 4.5
+    assert flags.open_flags(store, pi) == []
+    [cleared] = audit_rows(store, "flag.clear")
+    assert (cleared.actor, cleared.entity_id, cleared.reason) == ("pi.one", str(shown.id), "re-imported with its sound")
+    assert (cleared.old, cleared.new["resolution"], cleared.new["coder"]) == ({"resolution": None}, "cleared", "rater.one")
+    with store.read() as db:
+        row = db.get(Flag, shown.id)
+        assert (row.resolution, row.resolved_by, row.resolution_note) == ("cleared", "pi.one", "re-imported with its sound")
+    # Flagged again later, it is a new flag: the cleared one stays as history.
+    blinded.flag(store, flagging.accounts["rater.one"], code, "no_picture")
+    assert [f.reason for f in flags.open_flags(store, pi)] == ["No picture"]
+
+
+def test_excluding_takes_the_recording_out_of_every_queue_and_its_ratings_out_of_what_counts(flagging):
+    """rater.two submitted the recording; rater.one flags it; the PI excludes it. It leaves both queues (rater.two's
+    submitted work is kept but not served), agreement, consensus and the analysis dataset (listed with the reason)."""
+    store, pi = flagging.store, flagging.accounts["pi.one"]
+    code, other = order(flagging, "rater.one")[:2]
+    for name in ("rater.one", "rater.two"):
+        code_and_submit(flagging, name, other, 5)
+    code_and_submit(flagging, "rater.two", code, 6)
+    blinded.save_draft(store, flagging.accounts["rater.one"], code, "ea_sensitivity", 6)
+    blinded.flag(store, flagging.accounts["rater.one"], code, "wrong_recording", "another mother and child")
+    [shown] = flags.open_flags(store, pi)
+    assert len(double_coded(store)[0]) == 4  # the other recording, by two coders on two scales
+    record_consensus(store, pi, code, "ea_sensitivity", 6, "watched it")
+    ratings_before = row_counts(store)["rating"]
+
+    flags.exclude(store, pi, shown.id, "  not a trial family  ")
+
+    for name in ("rater.one", "rater.two"):
+        assert code not in order(flagging, name)
+        refused_like_unassigned(flagging, name, code)
+    assert row_counts(store)["rating"] == ratings_before  # submitted work is kept, only not served or counted
+    assert set(double_coded(store)[0]["code"]) == {other}
+    assert consensus_ratings(store, pi).empty
+    lock(store, pi)
+    data = analysis_dataset(store, pi)
+    assert code not in set(data.rows["recording"])
+    assert set(data.listed.loc[data.listed["recording"] == code, "reason"]) == {
+        "excluded from the study (a coder could not code it): its ratings do not count"}
+    with store.read() as db:
+        row = db.get(Exclusion, db.scalar(select(Recording.id).where(Recording.code == code)))
+        assert (row.cause, row.ratings_count, row.reason, row.by) == ("flag", False, "not a trial family", "pi.one")
+    [listed] = excluded(store, pi)
+    assert (listed.code, listed.cause, listed.ratings_count, listed.reason) == (
+        code, "a coder could not code it", False, "not a trial family")
+    [recorded] = audit_rows(store, "recording.exclude")
+    assert (recorded.actor, recorded.entity_id, recorded.reason) == ("pi.one", code, "not a trial family")
+    assert recorded.new == {"recording": code, "cause": "flag", "ratings_count": False, "flag": shown.id}
+    [settled] = audit_rows(store, "flag.exclude")
+    assert (settled.entity_id, settled.new["resolution"]) == (str(shown.id), "excluded")
+
+
+def test_excluding_settles_every_open_flag_on_the_recording(flagging):
+    """Both coders flagged it: one exclusion settles both flags, and nothing waits for the PI any more."""
+    store, pi = flagging.store, flagging.accounts["pi.one"]
+    code = order(flagging, "rater.one")[0]
+    blinded.flag(store, flagging.accounts["rater.one"], code, "no_picture")
+    blinded.flag(store, flagging.accounts["rater.two"], code, "other", "black screen throughout")
+    first, second = flags.open_flags(store, pi)
+    assert [(f.coder, f.reason) for f in (first, second)] == [
+        ("rater.one", "No picture"), ("rater.two", "Something else (say what)")]
+
+    flags.exclude(store, pi, second.id, "no picture at all")
+
+    assert flags.open_flags(store, pi) == []
+    with store.read() as db:
+        assert {f.resolution for f in db.scalars(select(Flag))} == {"excluded"}
+    assert {r.entity_id for r in audit_rows(store, "flag.exclude")} == {str(first.id), str(second.id)}
+    with pytest.raises(flags.FlagRefused, match=r"was excluded already, by pi\.one on \d{4}-\d\d-\d\d"):
+        flags.clear(store, pi, first.id)
+
+
+def test_an_exclusion_written_elsewhere_takes_the_recording_out_of_coding_and_counts_as_it_says(flagging):
+    """Exclusions are one mechanism whoever writes them (a withdrawal, say): out of every queue; the ratings stay in
+    agreement when it keeps them and leave when it does not; a flag on an excluded recording no longer waits."""
+    store, pi = flagging.store, flagging.accounts["pi.one"]
+    kept, dropped, flagged = order(flagging, "rater.one")[:3]
+    for code in (kept, dropped):
+        for name in ("rater.one", "rater.two"):
+            code_and_submit(flagging, name, code, 5)
+    blinded.flag(store, flagging.accounts["rater.two"], flagged, "no_sound")
+    [waiting] = flags.open_flags(store, pi)
+    with store.write() as db:
+        ids = dict(db.execute(select(Recording.code, Recording.id)).all())
+        db.add_all([Exclusion(recording_id=ids[kept], cause="withdrawal", ratings_count=True, by="pi.one"),
+                    Exclusion(recording_id=ids[dropped], cause="withdrawal", ratings_count=False, by="pi.one"),
+                    Exclusion(recording_id=ids[flagged], cause="withdrawal", ratings_count=False, by="pi.one")])  # fmt: skip
+
+    for name in ("rater.one", "rater.two"):
+        assert not {kept, dropped, flagged} & set(order(flagging, name))
+    assert set(double_coded(store)[0]["code"]) == {kept}
+    assert flags.open_flags(store, pi) == []
+    with pytest.raises(flags.FlagRefused, match=rf"recording {flagged} was excluded from the study already"):
+        flags.exclude(store, pi, waiting.id, "no sound")
+
+
+@pytest.mark.parametrize(("reason", "words", "message"), [
+    ("sound_gone", "", "no reason 'sound_gone': choose one of no_picture, no_sound, wrong_recording, not_the_task, other"),
+    ("other", "   ", 'say what is wrong: "Something else (say what)" needs a few words'),
+    ("no_sound", "x" * 2_001, "limited to 2,000 characters; this has 2,001: shorten it by 1"),
+])  # fmt: skip
+def test_a_flag_without_a_listed_reason_or_with_too_much_text_is_refused_and_keeps_nothing(flagging, reason, words, message):
+    store = flagging.store
+    code = order(flagging, "rater.one")[0]
+    counts = row_counts(store)
+    with pytest.raises(flags.FlagRefused, match=re.escape(message)):
+        blinded.flag(store, flagging.accounts["rater.one"], code, reason, words)
+    assert row_counts(store) == counts
+    assert code in order(flagging, "rater.one")
+
+
+def test_a_submitted_recording_cannot_be_flagged(flagging):
+    store = flagging.store
+    code = order(flagging, "rater.one")[0]
+    code_and_submit(flagging, "rater.one", code, 5)
+    counts = row_counts(store)
+    with pytest.raises(flags.FlagRefused, match="this recording has been submitted: it cannot be flagged"):
+        blinded.flag(store, flagging.accounts["rater.one"], code, "no_picture")
+    assert row_counts(store) == counts
+
+
+def test_only_coders_flag_and_only_the_pi_decides(flagging):
+    """A PI at the coders' door and a coder at the PI's functions are refused by role, and audited."""
+    store, pi, coder = flagging.store, flagging.accounts["pi.one"], flagging.accounts["rater.one"]
+    code = order(flagging, "rater.one")[0]
+    with pytest.raises(NotAllowed):
+        blinded.flag(store, pi, code, "no_picture")
+    blinded.flag(store, coder, code, "no_picture")
+    [shown] = flags.open_flags(store, pi)
+    for call in (lambda: flags.open_flags(store, coder), lambda: flags.clear(store, coder, shown.id),
+                 lambda: flags.exclude(store, coder, shown.id, "mine"), lambda: excluded(store, coder)):  # fmt: skip
+        with pytest.raises(NotAllowed):
+            call()
+    assert len(audit_rows(store, "refused.flag")) == 3 and len(audit_rows(store, "refused.exclusion")) == 1
+    assert len(flags.open_flags(store, pi)) == 1
+
+
+def test_a_decision_is_refused_on_a_decided_or_unknown_flag_and_an_exclusion_needs_a_reason(flagging):
+    store, pi = flagging.store, flagging.accounts["pi.one"]
+    code = order(flagging, "rater.one")[0]
+    blinded.flag(store, flagging.accounts["rater.one"], code, "no_picture")
+    [shown] = flags.open_flags(store, pi)
+    with pytest.raises(flags.FlagRefused, match="excluding a recording from the study needs a reason"):
+        flags.exclude(store, pi, shown.id, "  ")
+    with pytest.raises(NotFound, match="no flag 999"):
+        flags.clear(store, pi, 999)
+    flags.clear(store, pi, shown.id)
+    counts = row_counts(store)
+    for call in (lambda: flags.clear(store, pi, shown.id, "again"), lambda: flags.exclude(store, pi, shown.id, "after all")):
+        with pytest.raises(flags.FlagRefused, match=rf"the flag on recording {code} was cleared already, by pi\.one on "):
+            call()
+    assert row_counts(store) == counts
+
+
+def test_no_exclusion_while_coding_is_locked_but_a_flag_can_go_back(flagging):
+    """Excluding after the lock would change which ratings count: refused until the PI unlocks (audited, with a
+    reason). Clearing changes no rating and stays possible."""
+    store, pi = flagging.store, flagging.accounts["pi.one"]
+    first, second = order(flagging, "rater.one")[:2]
+    for code in (first, second):
+        blinded.flag(store, flagging.accounts["rater.one"], code, "no_picture")
+    one, two = flags.open_flags(store, pi)
+    lock(store, pi, "ea_sensitivity")
+    counts = row_counts(store)
+    with pytest.raises(CodingClosed, match="excluding a recording refused"):
+        flags.exclude(store, pi, one.id, "no picture")
+    assert row_counts(store) == counts
+    flags.clear(store, pi, two.id)
+    unlock(store, pi, "ea_sensitivity", "a recording to exclude")
+    flags.exclude(store, pi, one.id, "no picture")
+    assert flags.open_flags(store, pi) == []
+
+
+def test_exclusion_rows_are_never_changed_or_deleted(flagging):
+    store, pi = flagging.store, flagging.accounts["pi.one"]
+    blinded.flag(store, flagging.accounts["rater.one"], order(flagging, "rater.one")[0], "no_picture")
+    flags.exclude(store, pi, flags.open_flags(store, pi)[0].id, "no picture")
+    for statement in ("UPDATE exclusion SET ratings_count = true", "DELETE FROM exclusion"):
+        with pytest.raises(Exception, match="exclusion rows are never"), store.write() as db:
+            db.execute(text(statement))
+
+
+def test_progress_counts_flagged_and_excluded_recordings_and_what_is_left(flagging):
+    store, pi = flagging.store, flagging.accounts["pi.one"]
+    first, second, third = order(flagging, "rater.one")[:3]
+    code_and_submit(flagging, "rater.one", first, 5)
+    blinded.flag(store, flagging.accounts["rater.one"], second, "no_sound")
+    blinded.flag(store, flagging.accounts["rater.one"], third, "no_picture")
+    flags.exclude(store, pi, flags.open_flags(store, pi)[1].id, "no picture")
+
+    table = coder_progress(store, pi).set_index(["coder", "scale"])
+
+    columns = ["assigned", "in_progress", "submitted", "flagged", "excluded", "left"]
+    label = "Maternal sensitivity (EA Scales)"
+    assert table.loc[("rater.one", label), columns].tolist() == [4, 0, 1, 1, 1, 1]
+    assert table.loc[("rater.two", label), columns].tolist() == [4, 0, 0, 0, 1, 3]
