@@ -17,7 +17,7 @@ with st.form("password", clear_on_submit=True, width=480):
     now_in_use = st.text_input("Temporary password from the PI" if forced else "Current password", type="password",
                                max_chars=accounts.MAX_PASSWORD_LENGTH)  # fmt: skip
     new = st.text_input("New password", type="password", max_chars=accounts.MAX_PASSWORD_LENGTH,
-                        help=f"At least {accounts.MIN_PASSWORD_LENGTH} characters.")  # fmt: skip
+                        placeholder=f"at least {accounts.MIN_PASSWORD_LENGTH} characters")  # fmt: skip
     again = st.text_input("New password again", type="password", max_chars=accounts.MAX_PASSWORD_LENGTH)
     saved = st.form_submit_button("Save my new password", type="primary")
 if saved:
