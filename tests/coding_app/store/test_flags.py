@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 
 import pytest
 from sqlalchemy import select, text
@@ -282,3 +284,36 @@ def test_progress_counts_flagged_and_excluded_recordings_and_what_is_left(flaggi
     label = "Maternal sensitivity (EA Scales)"
     assert table.loc[("rater.one", label), columns].tolist() == [4, 0, 1, 1, 1, 1]
     assert table.loc[("rater.two", label), columns].tolist() == [4, 0, 0, 0, 1, 3]
+
+
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)  # SQLite serialises every write transaction whole
+def test_on_postgresql_a_second_decision_on_a_flag_waits_for_the_first_and_refuses(flagging):
+    """An exclusion asked while a clear of the same flag is not yet committed: it waits for it, then refuses. READ
+    COMMITTED alone would let it read the flag as open, exclude the recording and settle the flag a second time."""
+    store, pi = flagging.store, flagging.accounts["pi.one"]
+    blinded.flag(store, flagging.accounts["rater.one"], order(flagging, "rater.one")[0], "no_sound")
+    [shown] = flags.open_flags(store, pi)
+    outcome: list[str] = []
+
+    def exclude() -> None:
+        try:
+            flags.exclude(store, pi, shown.id, "no sound")
+            outcome.append("excluded")
+        except flags.FlagRefused as refusal:
+            outcome.append(str(refusal))
+
+    second = threading.Thread(target=exclude)
+    with store.write() as db:  # the first decision, holding the flag until it commits
+        db.execute(text("UPDATE flag SET resolution = 'cleared', resolved_by = 'pi.one', resolved_at = now() WHERE id = :id"),
+                   {"id": shown.id})  # fmt: skip
+        second.start()
+        waiting, deadline = 0, time.monotonic() + 30
+        while not waiting and not outcome:
+            assert time.monotonic() < deadline, "the second decision neither waited nor finished"
+            with store.read() as reading:
+                waiting = reading.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).scalar()
+        assert waiting == 1
+    second.join(30)
+    [said] = outcome
+    assert said.startswith(f"the flag on recording {shown.code} was cleared already, by pi.one on ")
+    assert row_counts(store)["exclusion"] == 0
