@@ -277,11 +277,12 @@ def assign(
                 have = set(db.scalars(select(AssignmentScale.scale_id).where(AssignmentScale.assignment_id == assignment.id)))
                 db.add_all(AssignmentScale(assignment_id=assignment.id, scale_id=s) for s in scale_ids if s not in have)
             added[account.name] = len(new)
-            outside_draw[account.name] = len(outside.intersection(new))
-            if outside_draw[account.name]:
-                warnings.append(f"{account.name}: {outside_draw[account.name]} of these {kind} recordings are outside the "
-                                f"{DESIGN_DRAW[kind]} draw, which is what {DESIGN_DRAW[kind]} coding is meant for "
-                                f"(undo: obscode unassign {account.name} --kind {kind} --recordings CODES|all)")  # fmt: skip
+            beyond = outside.intersection(new)
+            outside_draw[account.name] = len(beyond)
+            if beyond:
+                warnings.append(f"{account.name}: {len(beyond)} of these {kind} recordings are outside the "
+                                f"{DESIGN_DRAW[kind]} draw, which is what {DESIGN_DRAW[kind]} coding is meant for; "
+                                f"to undo: obscode unassign {account.name} --kind {kind} --recordings {_codes(db, beyond).replace(', ', ',')}")  # fmt: skip
             audit.record(db, actor, "assignment.add", "account", account.name,
                          new={"recordings": len(new), "scales": keys, "kind": kind, "from": chosen,
                               "split": split, "seed": seed, "primary": primary,

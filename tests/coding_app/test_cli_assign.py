@@ -6,9 +6,14 @@ import pytest
 from typer.testing import CliRunner
 
 from coding_app.cli import app
-from coding_app.sampling import draw_fidelity
-from tests.coding_app.helpers import audit_rows
+from coding_app.sampling import draw_fidelity, draw_members
+from tests.coding_app.helpers import audit_rows, external_ids
 from tests.coding_app.store.test_assignments import AUDIO, order, setup_study
+
+
+def drawn(study) -> list[str]:
+    with study.store.read() as db:
+        return sorted(external_ids(study.store, draw_members(db, 1)))
 
 
 @pytest.fixture
@@ -23,12 +28,15 @@ def cli(study):
 
 
 def test_every_session_only_by_name_and_the_warning_goes_to_stderr(cli, study):
-    """--recordings all after a fidelity draw: done, the summary counts what is outside, stderr says so."""
+    """--recordings all after a fidelity draw: done, the summary counts what is outside, stderr says so and how to undo it."""
     said = cli("assign", "fidelity.one", "--kind", "audio", "--recordings", "all", "--seed", "1")
     assert said.exit_code == 0, said.output
     assert said.stdout == "fidelity.one: 4 recordings added to the queue (all audio recordings; 2 outside the fidelity draw)\n"
     assert said.stderr.startswith("warning: fidelity.one: 2 of these audio recordings are outside the fidelity draw")
     assert sorted(order(study.store, "fidelity.one")) == AUDIO
+    undo = said.stderr.strip().split("to undo: obscode ", 1)[1].split()
+    assert cli(*undo).stdout == "fidelity.one: 2 recordings taken out of the queue\n"
+    assert sorted(order(study.store, "fidelity.one")) == drawn(study)
 
 
 def test_a_draw_needs_no_kind_and_a_contradicting_kind_is_one_clear_line(cli, study):
