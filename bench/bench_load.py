@@ -24,12 +24,18 @@ default: every commit is flushed to disk). PostgreSQL: a throw-away cluster from
 tests/pg_cluster.py with its durability settings on (fsync, full page writes, synchronous
 commit), so both pay for the disk flush.
 
+On a shared machine the figures move with whatever else runs: ``--repeat N`` runs each N times
+and reports the median of each figure over the runs (counts are summed: the bar holds for every
+run), with the median load average (1 min) at the end of the runs, so a reader can tell.
+
 Run from the repository root: ``.venv/bin/python bench/bench_load.py`` (``--runs`` picks some).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -62,16 +68,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
-def latency(values: list[float]) -> str:
-    if not values:
+def latency(runs: list[list[float]]) -> str:
+    """p50 / p95 / max in ms, each the median over the runs."""
+    if not all(runs):
         return "-"
-    return " / ".join(f"{percentile(values, q) * 1000:.0f}" for q in (50, 95, 100))
+    return " / ".join(f"{statistics.median(percentile(v, q) for v in runs) * 1000:.0f}" for q in (50, 95, 100))
 
 
 RUNS = ("sqlite-processes", "sqlite-threads", "postgresql-processes", "postgresql-threads")
 
 
-def run(name: str, coders: int, recordings: int, seed: int, think: float) -> Outcome:
+def run(name: str, coders: int, recordings: int, seed: int, think: float) -> tuple[Outcome, float]:
+    """One run's outcome, and the load average (1 min) at its end."""
     dialect, how = name.split("-")
     with tempfile.TemporaryDirectory(prefix="obscode-load-") as root, database(dialect, Path(root)) as url:
         store = Store(url)
@@ -87,7 +95,7 @@ def run(name: str, coders: int, recordings: int, seed: int, think: float) -> Out
             store.dispose()
     for error in sorted(set(outcome.errors))[:5]:
         print(f"  a coder saw: {error}")
-    return outcome
+    return outcome, os.getloadavg()[0]
 
 
 def main() -> int:
@@ -97,17 +105,26 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", nargs="+", choices=RUNS, default=RUNS)
     parser.add_argument("--think", type=float, default=0.0, help="mean pause before each save, in seconds")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each; figures are medians over them")
     args = parser.parse_args()
-    outcomes = {name: run(name, args.coders, args.recordings, args.seed, args.think) for name in args.runs}
+    results = {name: [run(name, args.coders, args.recordings, args.seed, args.think) for _ in range(args.repeat)]
+               for name in args.runs}  # fmt: skip
     header = ("run", "attempted", "stored", "lost", "duplicated", "errors", "draft ms p50/p95/max",
-              "submit ms p50/p95/max", "submissions/s")  # fmt: skip
-    rows = [(name, o.attempted, o.stored, o.lost, o.duplicated, len(o.errors), latency(o.draft_seconds),
-             latency(o.submit_seconds), f"{o.stored / o.seconds:.1f}") for name, o in outcomes.items()]  # fmt: skip
+              "submit ms p50/p95/max", "submissions/s", "load")  # fmt: skip
+    rows = []
+    for name, result in results.items():
+        runs = [outcome for outcome, _ in result]
+        rows.append((name, *(sum(getattr(o, f) for o in runs) for f in ("attempted", "stored", "lost", "duplicated")),
+                     sum(len(o.errors) for o in runs), latency([o.draft_seconds for o in runs]),
+                     latency([o.submit_seconds for o in runs]),
+                     f"{statistics.median(o.stored / o.seconds for o in runs):.1f}",
+                     f"{statistics.median(load for _, load in result):.1f}"))  # fmt: skip
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
     print()
     for row in (header, *rows):
         print("  ".join(str(cell).rjust(width) for cell, width in zip(row, widths, strict=True)))
-    met = all(o.lost == o.duplicated == len(o.errors) == 0 and o.stored == o.attempted for o in outcomes.values())
+    met = all(o.lost == o.duplicated == len(o.errors) == 0 and o.stored == o.attempted
+              for result in results.values() for o, _ in result)  # fmt: skip
     print(f"\nbar (every submission stored; 0 lost, 0 duplicated, 0 errors): {'met' if met else 'NOT MET'}")
     return 0 if met else 1
 
