@@ -225,6 +225,8 @@ class CertificationStatus:
     table: pd.DataFrame
     """One row per coder and scale with a training set: training recordings coded, the rule's
     statistic against the master with its 95% CI, status and when certified."""
+    labels: dict[str, str]
+    """Each scale's label by key."""
 
 
 @audit.refusals("refused.certification", "certification")
@@ -232,7 +234,8 @@ def certification_status(store: Store, pi: Account) -> CertificationStatus:
     """For the PI: where every coder stands on every scale with a training set (granting any certification now due)."""
     require_role(pi, "pi")
     with store.write() as db:
-        rule = study_codebook(db).certification
+        codebook = study_codebook(db)
+        rule = codebook.certification
         coders = list(db.scalars(select(Account).where(~Account.has_role("pi"), Account.active).order_by(Account.name)))
         standings = settle(db, coders, list(db.scalars(select(ScaleRow.id))))
     rows = [(
@@ -240,7 +243,7 @@ def certification_status(store: Store, pi: Account) -> CertificationStatus:
         "certified" if s.certified_at is not None else "in training", s.certified_at,
     ) for s in standings]  # fmt: skip
     columns = ["coder", "scale", "training recordings coded", rule.statistic, "95% CI low", "95% CI high", "status", "certified at"]
-    return CertificationStatus(rule, pd.DataFrame(rows, columns=columns))
+    return CertificationStatus(rule, pd.DataFrame(rows, columns=columns), {k: d.label for k, d in codebook.scales.items()})
 
 
 @audit.refusals("refused.certification", "certification", entity_id="coder")

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from reliability import Scale, confusion_matrix
 
 from .codebook import CertificationRule
+from .interpretation import statistic_label
 
 
 def _style(figure: go.Figure, title: str) -> go.Figure:
@@ -28,20 +29,34 @@ def confusion_heatmap(scores: pd.DataFrame, scale: Scale, coder_a: str, coder_b:
     return _style(figure, "Confusion matrix on the full scale")
 
 
+def class_boundary(scale: Scale) -> str:
+    """Why the scatter's dashed lines sit where they do, e.g. "class boundary 5.25: between 5 and 5.5 on
+    the 0.5-point grid (Sensitive from 5.5)"; "" for a scale without classes."""
+    if scale.threshold is None:
+        return ""
+    below, at = scale.threshold - scale.step, scale.threshold
+    return (f"class boundary {at - scale.step / 2:g}: between {below:g} and {at:g} on the {scale.step:g}-point grid "
+            f"({scale.class_labels[1]} from {at:g})")
+
+
 def scatter(scores: pd.DataFrame, scale: Scale, coder_a: str, coder_b: str) -> go.Figure:
-    """One point per recording, jittered so that ties show; the threshold drawn on both axes."""
+    """One point per recording, jittered so that ties show; the class boundary drawn on both axes,
+    halfway between the grid's two levels either side of the threshold, so no point sits on it."""
     jitter = np.random.default_rng(0).uniform(-0.12, 0.12, size=(2, len(scores))) * scale.step
     figure = go.Figure(go.Scatter(x=scores["a"] + jitter[0], y=scores["b"] + jitter[1], mode="markers",
-                                  text=scores["code"], marker=dict(size=9, opacity=0.7),
+                                  text=scores["code"], marker=dict(size=9, opacity=0.7), name="a recording (jittered so ties show)",
                                   hovertemplate="%{text}<extra></extra>"))  # fmt: skip
-    figure.add_shape(type="line", x0=scale.low, y0=scale.low, x1=scale.high, y1=scale.high, line=dict(dash="dot", color="grey"))
-    if scale.threshold is not None:
-        figure.add_vline(x=scale.threshold - scale.step / 2, line=dict(color="#c0392b", dash="dash"))
-        figure.add_hline(y=scale.threshold - scale.step / 2, line=dict(color="#c0392b", dash="dash"))
     bounds = [scale.low - scale.step, scale.high + scale.step]
+    figure.add_trace(go.Scatter(x=[scale.low, scale.high], y=[scale.low, scale.high], mode="lines", name="same score",
+                                line=dict(dash="dot", color="grey"), hoverinfo="skip"))  # fmt: skip
+    if scale.threshold is not None:
+        at = scale.threshold - scale.step / 2
+        figure.add_trace(go.Scatter(x=[at, at, None, *bounds], y=[*bounds, None, at, at], mode="lines", name=class_boundary(scale),
+                                    line=dict(color="#c0392b", dash="dash"), hoverinfo="skip"))  # fmt: skip
     figure.update_xaxes(title=coder_a, range=bounds, dtick=1)
     figure.update_yaxes(title=coder_b, range=bounds, dtick=1)
-    return _style(figure, "Coder against coder (dashed: the class threshold)")
+    figure.update_layout(showlegend=True, legend=dict(orientation="h", yanchor="top", y=-0.15, x=0))
+    return _style(figure, "Coder against coder").update_layout(height=500, margin=dict(b=110))
 
 
 def bland_altman(scores: pd.DataFrame, coder_a: str, coder_b: str) -> go.Figure:
@@ -74,5 +89,18 @@ def certification_history(history: pd.DataFrame, coder: str, rule: Certification
     figure.add_hline(y=rule.threshold, line=dict(color="#c0392b", dash="dash"), annotation_text=f"threshold {rule.threshold:g}")
     figure.add_vline(x=rule.min_recordings, line=dict(color="grey", dash="dot"), annotation_text=f"{rule.min_recordings} recordings")
     figure.update_xaxes(title="training recordings submitted", dtick=1)
-    figure.update_yaxes(title=f"{rule.statistic.replace('_', ' ')} with the master")
+    figure.update_yaxes(title=f"{statistic_label(rule.statistic)} with the master")
     return _style(figure, f"{coder}: agreement with the master codes")
+
+
+def fidelity_by_clinician(table: pd.DataFrame, grid: Scale, threshold: float | None) -> go.Figure:
+    """Mean adherence per clinician (n coded on each bar) on the whole scale, with the acceptable line."""
+    figure = go.Figure(go.Bar(x=table["clinician"], y=table["mean_adherence"], text=table["coded"],
+                              texttemplate="%{y:.2f} (n=%{text})", textposition="inside", name="mean adherence"))  # fmt: skip
+    if threshold is not None:
+        # labelled at the left, above the line, inside the plot: never clipped by the axis' end
+        figure.add_hline(y=threshold, line=dict(color="#c0392b", dash="dash"), annotation_text=f"acceptable (>= {threshold:g})",
+                         annotation_position="top left", annotation_font_color="#c0392b", annotation_bgcolor="white")  # fmt: skip
+    figure.update_yaxes(title="mean adherence", range=[grid.low, grid.high + grid.step / 4], dtick=grid.step)
+    figure.update_xaxes(title="clinician")
+    return _style(figure, "Mean adherence by clinician").update_layout(height=360)

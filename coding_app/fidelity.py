@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import select
 
+from reliability import Scale
+
 from . import audit
 from .accounts import require_role
 from .ratings import submitted_ratings
@@ -23,6 +25,10 @@ class FidelityReport:
     by_clinician: pd.DataFrame
     by_session: pd.DataFrame
     draws: pd.DataFrame
+    label: str
+    grid: Scale
+    below: int
+    """Coded sessions whose adherence is below the threshold (0 without one)."""
 
 
 def _summary(sessions: pd.DataFrame, by: str, threshold: float | None) -> pd.DataFrame:
@@ -46,6 +52,8 @@ class FidelityScores:
 
     scale: str
     threshold: float | None
+    label: str
+    grid: Scale
     codes: dict[str, bool]
     """Every session recording's code: whether a fidelity draw sampled it."""
     scores: pd.Series
@@ -73,7 +81,7 @@ def fidelity_scores(store: Store, pi: Account) -> FidelityScores:
     if scale is None:
         raise ValueError("the codebook has no scale for session audio")
     scores = ratings[ratings["scale"] == scale.key].groupby("code")["score"].mean()
-    return FidelityScores(scale.key, scale.scale.threshold, codes, scores, draws)
+    return FidelityScores(scale.key, scale.scale.threshold, scale.label, scale.scale, codes, scores, draws)
 
 
 @audit.refusals("refused.fidelity", "fidelity")
@@ -91,5 +99,8 @@ def fidelity_report(store: Store, pi: Account, scores: FidelityScores | None = N
         sampled=lambda t: t["code"].map(scores.codes),
         score=lambda t: t["code"].map(scores.scores),
     )
+    coded = sessions["score"].dropna()
+    below = int((coded < scores.threshold).sum()) if scores.threshold is not None else 0
     return FidelityReport(scores.scale, scores.threshold, _summary(sessions, "clinician", scores.threshold),
-                          _summary(sessions, "session", scores.threshold), scores.draws)  # fmt: skip
+                          _summary(sessions, "session", scores.threshold), scores.draws, scores.label, scores.grid,
+                          below)  # fmt: skip

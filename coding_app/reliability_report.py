@@ -16,14 +16,12 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from reliability import band
+from reliability import KRIPPENDORFF, band
 
 from . import charts
-from .agreement import (
-    SHOWN_STATISTICS, AgreementReport, agreement_over_time, disagreements, every_pair_scores, methods_paragraph,
-    shown_statistics,
-)  # fmt: skip
+from .agreement import AgreementReport, agreement_over_time, disagreements, every_pair_scores, methods_paragraph
 from .export import neutralised, spreadsheet_csv
+from .interpretation import StatisticGroup, legend, legends, readable, statistic_groups
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
@@ -47,30 +45,44 @@ def file_names(now: datetime | None = None) -> dict[str, str]:
             "csv": f"obscode-reliability-tables-{day}.zip"}  # fmt: skip
 
 
-def _shown_statistics(report: AgreementReport) -> pd.DataFrame:
-    """Each pair's statistics as "estimate [low, high] band", one row per pair."""
+def _shown_statistics(report: AgreementReport, scale: str, group: StatisticGroup) -> pd.DataFrame:
+    """One group of a scale's statistics, each pair's as "estimate [low, high] interpretation", one row per pair."""
     rows = []
-    for _, pair in report.pairs.iterrows():
-        row = {"scale": pair["subscale"], "coders": f"{pair['coder_a']} and {pair['coder_b']}", "n": int(pair["n"])}
-        for key, label, bands in shown_statistics(report.codebook[pair["subscale"]].scale):
+    for _, pair in report.pairs[report.pairs["subscale"] == scale].iterrows():
+        row = {"coders": f"{pair['coder_a']} and {pair['coder_b']}", "recordings": int(pair["n"])}
+        for key, label, bands in group.statistics:
             row[label] = (f"{pair[key]:.2f} [{pair[f'{key}_ci_low']:.2f}, {pair[f'{key}_ci_high']:.2f}]"
                           + (f" {band(pair[key], bands)}" if bands else ""))  # fmt: skip
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def report_tables(report: AgreementReport, consensus: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The report's tables by sheet name: alpha over all coders, every statistic per pair with its
-    interval (numbers, for analysis), the disagreements, the consensus ratings and the double-coded
-    ratings themselves."""
+DISAGREEMENT_COLUMNS = ["scale", "code", "coder_a", "a", "coder_b", "b", "reason", "consensus", "consensus_reason"]
+
+
+def disagreement_list(report: AgreementReport, consensus: pd.DataFrame) -> pd.DataFrame:
+    """Every pair's disagreements (more than a point apart or across the threshold) with the consensus
+    score and reason where the PI has settled one (blank where it still waits)."""
     apart = [
         disagreements(report, scale, a, b).assign(scale=scale, coder_a=a, coder_b=b)
         for scale, a, b in zip(report.pairs["subscale"], report.pairs["coder_a"], report.pairs["coder_b"], strict=True)
     ]
+    if not apart:
+        return pd.DataFrame(columns=DISAGREEMENT_COLUMNS)
+    settled = consensus.set_index(["code", "scale"])[["score", "reason"]].rename(
+        columns={"score": "consensus", "reason": "consensus_reason"})  # fmt: skip
+    listed = pd.concat(apart, ignore_index=True).join(settled, on=["code", "scale"])
+    return listed[DISAGREEMENT_COLUMNS]
+
+
+def report_tables(report: AgreementReport, consensus: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The report's tables by sheet name: alpha over all coders, every statistic per pair with its
+    interval (numbers, for analysis), the disagreements, the consensus ratings and the double-coded
+    ratings themselves."""
     return {
         "alpha": report.alphas,
         "pairs": report.pairs.rename(columns={"subscale": "scale"}),
-        "disagreements": pd.concat(apart, ignore_index=True) if apart else pd.DataFrame(),
+        "disagreements": disagreement_list(report, consensus),
         "consensus": consensus,
         "double_coded_ratings": report.ratings,
     }
@@ -103,18 +115,37 @@ def _figure(figure: go.Figure) -> str:
                                                                    config={"displaylogo": False})
 
 
-def _table(table: pd.DataFrame) -> str:
+def _table(table: pd.DataFrame, scores: tuple[str, ...] = ()) -> str:
+    """A table as HTML; ``scores`` are columns of scores on a grid, shown as given (5.5, not 5.500)."""
     if table.empty:
         return '<p class="note">None.</p>'
-    return table.to_html(index=False, border=0, float_format=lambda x: f"{x:.3f}", na_rep="", escape=True)
+    formatters = {c: lambda x: "" if pd.isna(x) else f"{x:g}" for c in scores}
+    return table.to_html(index=False, border=0, float_format=lambda x: f"{x:.3f}", na_rep="", escape=True,
+                         formatters=formatters)  # fmt: skip
 
 
-def _scale_section(report: AgreementReport, scale: str, shown: pd.DataFrame) -> str:
-    """One scale: every pair's statistics, then pictures of all pairs pooled."""
+def _disagreements(report: AgreementReport, scale: str, listed: pd.DataFrame) -> str:
+    """The scale's disagreements, as the agreement page lists them, with the consensus where settled."""
+    mine = listed[listed["scale"] == scale].drop(columns="scale")
+    waiting = int(mine["consensus"].isna().sum())
+    note = (f"<p class='note'>{len(mine)} recordings more than a point apart or on opposite sides of the threshold; "
+            f"{waiting} waiting for a consensus rating.</p>")  # fmt: skip
+    shown = readable(mine, headers={"coder_a": "first coder", "a": "first coder's score", "coder_b": "second coder",
+                                    "b": "second coder's score", "reason": "why listed"})  # fmt: skip
+    return "<h3>Disagreements</h3>" + note + _table(shown, ("first coder's score", "second coder's score", "consensus"))
+
+
+def _scale_section(report: AgreementReport, scale: str, listed: pd.DataFrame) -> str:
+    """One scale: every pair's statistics by what they are computed on, the legends, the disagreements,
+    then pictures of all pairs pooled."""
     definition = report.codebook[scale]
     pooled = every_pair_scores(report, scale)
-    parts = [f"<h2>{escape(definition.label)}</h2>", "<h3>Every pair of coders</h3>",
-             _table(shown[shown["scale"] == scale].drop(columns="scale"))]  # fmt: skip
+    groups = statistic_groups(definition.scale)
+    parts = [f"<h2>{escape(definition.label)}</h2>", "<h3>Every pair of coders</h3>"]
+    for group in groups:
+        parts += [f"<p><b>{escape(group.title)}</b></p>", _table(_shown_statistics(report, scale, group))]
+    parts.append("<p class='note'><b>Interpretation words.</b> " + escape(" ".join(legends(groups))) + "</p>")
+    parts.append(_disagreements(report, scale, listed))
     if len(pooled) >= 2:
         figures = [
             charts.confusion_heatmap(pooled, definition.scale, "first coder", "second coder"),
@@ -123,22 +154,27 @@ def _scale_section(report: AgreementReport, scale: str, shown: pd.DataFrame) -> 
             charts.over_time(agreement_over_time(pooled), 8),
         ]
         parts += ["<h3>All pairs together</h3>", '<div class="figures">', *map(_figure, figures), "</div>"]
+        if definition.scale.threshold is not None:
+            parts.append(f"<p class='note'>Scatter, dashed: the {escape(charts.class_boundary(definition.scale))}.</p>")
     return "\n".join(parts)
 
 
 def report_html(report: AgreementReport, consensus: pd.DataFrame, now: datetime | None = None) -> str:
     """The standalone HTML reliability report."""
-    shown = _shown_statistics(report)
     scales = list(dict.fromkeys(report.pairs["subscale"]))
-    alphas = report.alphas.assign(band=[band(a, SHOWN_STATISTICS[-1][2]) for a in report.alphas["alpha"]]) if len(report.alphas) else report.alphas
+    labels = {key: definition.label for key, definition in report.codebook.scales.items()}
+    alphas = report.alphas.assign(band=[band(a, KRIPPENDORFF) for a in report.alphas["alpha"]]) if len(report.alphas) else report.alphas
+    listed = disagreement_list(report, consensus)
     body = [
         f"<h1>Inter-rater reliability report</h1><p class='note'>obscode, {report_date(now)}. Double-coded live "
         "recordings only (training recordings are left out); by recording code.</p>",
         f"<p><b>For the methods section:</b> {escape(methods_paragraph(report))}</p>" if scales else "<p>No recording has been scored by two coders yet.</p>",
-        "<h2>All coders together</h2>", _table(alphas),
-        *(_scale_section(report, scale, shown) for scale in scales),
+        "<h2>All coders together</h2>", _table(readable(alphas, labels)),
+        f"<p class='note'>{escape(legend(KRIPPENDORFF))}</p>" if len(alphas) else "",
+        *(_scale_section(report, scale, listed) for scale in scales),
         "<h2>Consensus ratings</h2><p class='note'>Scores the PI settled on where coders disagreed, with the "
-        "reasons; kept apart from the coders' own ratings, which all statistics above use.</p>", _table(consensus),
+        "reasons; kept apart from the coders' own ratings, which all statistics above use.</p>",
+        _table(readable(consensus, labels), ("score",)),
     ]  # fmt: skip
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Inter-rater reliability report</title>"

@@ -10,6 +10,7 @@ from coding_app.blinded import queue
 from coding_app.codebook import load_codebook
 from coding_app.errors import NotAllowed
 from coding_app.fidelity import fidelity_report
+from coding_app.next_steps import fidelity_steps
 from coding_app.ratings import import_ratings
 from coding_app.sampling import draw_fidelity
 from coding_app.store.models import AuditEntry, Participant, Recording, RecordingKey
@@ -71,3 +72,10 @@ def test_the_draw_is_shown_with_its_seed_and_the_key_read_is_audited(coded):
     with store.read() as db:
         reasons = db.scalars(select(AuditEntry.reason).where(AuditEntry.action == "unblind.key_table")).all()
     assert "fidelity summary" in reasons
+
+
+def test_the_pi_is_told_of_sessions_coded_below_acceptable_fidelity(coded):
+    store, pi, _, _ = coded
+    report = fidelity_report(store, pi)
+    assert report.below == 1 and report.label == "VIPP-PMH adherence to the manual" and (report.grid.low, report.grid.high) == (1, 5)
+    assert fidelity_steps(report) == ["1 coded session scored below acceptable fidelity (3): discuss them in the clinicians' supervision."]

@@ -6,18 +6,58 @@ import pandas as pd
 import streamlit as st
 
 from coding_app import charts
-from coding_app.agreement import (
-    SHOWN_STATISTICS, agreement_over_time, agreement_report, disagreements, methods_paragraph, pair_scores,
-    pair_statistics, shown_statistics,
-)  # fmt: skip
+from coding_app.agreement import agreement_over_time, agreement_report, methods_paragraph, pair_scores, pair_statistics
+from coding_app.codebook import ScaleDefinition
 from coding_app.consensus import consensus_ratings, record_consensus
-from coding_app.reliability_report import file_names, report_html, report_tables, tables_csv_zip, tables_xlsx
-from coding_app.web import runtime
+from coding_app.errors import NotFound
+from coding_app.interpretation import legend, legends, statistic_groups
+from coding_app.next_steps import agreement_steps
+from coding_app.reliability_report import (
+    disagreement_list, file_names, report_html, report_tables, tables_csv_zip, tables_xlsx,
+)  # fmt: skip
+from coding_app.web import pi_view, runtime
 from coding_app.web.identity import require
 from coding_app.web.reports import pi_report
-from reliability import band
+from reliability import KRIPPENDORFF, band
 
 WINDOW = 8
+SAVED = "consensus-saved"
+
+
+def consensus_form(apart: pd.DataFrame, definition: ScaleDefinition) -> None:
+    """The PI's consensus score for one listed recording: the scale named, a choice among its grid's
+    levels (none chosen to start, the coders' own scores marked), and the save confirmed."""
+    if SAVED in st.session_state:
+        st.success(st.session_state.pop(SAVED))
+    st.markdown(f"**Record a consensus rating on {definition.label}** (kept apart from the coders' ratings; audited)")
+    code = st.selectbox("Recording", list(apart["code"]), key="consensus-recording")
+    listed = apart[apart["code"] == code].iloc[0]
+    given: dict[float, list[str]] = {}
+    for coder, score in ((listed["coder_a"], listed["a"]), (listed["coder_b"], listed["b"])):
+        given.setdefault(float(score), []).append(coder)
+    scale = definition.scale
+    with st.form("consensus", clear_on_submit=True):
+        score = st.selectbox(
+            f"Consensus score on {definition.label}", [float(x) for x in scale.levels], index=None,
+            placeholder=f"Choose a score: {scale.low:g} to {scale.high:g} by {scale.step:g}",
+            format_func=lambda x: f"{x:g}" + (f"  (given by {' and '.join(given[x])})" if x in given else ""),
+        )  # fmt: skip
+        reason = st.text_area("Reason", placeholder="e.g. reviewed together; the second half of the session decides it")
+        if st.form_submit_button("Record consensus"):
+            if score is None:
+                st.error("Choose the consensus score.")
+            elif not reason.strip():
+                st.error("Give the reason for the consensus score.")
+            else:
+                try:
+                    version = record_consensus(runtime.store(), identity.account, code, definition.key, score, reason)
+                except (ValueError, NotFound) as error:  # coding of the scale locked, or the recording gone
+                    st.error(f"Not saved: {error}")
+                else:
+                    st.session_state[SAVED] = (f"Consensus for {code}, {definition.label}: {score:g} saved"
+                                               + (f" (revision {version})." if version > 1 else "."))  # fmt: skip
+                    st.rerun()
+
 
 identity = require("pi")
 st.title("Agreement")
@@ -27,29 +67,37 @@ if data.pairs.empty:
     st.info("No recording has been scored by two coders yet.")
     st.stop()
 
+labels = {key: definition.label for key, definition in data.codebook.scales.items()}
+consensus = consensus_ratings(runtime.store(), identity.account)
+pi_view.next_steps(agreement_steps(data, consensus),
+                   "Nothing waiting: every disagreement has a consensus rating and every scale's alpha is 0.80 or more.")
 st.markdown("**For the methods section:** " + methods_paragraph(data, "recordings"))
 if not data.alphas.empty:
     st.subheader("All coders together")
-    alphas = data.alphas.assign(band=[band(a, SHOWN_STATISTICS[-1][2]) for a in data.alphas["alpha"]])
-    st.dataframe(alphas, hide_index=True, width="stretch")
+    alphas = data.alphas.assign(band=[band(a, KRIPPENDORFF) for a in data.alphas["alpha"]])
+    pi_view.table(alphas if alphas["note"].astype(bool).any() else alphas.drop(columns="note"), labels)
+    pi_view.legends([legend(KRIPPENDORFF)])
 
 st.subheader("One pair of coders")
 scales = list(dict.fromkeys(data.pairs["subscale"]))
-scale_key = st.selectbox("Scale", scales, format_func=lambda k: data.codebook[k].label)
+scale_key = st.selectbox("Scale", scales, format_func=labels.get)
 pairs = data.pairs[data.pairs["subscale"] == scale_key]
 pair_labels = [f"{a} and {b}" for a, b in zip(pairs["coder_a"], pairs["coder_b"], strict=True)]
 chosen = pairs.iloc[pair_labels.index(st.selectbox("Coders", pair_labels))]
 row = pi_report(f"agreement {scale_key} {chosen['coder_a']} {chosen['coder_b']}",
                 lambda _store, _pi: pair_statistics(data, scale_key, chosen["coder_a"], chosen["coder_b"]), identity.account)
 definition = data.codebook[scale_key]
-shown = [
-    {"statistic": label, "estimate": row[key], "95% CI low": row[f"{key}_ci_low"],
-     "95% CI high": row[f"{key}_ci_high"], "interpretation": band(row[key], bands) if bands else ""}
-    for key, label, bands in shown_statistics(definition.scale)
-]  # fmt: skip
 st.caption(f"n = {row['n']} recordings scored by both; {row['n_unpaired']} by only one. {row['notes']}")
-st.dataframe(pd.DataFrame(shown), hide_index=True, width="stretch",
-             column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("estimate", "95% CI low", "95% CI high")})  # fmt: skip
+groups = statistic_groups(definition.scale)
+for group in groups:
+    st.markdown(f"**{group.title}**")
+    shown = pd.DataFrame([
+        {"statistic": label, "estimate": row[key], "95% CI low": row[f"{key}_ci_low"],
+         "95% CI high": row[f"{key}_ci_high"], "interpretation": band(row[key], bands) if bands else None}
+        for key, label, bands in group.statistics
+    ])  # fmt: skip
+    pi_view.table(shown)
+pi_view.legends(legends(groups))
 
 scores = pair_scores(data, scale_key, row["coder_a"], row["coder_b"])
 tabs = st.tabs(["Confusion matrix", "Scatter", "Bland-Altman", "Over time", "Disagreements"])
@@ -59,30 +107,23 @@ if len(scores) < 2:
 else:
     tabs[0].plotly_chart(charts.confusion_heatmap(scores, definition.scale, row["coder_a"], row["coder_b"]))
     tabs[1].plotly_chart(charts.scatter(scores, definition.scale, row["coder_a"], row["coder_b"]))
+    if definition.scale.threshold is not None:
+        tabs[1].caption("A point past the dashed class boundary on one axis and not the other is a recording the "
+                        "two coders put in different classes.")  # fmt: skip
     tabs[2].plotly_chart(charts.bland_altman(scores, row["coder_a"], row["coder_b"]))
     tabs[3].plotly_chart(charts.over_time(agreement_over_time(scores, WINDOW), WINDOW))
-apart = disagreements(data, scale_key, row["coder_a"], row["coder_b"])
-settled = consensus_ratings(runtime.store(), identity.account)
-settled = settled[settled["scale"] == scale_key].set_index("code")
+listed = disagreement_list(data, consensus)
+apart = listed[(listed["scale"] == scale_key) & (listed["coder_a"] == row["coder_a"]) & (listed["coder_b"] == row["coder_b"])]
 with tabs[4]:
     if apart.empty:
         st.success("No recording is more than a point apart or on opposite sides of the threshold.")
     else:
-        apart["consensus"] = apart["code"].map(settled["score"])
-        apart["consensus reason"] = [settled["reason"].get(code, "") for code in apart["code"]]
-        st.dataframe(apart.rename(columns={"a": row["coder_a"], "b": row["coder_b"]}), hide_index=True, width="stretch")
-        st.markdown("**Record a consensus rating** (kept apart from the coders' ratings; audited)")
-        with st.form("consensus", clear_on_submit=True):
-            code = st.selectbox("Recording", list(apart["code"]))
-            score = st.select_slider("Consensus score", [float(x) for x in definition.scale.levels], format_func=lambda x: f"{x:g}")
-            reason = st.text_area("Reason", placeholder="e.g. reviewed together; the second half of the session decides it")
-            if st.form_submit_button("Record consensus"):
-                if not reason.strip():
-                    st.error("Give the reason for the consensus score.")
-                else:
-                    version = record_consensus(runtime.store(), identity.account, code, scale_key, score, reason)
-                    st.success(f"Consensus for {code} recorded" + (f" (revision {version})." if version > 1 else "."))
-                    st.rerun()
+        waiting = int(apart["consensus"].isna().sum())
+        st.caption(f"{len(apart)} recordings listed, {waiting} waiting for a consensus rating.")
+        pi_view.table(apart.drop(columns=["scale", "coder_a", "coder_b"]),
+                      headers={"a": row["coder_a"], "b": row["coder_b"], "reason": "why listed"},
+                      formats={"a": "{:g}", "b": "{:g}", "consensus": "{:g}"})  # fmt: skip
+        consensus_form(apart, definition)
 
 st.subheader("Download the report")
 st.caption("A standalone HTML report with every figure, and the tables for analysis; named by date only.")
@@ -91,7 +132,7 @@ names = file_names()
 
 def _everything():
     """The report with every pair's intervals (made when a download is asked for) and the consensus ratings."""
-    return pi_report("agreement with every interval", agreement_report, identity.account), consensus_ratings(runtime.store(), identity.account)
+    return pi_report("agreement with every interval", agreement_report, identity.account), consensus
 
 
 columns = st.columns(3)

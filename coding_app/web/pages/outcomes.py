@@ -3,12 +3,14 @@
 import streamlit as st
 
 from coding_app.analysis import CodingOpen
+from coding_app.interpretation import header
 from coding_app.lock import lock_report
+from coding_app.next_steps import outcome_steps
 from coding_app.outcome_report import (
     DATASET_FORMATS, MIME, change_figure, dataset_file, file_names, outcome_report, report_html, report_tables,
     results_paragraph, share_figure, tables_csv_zip, tables_xlsx,
 )  # fmt: skip
-from coding_app.web import runtime
+from coding_app.web import pi_view, runtime
 from coding_app.web.identity import require
 
 INTERIM = "outcomes-interim"
@@ -24,7 +26,7 @@ except CodingOpen:
             "`obscode --as NAME lock --scale KEY`. Until then the allocation stays hidden.")  # fmt: skip
     history = lock_report(store, identity.account)
     if not history.empty:
-        st.dataframe(history, hide_index=True, width="stretch")
+        pi_view.table(history)
     with st.form("interim"):
         reason = st.text_input("An interim look before lock (e.g. for the data monitoring committee): the reason, kept in the audit log")
         if st.form_submit_button("Unblind for an interim look") and reason.strip():
@@ -36,29 +38,36 @@ except ValueError as error:  # the codebook does not say which arm is the contro
     st.stop()
 
 data, tables = report.dataset, report.tables
+labels = {key: definition.label for key, definition in data.scales.items()}
 if data.interim:
     st.warning(f"Interim look before lock: {data.interim}")
-st.caption(data.describe())
+pi_view.next_steps(outcome_steps(report), "Nothing waiting: coding is locked and every recording counts; "
+                   "these are the numbers to report (downloads below).")  # fmt: skip
 st.markdown("**Results:** " + results_paragraph(report))
 st.subheader(f"Outcomes by arm: {tables.treatment} against {tables.control}")
-st.dataframe(report.published, hide_index=True, width="stretch")
+pi_view.table(report.published, labels)
 scales = list(dict.fromkeys(tables.rows["subscale"]))
-for tab, scale in zip(st.tabs([data.scales[s].label for s in scales]), scales, strict=True):
+for tab, scale in zip(st.tabs([labels[s] for s in scales]), scales, strict=True):
     tab.plotly_chart(share_figure(report, scale))
     tab.plotly_chart(change_figure(report, scale))
 st.subheader("Follow-up: participants seen, of those randomised")
-st.dataframe(tables.follow_up, hide_index=True, width="stretch",
-             column_config={c: st.column_config.NumberColumn(format="percent") for c in ("rate", "ci_low", "ci_high")})  # fmt: skip
+percent = {c: "{:.1%}" for c in ("rate", "ci_low", "ci_high")}
+pi_view.table(tables.follow_up, headers={"n": "seen", "of": "randomised", "rate": "share seen"}, formats=percent)
 st.subheader("Not counted")
-st.dataframe(data.listed, hide_index=True, width="stretch")
+if data.listed.empty:
+    st.caption("Every recording counts.")
+else:
+    pi_view.table(data.listed, labels)
+# "treatment" and "control" in the numbers' headers are the study's arms
+arms = {c: header(c).replace("treatment", tables.treatment).replace("control", tables.control) for c in tables.rows.columns}
 with st.expander("Every number"):
-    st.dataframe(tables.rows, hide_index=True, width="stretch")
+    pi_view.table(tables.rows, labels, arms)
     for note in tables.notes:
         st.caption(note)
 with st.expander("Complete cases (participants scored at every timepoint)"):
-    st.dataframe(report.complete_case.rows, hide_index=True, width="stretch")
+    pi_view.table(report.complete_case.rows, labels, arms)
 with st.expander("Database lock"):
-    st.dataframe(report.locks, hide_index=True, width="stretch")
+    pi_view.table(report.locks, labels)
 
 st.subheader("Downloads")
 names = file_names(report)

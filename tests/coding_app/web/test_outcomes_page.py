@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 from coding_app.assignments import assign
 from coding_app.cli import app
 from coding_app.codebook import DEFAULT_CODEBOOK, load_codebook
+from coding_app.interpretation import header
 from coding_app.lock import lock
 from coding_app.outcome_report import dataset_file, outcome_report, report_html, report_tables, tables_xlsx
 from coding_app.ratings import import_ratings
@@ -66,6 +68,19 @@ def numbers(frame: pd.DataFrame) -> list[list]:
             for row in frame[list(ROW_FIELDS)].astype(object).itertuples(index=False)]  # fmt: skip
 
 
+def rounded(frame: pd.DataFrame) -> list[list]:
+    """Rows as the page shows them: numbers to 3 places, "—" for undefined."""
+    def cell(value):
+        if value is None or value == "—" or (isinstance(value, float) and math.isnan(value)):
+            return "—"
+        try:
+            return f"{float(value):.3f}"
+        except ValueError:
+            return value
+
+    return [[cell(v) for v in row] for row in frame[list(ROW_FIELDS)].astype(object).itertuples(index=False)]
+
+
 def test_the_cli_the_page_and_the_downloads_agree_on_the_numbers(trial, monkeypatch):
     url, store, accounts = trial
     pi = accounts["pi.one"]
@@ -80,10 +95,18 @@ def test_the_cli_the_page_and_the_downloads_agree_on_the_numbers(trial, monkeypa
 
     at = page_as(monkeypatch, pi)
     assert not at.exception and at.title[0].value == "Outcomes"
-    shown = next(d.value for d in at.dataframe if list(d.value.columns) == list(ROW_FIELDS))
+    fields = {header(f).replace("treatment", VIPP).replace("control", UC): f for f in ROW_FIELDS}  # headers in words, arms named
+    labels = {d.label: key for key, d in load_codebook().scales.items()}
+    shown = next(d.value for d in at.dataframe if set(d.value.columns) == set(fields)).rename(columns=fields)
+    shown = shown.assign(subscale=shown["subscale"].map(labels))
     report = outcome_report(store, pi)
     sheet = pd.read_excel(io.BytesIO(tables_xlsx(report_tables(report))), sheet_name="numbers")
-    assert numbers(shown) == cli_rows == numbers(sheet) == numbers(report.tables.rows)
+    assert cli_rows == numbers(sheet) == numbers(report.tables.rows)
+    assert rounded(shown) == rounded(report.tables.rows)
+    # read as a PI reads it: scale labels, headers in words, what waits
+    assert set(at.dataframe[0].value["scale"]) == {"Maternal sensitivity (EA Scales)", "Maternal non-intrusiveness (EA Scales)"}
+    assert list(at.dataframe[1].value.columns) == ["timepoint", "arm", "seen", "randomised", "share seen", "95% CI low", "95% CI high"]
+    assert "1 recording is not counted (listed under Not counted, with the reason)" in at.warning[0].value
     month5 = report.tables.rows.set_index(["subscale", "timepoint"]).loc[("ea_sensitivity", "month 5")]
     assert (month5.events_treatment, month5.n_treatment, month5.events_control, month5.n_control) == (3, 3, 0, 2)
     published = report.published.iloc[1]

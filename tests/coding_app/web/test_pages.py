@@ -212,7 +212,8 @@ def test_the_agreement_page_shows_every_statistic_once_two_coders_have_submitted
     at = run(APP)
     assert not at.exception
     alphas, statistics = at.dataframe[0].value, at.dataframe[1].value
-    assert list(alphas["scale"]) == ["ea_sensitivity", "ea_non_intrusiveness"] and set(alphas["n"]) == {3}
+    assert list(alphas["scale"]) == ["Maternal sensitivity (EA Scales)", "Maternal non-intrusiveness (EA Scales)"]
+    assert set(alphas["recordings"]) == {3}
     assert "weighted kappa (quadratic)" in list(statistics["statistic"])
     assert "n = 3 recordings scored by both" in texts(at)
 
