@@ -15,6 +15,7 @@ from coding_app.sessions import MEDIA_TOKEN_LIFETIME, media_token
 from coding_app.store import StoreUnavailable
 from coding_app.store.models import now
 from coding_app.web import runtime
+from coding_app.web.flag_form import cannot_code
 from coding_app.web.identity import require
 from coding_app.web.player import player
 from coding_app.web.runtime import KEPT, MEDIA_PATH, UNAVAILABLE
@@ -269,3 +270,4 @@ with right:
     if next_code and st.button("Next recording"):
         st.switch_page("pages/code.py", query_params={"recording": next_code})
     st.page_link("pages/queue.py", label="Back to my queue")
+    cannot_code(store, account, code, next_code, offered=not (task.submitted or offline))

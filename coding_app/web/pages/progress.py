@@ -1,21 +1,99 @@
-"""For the PI: how far every coder has got on every scale, and what cannot be coded."""
+"""For the PI: what waits for a decision, how far every coder has got on every scale, and what cannot be coded."""
 
 import streamlit as st
 
+from coding_app import flags
+from coding_app.errors import NotFound
+from coding_app.exclusions import excluded
+from coding_app.lock import CodingClosed
 from coding_app.progress import coder_progress, missing_media
 from coding_app.web import runtime
 from coding_app.web.identity import require
 
 identity = require("pi")
+store, pi = runtime.store(), identity.account
+DECIDED = "progress-decided"  # what the PI's last decision on a flag did (or why it did nothing), shown once after it
+# The scale's label says what is coded (video or session audio): the coder's role would only repeat it.
+COLUMNS = {"coder": "Coder", "scale": "Scale", "assigned": "Assigned", "in_progress": "In progress",
+           "submitted": "Submitted", "flagged": "Flagged", "excluded": "Excluded", "left": "Left to code"}  # fmt: skip
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def decide(flag: flags.FlagShown, exclude: bool) -> None:
+    note = st.session_state.get(f"note-{flag.id}", "")
+    try:
+        if exclude:
+            flags.exclude(store, pi, flag.id, note)
+            said = (f"Recording {flag.code} is excluded from the study: it has left every coder's queue, "
+                    "and its ratings no longer count.")  # fmt: skip
+        else:
+            flags.clear(store, pi, flag.id, note)
+            said = f"Recording {flag.code} is back in {flag.coder}'s queue, at its place."
+        st.session_state[DECIDED] = (True, said)
+    except (flags.FlagRefused, CodingClosed, NotFound) as refusal:
+        st.session_state[DECIDED] = (False, f"Nothing changed: {refusal}.")
+
+
 st.title("Coding progress")
-table = coder_progress(runtime.store(), identity.account)
+waiting = flags.open_flags(store, pi)
+table = coder_progress(store, pi)
+missing = missing_media(store, pi, runtime.media())
+gone = excluded(store, pi)
+
+# What the PI should do next, first.
+todo = []
+if waiting:
+    todo.append(f"{plural(len(waiting), 'flag')} {'waits' if len(waiting) == 1 else 'wait'} for your decision (below)")
+if not missing.empty:
+    todo.append(f"{plural(len(missing), 'recording')} cannot be coded: the media file is missing (below)")
+if todo:
+    st.warning("To do: " + "; ".join(todo) + ".")
+elif table.empty:
+    st.info("No recordings have been assigned yet: assign them to coders (obscode assign).")
+elif not table["left"].any():
+    st.success("Every assigned recording is coded or excluded: nothing waits for you or the coders.")
+else:
+    st.info(f"Nothing waits for you. Coders have {int(table['left'].sum())} scale ratings still to make.")
+if decided := st.session_state.pop(DECIDED, None):
+    (st.success if decided[0] else st.error)(decided[1])
+
+st.subheader("Flagged recordings")
+if not waiting:
+    st.caption("No flag waits for your decision. A coder who cannot code a recording (no picture, no sound, the "
+               "wrong recording) flags it from the coding page; it is listed here.")  # fmt: skip
+for flag in waiting:
+    with st.container(border=True):
+        st.markdown(f"**Recording {flag.code}** ({flag.kind}): **{flag.reason}**. "
+                    f"Flagged by {flag.coder} on {flag.raised_at:%Y-%m-%d %H:%M} UTC.")  # fmt: skip
+        if flag.text:
+            st.text(flag.text)  # as typed: no markdown
+        st.text_input("Note (needed to exclude)", key=f"note-{flag.id}", max_chars=flags.TEXT_LIMIT,
+                      placeholder="e.g. re-imported with its sound / not a trial family")  # fmt: skip
+        with st.container(horizontal=True):
+            st.button("Back to the queue", key=f"clear-{flag.id}", on_click=decide, args=(flag, False),
+                      help=f"The recording goes back into {flag.coder}'s queue, at its place.")  # fmt: skip
+            st.button("Exclude from the study", key=f"exclude-{flag.id}", on_click=decide, args=(flag, True),
+                      help="For good: out of every coder's queue, and its ratings no longer count.")  # fmt: skip
+
+st.subheader("Coders")
 if table.empty:
     st.info("No recordings have been assigned yet.")
 else:
-    st.dataframe(table, hide_index=True, width="stretch")
-missing = missing_media(runtime.store(), identity.account, runtime.media())
-if missing.empty:
-    st.success("Every assigned recording's media file is in place.")
-else:
-    st.error(f"{len(missing)} assigned recording{'s' if len(missing) != 1 else ''} cannot be coded: the media file is missing.")
-    st.dataframe(missing, hide_index=True, width="stretch")
+    st.dataframe(table[list(COLUMNS)].rename(columns=COLUMNS), hide_index=True, width="stretch")
+
+if not missing.empty:
+    st.subheader("Missing media")
+    st.error(f"{plural(len(missing), 'assigned recording')} cannot be coded: the media file is missing.")
+    st.dataframe(missing.rename(columns={"code": "Recording", "kind": "Kind", "coders assigned": "Coders waiting"}),
+                 hide_index=True, width="stretch")  # fmt: skip
+elif not table.empty:
+    st.caption("Every assigned recording's media file is in place.")
+
+if gone:
+    st.subheader("Excluded from the study")
+    st.dataframe([{"Recording": e.code, "Kind": e.kind, "Why": e.cause, "Ratings count": "yes" if e.ratings_count else "no",
+                   "Reason": e.reason, "By": e.by, "On": f"{e.at:%Y-%m-%d %H:%M} UTC"} for e in gone],
+                 hide_index=True, width="stretch")  # fmt: skip

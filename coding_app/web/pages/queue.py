@@ -6,6 +6,7 @@ import streamlit as st
 from coding_app import blinded
 from coding_app.store import StoreUnavailable
 from coding_app.web import runtime
+from coding_app.web.flag_form import say_flagged
 from coding_app.web.identity import require
 from coding_app.web.runtime import KEPT, UNAVAILABLE
 
@@ -22,6 +23,7 @@ except StoreUnavailable:
 done = sum(item.status == "submitted" for item in items)
 
 st.title("My queue")
+say_flagged()
 if closed:
     st.warning(closed)
 if not items:
