@@ -9,6 +9,7 @@ from sqlalchemy import select
 from coding_app import blinded
 from coding_app.accounts import account_named
 from coding_app.codebook import DEFAULT_CODEBOOK, CodebookError, load_codebook
+from coding_app.exclusions import not_counted
 from coding_app.store.models import Exclusion, Participant, Recording, RecordingKey, Withdrawal
 from tests.coding_app.helpers import audit_rows, row_counts
 from tests.operations.study import CODER, PI, media_study
@@ -64,6 +65,8 @@ def test_withdrawal_deletes_the_media_empties_the_queues_and_keeps_or_excludes_t
     [entry] = audit_rows(study.store, "participant.withdraw")
     assert (entry.actor, entry.reason, entry.new) == (PI, "asked by phone", {"recordings": 1, "ratings_kept": rule == "keep"})
     assert row_counts(study.store)["rating"] == 2  # kept or not in the analysis, never deleted
+    with study.store.read() as db:
+        assert not_counted(db) == ({} if rule == "keep" else {code: "withdrawal"})  # what the analysis leaves out
 
     checked = study.obscode("verify")
     assert checked.exit_code == 0, checked.output
