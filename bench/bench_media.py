@@ -253,7 +253,7 @@ def make_study(root: Path) -> Study:
     return Study(url, folder, code, path)
 
 
-def media_url(study: Study, base: str) -> tuple[str, str]:
+def media_url(study: Study, base: str, name: str = CODER, password: str = PASSWORD) -> tuple[str, str]:
     """Sign in over HTTP; return the session cookie and the media URL for the recording."""
     from coding_app.sessions import identify, media_token
     from coding_app.store import Store
@@ -261,7 +261,7 @@ def media_url(study: Study, base: str) -> tuple[str, str]:
     with httpx2.Client(timeout=30) as client:  # the sign-in form first, for its token (login CSRF)
         form = re.search(r'name="form_token" value="([^"]+)"', client.get(f"{base}/obscode/login").text)
         response = client.post(f"{base}/obscode/login", follow_redirects=False,
-                               data={"name": CODER, "password": PASSWORD, "form_token": form.group(1) if form else ""})  # fmt: skip
+                               data={"name": name, "password": password, "form_token": form.group(1) if form else ""})  # fmt: skip
     if response.status_code != 303 or COOKIE not in response.cookies:
         raise RuntimeError(f"login failed: {response.status_code} {response.text[:200]}")
     cookie = response.cookies[COOKIE]
