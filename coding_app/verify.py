@@ -37,21 +37,26 @@ class Verification:
     """Recordings whose media were deleted because their participant withdrew consent."""
     unhashed: int
     """Media files with no recorded hash yet (no backup since they were imported)."""
+    database_check: str
+    """What the database's own check was."""
 
     def summary(self) -> str:
         found = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}" if self.problems else "no problems"
         return (f"{found}: {self.recordings} recordings checked, {self.withdrawn} withdrawn (media deleted on purpose), "
-                f"{self.unhashed} media files not hashed yet (hashed by the next backup)")  # fmt: skip
+                f"{self.unhashed} media files not hashed yet (hashed by the next backup); database: {self.database_check}")  # fmt: skip
 
 
-def _database(connection: Connection) -> list[str]:
-    problems = []
+def _database(connection: Connection) -> tuple[list[str], str]:
+    """The database's problems, and what was checked."""
+    problems, checked = [], "every row read back"
     if connection.dialect.name == "sqlite":
+        checked = "integrity_check, foreign_key_check, every row read back"
         said = [row[0] for row in connection.exec_driver_sql("PRAGMA integrity_check")]
         problems += [f"database: {line}" for line in said if line != "ok"]
         problems += [f"database: a row of {row[0]} refers to a missing row of {row[2]}"
                      for row in connection.exec_driver_sql("PRAGMA foreign_key_check")]  # fmt: skip
-    elif connection.scalar(text("SELECT 1 FROM pg_extension WHERE extname = 'amcheck'")):
+    elif connection.scalar(text("SELECT has_function_privilege(f, 'EXECUTE') FROM to_regprocedure('bt_index_check(regclass)') "
+                                "AS f WHERE f IS NOT NULL")):  # amcheck installed, and this account may run it  # fmt: skip
         indexes = connection.execute(text(
             "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam "
             "WHERE a.amname = 'btree' AND c.relnamespace = current_schema()::regnamespace"
@@ -62,6 +67,7 @@ def _database(connection: Connection) -> list[str]:
                     connection.execute(text("SELECT bt_index_check(CAST(:index AS regclass))"), {"index": index})
             except DBAPIError as error:
                 problems.append(f"database: index {index} is damaged ({type(error.orig).__name__})")
+        checked = f"amcheck on {len(indexes)} indexes, every row read back"
     for table in Base.metadata.sorted_tables:
         try:
             with connection.begin_nested():
@@ -69,7 +75,7 @@ def _database(connection: Connection) -> list[str]:
                     pass
         except (DBAPIError, ValueError) as error:
             problems.append(f"database: table {table.name} cannot be read back ({type(error).__name__})")
-    return problems
+    return problems, checked
 
 
 def _media(recordings: list[tuple[str, str, bool]], media: MediaStore) -> tuple[list[str], int]:
@@ -100,12 +106,12 @@ def verify(store: Store, pi: Account, media: MediaStore) -> Verification:
     """Check the study (PI only); the check and what it found are audited."""
     require_role(pi, "pi")
     with store.engine.connect() as connection, connection.begin():
-        problems = _database(connection)
+        problems, checked = _database(connection)
     with store.read() as db:
         recordings = media_of(db)
     found, unhashed = _media(recordings, media)
     problems += found + _ratings(store, pi)
-    done = Verification(problems, len(recordings), sum(w for _, _, w in recordings), unhashed)
+    done = Verification(problems, len(recordings), sum(w for _, _, w in recordings), unhashed, checked)
     with store.write() as db:
         audit.record(db, pi.name, "study.verify", "study", None,
                      new={"problems": len(problems), "recordings": done.recordings, "withdrawn": done.withdrawn})  # fmt: skip
