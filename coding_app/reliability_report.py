@@ -124,6 +124,18 @@ def _table(table: pd.DataFrame, scores: tuple[str, ...] = ()) -> str:
                          formatters=formatters)  # fmt: skip
 
 
+def alpha_table(report: AgreementReport) -> pd.DataFrame:
+    """Alpha over all coders per scale with its interpretation (Krippendorff's words); the note column only when a note says something."""
+    if report.alphas.empty:
+        return report.alphas
+    alphas = report.alphas.assign(band=[band(a, KRIPPENDORFF) for a in report.alphas["alpha"]])
+    return alphas if alphas["note"].astype(bool).any() else alphas.drop(columns="note")
+
+
+def _legends(lines: list[str]) -> str:
+    return "<p class='note'><b>Interpretation words</b></p><ul class='note'>" + "".join(f"<li>{escape(line)}</li>" for line in lines) + "</ul>"
+
+
 def _disagreements(report: AgreementReport, scale: str, listed: pd.DataFrame) -> str:
     """The scale's disagreements, as the agreement page lists them, with the consensus where settled."""
     mine = listed[listed["scale"] == scale].drop(columns="scale")
@@ -144,7 +156,7 @@ def _scale_section(report: AgreementReport, scale: str, listed: pd.DataFrame) ->
     parts = [f"<h2>{escape(definition.label)}</h2>", "<h3>Every pair of coders</h3>"]
     for group in groups:
         parts += [f"<p><b>{escape(group.title)}</b></p>", _table(_shown_statistics(report, scale, group))]
-    parts.append("<p class='note'><b>Interpretation words.</b> " + escape(" ".join(legends(groups))) + "</p>")
+    parts.append(_legends(legends(groups)))
     parts.append(_disagreements(report, scale, listed))
     if len(pooled) >= 2:
         figures = [
@@ -163,14 +175,14 @@ def report_html(report: AgreementReport, consensus: pd.DataFrame, now: datetime 
     """The standalone HTML reliability report."""
     scales = list(dict.fromkeys(report.pairs["subscale"]))
     labels = {key: definition.label for key, definition in report.codebook.scales.items()}
-    alphas = report.alphas.assign(band=[band(a, KRIPPENDORFF) for a in report.alphas["alpha"]]) if len(report.alphas) else report.alphas
+    alphas = alpha_table(report)
     listed = disagreement_list(report, consensus)
     body = [
         f"<h1>Inter-rater reliability report</h1><p class='note'>obscode, {report_date(now)}. Double-coded live "
         "recordings only (training recordings are left out); by recording code.</p>",
         f"<p><b>For the methods section:</b> {escape(methods_paragraph(report))}</p>" if scales else "<p>No recording has been scored by two coders yet.</p>",
         "<h2>All coders together</h2>", _table(readable(alphas, labels)),
-        f"<p class='note'>{escape(legend(KRIPPENDORFF))}</p>" if len(alphas) else "",
+        _legends([legend(KRIPPENDORFF)]) if len(alphas) else "",
         *(_scale_section(report, scale, listed) for scale in scales),
         "<h2>Consensus ratings</h2><p class='note'>Scores the PI settled on where coders disagreed, with the "
         "reasons; kept apart from the coders' own ratings, which all statistics above use.</p>",

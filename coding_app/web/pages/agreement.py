@@ -13,7 +13,7 @@ from coding_app.errors import NotFound
 from coding_app.interpretation import legend, legends, statistic_groups
 from coding_app.next_steps import agreement_steps
 from coding_app.reliability_report import (
-    disagreement_list, file_names, report_html, report_tables, tables_csv_zip, tables_xlsx,
+    alpha_table, disagreement_list, file_names, report_html, report_tables, tables_csv_zip, tables_xlsx,
 )  # fmt: skip
 from coding_app.web import pi_view, runtime
 from coding_app.web.identity import require
@@ -74,8 +74,7 @@ pi_view.next_steps(agreement_steps(data, consensus),
 st.markdown("**For the methods section:** " + methods_paragraph(data, "recordings"))
 if not data.alphas.empty:
     st.subheader("All coders together")
-    alphas = data.alphas.assign(band=[band(a, KRIPPENDORFF) for a in data.alphas["alpha"]])
-    pi_view.table(alphas if alphas["note"].astype(bool).any() else alphas.drop(columns="note"), labels)
+    pi_view.table(alpha_table(data), labels)
     pi_view.legends([legend(KRIPPENDORFF)])
 
 st.subheader("One pair of coders")
