@@ -72,7 +72,7 @@ function build(root, data) {
   media.controlsList = "nodownload";
   media.addEventListener("contextmenu", (e) => e.preventDefault());
   const state = { data, setStateValue: () => {}, frameTime: null, a: null, b: null,
-                  scale: 0, typed: "", typedAt: 0, stepping: null, queued: [], waiting: null };  // fmt: skip
+                  scale: 0, typed: "", typedAt: 0, keyed: {}, waiting: null, stepping: null, queued: [] };  // fmt: skip
 
   // --- seek bar: an ARIA slider; the played part, what is buffered, the A-B loop, hover time
   const buffered = el("div", { className: "buffered" });
@@ -290,27 +290,31 @@ function build(root, data) {
     scale.pending = value;
     showScoring();
     // A score one more key could continue (5 before . for 5.5) waits a moment for that key, so
-    // that the page gets the score meant rather than two in quick succession, of which it may
-    // keep only one.
-    if (typed !== digit && state.waiting) clearTimeout(state.waiting.timer);  // continued: the longer score replaces it
-    else flush();
-    const save = () => { state.waiting = null; send("score", { scale: scale.key, score: value }); };
+    // that the page reruns once for the score meant. Each scale's latest score travels with every
+    // key sent, so keys that reach the page together (a score on another scale) lose nothing.
+    if (typed !== digit && state.waiting) {  // continued: the longer score replaces it
+      clearTimeout(state.waiting.timer);
+      state.waiting = null;
+    } else flush();
+    state.keyed[scale.key] = { score: value, at: pressedAt() };
     const more = digit !== "." && scale.levels.some((level) => level !== value && String(level).startsWith(typed));
-    if (more) state.waiting = { save, timer: setTimeout(save, CONTINUE_MS) };
-    else save();
+    if (more) state.waiting = { timer: setTimeout(flush, CONTINUE_MS) };
+    else send("score");
     return true;
   }
   // A score still waiting for its next key is sent now.
   function flush() {
     if (!state.waiting) return false;
     clearTimeout(state.waiting.timer);
-    state.waiting.save();
+    state.waiting = null;
+    send("score");
     return true;
   }
+  // When a key was pressed, on a clock that only goes forward in this tab: Python acts on each once.
+  function pressedAt() { return performance.timeOrigin + performance.now(); }
   // A state value, not a trigger: keys pressed while the page is running arrive together and the
-  // latest wins (5 then . is 5.5), where Streamlit may keep the first of two triggers. "at" (when
-  // the key was pressed, on a clock that only goes forward in this tab) lets Python act on each once.
-  function send(name, value) { state.setStateValue("action", { name, ...value, at: performance.timeOrigin + performance.now() }); }
+  // latest wins, where Streamlit may keep the first of two triggers.
+  function send(name) { state.setStateValue("action", { name, scores: { ...state.keyed }, at: pressedAt() }); }
   function showScoring() {
     const scales = state.data.scales;
     scoring.replaceChildren(el("span", { className: "label", textContent: "Digits score:" }),
@@ -452,9 +456,9 @@ function build(root, data) {
     }
     else if (k === "Enter" && !state.data.locked) {
       // a score just typed is saved first; the next Enter then asks to confirm it
-      if (!flush()) send(state.data.confirming ? "confirm" : "submit", {});
+      if (!flush()) send(state.data.confirming ? "confirm" : "submit");
     }
-    else if (k === "Escape") { if (!helpBox.hidden) toggleHelp(false); else if (state.data.confirming) send("cancel", {}); }
+    else if (k === "Escape") { if (!helpBox.hidden) toggleHelp(false); else if (state.data.confirming) send("cancel"); }
     else if (k === "t" || k === "T") insertTime();
     else if (k === "n" || k === "N") notes.focus();
     else if (k === "e" || k === "E") toEntry(e.shiftKey ? 1 : -1);

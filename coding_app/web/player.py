@@ -7,9 +7,10 @@ position is also kept in sessionStorage per recording, so that a reload or a new
 where the coder was.
 
 Every action has a key (the player's "?" lists them), and keys act wherever the focus is except
-in a text field. Score keys and Enter are sent as one state value, ``action``: ``{"name": "score",
-"scale": key, "score": value}``, ``{"name": "submit"}``, ``{"name": "confirm"}`` or
-``{"name": "cancel"}``; the page decides what each does.
+in a text field. Score keys, Enter and Esc are sent as one state value, ``action``: ``{"name":
+"score" | "submit" | "confirm" | "cancel", "scores": {scale: {"score": value, "at": pressed}},
+"at": pressed}``, carrying every scale's latest score key, so that keys reaching Python together
+lose none; :func:`pressed` reads what is new in it, and the page decides what each does.
 """
 
 from __future__ import annotations
@@ -68,3 +69,24 @@ def player(
         key=key, default={"notes": None, "action": None}, on_notes_change=lambda: None, on_action_change=on_action,
     )  # fmt: skip
     return result.notes
+
+
+def pressed(action: object, acted: dict[str, float]) -> tuple[dict[str, float], str | None]:
+    """What the coder keyed since the keys already acted on: each scale's newest score, and the command.
+
+    ``acted`` holds when the last key acted on was pressed, per scale (and "" for commands); it is
+    updated, so that each key is acted on once and never one older than the last. The command is
+    "submit", "confirm" or "cancel" (None for none new).
+    """
+    if not isinstance(action, dict):
+        return {}, None
+    scores = {}
+    for scale, keyed in (action.get("scores") or {}).items():
+        at, score = keyed.get("at"), keyed.get("score")
+        if isinstance(at, int | float) and isinstance(score, int | float) and at > acted.get(scale, 0):
+            acted[scale], scores[scale] = at, float(score)
+    at, name = action.get("at"), action.get("name")
+    if not isinstance(at, int | float) or at <= acted.get("", 0) or name not in ("submit", "confirm", "cancel"):
+        return scores, None
+    acted[""] = at
+    return scores, name

@@ -12,21 +12,23 @@ import streamlit as st
 
 from coding_app.codebook import load_codebook
 from coding_app.playback import measure
-from coding_app.web.player import player
+from coding_app.web.player import player, pressed
 
 query = st.query_params
 actions = st.session_state.setdefault("actions", [])
 
 
-def record(action: dict) -> None:
+def record() -> None:
     """Each key once, as the code page acts on them."""
-    if not actions or action["at"] > actions[-1]["at"]:
-        actions.append(action)
+    scores, command = pressed(st.session_state["player"]["action"], st.session_state.setdefault("acted", {}))
+    actions.extend({"name": "score", "scale": scale, "score": score} for scale, score in scores.items())
+    if command:
+        actions.append({"name": command})
 
 
 player(
     src=query["src"], kind=query["kind"], code="T1", facts=measure(Path(query["file"])) if "file" in query else None, notes="",
     locked=False, saved_label="", label_at=0, scales=load_codebook().for_kind(query["kind"]), scores={},
-    confirming=False, key="player", on_action=lambda: record(st.session_state["player"]["action"]),
+    confirming=False, key="player", on_action=record,
 )  # fmt: skip
 st.code(json.dumps(actions), language=None)

@@ -21,10 +21,7 @@ from playwright.sync_api import expect
 from starlette.staticfiles import StaticFiles
 
 from .conftest import (
-    LOGIN_PATH,
-    PASSWORDS,
     ROOT,
-    SCREENSHOTS,
     VENV_BIN,
     _free_port,
     claim,
@@ -243,6 +240,19 @@ def test_score_keys_send_the_chosen_scales_score_with_half_points(browser_page, 
     assert current_time(page) == 0, "the '.' after a digit stepped a frame"
 
 
+def test_quick_score_keys_on_two_scales_are_both_sent_each_to_its_scale(browser_page, player_server):
+    """5 waits for a possible half point; S and 6 then . follow within that wait: 5 goes to the first
+    scale, 6.5 to the second, however close together they reach the page."""
+    page = browser_page
+    open_player(page, player_server, "r25.mp4", "video")
+    for key in ("5", "s", "6", "."):
+        page.keyboard.press(key)
+    expect(page.get_by_test_id("stCode")).to_contain_text('"ea_non_intrusiveness"')
+    settle(page)
+    assert actions(page) == [{"name": "score", "scale": "ea_sensitivity", "score": 5},
+                             {"name": "score", "scale": "ea_non_intrusiveness", "score": 6.5}]  # fmt: skip
+
+
 def test_the_key_hint_and_help_list_frame_keys_for_video_only(browser_page, player_server):
     page = browser_page
     for name, kind, frames in (("tone.m4a", "audio", False), ("r25.mp4", "video", True)):
@@ -276,80 +286,6 @@ def test_an_a_b_loop_replays_the_marked_stretch(browser_page, player_server):
 
 
 # --------------------------------------------------------------------------- coding with the keyboard (the demo study)
-
-
-def sign_in_with_keys(page, demo, name: str) -> None:
-    page.goto(demo.url(LOGIN_PATH))
-    page.focus("#name")
-    page.keyboard.type(name)
-    page.keyboard.press("Tab")
-    page.keyboard.type(PASSWORDS[name])
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
-    settle(page)
-
-
-def notes_state(page):
-    return page.get_by_test_id("obscode-notes-state")
-
-
-def test_a_video_coded_with_the_keyboard_alone_half_points_notes_and_submit_and_next(browser_page, demo):
-    page = browser_page
-    page.set_viewport_size({"width": 1280, "height": 720})
-    sign_in_with_keys(page, demo, "rater.one")
-    code = claim(demo, queue_rows(page))
-    open_recording(page, demo, code)
-    wait_for_media(page, ready_state=2)
-    groups = scale_groups(page)
-
-    for key in ("5", "."):
-        page.keyboard.press(key)
-    wait_checked(groups.nth(0), "5.5")
-    page.keyboard.press("s")
-    page.keyboard.press("4")
-    wait_checked(groups.nth(1), "4")
-    expect(page.get_by_text(re.compile(r"^Draft saved at")).first).to_be_visible()
-
-    page.keyboard.press("Space")
-    wait_for(lambda: current_time(page) > 0.5, lambda: "Space did not play")
-    page.keyboard.press("k")
-    assert media(page).evaluate("m => m.paused")
-    page.keyboard.press("Home")
-    page.keyboard.press("ArrowRight")
-    page.keyboard.press("t")  # an entry at 1 s; the notes take the keys typed after it
-    page.keyboard.type("hand on the toy")
-    page.keyboard.press("Escape")
-    for key in ("ArrowRight", "ArrowRight", "t"):
-        page.keyboard.press(key)
-    page.keyboard.type("looks away")
-    page.keyboard.press("Escape")
-    notes = page.get_by_test_id("obscode-notes")
-    expect(notes).to_have_value("[0:00:01.000] hand on the toy\n[0:00:03.000] looks away")
-    expect(page.get_by_test_id("obscode-entries").get_by_role("listitem")).to_have_count(2)
-    page.keyboard.press("End")
-    page.keyboard.press("e")
-    wait_for(lambda: current_time(page) == 3, lambda: f"E went to {current_time(page)}, not the entry at 3 s")
-    page.keyboard.press("e")
-    wait_for(lambda: current_time(page) == 1, lambda: f"E again went to {current_time(page)}, not the entry at 1 s")
-    expect(notes_state(page)).to_have_text(re.compile(r"^Notes saved at"), timeout=15_000)
-
-    page.keyboard.press("Enter")
-    expect(page.get_by_text(re.compile(r"^Submit this recording\?"))).to_be_visible()
-    big = page.get_by_role("heading", name=re.compile(r"^Maternal sensitivity"))
-    expect(big).to_have_text(re.compile(r"5\.5 \(Sensitive\)"))
-    page.screenshot(path=str(SCREENSHOTS / "code-confirm-1280.png"))
-    page.keyboard.press("Enter")
-    page.wait_for_url(lambda url: f"recording={code}" not in url)
-    settle(page)
-    demo.submitted.setdefault("rater.one", []).append(code)
-    following = re.search(r"recording=(\w+)", page.url).group(1)
-    expect(page.get_by_role("heading", name=f"Recording {following}")).to_be_visible()
-    wait_for_media(page)
-    assert current_time(page) == 0
-    assert page.locator("[data-testid=stMain]").evaluate("e => e.scrollTop") == 0
-    page.goto(demo.url("/"))
-    settle(page)
-    assert {row["Recording"]: row["Status"] for row in queue_rows(page)}[code] == "submitted"
 
 
 def test_keys_act_after_a_score_is_clicked(browser_page, demo):

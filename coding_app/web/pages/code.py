@@ -2,7 +2,6 @@
 
 import time
 from dataclasses import replace
-from types import EllipsisType
 
 import streamlit as st
 
@@ -17,7 +16,7 @@ from coding_app.store.models import now
 from coding_app.web import runtime
 from coding_app.web.flag_form import cannot_code
 from coding_app.web.identity import require
-from coding_app.web.player import player
+from coding_app.web.player import player, pressed
 from coding_app.web.runtime import KEPT, MEDIA_PATH, UNAVAILABLE
 
 # The last view of the page that the database served, so an outage keeps the form (and what the
@@ -79,7 +78,7 @@ task = with_kept(task)
 SHOWN, CONFLICT = ("shown", code), ("conflict", code)
 # The scores on this window's confirming screen (once it is shown), and whether a submit goes on to the next recording.
 CONFIRMING, ADVANCE = ("confirm", code), ("advance", code)
-ACTED = "player-acted"  # when the last key the player sent was pressed
+ACTED = "player-acted"  # when the last keys the player sent were pressed, per scale
 scores = {scale.key: task.ratings[scale.key].score if scale.key in task.ratings else None for scale in task.scales}
 # What this window showed last time against what is stored now: a difference nobody here made
 # was made in another window, and the coder must see it before anything is saved or submitted.
@@ -114,10 +113,8 @@ def saved(label: str) -> None:
     st.session_state[("saved-at", code)] = time.time_ns()
 
 
-def save(scale_key: str, expected: float | None, score: float | None | EllipsisType = ...) -> None:
-    """Save the score just chosen (by default, on the scale's radio), if what is stored is still what this window showed."""
-    if score is ...:
-        score = st.session_state[f"score-{code}-{scale_key}"]
+def save(scale_key: str, expected: float | None, score: float | None) -> None:
+    """Save the score just chosen, if what is stored is still what this window showed."""
     try:
         blinded.save_draft(store, account, code, scale_key, score, expected=expected)
         st.session_state[SHOWN]["scores"][scale_key] = score
@@ -131,6 +128,10 @@ def save(scale_key: str, expected: float | None, score: float | None | EllipsisT
     except StoreUnavailable:
         unsaved[(code, scale_key)] = score
         saved("Not saved yet: kept in this window until the database is back.")
+
+
+def clicked(widget: str, scale_key: str, expected: float | None) -> None:
+    save(scale_key, expected, st.session_state[widget])
 
 
 def save_notes(typed: str, expected: str) -> None:
@@ -172,22 +173,16 @@ def ask_to_confirm() -> None:
 
 
 def act() -> None:
-    """A key pressed in the player: a score for a scale, Enter (submit, then confirm) or Esc (cancel)."""
-    action = st.session_state[f"player-{code}"].get("action")
-    if not isinstance(action, dict) or not isinstance(action.get("at"), int | float):
-        return
-    # Act on each key once, and never on one older than the last acted on.
-    if action["at"] <= st.session_state.get(ACTED, 0):
-        return
-    st.session_state[ACTED] = action["at"]
-    name = action.get("name")
-    if name == "score" and action.get("scale") in scores and isinstance(action.get("score"), int | float):
-        save(action["scale"], st.session_state[SHOWN]["scores"][action["scale"]], float(action["score"]))
-    elif name == "submit":
+    """Keys pressed in the player: scores for scales, Enter (submit, then confirm) or Esc (cancel)."""
+    keyed, command = pressed(st.session_state[f"player-{code}"].get("action"), st.session_state.setdefault(ACTED, {}))
+    for scale_key, score in keyed.items():
+        if scale_key in scores:
+            save(scale_key, st.session_state[SHOWN]["scores"][scale_key], score)
+    if command == "submit":
         ask_to_confirm()
-    elif name == "confirm" and isinstance(st.session_state.get(CONFIRMING), dict):
+    elif command == "confirm" and isinstance(st.session_state.get(CONFIRMING), dict):
         submit(st.session_state[CONFIRMING], then_next=True)
-    elif name == "cancel":
+    elif command == "cancel":
         st.session_state.pop(CONFIRMING, None)
 
 
@@ -243,13 +238,15 @@ with right:
             st.button("Cancel", help="Esc", on_click=st.session_state.pop, args=(CONFIRMING, None))
     for scale in task.scales:
         levels = [float(x) for x in scale.scale.levels]
-        widget = f"score-{code}-{scale.key}"
-        # The stored score, not what this window's widget last held: another window may have changed it.
-        st.session_state[widget] = scores[scale.key]
+        # A radio per stored score, showing it (another window may have changed it). Setting one
+        # radio's value instead lost scores: a rerun asked for (by a key) before the browser had
+        # shown the last one sends the radio's old value, which then counted as a click.
+        widget = f"score-{code}-{scale.key}-{scores[scale.key]}"
         st.markdown(f"**{scale.label}**")
         chosen = st.radio(
-            scale.label, levels, label_visibility="collapsed", format_func=lambda x: f"{x:g}", horizontal=True,
-            key=widget, disabled=task.submitted, on_change=save, args=(scale.key, scores[scale.key]),
+            scale.label, levels, index=None if scores[scale.key] is None else levels.index(scores[scale.key]),
+            label_visibility="collapsed", format_func=lambda x: f"{x:g}", horizontal=True, key=widget,
+            disabled=task.submitted, on_change=clicked, args=(widget, scale.key, scores[scale.key]),
         )  # fmt: skip
         if chosen is not None and scale.scale.threshold is not None:
             st.markdown(f"Class: **{scale.class_of(chosen)}** (threshold {scale.scale.threshold:g})")
