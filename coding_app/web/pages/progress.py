@@ -1,5 +1,6 @@
 """For the PI: what waits for a decision, how far every coder has got on every scale, and what cannot be coded."""
 
+import pandas as pd
 import streamlit as st
 
 from coding_app import flags
@@ -7,15 +8,14 @@ from coding_app.errors import NotFound
 from coding_app.exclusions import excluded
 from coding_app.lock import CodingClosed
 from coding_app.progress import coder_progress, missing_media
-from coding_app.web import runtime
+from coding_app.web import pi_view, runtime
 from coding_app.web.identity import require
 
 identity = require("pi")
 store, pi = runtime.store(), identity.account
 DECIDED = "progress-decided"  # what the PI's last decision on a flag did (or why it did nothing), shown once after it
 # The scale's label says what is coded (video or session audio): the coder's role would only repeat it.
-COLUMNS = {"coder": "Coder", "scale": "Scale", "assigned": "Assigned", "in_progress": "In progress",
-           "submitted": "Submitted", "flagged": "Flagged", "excluded": "Excluded", "left": "Left to code"}  # fmt: skip
+COLUMNS = ["coder", "scale", "assigned", "in_progress", "submitted", "flagged", "excluded", "left"]
 
 
 def plural(n: int, word: str) -> str:
@@ -43,20 +43,17 @@ table = coder_progress(store, pi)
 missing = missing_media(store, pi, runtime.media())
 gone = excluded(store, pi)
 
-# What the PI should do next, first.
-todo = []
+steps = []
 if waiting:
-    todo.append(f"{plural(len(waiting), 'flag')} {'waits' if len(waiting) == 1 else 'wait'} for your decision (below)")
+    steps.append(f"{plural(len(waiting), 'flag')} {'waits' if len(waiting) == 1 else 'wait'} for your decision: "
+                 "under Flagged recordings, put each back in the queue or exclude it from the study.")  # fmt: skip
 if not missing.empty:
-    todo.append(f"{plural(len(missing), 'recording')} cannot be coded: the media file is missing (below)")
-if todo:
-    st.warning("To do: " + "; ".join(todo) + ".")
-elif table.empty:
-    st.info("No recordings have been assigned yet: assign them to coders (obscode assign).")
-elif not table["left"].any():
-    st.success("Every assigned recording is coded or excluded: nothing waits for you or the coders.")
-else:
-    st.info(f"Nothing waits for you. Coders have {int(table['left'].sum())} scale ratings still to make.")
+    steps.append(f"{plural(len(missing), 'recording')} cannot be coded: the media file is missing (listed below).")
+if table.empty:
+    steps.append("No recordings have been assigned yet: assign them to coders (obscode assign).")
+left = 0 if table.empty else int(table["left"].sum())
+pi_view.next_steps(steps, f"Nothing waits for you; coders have {plural(left, 'scale rating')} still to make."
+                   if left else "Nothing waits: every assigned recording is coded or excluded.")  # fmt: skip
 if decided := st.session_state.pop(DECIDED, None):
     (st.success if decided[0] else st.error)(decided[1])
 
@@ -82,18 +79,17 @@ st.subheader("Coders")
 if table.empty:
     st.info("No recordings have been assigned yet.")
 else:
-    st.dataframe(table[list(COLUMNS)].rename(columns=COLUMNS), hide_index=True, width="stretch")
+    pi_view.table(table[COLUMNS], headers={"left": "left to code"})
 
 if not missing.empty:
     st.subheader("Missing media")
     st.error(f"{plural(len(missing), 'assigned recording')} cannot be coded: the media file is missing.")
-    st.dataframe(missing.rename(columns={"code": "Recording", "kind": "Kind", "coders assigned": "Coders waiting"}),
-                 hide_index=True, width="stretch")  # fmt: skip
+    pi_view.table(missing, headers={"coders assigned": "coders waiting"})
 elif not table.empty:
     st.caption("Every assigned recording's media file is in place.")
 
 if gone:
     st.subheader("Excluded from the study")
-    st.dataframe([{"Recording": e.code, "Kind": e.kind, "Why": e.cause, "Ratings count": "yes" if e.ratings_count else "no",
-                   "Reason": e.reason, "By": e.by, "On": f"{e.at:%Y-%m-%d %H:%M} UTC"} for e in gone],
-                 hide_index=True, width="stretch")  # fmt: skip
+    pi_view.table(pd.DataFrame([{"recording": e.code, "kind": e.kind, "why": e.cause,
+                                 "ratings count": "yes" if e.ratings_count else "no", "reason": e.reason, "by": e.by,
+                                 "at": e.at} for e in gone]), headers={"reason": "PI's reason", "by": "excluded by"})  # fmt: skip

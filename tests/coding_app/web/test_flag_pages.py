@@ -77,7 +77,8 @@ def test_the_pi_sees_the_flag_says_what_to_do_and_puts_it_back_in_the_queue(as_u
     flag = waiting_flag(web_study)
     as_user("pat")
     at = open_page("pages/progress.py")
-    assert "To do: 1 flag waits for your decision (below)." in [w.value for w in at.warning]
+    assert ("**What to do next**\n\n- 1 flag waits for your decision: under Flagged recordings, put each back in the "
+            "queue or exclude it from the study.") in [w.value for w in at.warning]  # fmt: skip
     shown = texts(at)
     assert f"**Recording {flag.code}** (video): **No sound**. Flagged by ann on" in shown
     assert NOTE in [t.value for t in at.text]
@@ -86,6 +87,7 @@ def test_the_pi_sees_the_flag_says_what_to_do_and_puts_it_back_in_the_queue(as_u
 
     assert f"Recording {flag.code} is back in ann's queue, at its place." in [s.value for s in at.success]
     assert "No flag waits for your decision" in texts(at) and not at.warning
+    assert "**What to do next:** Nothing waits for you; coders have 13 scale ratings still to make." in texts(at)
     assert [i.code for i in blinded.queue(web_study.store, web_study.account("ann"))] == web_study.codes["ann"]
     [cleared] = audit_rows(web_study.store, "flag.clear")
     assert (cleared.actor, cleared.reason) == ("pat", "re-imported with its sound")
@@ -105,7 +107,7 @@ def test_the_pi_excludes_a_recording_with_a_reason_and_sees_it_listed(as_user, w
 
     assert any(s.value.startswith(f"Recording {flag.code} is excluded from the study") for s in at.success)
     gone = at.dataframe[-1].value
-    assert gone[["Recording", "Why", "Ratings count", "Reason", "By"]].values.tolist() == [
+    assert gone[["recording", "why", "ratings count", "PI's reason", "excluded by"]].values.tolist() == [
         [flag.code, "a coder could not code it", "no", "not a trial family", "pat"]]
     for name in ("ann", "bob"):
         assert flag.code not in [i.code for i in blinded.queue(web_study.store, web_study.account(name))]
@@ -117,10 +119,10 @@ def test_the_progress_table_reads_in_words(as_user, web_study):
     as_user("pat")
     at = open_page("pages/progress.py")
     table = at.dataframe[0].value
-    assert list(table.columns) == ["Coder", "Scale", "Assigned", "In progress", "Submitted", "Flagged", "Excluded",
-                                   "Left to code"]  # fmt: skip
-    ann = table[(table["Coder"] == "ann") & (table["Scale"] == "Maternal sensitivity (EA Scales)")].iloc[0]
-    assert (ann["Assigned"], ann["Flagged"], ann["Left to code"]) == (3, 1, 2)
-    assert set(table["Scale"]) == {"Maternal sensitivity (EA Scales)", "Maternal non-intrusiveness (EA Scales)",
+    assert list(table.columns) == ["coder", "scale", "assigned", "in progress", "submitted", "flagged", "excluded",
+                                   "left to code"]  # fmt: skip
+    ann = table[(table["coder"] == "ann") & (table["scale"] == "Maternal sensitivity (EA Scales)")].iloc[0]
+    assert (ann["assigned"], ann["flagged"], ann["left to code"]) == (3, 1, 2)
+    assert set(table["scale"]) == {"Maternal sensitivity (EA Scales)", "Maternal non-intrusiveness (EA Scales)",
                                    "VIPP-PMH adherence to the manual"}
     assert "None" not in table.astype(str).values

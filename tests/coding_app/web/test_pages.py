@@ -82,7 +82,7 @@ def test_the_pi_sees_agreement_and_progress_and_not_the_coding_pages(as_user):
     assert "No recording has been scored by two coders yet." in texts(at)
     at = open_page("pages/progress.py")
     table = at.dataframe[0].value
-    assert set(table["Coder"]) == {"ann", "bob", "fay"}
+    assert set(table["coder"]) == {"ann", "bob", "fay"}
     assert "Coding progress" in texts(at)
     refused = run(PAGES / "code.py")
     assert "not available to your account" in texts(refused) and not refused.radio
