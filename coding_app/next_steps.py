@@ -15,6 +15,7 @@ from reliability import KRIPPENDORFF
 from .agreement import AgreementReport
 from .certification import CertificationStatus
 from .fidelity import FidelityReport
+from .lock import STUDY
 from .reliability_report import disagreement_list
 
 if TYPE_CHECKING:  # annotation only: a page run on its own (AppTest) has pages/ on sys.path, where outcomes.py
@@ -28,11 +29,18 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def agreement_steps(report: AgreementReport, consensus: pd.DataFrame) -> list[str]:
-    """Disagreements without a consensus rating (counted by scale) and scales whose alpha over all coders is below .80."""
+def closed_scales(report: AgreementReport, locks: pd.DataFrame) -> set[str]:
+    """The scales whose coding is locked now (:func:`coding_app.lock.lock_report`): no consensus can be recorded on them."""
+    scopes = set(locks.loc[locks["in_force"], "scope"]) if len(locks) else set()
+    return set(report.codebook.scales) if STUDY in scopes else scopes & set(report.codebook.scales)
+
+
+def agreement_steps(report: AgreementReport, consensus: pd.DataFrame, closed: set[str] = frozenset()) -> list[str]:
+    """Disagreements without a consensus rating (counted by scale; none on a ``closed`` scale, where the
+    codebook's analysis rule has decided) and scales whose alpha over all coders is below .80."""
     steps = []
     listed = disagreement_list(report, consensus)
-    waiting = listed[listed["consensus"].isna()].drop_duplicates(["scale", "code"])
+    waiting = listed[listed["consensus"].isna() & ~listed["scale"].isin(closed)].drop_duplicates(["scale", "code"])
     if len(waiting):
         by_scale = waiting.groupby("scale", sort=False).size()
         counts = "; ".join(f"{report.codebook[key].label}: {n}" for key, n in by_scale.items())

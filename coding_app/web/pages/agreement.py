@@ -11,7 +11,8 @@ from coding_app.codebook import ScaleDefinition
 from coding_app.consensus import consensus_ratings, record_consensus
 from coding_app.errors import NotFound
 from coding_app.interpretation import legend, legends, statistic_groups
-from coding_app.next_steps import agreement_steps
+from coding_app.lock import lock_report
+from coding_app.next_steps import agreement_steps, closed_scales
 from coding_app.reliability_report import (
     alpha_table, disagreement_list, file_names, report_html, report_tables, tables_csv_zip, tables_xlsx,
 )  # fmt: skip
@@ -69,8 +70,9 @@ if data.pairs.empty:
 
 labels = {key: definition.label for key, definition in data.codebook.scales.items()}
 consensus = consensus_ratings(runtime.store(), identity.account)
-pi_view.next_steps(agreement_steps(data, consensus),
-                   "Nothing waiting: every disagreement has a consensus rating and every scale's alpha is 0.80 or more.")
+closed = closed_scales(data, lock_report(runtime.store(), identity.account))
+pi_view.next_steps(agreement_steps(data, consensus, closed),
+                   "Nothing waiting: no disagreement waits for a consensus rating and every scale's alpha is 0.80 or more.")
 st.markdown("**For the methods section:** " + methods_paragraph(data, "recordings"))
 if not data.alphas.empty:
     st.subheader("All coders together")
@@ -122,7 +124,11 @@ with tabs[4]:
         pi_view.table(apart.drop(columns=["scale", "coder_a", "coder_b"]),
                       headers={"a": row["coder_a"], "b": row["coder_b"], "reason": "why listed"},
                       formats={"a": "{:g}", "b": "{:g}", "consensus": "{:g}"})  # fmt: skip
-        consensus_form(apart, definition)
+        if scale_key in closed:
+            st.info("Coding of this scale is locked: no consensus rating can be recorded now, and the codebook's "
+                    "analysis rule decides which score counts (`obscode unlock` reopens it, with a reason).")  # fmt: skip
+        else:
+            consensus_form(apart, definition)
 
 st.subheader("Download the report")
 st.caption("A standalone HTML report with every figure, and the tables for analysis; named by date only.")

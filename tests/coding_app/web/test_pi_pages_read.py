@@ -13,6 +13,7 @@ from coding_app import blinded
 from coding_app.agreement import agreement_report
 from coding_app.certification import import_master_codes
 from coding_app.consensus import consensus_ratings
+from coding_app.lock import lock
 from coding_app.reliability_report import report_html
 from coding_app.sampling import draw_fidelity
 from coding_app.sessions import Identity
@@ -115,6 +116,16 @@ def test_the_consensus_form_names_the_scale_offers_its_grid_and_confirms_the_sav
     settled = consensus_ratings(web_study.store, web_study.account("pat"))
     assert settled[["code", "scale", "score"]].values.tolist() == [[double_coded, "ea_sensitivity", 5.5]]
     assert f"1 disagreement waits for a consensus rating ({NON_INTRUSIVENESS}: 1)" in at.warning[0].value
+
+
+def test_a_locked_scale_offers_no_consensus_form_and_nothing_waits_on_it(as_user, web_study, double_coded):
+    lock(web_study.store, web_study.account("pat"), "ea_sensitivity")
+    as_user("pat")
+    at = run("agreement.py")
+    assert not at.exception, at.exception
+    assert f"1 disagreement waits for a consensus rating ({NON_INTRUSIVENESS}: 1)" in at.warning[0].value
+    assert "Coding of this scale is locked: no consensus rating can be recorded now" in texts(at, "info")
+    assert not [box for box in at.selectbox if box.label.startswith("Consensus score")]
 
 
 def test_the_certification_page_names_the_rule_in_words_and_who_is_below_it(as_user, web_study, tmp_path):
