@@ -6,6 +6,7 @@ from functools import partial
 import pandas as pd
 import pytest
 
+from coding_app import blinded, flags
 from coding_app.accounts import account_named, add_account
 from coding_app.agreement import (
     agreement_over_time, agreement_report, disagreements, methods_paragraph, pair_scores, pair_statistics,
@@ -156,6 +157,26 @@ def test_the_cached_agreement_shows_the_new_numbers_once_master_codes_make_a_rec
     after = reports.pi_report("agreement", build, pi)
     n = lambda report: report.pairs.set_index(["coder_a", "coder_b"]).loc[("ann", "bob"), "n"]  # noqa: E731
     assert (n(before), n(after)) == (6, 5)
+
+
+def test_the_cached_agreement_leaves_out_a_recording_once_it_is_excluded(rated, monkeypatch):
+    """A fourth coder flags a recording and the PI excludes it: the cached figures are rebuilt without it."""
+    store, pi, _, codes = rated
+    monkeypatch.setattr(runtime, "store", lambda: store)
+    reports._cached.clear()
+    build = partial(agreement_report, n_boot=0)
+    before = reports.pi_report("agreement", build, pi)
+    with store.write() as db:
+        add_account(db, "dan", "coder", "a-long-password", "test")
+    assign(store, ["dan"], kind="video", recordings=codes[0], scales=["ea_sensitivity"], seed=1, actor="test")
+    with store.read() as db:
+        dan = account_named(db, "dan")
+    blinded.flag(store, dan, codes[0], "no_picture")
+    flags.exclude(store, pi, flags.open_flags(store, pi)[0].id, "no picture at all")
+    after = reports.pi_report("agreement", build, pi)
+    n = lambda report: report.pairs.set_index(["coder_a", "coder_b"]).loc[("ann", "bob"), "n"]  # noqa: E731
+    assert (n(before), n(after)) == (6, 5)
+    assert codes[0] not in set(after.ratings["code"])
 
 
 def test_reads_and_a_coders_drafts_leave_the_study_version_alone(rated):
