@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy.stats import f as f_dist
 
 from .contingency import TooFewUnitsError
@@ -52,8 +52,14 @@ def _mean_squares(y: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def _single_interval(
-    msr: ArrayLike, msc: ArrayLike, mse: ArrayLike, rho: ArrayLike, n: ArrayLike, k: int, confidence: float
-) -> tuple[np.ndarray, np.ndarray]:
+    msr: NDArray[np.float64],
+    msc: NDArray[np.float64],
+    mse: NDArray[np.float64],
+    rho: NDArray[np.float64],
+    n: NDArray[np.float64],
+    k: int,
+    confidence: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """McGraw & Wong's interval for ICC(A,1), as pingouin computes it, elementwise.
 
     The Satterthwaite df v is written with numerator and denominator multiplied by MSE^2 so
