@@ -476,6 +476,49 @@ function build(root, data) {
   show();
 }
 
+// --- anchors: the codebook's words for the score level under the pointer or the keyboard focus,
+// shown at that level (on the page's score radios, outside this component) without a rerun.
+// A level without words of its own is shown between the nearest ones that have them.
+export function anchorText(scale, level) {
+  const own = scale.anchors.find(([at]) => at === level);
+  if (own) return level + ": " + own[1];
+  const below = scale.anchors.filter(([at]) => at < level).pop(), above = scale.anchors.find(([at]) => at > level);
+  const side = (a) => a[0] + " (" + a[1] + ")";
+  if (below && above) return level + ": between " + side(below) + " and " + side(above);
+  return (below || above) ? level + ": see " + side(below || above) : "";
+}
+let shownScales = [];  // the latest call's scales, for listeners attached once per page
+function anchorBox() {
+  let box = document.getElementById("obscode-anchor");
+  if (!box) {
+    // The page's own document (the player's styles are isolated in its shadow root): styled here.
+    box = el("div", { id: "obscode-anchor", role: "tooltip", "data-testid": "obscode-anchor", hidden: true });
+    Object.assign(box.style, { position: "fixed", zIndex: 1000, maxWidth: "26rem", padding: ".4rem .6rem",
+      background: "#1f2430", color: "#fff", borderRadius: "6px", font: "0.85rem/1.35 system-ui, sans-serif",
+      boxShadow: "0 4px 16px rgba(0,0,0,.25)", pointerEvents: "none" });  // fmt: skip
+    document.body.appendChild(box);
+  }
+  return box;
+}
+function showAnchor(event) {
+  const option = event.target.closest && event.target.closest("[role=radiogroup] label");
+  const group = option && option.closest("[role=radiogroup]");
+  const scale = group && shownScales.find((s) => s.label === group.getAttribute("aria-label"));
+  const text = scale ? anchorText(scale, Number(option.innerText.trim())) : "";
+  const box = anchorBox();
+  box.hidden = !text;
+  if (!text) return;
+  box.textContent = text;
+  const r = option.getBoundingClientRect();
+  box.style.top = r.bottom + 6 + "px";
+  box.style.left = Math.max(8, Math.min(r.left, window.innerWidth - box.offsetWidth - 8)) + "px";
+}
+function hideAnchor(event) {
+  if (!event.relatedTarget || !(event.relatedTarget.closest && event.relatedTarget.closest("[role=radiogroup] label"))) {
+    anchorBox().hidden = true;
+  }
+}
+
 export default function (component) {
   const { data, parentElement, setStateValue } = component;
   let root = parentElement.querySelector(".obscode-player");
@@ -484,6 +527,14 @@ export default function (component) {
     parentElement.appendChild(root);
   }
   if (root.dataset.src !== data.src) build(root, data);
+  shownScales = data.scales;
+  if (!window.obscodeAnchors) {
+    window.obscodeAnchors = true;
+    document.addEventListener("mouseover", showAnchor);
+    document.addEventListener("focusin", showAnchor);
+    document.addEventListener("mouseout", hideAnchor);
+    document.addEventListener("focusout", hideAnchor);
+  }
   const { state, notes, stamp, saved, sendNotes, showScoring, showEntries } = root._obscode;
   const previous = state.data;
   state.data = data;

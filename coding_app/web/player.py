@@ -44,7 +44,8 @@ _player = st.components.v2.component(
 
 def _scale(scale: ScaleDefinition, score: float | None) -> dict:
     return {"key": scale.key, "label": scale.label, "short": re.sub(r"\s*\(.*\)$", "", scale.label),
-            "levels": [float(x) for x in scale.scale.levels], "score": score}  # fmt: skip
+            "levels": [float(x) for x in scale.scale.levels], "score": score,
+            "anchors": [[point, text] for point, text in scale.anchors.items()]}  # fmt: skip
 
 
 def player(

@@ -27,7 +27,7 @@ from coding_app.store import Store
 from coding_app.study import initialise
 
 from .conftest import LOGIN_PATH, ROOT, SCREENSHOTS, VENV_BIN, _free_port, media, serving
-from .test_coding import scale_groups, wait_checked
+from .test_coding import checked, scale_groups, wait_checked
 
 RATER, FIDELITY, PASSWORD = "keys.rater", "keys.fidelity", "keyboard-only-1"
 SECONDS = 6
@@ -135,6 +135,48 @@ def submit_and_next(page, big: list[str]) -> None:
 
 
 # --------------------------------------------------------------------------- the test
+
+
+SENSITIVE = "Sensitive: warm, attuned and responsive for most of the session; lapses are brief."
+COUNT_RUNS = """() => {
+  const app = document.querySelector("[data-testid=stApp]");
+  window.scriptRuns = 0;
+  new MutationObserver(() => { if (app.dataset.testScriptState === "running") window.scriptRuns++; })
+    .observe(app, { attributes: true, attributeFilter: ["data-test-script-state"] });
+}"""
+
+
+def option(group, label: str):
+    return group.locator("[data-testid=stRadioOption]").filter(has_text=re.compile(rf"^{re.escape(label)}$"))
+
+
+def test_the_anchor_of_the_level_under_the_pointer_or_the_focus_shows_there_without_a_rerun(browser_page, keyboard_study):
+    base, _ = keyboard_study
+    page = browser_page
+    page.set_viewport_size({"width": 1280, "height": 720})
+    sign_in_with_keys(page, base, RATER)
+    page.goto(base + "/code")
+    opened(page)
+    page.evaluate(COUNT_RUNS)
+    sensitivity, non_intrusiveness = scale_groups(page).nth(0), scale_groups(page).nth(1)
+    anchor = page.get_by_test_id("obscode-anchor")
+
+    option(sensitivity, "5.5").hover()
+    expect(anchor).to_have_text(f"5.5: {SENSITIVE}")
+    level, words = option(sensitivity, "5.5").bounding_box(), anchor.bounding_box()
+    assert 0 <= words["y"] - (level["y"] + level["height"]) <= 20, (level, words)  # just under the level
+    assert words["x"] <= level["x"] + level["width"] and words["x"] + words["width"] >= level["x"], (level, words)
+    page.screenshot(path=str(SCREENSHOTS / "code-anchor-1280.png"))
+    option(sensitivity, "6").hover()  # no words of its own: the nearest levels' words
+    expect(anchor).to_have_text(f"6: between 5.5 ({SENSITIVE}) and 7 (Highly sensitive: consistently attuned, "
+                                "warm and flexible; repairs quickly after any misstep.)")  # fmt: skip
+    page.mouse.move(5, 5)
+    expect(anchor).to_be_hidden()
+
+    option(non_intrusiveness, "3").locator("input").focus()
+    expect(anchor).to_have_text("3: Intrusive: frequently takes over play or interrupts the child's lead.")
+    assert page.evaluate("window.scriptRuns") == 0
+    assert [checked(group) for group in (sensitivity, non_intrusiveness)] == [[], []]
 
 
 def test_three_videos_and_a_session_audio_coded_with_the_keyboard_alone(browser_page, new_context, keyboard_study):
