@@ -105,9 +105,8 @@ def _value_counts(data: ArrayLike, scale: Scale) -> tuple[np.ndarray, int]:
     values = as_scores(data)
     if values.ndim != 2:
         raise ValueError(f"reliability data must be a coders x units matrix, not of shape {values.shape}")
-    labelled = isinstance(data, pd.DataFrame)
-    coders = data.index if labelled else np.arange(1, values.shape[0] + 1)
-    units = data.columns if labelled else np.arange(1, values.shape[1] + 1)
+    coders = data.index if isinstance(data, pd.DataFrame) else np.arange(1, values.shape[0] + 1)
+    units = data.columns if isinstance(data, pd.DataFrame) else np.arange(1, values.shape[1] + 1)
     coder_of, unit_of = np.nonzero(~is_missing(values))
     levels = scale.index(values[coder_of, unit_of], lambda i: f"coder {coders[coder_of[i]]}, unit {units[unit_of[i]]}")
     counts = np.bincount(unit_of * scale.k + levels, minlength=values.shape[1] * scale.k)

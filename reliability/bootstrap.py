@@ -15,7 +15,8 @@ from .result import Bootstrap
 def resolve_seed(seed: int | None) -> int:
     """The seed to use and report: ``seed`` itself, or fresh entropy when it is None."""
     if seed is None:
-        return int(np.random.SeedSequence().entropy % 2**63)
+        # Stub types entropy as what may be passed in (int | Sequence[int] | None); drawn fresh it is an int.
+        return int(np.random.SeedSequence().entropy % 2**63)  # type: ignore[operator]
     return int(seed)
 
 

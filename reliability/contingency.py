@@ -45,6 +45,11 @@ def _as_series(values: ArrayLike, coder: str) -> tuple[pd.Series, Where]:
     return pd.Series(as_scores(values).ravel()), lambda i: f"{coder}[{i + 1}]"
 
 
+def _kept(keep: np.ndarray, where: Where) -> Where:
+    """Where the i-th of the kept scores came from."""
+    return lambda i: where(keep[i])
+
+
 def pair_scores(a: ArrayLike, b: ArrayLike, scale: Scale) -> Pairs:
     """Validate two coders' scores and keep the units both scored.
 
@@ -61,7 +66,7 @@ def pair_scores(a: ArrayLike, b: ArrayLike, scale: Scale) -> Pairs:
     indices = []
     for series, where in ((sa, where_a), (sb, where_b)):
         try:
-            indices.append(scale.index(series.to_numpy()[keep], lambda i, w=where: w(keep[i])))
+            indices.append(scale.index(series.to_numpy()[keep], _kept(keep, where)))
         except ScoreError as error:
             problems.append(str(error))
     if problems:

@@ -9,7 +9,7 @@ a :class:`Scale` first.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,11 +38,14 @@ def _describe(problems: list[str]) -> str:
     return shown + (f"; and {more} more" if more > 0 else "")
 
 
+Scores = ArrayLike | Sequence[object]
+"""Scores as they come: numbers, or a spreadsheet's text, None and blanks (which ArrayLike leaves out)."""
+
 Where = Callable[[int], str]
 """Says where the i-th score came from, for error messages; built only when one is needed."""
 
 
-def as_scores(values: ArrayLike) -> np.ndarray:
+def as_scores(values: Scores) -> np.ndarray:
     """An array of scores: numeric as given, anything else (text, None, mixed) as objects.
 
     NumPy would turn ``[3, nan, " "]`` into strings, losing the NaN; objects keep it.
@@ -121,9 +124,12 @@ class Scale:
             numbers = [float(p) for p in parts]
         except ValueError:
             numbers = []
-        if len(numbers) not in (2, 3):
+        if len(numbers) == 2:
+            numbers.append(1.0)  # LOW:HIGH is whole points
+        if len(numbers) != 3:
             raise ValueError(f"scale {text!r} is not of the form LOW:HIGH:STEP, e.g. 1:7:0.5")
-        return cls(*numbers, threshold=threshold)
+        low, high, step = numbers
+        return cls(low, high, step, threshold=threshold)
 
     @property
     def k(self) -> int:
@@ -149,7 +155,7 @@ class Scale:
     def _grid_position(self, scores: np.ndarray) -> np.ndarray:
         return (scores - self.low) / self.step
 
-    def index(self, scores: ArrayLike, where: Where = _position) -> np.ndarray:
+    def index(self, scores: Scores, where: Where = _position) -> np.ndarray:
         """Level index (0 .. k-1) of each score.
 
         Raises :class:`ScoreError` naming every score that is missing, not numeric, off the
@@ -173,7 +179,7 @@ class Scale:
             )
         if not ok.all():
             problems = []
-            for i in np.flatnonzero(~ok):
+            for i in np.flatnonzero(~ok).tolist():
                 value = raw[i]
                 if pd.isna(value):
                     reason = "score is missing"
