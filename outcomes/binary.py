@@ -86,18 +86,22 @@ def risk_ratio(a: int, n1: int, c: int, n2: int, confidence: float = 0.95, *, co
     name = "risk ratio"
     if why := _empty_arm(n1, n2):
         return undefined(name, why, confidence, KATZ)
-    method = KATZ
     zero = a == 0 or c == 0
     if zero and correction:
-        a, n1, c, n2, method = a + 0.5, n1 + 1, c + 0.5, n2 + 1, f"{KATZ}, {HALDANE}"
-    elif zero:
+        return _katz(name, a + 0.5, n1 + 1, c + 0.5, n2 + 1, confidence, f"{KATZ}, {HALDANE}")
+    if zero:
         if a == 0 and c == 0:
             why = f"no one in either arm is in class (0 of {n1} and 0 of {n2}): the ratio is 0/0"
         elif c == 0:
             why = f"no one in the control arm is in class (0 of {n2}): the ratio divides by zero"
         else:
             why = f"no one in the treatment arm is in class (0 of {n1}): the ratio is 0 and its log interval undefined"
-        return undefined(name, why, confidence, method)
+        return undefined(name, why, confidence, KATZ)
+    return _katz(name, a, n1, c, n2, confidence, KATZ)
+
+
+def _katz(name: str, a: float, n1: float, c: float, n2: float, confidence: float, method: str) -> Effect:
+    """The risk ratio and its Katz log interval from the counts in class and arm sizes (with halves once corrected)."""
     rr = (a / n1) / (c / n2)
     se = math.sqrt(1 / a - 1 / n1 + 1 / c - 1 / n2)
     if se == 0:
