@@ -71,9 +71,11 @@ def run(entry: str, study: ImportStudy, case: Case) -> Outcome:
     options = ["--db", study.store.url, "--media", str(study.media.root), "--as", "tester"]
     result = runner.invoke(app, [*options, COMMANDS[case.kind], str(path)])
     assert result.exit_code in (0, 2), (result.output, result.exception)
-    added = re.search(ADDED[case.kind], result.output) if result.exit_code == 0 else None
+    added = re.search(ADDED[case.kind], result.stdout) if result.exit_code == 0 else None
     assert (added is None) == (result.exit_code != 0), result.output
-    return Outcome(added and int(added.group(1)), result.output)
+    # What the user reads of a refusal: stderr from the error on (the import's progress bars come before it).
+    said = result.stderr[result.stderr.find("error: "):] if result.exit_code else result.stdout
+    return Outcome(added and int(added.group(1)), said)
 
 
 def state(study: ImportStudy) -> tuple[dict[str, list[str]], list[tuple[str, int]] | None]:
