@@ -13,8 +13,15 @@ from .continuous import ArmScores, ScoreComparison, compare_scores, hedges_g, me
 from .proportion import Proportion, clopper_pearson, proportion
 from .result import Effect
 from .table import (
-    ALL_ARMS, FOLLOW_UP_FIELDS, ROW_FIELDS, Comparison, OutcomeTables, check_scores, class_changes, outcome_tables,
-)  # fmt: skip
+    ALL_ARMS,
+    FOLLOW_UP_FIELDS,
+    ROW_FIELDS,
+    Comparison,
+    OutcomeTables,
+    check_scores,
+    class_changes,
+    outcome_tables,
+)
 
 __all__ = [
     "ALL_ARMS", "FOLLOW_UP_FIELDS", "ROW_FIELDS", "ArmScores", "Change", "ClassComparison", "Comparison", "Effect",

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from reliability import RatingsError, Scale, ScoreError
-from reliability.scale import is_missing
+from reliability.scale import by_row, is_missing
 
 from .binary import NO_CHANGE, Change, ClassComparison, change_from_baseline, compare_classes
 from .continuous import ScoreComparison, compare_scores
@@ -196,7 +196,7 @@ def check_scores(
             continue
         rows = group.index
         try:
-            index = scale.index(group["score"].to_numpy(), lambda i: f"row {rows[i]}")
+            index = scale.index(group["score"].to_numpy(), by_row(rows))
         except ScoreError as error:
             problems += str(error).split("; ")
             continue

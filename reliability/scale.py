@@ -45,6 +45,11 @@ Where = Callable[[int], str]
 """Says where the i-th score came from, for error messages; built only when one is needed."""
 
 
+def by_row(rows: pd.Index) -> Where:
+    """Where for scores read from a table: ``"row N"`` with the i-th score's row label."""
+    return lambda i: f"row {rows[i]}"
+
+
 def as_scores(values: Scores) -> np.ndarray:
     """An array of scores: numeric as given, anything else (text, None, mixed) as objects.
 

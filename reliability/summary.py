@@ -15,7 +15,7 @@ from .gwet import gwet_tables
 from .icc import icc_tables
 from .kappa import kappa_tables
 from .result import Estimates
-from .scale import Scale, ScoreError, is_missing
+from .scale import Scale, ScoreError, by_row, is_missing
 
 COLUMNS = ("unit", "coder", "subscale", "score")
 _MAX_LISTED = 20
@@ -101,7 +101,7 @@ def _notes(estimates: dict[str, Estimates], listed: np.ndarray) -> np.ndarray:
     """Why any statistic of each ``listed`` pair is undefined; for the others, that too few units were shared."""
     notes = np.full(listed.size, "fewer than two units scored by both coders", dtype=object)
     notes[listed] = ["; ".join(f"{key} undefined: {reason}" for key, reason in zip(estimates, reasons, strict=True) if reason)
-                     for reasons in zip(*(e.undefined for e in estimates.values()))]  # fmt: skip
+                     for reasons in zip(*(e.undefined for e in estimates.values()), strict=True)]  # fmt: skip
     return notes
 
 
@@ -137,7 +137,7 @@ def _validate(ratings: pd.DataFrame, scales: Mapping[str, Scale] | Scale) -> pd.
         scale = scales if isinstance(scales, Scale) else scales[subscale]
         rows = group.index
         try:
-            numbers[rows] = scale.levels[scale.index(group["score"].to_numpy(), lambda i: f"row {rows[i]}")]
+            numbers[rows] = scale.levels[scale.index(group["score"].to_numpy(), by_row(rows))]
         except ScoreError as error:
             problems += str(error).split("; ")
     repeated = frame[frame.duplicated(["unit", "coder", "subscale"], keep=False)]
