@@ -25,6 +25,7 @@ from . import audit
 from .accounts import ROLE_FOR_KIND
 from .certification import training_recordings, uncertified
 from .errors import NotFound
+from .exclusions import in_coding
 from .sampling import DRAW_KINDS, draw_members, drawn
 from .store import Store
 from .store.models import (
@@ -84,6 +85,17 @@ def _kind(db: Session, kind: str | None, which: str | None) -> str:
 
 
 def _recordings(db: Session, kind: str, which: str | None) -> tuple[list[int], str]:
+    """The recording ids ``which`` names that are still coded, and the choice in words: a recording excluded
+    from the study (:mod:`coding_app.exclusions`) never enters a queue again, and naming one is refused."""
+    ids, said = _named(db, kind, which)
+    coded = set(db.scalars(select(Recording.id).where(Recording.id.in_(ids), in_coding(Recording.id))))
+    left = [i for i in ids if i not in coded]
+    if left and which is not None and which not in ("all", "unassigned", "training") and not which.startswith("draw:"):
+        raise AssignmentError(f"excluded from the study, so not assigned: {_codes(db, set(left))}")
+    return [i for i in ids if i in coded], said
+
+
+def _named(db: Session, kind: str, which: str | None) -> tuple[list[int], str]:
     """The recording ids ``which`` names, and the choice in words.
 
     ``which`` is ``all``, ``unassigned``, ``training``, ``draw:N`` or comma-separated recording

@@ -11,6 +11,7 @@ from reliability import Scale
 
 from . import audit
 from .accounts import require_role
+from .exclusions import not_counted
 from .ratings import submitted_ratings
 from .store import Store
 from .store.models import Account, Draw, DrawMember, Recording
@@ -68,6 +69,7 @@ def fidelity_scores(store: Store, pi: Account) -> FidelityScores:
     with store.read() as db:
         codebook = study_codebook(db)
         ratings = submitted_ratings(db)
+        ratings = ratings[~ratings["code"].isin(list(not_counted(db)))]
         sampled = set(db.scalars(select(DrawMember.recording_id).join(Draw, Draw.id == DrawMember.draw_id)
                                  .where(Draw.purpose == "fidelity")))  # fmt: skip
         codes = {code: id_ in sampled for code, id_ in db.execute(select(Recording.code, Recording.id).where(Recording.kind == "audio"))}

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .certification import training_recordings
+from .exclusions import in_coding
 from .store import Store
 from .store.models import Draw, DrawMember, Participant, Recording, RecordingKey
 
@@ -54,7 +55,7 @@ class DrawSummary:
 
 
 def _frame(db: Session, kind: str, excluded: set[int]) -> list[Candidate]:
-    """Recordings of ``kind`` not in ``excluded`` and not in the training set, in a stable order
+    """Recordings of ``kind`` not in ``excluded``, not in the training set and not excluded from the study, in a stable order
     that does not depend on import order."""
     excluded = excluded | training_recordings(db)
     rows = db.execute(
@@ -62,7 +63,7 @@ def _frame(db: Session, kind: str, excluded: set[int]) -> list[Candidate]:
                RecordingKey.clinician, RecordingKey.session)
         .join(RecordingKey, RecordingKey.recording_id == Recording.id)
         .join(Participant, Participant.id == RecordingKey.participant_id)
-        .where(Recording.kind == kind)
+        .where(Recording.kind == kind, in_coding(Recording.id))
     ).all()  # fmt: skip
     frame = [
         Candidate(r.id, r.external_id, {s: getattr(r, s) or "" for s in STRATIFIERS})

@@ -17,6 +17,8 @@ from coding_app.assignments import assign
 from coding_app.consensus import consensus_ratings, record_consensus
 from coding_app.errors import NotAllowed, NotFound
 from coding_app.exclusions import excluded
+from coding_app.fidelity import fidelity_scores
+from coding_app.sampling import draw_fidelity
 from coding_app.lock import CodingClosed, lock, unlock
 from coding_app.progress import coder_progress
 from coding_app.store.models import Exclusion, Flag, Recording
@@ -317,3 +319,30 @@ def test_on_postgresql_a_second_decision_on_a_flag_waits_for_the_first_and_refus
     [said] = outcome
     assert said.startswith(f"the flag on recording {shown.code} was cleared already, by pi.one on ")
     assert row_counts(store)["exclusion"] == 0
+
+
+def test_an_excluded_recording_enters_no_queue_no_draw_and_no_fidelity_figure(flagging):
+    """Exclusion is for good: a later assignment of every video passes it over, naming it is refused, a fidelity draw
+    never picks an excluded session, and an excluded session's adherence leaves the fidelity figures."""
+    store, pi = flagging.store, flagging.accounts["pi.one"]
+    sessions = add_recordings(store, [dict(recording_id=f"S{n}", participant_id="P1", kind="audio", session=str(n))
+                                      for n in range(1, 5)])  # fmt: skip
+    flagging.accounts["rater.three"] = add_account(store, "rater.three", "coder")
+    fidelity_coder = add_account(store, "fid.one", "fidelity")
+    assign(store, ["fid.one"], kind="audio", recordings=sessions["S1"], actor="pi.one")
+    for scale in ("vipp_adherence",):
+        blinded.save_draft(store, fidelity_coder, sessions["S1"], scale, 2)
+    assert blinded.submit(store, fidelity_coder, sessions["S1"])
+    gone = order(flagging, "rater.one")[0]
+    with store.write() as db:
+        ids = dict(db.execute(select(Recording.code, Recording.id)).all())
+        db.add_all([Exclusion(recording_id=ids[code], cause="flag", ratings_count=False, by="pi.one")
+                    for code in (gone, sessions["S1"], sessions["S2"])])  # fmt: skip
+
+    assign(store, ["rater.three"], kind="video", actor="pi.one")
+    assert set(order(flagging, "rater.three")) == set(flagging.codes.values()) - {gone}
+    with pytest.raises(ValueError, match=rf"excluded from the study, so not assigned: {gone}"):
+        assign(store, ["rater.three"], kind="video", recordings=gone, actor="pi.one")
+    summary = draw_fidelity(store, fraction=1.0, seed=1, actor="pi.one")
+    assert summary.frame_size == 2 and summary.drawn == 2
+    assert fidelity_scores(store, pi).scores.empty
