@@ -26,10 +26,10 @@ from reliability import Scale
 from . import audit
 from .accounts import require_role
 from .certification import training_recordings
-from .codebook import AnalysisRule, ScaleDefinition
+from .codebook import ANALYSIS_SCORES, AnalysisRule, ScaleDefinition
 from .consensus import consensus_ratings
 from .exclusions import CAUSES, not_counted
-from .lock import locks_in_force
+from .lock import Lock, locks_in_force
 from .ratings import submitted_ratings
 from .store import Store
 from .store.models import Account, PrimaryCoder, Recording, now
@@ -44,6 +44,13 @@ class CodingOpen(PermissionError):
     """Refused: no scale's coding is locked, and no interim reason was given."""
 
 
+def _standing(lock: Lock | None) -> str:
+    """A scale's lock in words, for the PI reading the outputs (its label names the scale)."""
+    if lock is None:
+        return "NOT LOCKED"
+    return f"locked{' with the whole study' if lock.scale is None else ''} on {lock.at:%Y-%m-%d %H:%M} UTC by {lock.by}"
+
+
 @dataclass(frozen=True)
 class AnalysisDataset:
     """The dataset (``rows``, :data:`COLUMNS`), what was left out and why (``listed``), and how it was made."""
@@ -53,8 +60,8 @@ class AnalysisDataset:
     rule: AnalysisRule
     scales: dict[str, ScaleDefinition]
     """The scales in the dataset, in codebook order."""
-    locked: dict[str, str]
-    """Each scale's lock, described (empty for an interim read of an open scale)."""
+    locked: dict[str, Lock]
+    """Each scale's lock in force: its own or the whole study's (none for an interim read of an open scale)."""
     randomised: dict[str, str]
     """Participant -> arm, from the allocation."""
     timepoints: tuple[str, ...]
@@ -65,10 +72,10 @@ class AnalysisDataset:
 
     def describe(self) -> str:
         """The rule and the data's standing, as every output prints it."""
-        scales = "; ".join(f"{key}: {self.locked.get(key) or 'NOT LOCKED'}" for key in self.scales)
+        scales = "; ".join(f"{d.label}: {_standing(self.locked.get(key))}" for key, d in self.scales.items())
         interim = f" INTERIM read before lock: {self.interim}." if self.interim else ""
         return (f"Analysis dataset read by {self.read_by} on {self.read_at:%Y-%m-%d %H:%M} UTC. "
-                f"{self.rule.describe()}. Scales: {scales}.{interim}")  # fmt: skip
+                f"The score that counts: {ANALYSIS_SCORES[self.rule.score]}. Scales: {scales}.{interim}")  # fmt: skip
 
     def grid(self, key: str) -> Scale:
         """The scale the counted scores lie on: the codebook's, finer where a mean of several coders' scores counts."""
@@ -129,7 +136,7 @@ def analysis_dataset(store: Store, pi: Account, interim: str | None = None) -> A
         training = set(db.scalars(select(Recording.code).where(Recording.id.in_(training_recordings(db)))))
         kinds = dict(db.execute(select(Recording.code, Recording.kind)).all())
         dropped = not_counted(db)
-    locked = {key: (locks.get(None) or locks[key]).describe() for key in codebook.scales if None in locks or key in locks}
+    locked = {key: locks.get(None) or locks[key] for key in codebook.scales if None in locks or key in locks}
     if not locked and interim is None:
         raise CodingOpen("outcomes are unblinded only after coding is locked (obscode lock), or with an interim reason")
     scales = {key: d for key, d in codebook.scales.items() if key in locked or interim is not None}

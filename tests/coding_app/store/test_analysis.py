@@ -6,7 +6,7 @@ import pytest
 
 from coding_app.analysis import CodingOpen, analysis_dataset
 from coding_app.assignments import AssignmentError, assign
-from coding_app.codebook import DEFAULT_CODEBOOK, CodebookError, load_codebook
+from coding_app.codebook import ANALYSIS_SCORES, DEFAULT_CODEBOOK, CodebookError, load_codebook
 from coding_app.consensus import record_consensus
 from coding_app.errors import NotAllowed
 from coding_app.lock import lock
@@ -74,7 +74,9 @@ def test_the_score_that_counts_follows_the_codebook_rule_and_what_cannot_count_i
     assert data.rows["class"].tolist() == ["Sensitive" if s >= 5.5 else "Inconsistent or insensitive" for _, _, s, _ in counted]
     codes = {code: name for name, code in study.codes.items()}
     assert {codes[c]: r for c, r in zip(data.listed["recording"], data.listed["reason"], strict=True)} == NOT_COUNTED | listed
-    assert rule in data.describe() and "ea_sensitivity: ea_sensitivity locked on" in data.describe()
+    described = data.describe()  # in words: the rule's meaning and the scale's label, no codebook keys
+    assert ANALYSIS_SCORES[rule] in described and "Maternal sensitivity (EA Scales): locked on" in described
+    assert "ea_sensitivity" not in described and f"({rule})" not in described
     if rule == "mean":  # a mean of two half points is a quarter point: the outcome tables take it on a finer grid
         tables = outcome_tables(**data.outcome_inputs())
         row = tables.rows.set_index("timepoint").loc["month 5"]

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from coding_app.assignments import assign
 from coding_app.cli import app
-from coding_app.codebook import DEFAULT_CODEBOOK, load_codebook
+from coding_app.codebook import ANALYSIS_SCORES, DEFAULT_CODEBOOK, load_codebook
 from coding_app.interpretation import header
 from coding_app.lock import lock
 from coding_app.outcome_report import dataset_file, outcome_report, report_html, report_tables, tables_xlsx
@@ -90,7 +90,7 @@ def test_the_cli_the_page_and_the_downloads_agree_on_the_numbers(trial, monkeypa
     said = CliRunner().invoke(app, ["--db", url, "--as", "pi.one", "outcomes", "--format", "json", "--dataset", str(written)])
     assert said.exit_code == 0, said.output
     cli = json.loads(said.output)
-    assert "consensus_else_primary" in cli["rule"] and cli["not_counted"][0]["reason"] == "no submitted rating"
+    assert ANALYSIS_SCORES["consensus_else_primary"] in cli["rule"] and cli["not_counted"][0]["reason"] == "no submitted rating"
     cli_rows = numbers(pd.DataFrame(cli["rows"]).astype({f: float for f in ROW_FIELDS[2:]}))
 
     at = page_as(monkeypatch, pi)
