@@ -1,7 +1,7 @@
 """The study's tables.
 
 Blinded tables (what a coder's queries may touch): scale, scale_level, recording, assignment,
-assignment_scale, rating, account, flag, exclusion. The unblinding key lives apart, in participant,
+assignment_scale, rating, account, account_role, flag, exclusion. The unblinding key lives apart, in participant,
 recording_key and withdrawal, and is read only through :mod:`coding_app.unblinding`.
 """
 
