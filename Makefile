@@ -16,7 +16,11 @@ OIDC_PROVIDER := tests/oidc/node_modules/.package-lock.json
 # The coding player's waveform drawing (wavesurfer.js), as its lockfile pins it.
 WAVESURFER := coding_app/web/waveform/node_modules/.package-lock.json
 
-.PHONY: run test bench system
+# The versions the suite last passed with: every install takes them, so the tool can be rebuilt as tested.
+# `make constraints` resolves afresh from pyproject.toml and rewrites the file; then run `make test`.
+CONSTRAINTS := constraints.txt
+
+.PHONY: run test check bench system constraints
 
 # Debian packages the project runs on: ffmpeg (media), PostgreSQL (multi-site store, tests),
 # Chromium (browser tests; Playwright's own browser download cannot play H.264), Node and npm
@@ -34,11 +38,11 @@ system:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml $(CONSTRAINTS)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "obscode needs Python 3.11 or newer"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[test]'
 	# irrCAC, Gwet's own figures for the tests, pins scipy==1.12 and pandas<3 (older than pingouin
 	# and the app need) but runs on today's: installed without its pins.
 	$(BIN)/pip install --quiet --no-deps irrCAC==0.4.4
@@ -57,7 +61,22 @@ $(OIDC_PROVIDER): tests/oidc/package-lock.json
 	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
 
 test: system $(INSTALLED) $(WAVESURFER) $(OIDC_PROVIDER)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest
+
+# The quick loop: lint, types and the tests no marker calls heavy (SQLite only, no browser, no root, nothing slow).
+check: system $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest -q -m "not postgres and not browser and not root and not slow"
+
+constraints:
+	rm -rf .venv-refresh && $(PYTHON) -m venv .venv-refresh
+	.venv-refresh/bin/pip install --quiet --upgrade pip && .venv-refresh/bin/pip install --quiet -e '.[test]'
+	{ echo "# The versions the whole suite last passed with, installed by make (pip -c). Refresh: make constraints."; \
+	  .venv-refresh/bin/pip freeze --exclude-editable | grep -v '^irrCAC'; } > $(CONSTRAINTS)
+	rm -rf .venv-refresh
 
 bench: system $(INSTALLED) $(WAVESURFER)
 	$(BIN)/python bench/bench_reliability.py

@@ -43,7 +43,16 @@ from coding_app.codebook import load_codebook
 from coding_app.sessions import Identity
 from coding_app.store import Store
 from coding_app.store.models import (
-    Account, Assignment, AssignmentScale, Draw, DrawMember, Participant, Rating, Recording, RecordingKey, ScaleRow,
+    Account,
+    Assignment,
+    AssignmentScale,
+    Draw,
+    DrawMember,
+    Participant,
+    Rating,
+    Recording,
+    RecordingKey,
+    ScaleRow,
 )  # fmt: skip
 from coding_app.study import initialise
 from coding_app.web import identity, runtime

@@ -23,7 +23,6 @@ from .store import Store
 from .store.models import Account
 from .study import study_codebook
 
-
 # How each statistic of an agreement table is shown: (column prefix, label, interpretation bands).
 SHOWN_STATISTICS = (
     ("exact_agreement", "exact agreement", None),

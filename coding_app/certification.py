@@ -29,7 +29,14 @@ from .recordings import recording_finder
 from .spreadsheet import read_table
 from .store import Store
 from .store.models import (
-    Account, Assignment, Certification, MasterCode, Rating, Recording, ScaleRow, latest_submitted,
+    Account,
+    Assignment,
+    Certification,
+    MasterCode,
+    Rating,
+    Recording,
+    ScaleRow,
+    latest_submitted,
 )  # fmt: skip
 from .study import study_codebook
 

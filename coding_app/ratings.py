@@ -22,15 +22,23 @@ from sqlalchemy.orm import Session
 from reliability import ScoreError
 
 from . import audit, certification
-from .lock import refuse_closed
 from .accounts import ROLE_FOR_KIND, require_role
 from .assignments import enqueue
 from .errors import ImportRefused, NotFound
+from .lock import refuse_closed
 from .recordings import recording_finder
 from .spreadsheet import read_columns
 from .store import Store
 from .store.models import (
-    Account, Assignment, AssignmentScale, Note, Rating, Recording, ScaleRow, latest_submitted, now,
+    Account,
+    Assignment,
+    AssignmentScale,
+    Note,
+    Rating,
+    Recording,
+    ScaleRow,
+    latest_submitted,
+    now,
 )  # fmt: skip
 from .study import scale_definition, study_codebook
 

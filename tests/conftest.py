@@ -17,6 +17,41 @@ settings.load_profile("obscode")
 # Streamlit scripts that browser tests serve: run by `streamlit run`, never imported for doctests.
 collect_ignore = ["e2e/player_app.py"]
 
+# What each marker selects (`make check` runs what none of them marks, on SQLite).
+MARKERS = {
+    "postgres": "runs against the throw-away PostgreSQL cluster",
+    "browser": "drives Chromium against a served app",
+    "root": "needs root (mounts a small filesystem to fill it)",
+    "slow": "takes more than a few seconds: media conversion, a demo build, a served app, a load run",
+}
+ROOT_MODULES = ("tests/faults/test_disk_faults.py",)
+BROWSER_FIXTURES = {"page", "browser", "context"}
+# Fixtures that build a demo study or start servers, and modules whose tests convert media or run loads.
+SLOW_FIXTURES = {"demo", "own_cluster"}
+SLOW_MODULES: tuple[str, ...] = ()
+
+
+def pytest_configure(config):
+    for name, meaning in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {meaning}")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test by what it needs, from its fixtures and parameters, so that no test can forget."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        path = item.path.relative_to(config.rootpath).as_posix()
+        if "postgres" in names or "postgresql" in params.values():
+            item.add_marker("postgres")
+        if names & BROWSER_FIXTURES or path.startswith("tests/e2e/"):
+            item.add_marker("browser")
+        if path in ROOT_MODULES:
+            item.add_marker("root")
+        if item.get_closest_marker("browser") or names & SLOW_FIXTURES or path in SLOW_MODULES:
+            item.add_marker("slow")
+
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -11,8 +11,6 @@ from ..lock import lock_report
 from ..lock import unlock as open_coding
 from .app import app
 
-
-
 lock_app = typer.Typer(help="The database lock: close coding (PI only) before outcomes are unblinded.",
                        invoke_without_command=True)
 app.add_typer(lock_app, name="lock")

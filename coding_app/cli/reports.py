@@ -22,8 +22,7 @@ from ..consensus import consensus_ratings
 from ..export import FORMATS, default_name, export_ratings, spreadsheet_csv
 from ..reliability_report import file_names, report_html, report_tables, tables_csv_zip, tables_xlsx
 from ..spreadsheet import read_table
-from .app import OutputFormat, parse_scales, app, fail
-
+from .app import OutputFormat, app, fail, parse_scales
 
 
 def _number(x: float) -> str:

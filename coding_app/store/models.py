@@ -15,10 +15,10 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
-    Float,
     Integer,
     LargeBinary,
     MetaData,
@@ -28,6 +28,8 @@ from sqlalchemy import (
     UniqueConstraint,
     exists,
     false,
+)
+from sqlalchemy import (
     text as sql_text,
 )
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy

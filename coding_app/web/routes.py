@@ -33,8 +33,18 @@ from .. import audit, blinded
 from ..accounts import MAX_NAME_LENGTH, MAX_PASSWORD_LENGTH
 from ..errors import NotAllowed, NotFound
 from ..sessions import (
-    SESSION_LIFETIME, Identity, LoginRefused, LoginThrottled, form_token, form_token_fits, identify, login, logout,
-    read_media_token, redeem_ticket, session_reference,
+    SESSION_LIFETIME,
+    Identity,
+    LoginRefused,
+    LoginThrottled,
+    form_token,
+    form_token_fits,
+    identify,
+    login,
+    logout,
+    read_media_token,
+    redeem_ticket,
+    session_reference,
 )  # fmt: skip
 from ..store import StoreUnavailable
 from . import runtime

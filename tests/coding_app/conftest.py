@@ -16,8 +16,8 @@ from coding_app.recordings import MANIFEST_COLUMNS
 from coding_app.store import Store
 from coding_app.study import initialise
 from fixtures.demo import build_demo
-from tests.conftest import TEMPLATE
 from tests.coding_app.helpers import manifest_rows, write_csv
+from tests.conftest import TEMPLATE
 
 # What the leaky test clips give away in their names and container tags.
 LEAKY_PARTICIPANT = "PARTICIPANT-4711"

@@ -9,7 +9,12 @@ import pytest
 from coding_app import blinded, flags
 from coding_app.accounts import account_named, add_account
 from coding_app.agreement import (
-    agreement_over_time, agreement_report, disagreements, methods_paragraph, pair_scores, pair_statistics,
+    agreement_over_time,
+    agreement_report,
+    disagreements,
+    methods_paragraph,
+    pair_scores,
+    pair_statistics,
 )  # fmt: skip
 from coding_app.assignments import assign
 from coding_app.certification import import_master_codes
@@ -18,9 +23,9 @@ from coding_app.codebook import load_codebook
 from coding_app.consensus import record_consensus
 from coding_app.errors import NotAllowed
 from coding_app.ratings import import_ratings, reopen
-from coding_app.unblinding import key_table
 from coding_app.store.models import Recording
 from coding_app.study import initialise
+from coding_app.unblinding import key_table
 from coding_app.web import reports, runtime
 from reliability import Scale, agreement_table
 

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from coding_app import cli
 from coding_app.cli import FILE_ERROR, REFUSED, UNAVAILABLE, app
-from tests.conftest import TEMPLATE
 from tests.coding_app.helpers import PASSWORD
+from tests.conftest import TEMPLATE
 
 runner = CliRunner()
 OBSCODE = Path(sys.executable).with_name("obscode")

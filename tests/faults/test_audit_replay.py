@@ -13,7 +13,15 @@ import pytest
 from coding_app import blinded
 from coding_app.accounts import account_named
 from coding_app.audit_replay import (
-    NOTE_ACTION, RATING_ACTIONS, ReplayError, check, differences, note_table, rating_table, replay, replay_notes,
+    NOTE_ACTION,
+    RATING_ACTIONS,
+    ReplayError,
+    check,
+    differences,
+    note_table,
+    rating_table,
+    replay,
+    replay_notes,
 )
 from coding_app.errors import NotAllowed
 from coding_app.ratings import import_ratings, reopen

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from coding_app import blinded
 from coding_app.accounts import account_named
 from coding_app.ratings import import_ratings

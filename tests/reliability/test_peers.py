@@ -29,9 +29,9 @@ from statsmodels.stats.proportion import proportion_confint
 from reliability import (
     Scale,
     TooFewUnitsError,
+    agreement_table,
     agreement_weights,
     class_agreement,
-    agreement_table,
     cohen_kappa,
     gwet_ac,
     gwet_from_table,

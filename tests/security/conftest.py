@@ -20,16 +20,22 @@ from coding_app.accounts import account_named
 from coding_app.assignments import assign
 from coding_app.certification import import_master_codes
 from coding_app.consensus import record_consensus
+from coding_app.media import MediaStore
 from coding_app.recordings import import_manifest
 from coding_app.sessions import identify, media_token, secret_key
 from coding_app.store import Store
 from coding_app.store.models import Account, AuditEntry, Base
-from coding_app.media import MediaStore
 from coding_app.web import runtime
 from coding_app.web.routes import routes
 from coding_app.web.runtime import COOKIE, LOGIN_PATH
 from tests.coding_app.web.conftest import (  # noqa: F401 - web_media is a fixture
-    MANIFEST, PASSWORDS, ROLES, _clip, build_web_study, post_form, web_media,
+    MANIFEST,
+    PASSWORDS,
+    ROLES,
+    _clip,
+    build_web_study,
+    post_form,
+    web_media,
 )  # fmt: skip
 
 # A video dealt to bob alone, so that ann has a coder's recording that is not hers.
@@ -50,7 +56,7 @@ class Template:
 
 
 @pytest.fixture(scope="session")
-def template(tmp_path_factory, web_media) -> Template:
+def template(tmp_path_factory, web_media) -> Template:  # noqa: F811 - the fixture imported above
     root = tmp_path_factory.mktemp("security-study")
     store, media = Store(f"sqlite:///{root / 'web.db'}"), MediaStore(root / "media-store")
     build_web_study(store, media, web_media)

@@ -25,14 +25,24 @@ from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 from coding_app import (
-    agreement, analysis, blinded, certification, consensus, export, fidelity, lock, progress, ratings, sessions, unblinding,
+    agreement,
+    analysis,
+    blinded,
+    certification,
+    consensus,
+    export,
+    fidelity,
+    lock,
+    progress,
+    ratings,
+    sessions,
+    unblinding,
 )  # fmt: skip
 from coding_app.cli import app as cli_app
 from coding_app.sessions import Identity, identify
 from coding_app.store.models import Account, WebSession, now
 from coding_app.web import identity
 from coding_app.web.runtime import COOKIE, LOGIN_PATH, LOGOUT_PATH, MEDIA_PATH
-
 from tests.coding_app.web.conftest import FORM_TOKEN
 
 from .conftest import IDENTIFYING, PASSWORDS, Bench, post_form

@@ -14,7 +14,13 @@ from coding_app.interpretation import legend, legends, statistic_groups
 from coding_app.lock import lock_report
 from coding_app.next_steps import agreement_steps, closed_scales
 from coding_app.reliability_report import (
-    alpha_table, disagreement_list, file_names, report_html, report_tables, tables_csv_zip, tables_xlsx,
+    alpha_table,
+    disagreement_list,
+    file_names,
+    report_html,
+    report_tables,
+    tables_csv_zip,
+    tables_xlsx,
 )  # fmt: skip
 from coding_app.web import pi_view, runtime
 from coding_app.web.identity import require

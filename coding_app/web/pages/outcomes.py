@@ -7,8 +7,18 @@ from coding_app.interpretation import header
 from coding_app.lock import lock_report
 from coding_app.next_steps import outcome_steps
 from coding_app.outcome_report import (
-    DATASET_FORMATS, MIME, change_figure, dataset_file, file_names, outcome_report, report_html, report_tables,
-    results_paragraph, share_figure, tables_csv_zip, tables_xlsx,
+    DATASET_FORMATS,
+    MIME,
+    change_figure,
+    dataset_file,
+    file_names,
+    outcome_report,
+    report_html,
+    report_tables,
+    results_paragraph,
+    share_figure,
+    tables_csv_zip,
+    tables_xlsx,
 )  # fmt: skip
 from coding_app.web import pi_view, runtime
 from coding_app.web.identity import require

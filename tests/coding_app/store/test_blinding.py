@@ -21,7 +21,15 @@ from coding_app.errors import NotAllowed, NotFound
 from coding_app.recordings import import_manifest
 from coding_app.store.models import Account, Assignment, AssignmentScale, Recording, ScaleRow
 from coding_app.study import study_codebook
-from tests.coding_app.helpers import add_account, add_recordings, audit_rows, ffprobe, keys_by_external_id, row_counts, write_csv
+from tests.coding_app.helpers import (
+    add_account,
+    add_recordings,
+    audit_rows,
+    ffprobe,
+    keys_by_external_id,
+    row_counts,
+    write_csv,
+)
 from tests.coding_app.store.test_recordings import ENCODER_TEXT, media_setting
 
 KEY_TABLES = ("participant", "recording_key", "withdrawal", "draw", "draw_member", "audit")
@@ -114,7 +122,7 @@ def test_the_coder_door_never_touches_the_key_in_sql_or_in_what_it_returns(demo_
         statements.append(statement)
 
     returned = []
-    for name, scale, score in (("rater.one", "ea_sensitivity", 5.5), ("fidelity.one", "vipp_adherence", 4)):
+    for name, _scale, score in (("rater.one", "ea_sensitivity", 5.5), ("fidelity.one", "vipp_adherence", 4)):
         account = demo_study.accounts[name]
         items = blinded.queue(store, account)
         returned += [items, blinded.resume_code(items), blinded.coding_closed(store, account)]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.metrics import cohen_kappa_score
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
-from sklearn.metrics import cohen_kappa_score
 
 from coding_app import blinded
 from coding_app.agreement import double_coded

@@ -18,9 +18,9 @@ from coding_app.consensus import consensus_ratings, record_consensus
 from coding_app.errors import NotAllowed, NotFound
 from coding_app.exclusions import excluded
 from coding_app.fidelity import fidelity_scores
-from coding_app.sampling import draw_fidelity
 from coding_app.lock import CodingClosed, lock, unlock
 from coding_app.progress import coder_progress
+from coding_app.sampling import draw_fidelity
 from coding_app.store.models import Exclusion, Flag, Recording
 from tests.coding_app.helpers import add_account, add_recordings, audit_rows, row_counts
 

@@ -22,7 +22,7 @@ RECORDINGS = ("V1", "V2")
 
 
 @pytest.fixture
-def coding(rated):
+def coding(rated):  # noqa: F811 - rated is the fixture imported above
     """rated's study with V1 submitted by rater.one (both EA scales) and V2 drafted."""
     submit_both(rated, rated.codes["V1"])
     blinded.save_draft(rated.store, rated.accounts["rater.one"], rated.codes["V2"], "ea_sensitivity", 5)

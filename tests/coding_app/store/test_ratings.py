@@ -12,7 +12,14 @@ from coding_app import blinded
 from coding_app.assignments import assign
 from coding_app.errors import ImportRefused, NotAllowed, NotFound
 from coding_app.ratings import (
-    NOTES_LIMIT, IncompleteRating, NotesRefused, RatingChanged, RatingLocked, import_ratings, reopen, submitted_ratings,
+    NOTES_LIMIT,
+    IncompleteRating,
+    NotesRefused,
+    RatingChanged,
+    RatingLocked,
+    import_ratings,
+    reopen,
+    submitted_ratings,
 )
 from coding_app.store.models import Account, Assignment, Note, Rating, Recording, ScaleRow
 from reliability import ScoreError

@@ -4,11 +4,10 @@ import re
 from datetime import timedelta
 
 from itsdangerous import TimestampSigner
+from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from streamlit.testing.v1 import AppTest
-
-from sqlalchemy import func, select
 
 from coding_app import sessions
 from coding_app.accounts import add_account

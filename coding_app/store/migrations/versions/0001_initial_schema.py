@@ -7,6 +7,7 @@ Create Date: 2026-11-23 05:23:13.496499
 
 import sqlalchemy as sa
 from alembic import op
+
 from coding_app.store.migrations.guards import create_guards, drop_guards
 
 revision = '0001'
