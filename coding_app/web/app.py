@@ -8,7 +8,7 @@ from coding_app.store import StoreUnavailable
 from coding_app.web.identity import ROLE_NAMES, current, sign_in_prompt
 from coding_app.web.routes import sign_out_form, sign_out_token
 
-PAGES = Path(__file__).with_name("pages")
+PAGES = Path(__file__).with_name("views")
 SIGN_OUT_STYLE = ("<style>.obscode-sign-out button { font: inherit; padding: .35rem .9rem; cursor: pointer; "
                   "background: #fff; border: 1px solid #c9ced8; border-radius: 8px; }</style>")  # fmt: skip
 # Every page is routed for every role, and only the account's own are listed: a page of another

@@ -54,8 +54,8 @@ def _ask(store: Store, account: Account, code: str, next_code: str | None) -> No
     _stop_asking()
     st.session_state[FLAGGED] = f"Recording {code} is out of your queue until the PI decides."
     if next_code:
-        st.switch_page("pages/code.py", query_params={"recording": next_code})
-    st.switch_page("pages/queue.py")
+        st.switch_page("views/code.py", query_params={"recording": next_code})
+    st.switch_page("views/queue.py")
 
 
 def cannot_code(store: Store, account: Account, code: str, next_code: str | None, *, offered: bool) -> None:

@@ -76,7 +76,7 @@ def test_an_error_that_is_not_an_outage_is_not_disguised_as_one(coder):
 
 def test_the_coding_page_keeps_the_form_through_an_outage_and_saves_on_the_next_interaction(own_cluster, coder):
     store, account, (code, other) = coder
-    at = open_page("pages/code.py", {"recording": code})
+    at = open_page("views/code.py", {"recording": code})
     at.radio[0].set_value(5.5).run()
     own_cluster.pg_ctl("stop")
     try:
@@ -88,7 +88,7 @@ def test_the_coding_page_keeps_the_form_through_an_outage_and_saves_on_the_next_
         next(b for b in at.button if b.label == "Yes, submit").click().run()
         assert not at.exception and "Not submitted" in texts(at)
         queue_page = run(PAGES / "queue.py")
-        elsewhere = open_page("pages/code.py", {"recording": other})
+        elsewhere = open_page("views/code.py", {"recording": other})
     finally:
         own_cluster.pg_ctl("start")
     for page in (queue_page, elsewhere):

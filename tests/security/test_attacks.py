@@ -48,7 +48,7 @@ from tests.coding_app.web.conftest import FORM_TOKEN
 from .conftest import IDENTIFYING, PASSWORDS, Bench, post_form
 
 APP = Path(identity.__file__).with_name("app.py")
-PAGES = APP.with_name("pages")
+PAGES = APP.with_name("views")
 REFUSED_PAGE = "This page is not available to your account."
 NOT_IN_QUEUE = "That recording is not in your queue."
 
@@ -132,7 +132,7 @@ def on_page(bench: Bench, name: str, page: str, query: dict[str, str] | None = N
             at.query_params[key] = value
         at.run()
         if page == "code":
-            at.switch_page("pages/code.py").run()
+            at.switch_page("views/code.py").run()
     assert not at.exception, at.exception
     shown = "\n".join(str(e.value) for kind in ("title", "markdown", "caption", "info", "error", "success")
                       for e in getattr(at, kind))  # fmt: skip

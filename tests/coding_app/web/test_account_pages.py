@@ -78,7 +78,7 @@ def test_after_a_reset_the_new_password_form_comes_before_anything_else(as_user,
 
 def test_any_account_may_change_its_own_password(as_user, web_study):
     as_user("ann")
-    at = password_form(app("pages/password.py"), PASSWORDS["ann"], "ann-new-password-2")
+    at = password_form(app("views/password.py"), PASSWORDS["ann"], "ann-new-password-2")
     assert "Your new password is saved" in texts(at)
     assert accounts.authenticate(web_study.store, "ann", "ann-new-password-2") is not None
     assert [e.actor for e in audit_rows(web_study.store, "account.password")] == ["ann"]

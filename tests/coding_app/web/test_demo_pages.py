@@ -30,7 +30,7 @@ from fixtures.load_demo import load_demo
 from tests.coding_app.helpers import audit_rows
 
 APP = Path(identity.__file__).with_name("app.py")
-PAGES = APP.with_name("pages")
+PAGES = APP.with_name("views")
 PI_PAGES = {
     "agreement": ("Agreement", "For the methods section"),
     "progress": ("Coding progress", "rater.one"),
@@ -79,7 +79,7 @@ def as_user(demo_study, monkeypatch):
 
 def open_page(name: str) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=120)
-    return at.run().switch_page(f"pages/{name}.py").run()
+    return at.run().switch_page(f"views/{name}.py").run()
 
 
 def shown(at: AppTest) -> str:
@@ -187,7 +187,7 @@ def test_a_rater_s_queue_and_coding_page_on_the_demo(as_user):
     code = queue.loc[queue["Status"] != "submitted", "Recording"].iloc[0]
     at = AppTest.from_file(str(APP), default_timeout=120)
     at.query_params["recording"] = code
-    at.run().switch_page("pages/code.py").run()
+    at.run().switch_page("views/code.py").run()
     assert not at.exception, at.exception
     assert f"Recording {code}" in shown(at) and len(at.radio) == 2  # the two EA scales
 

@@ -13,7 +13,7 @@ NOTE = "the sound drops out after a minute"
 
 def flag_from_the_page(web_study, reason: str, text: str = ""):
     """ann opens her first recording, asks to flag it, picks the reason, writes the text and confirms."""
-    at = open_page("pages/code.py", {"recording": web_study.codes["ann"][0]})
+    at = open_page("views/code.py", {"recording": web_study.codes["ann"][0]})
     button(at, "Cannot code this recording").click().run()
     at.radio(key=f"flag-reason-{web_study.codes['ann'][0]}").set_value(reason).run()
     at.text_area(key=f"flag-text-{web_study.codes['ann'][0]}").input(text).run()
@@ -23,7 +23,7 @@ def flag_from_the_page(web_study, reason: str, text: str = ""):
 def test_a_coder_flags_a_recording_and_the_next_one_opens(as_user, web_study):
     as_user("ann")
     first, second, _ = web_study.codes["ann"]
-    at = open_page("pages/code.py", {"recording": first})
+    at = open_page("views/code.py", {"recording": first})
     button(at, "Cannot code this recording").click().run()
     reasons = at.radio(key=f"flag-reason-{first}")
     assert reasons.options == list(flags.REASONS.values()) and reasons.value is None
@@ -36,7 +36,7 @@ def test_a_coder_flags_a_recording_and_the_next_one_opens(as_user, web_study):
     assert [i.code for i in blinded.queue(web_study.store, web_study.account("ann"))] == web_study.codes["ann"][1:]
     [raised] = audit_rows(web_study.store, "flag.raise")
     assert (raised.new["recording"], raised.new["reason"], raised.new["text"]) == (first, "no_sound", NOTE)
-    again = open_page("pages/code.py", {"recording": first})
+    again = open_page("views/code.py", {"recording": first})
     assert "That recording is not in your queue" in texts(again) and not again.radio
 
 
@@ -50,7 +50,7 @@ def test_something_else_without_words_is_refused_in_the_dialog_and_nothing_is_fl
 
 def test_cancel_closes_the_dialog_and_flags_nothing(as_user, web_study):
     as_user("ann")
-    at = open_page("pages/code.py", {"recording": web_study.codes["ann"][0]})
+    at = open_page("views/code.py", {"recording": web_study.codes["ann"][0]})
     button(at, "Cannot code this recording").click().run()
     button(at, "Cancel").click().run()
     assert "Take it out of my queue" not in [b.label for b in at.button]
@@ -63,7 +63,7 @@ def test_a_submitted_recording_offers_no_flag(as_user, web_study):
     for scale in ("ea_sensitivity", "ea_non_intrusiveness"):
         blinded.save_draft(web_study.store, account, code, scale, 5)
     blinded.submit(web_study.store, account, code)
-    at = open_page("pages/code.py", {"recording": code})
+    at = open_page("views/code.py", {"recording": code})
     assert "Cannot code this recording" not in [b.label for b in at.button]
 
 
@@ -76,7 +76,7 @@ def waiting_flag(web_study) -> flags.FlagShown:
 def test_the_pi_sees_the_flag_says_what_to_do_and_puts_it_back_in_the_queue(as_user, web_study):
     flag = waiting_flag(web_study)
     as_user("pat")
-    at = open_page("pages/progress.py")
+    at = open_page("views/progress.py")
     assert ("**What to do next**\n\n- 1 flag waits for your decision: under Flagged recordings, put each back in the "
             "queue or exclude it from the study.") in [w.value for w in at.warning]  # fmt: skip
     shown = texts(at)
@@ -96,7 +96,7 @@ def test_the_pi_sees_the_flag_says_what_to_do_and_puts_it_back_in_the_queue(as_u
 def test_the_pi_excludes_a_recording_with_a_reason_and_sees_it_listed(as_user, web_study):
     flag = waiting_flag(web_study)
     as_user("pat")
-    at = open_page("pages/progress.py")
+    at = open_page("views/progress.py")
     button(at, "Exclude from the study").click().run()
     assert ("Nothing changed: excluding a recording from the study needs a reason (kept with it and in the audit log)."
             in [e.value for e in at.error])  # fmt: skip
@@ -117,7 +117,7 @@ def test_the_progress_table_reads_in_words(as_user, web_study):
     """Headers people read, scales by label, no None; the flagged and excluded recordings counted."""
     waiting_flag(web_study)
     as_user("pat")
-    at = open_page("pages/progress.py")
+    at = open_page("views/progress.py")
     table = at.dataframe[0].value
     assert list(table.columns) == ["coder", "scale", "assigned", "in progress", "submitted", "flagged", "excluded",
                                    "left to code"]  # fmt: skip

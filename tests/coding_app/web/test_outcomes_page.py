@@ -59,7 +59,7 @@ def trial(tmp_path, monkeypatch):
 
 def page_as(monkeypatch, account) -> AppTest:
     monkeypatch.setattr(identity, "current", lambda: Identity(account, "test-session"))
-    return AppTest.from_file(str(APP), default_timeout=30).run().switch_page("pages/outcomes.py").run()
+    return AppTest.from_file(str(APP), default_timeout=30).run().switch_page("views/outcomes.py").run()
 
 
 def numbers(frame: pd.DataFrame) -> list[list]:
@@ -151,5 +151,5 @@ def test_coders_see_that_coding_is_closed_on_their_queue_and_coding_pages(trial,
     code = queue.dataframe[0].value["Recording"].iloc[0]
     at = AppTest.from_file(str(APP), default_timeout=30)
     at.query_params["recording"] = code
-    at = at.run().switch_page("pages/code.py").run()
+    at = at.run().switch_page("views/code.py").run()
     assert at.warning[0].value.startswith("Coding is closed: ea_non_intrusiveness locked on ") and not at.radio

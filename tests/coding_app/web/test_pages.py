@@ -18,7 +18,7 @@ from coding_app.web import identity, reports
 from tests.coding_app.helpers import audit_rows
 
 APP = Path(identity.__file__).with_name("app.py")
-PAGES = APP.with_name("pages")
+PAGES = APP.with_name("views")
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_the_pi_sees_agreement_and_progress_and_not_the_coding_pages(as_user):
     as_user("pat")
     at = run(APP)
     assert "No recording has been scored by two coders yet." in texts(at)
-    at = open_page("pages/progress.py")
+    at = open_page("views/progress.py")
     table = at.dataframe[0].value
     assert set(table["coder"]) == {"ann", "bob", "fay"}
     assert "Coding progress" in texts(at)
@@ -90,7 +90,7 @@ def test_the_pi_sees_agreement_and_progress_and_not_the_coding_pages(as_user):
 
 def test_a_fidelity_coder_rates_audio_on_the_adherence_scale(as_user, web_study):
     as_user("fay")
-    at = open_page("pages/code.py", {"recording": web_study.codes["fay"][0]})
+    at = open_page("views/code.py", {"recording": web_study.codes["fay"][0]})
     assert [r.label for r in at.radio] == ["VIPP-PMH adherence to the manual"]
     assert at.radio[0].options == ["1", "2", "3", "4", "5"]
 
@@ -98,21 +98,21 @@ def test_a_fidelity_coder_rates_audio_on_the_adherence_scale(as_user, web_study)
 def test_choosing_a_score_saves_a_draft_that_a_rerun_shows_again(as_user, web_study):
     as_user("ann")
     code = web_study.codes["ann"][0]
-    at = open_page("pages/code.py", {"recording": code})
+    at = open_page("views/code.py", {"recording": code})
     sensitivity = at.radio[0]
     assert sensitivity.value is None
     sensitivity.set_value(5.5).run()
     saved = blinded.task(web_study.store, web_study.account("ann"), code).ratings["ea_sensitivity"]
     assert (saved.score, saved.status) == (5.5, "draft")
     assert "Class: **Sensitive**" in texts(at)
-    again = open_page("pages/code.py", {"recording": code})
+    again = open_page("views/code.py", {"recording": code})
     assert again.radio[0].value == 5.5 and again.radio[1].value is None
 
 
 def test_submit_needs_both_scales_then_locks_them(as_user, web_study):
     as_user("ann")
     code = web_study.codes["ann"][0]
-    at = open_page("pages/code.py", {"recording": code})
+    at = open_page("views/code.py", {"recording": code})
     submit = next(b for b in at.button if b.label == "Submit ratings")
     assert submit.disabled
     at.radio[0].set_value(6.0).run()
@@ -124,7 +124,7 @@ def test_submit_needs_both_scales_then_locks_them(as_user, web_study):
     next(b for b in at.button if b.label == "Yes, submit").click().run()
     task = blinded.task(web_study.store, web_study.account("ann"), code)
     assert task.submitted and {r.status for r in task.ratings.values()} == {"submitted"}
-    locked = open_page("pages/code.py", {"recording": code})
+    locked = open_page("views/code.py", {"recording": code})
     assert "Submitted and locked" in texts(locked)
     assert all(r.disabled for r in locked.radio)
 
@@ -136,10 +136,10 @@ def button(at: AppTest, label: str):
 def two_windows(web_study) -> tuple[AppTest, AppTest, str]:
     """Window B picks 6 and 6; window A, opened after, changes sensitivity to 3. B is not reloaded."""
     code = web_study.codes["ann"][0]
-    b = open_page("pages/code.py", {"recording": code})
+    b = open_page("views/code.py", {"recording": code})
     b.radio[0].set_value(6.0).run()
     b.radio[1].set_value(6.0).run()
-    a = open_page("pages/code.py", {"recording": code})
+    a = open_page("views/code.py", {"recording": code})
     assert [r.value for r in a.radio] == [6.0, 6.0]
     a.radio[0].set_value(3.0).run()
     return a, b, code
@@ -168,12 +168,12 @@ def test_a_confirmation_made_before_another_window_changed_a_score_submits_nothi
     """B is on the confirming screen (6 and 6) when A changes sensitivity: B's "Yes, submit" is refused."""
     as_user("ann")
     code = web_study.codes["ann"][0]
-    b = open_page("pages/code.py", {"recording": code})
+    b = open_page("views/code.py", {"recording": code})
     b.radio[0].set_value(6.0).run()
     b.radio[1].set_value(6.0).run()
     button(b, "Submit ratings").click().run()
     assert "**6** (Sensitive)" in texts(b)
-    a = open_page("pages/code.py", {"recording": code})
+    a = open_page("views/code.py", {"recording": code})
     a.radio[0].set_value(3.0).run()
     button(b, "Yes, submit").click().run()
     assert not b.exception
@@ -194,8 +194,8 @@ def test_a_score_chosen_in_a_stale_window_does_not_overwrite_another_windows_cha
 
 def test_a_recording_not_in_the_queue_is_refused_like_a_missing_one(as_user, web_study):
     as_user("ann")
-    foreign = open_page("pages/code.py", {"recording": web_study.codes["fay"][0]})
-    missing = open_page("pages/code.py", {"recording": "NOSUCH99"})
+    foreign = open_page("views/code.py", {"recording": web_study.codes["fay"][0]})
+    missing = open_page("views/code.py", {"recording": "NOSUCH99"})
     assert "not in your queue" in texts(foreign) and texts(foreign) == texts(missing)
     assert not foreign.radio
 
@@ -227,7 +227,7 @@ def test_a_coder_opening_the_agreement_page_gets_nothing_of_it(as_user):
 
 def test_the_fidelity_page_is_for_the_pi_only(as_user):
     as_user("pat")
-    at = open_page("pages/fidelity.py")
+    at = open_page("views/fidelity.py")
     assert not at.exception
     assert "Treatment fidelity" in texts(at)
     assert set(at.dataframe[0].value["clinician"]) == {"clinician Q"}
@@ -251,3 +251,11 @@ def test_every_pi_reading_the_fidelity_page_is_audited_and_sees_the_latest_draw(
     assert set(run(PAGES / "fidelity.py").dataframe[0].value["sampled"]) == {1}
     readers = [e.actor for e in audit_rows(web_study.store, "unblind.key_table")]
     assert readers == ["pat", "pia", "pat"]
+
+
+def test_streamlit_lists_no_page_folder_before_the_apps_own_navigation():
+    """Streamlit lists every script of a ``pages`` folder beside the entry script (``PagesManager``) until the
+    app's own navigation replaces the list: a rater's first page after sign-in showed the PI pages' names. The
+    pages live in ``views``, listed only by ``st.navigation`` for the account's roles."""
+    for entry in (APP, APP.with_name("launcher.py")):  # what PagesManager looks for, once per process
+        assert not (entry.parent / "pages").exists()

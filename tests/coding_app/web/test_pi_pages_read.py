@@ -19,7 +19,7 @@ from coding_app.sampling import draw_fidelity
 from coding_app.sessions import Identity
 from coding_app.web import identity, reports
 
-PAGES = Path(identity.__file__).with_name("pages")
+PAGES = Path(identity.__file__).with_name("views")
 SENSITIVITY = "Maternal sensitivity (EA Scales)"
 NON_INTRUSIVENESS = "Maternal non-intrusiveness (EA Scales)"
 # ann and bob on the three videos: the first 5.5 against 5 (opposite sides of 5.5), the others close

@@ -38,7 +38,7 @@ try:
     except NotFound:
         st.title("Code a recording")
         st.error("That recording is not in your queue. Pick one from your queue.")
-        st.page_link("pages/queue.py", label="Back to my queue")
+        st.page_link("views/queue.py", label="Back to my queue")
         st.stop()
     st.session_state[LAST_VIEW] = (identity, items, task)
     offline = False
@@ -56,7 +56,7 @@ st.query_params["recording"] = code
 if not offline and (closed := blinded.coding_closed(store, account, code)):
     st.subheader(f"Recording {code}")
     st.warning(closed)
-    st.page_link("pages/queue.py", label="Back to my queue")
+    st.page_link("views/queue.py", label="Back to my queue")
     st.stop()
 
 
@@ -188,7 +188,7 @@ def act() -> None:
 
 next_code = blinded.resume_code([item for item in items if item.code != code])
 if st.session_state.pop(ADVANCE, False) and task.submitted and next_code:
-    st.switch_page("pages/code.py", query_params={"recording": next_code})
+    st.switch_page("views/code.py", query_params={"recording": next_code})
 position = next((item.position for item in items if item.code == code), 0)
 done = sum(item.status == "submitted" for item in items)
 # The player, both scales and the submit button fit a 1280x720 window: less of Streamlit's padding.
@@ -265,6 +265,6 @@ with right:
         st.button("Submit ratings", type="primary", disabled=bool(unscored), on_click=ask_to_confirm,
                   help=f"Still to score: {', '.join(unscored)}" if unscored else "Enter, then Enter again to confirm")  # fmt: skip
     if next_code and st.button("Next recording"):
-        st.switch_page("pages/code.py", query_params={"recording": next_code})
-    st.page_link("pages/queue.py", label="Back to my queue")
+        st.switch_page("views/code.py", query_params={"recording": next_code})
+    st.page_link("views/queue.py", label="Back to my queue")
     cannot_code(store, account, code, next_code, offered=not (task.submitted or offline))

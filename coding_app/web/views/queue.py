@@ -34,7 +34,7 @@ resume = blinded.resume_code(items)
 if resume is None:
     st.success("Every recording in your queue is submitted. Thank you!")
 elif st.button(f"Continue where I left off: recording {resume}", type="primary"):
-    st.switch_page("pages/code.py", query_params={"recording": resume})
+    st.switch_page("views/code.py", query_params={"recording": resume})
 
 table = pd.DataFrame(
     [(item.position, item.code, item.kind, item.status) for item in items], columns=["#", "Recording", "Kind", "Status"]
@@ -42,4 +42,4 @@ table = pd.DataFrame(
 picked = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", width="stretch",
                       key="queue")  # fmt: skip
 if picked.selection.rows:
-    st.switch_page("pages/code.py", query_params={"recording": items[picked.selection.rows[0]].code})
+    st.switch_page("views/code.py", query_params={"recording": items[picked.selection.rows[0]].code})
