@@ -57,7 +57,7 @@ from coding_app.store.models import (
 from coding_app.study import initialise
 from coding_app.web import identity, runtime
 
-PAGES = Path(identity.__file__).with_name("pages")
+PAGES = Path(identity.__file__).with_name("views")
 VIDEOS, AUDIOS, CODERS, CLINICIANS = 5_000, 1_000, 20, 8
 VIDEO_SCALES = ("ea_sensitivity", "ea_non_intrusiveness")
 START = datetime(2025, 1, 6, 9, tzinfo=UTC)
