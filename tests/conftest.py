@@ -27,8 +27,11 @@ MARKERS = {
 ROOT_MODULES = ("tests/faults/test_disk_faults.py",)
 BROWSER_FIXTURES = {"page", "browser", "context"}
 # Fixtures that build a demo study or start servers, and modules whose tests convert media or run loads.
-SLOW_FIXTURES = {"demo", "own_cluster"}
-SLOW_MODULES: tuple[str, ...] = ()
+SLOW_FIXTURES = {"demo", "own_cluster", "clips", "web_study", "web_media", "template"}
+SLOW_MODULES = (
+    "tests/bad_input/test_bad_input.py", "tests/faults/test_concurrent_coders.py", "tests/test_readme_setup.py",
+    "tests/coding_app/test_playback.py", "tests/coding_app/test_import_killed.py",
+)
 
 
 def pytest_configure(config):
