@@ -422,6 +422,8 @@ function build(root, data) {
 
   const onKey = (e) => {
     if (!root.isConnected) { window.removeEventListener("keydown", onKey, true); return; }
+    // A dialog over the page (a flag's reason) keeps its keys: a digit or Enter there must not score or submit.
+    if ([...document.querySelectorAll('[role="dialog"]')].some((d) => !root.contains(d))) return;
     // Inside a shadow root e.target is the host element: ask where the key really went.
     const origin = e.composedPath()[0] || e.target;
     const tag = origin && origin.tagName;

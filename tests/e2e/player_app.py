@@ -32,3 +32,14 @@ player(
     confirming=False, key="player", on_action=record,
 )  # fmt: skip
 st.code(json.dumps(actions), language=None)
+
+
+@st.dialog("A dialog over the player")
+def dialog() -> None:
+    """Like the coding page's "Cannot code this recording": its controls keep their own keys."""
+    st.radio("Reason", ["No picture", "No sound"], index=None, key="reason")
+    st.button("Confirm", key="confirm")
+
+
+if st.button("Open a dialog"):
+    dialog()

@@ -253,6 +253,26 @@ def test_quick_score_keys_on_two_scales_are_both_sent_each_to_its_scale(browser_
                              {"name": "score", "scale": "ea_non_intrusiveness", "score": 6.5}]  # fmt: skip
 
 
+def test_keys_pressed_in_a_dialog_over_the_player_stay_in_the_dialog(browser_page, player_server):
+    """A coder choosing a flag's reason and pressing digits or Enter there neither scores nor submits the recording
+    (Enter twice was a confirmed submit); Escape closes the dialog."""
+    page = browser_page
+    open_player(page, player_server, "r25.mp4", "video")
+    page.get_by_role("button", name="Open a dialog").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("No sound").click()
+    for key in ("5", "Enter", "Enter", "s", "6"):
+        page.keyboard.press(key)
+    dialog.get_by_role("button", name="Confirm").click()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    page.keyboard.press("7")  # the player's keys are back once the dialog is gone
+    expect(page.get_by_test_id("stCode")).to_contain_text('"score"')
+    assert [{k: v for k, v in a.items() if k != "at"} for a in actions(page)] == [
+        {"name": "score", "scale": "ea_sensitivity", "score": 7}]
+
+
 def test_the_key_hint_and_help_list_frame_keys_for_video_only(browser_page, player_server):
     page = browser_page
     for name, kind, frames in (("tone.m4a", "audio", False), ("r25.mp4", "video", True)):
