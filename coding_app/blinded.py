@@ -289,6 +289,7 @@ def coding_closed(store: Store, account: Account, code: str | None = None) -> st
             .where(Assignment.account_id == account.id, Recording.kind.in_(_kinds(account)))))  # fmt: skip
         keys = {key for scale_keys in _scale_keys(db, assignments).values() for key in scale_keys}
         closed = lock.closing(db, sorted(keys))
+        labels = dict(db.execute(select(ScaleRow.key, ScaleRow.label).where(ScaleRow.key.in_(keys))).all())
     if not closed:
         return None
-    return "Coding is closed: " + "; ".join(dict.fromkeys(c.describe() for c in closed.values())) + "."
+    return "Coding is closed: " + "; ".join(dict.fromkeys(c.describe(labels) for c in closed.values())) + "."

@@ -9,7 +9,7 @@ the report of what was locked, when and by whom.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -38,8 +38,10 @@ class Lock:
     at: datetime
     by: str
 
-    def describe(self) -> str:
-        return f"{STUDY if self.scale is None else self.scale} locked on {self.at:%Y-%m-%d %H:%M} UTC by {self.by}"
+    def describe(self, labels: Mapping[str, str] | None = None) -> str:
+        """Scope, when and by whom; ``labels`` names a scale as people read it (a coder), else by its key."""
+        scope = STUDY if self.scale is None else (labels or {}).get(self.scale, self.scale)
+        return f"{scope} locked on {self.at:%Y-%m-%d %H:%M} UTC by {self.by}"
 
 
 def _history(db: Session, scale_ids: Iterable[int] | None = None) -> list[tuple[CodingLock, str | None]]:

@@ -65,7 +65,7 @@ def test_a_scale_lock_leaves_the_other_scales_open_and_unlocking_needs_a_reason(
     blinded.save_draft(store, rater, v2, "ea_sensitivity", 6)  # its scale is open
     with pytest.raises(CodingClosed):
         blinded.save_draft(store, rater, v2, "ea_non_intrusiveness", 6)
-    assert blinded.coding_closed(store, rater, v2).startswith("Coding is closed: ea_non_intrusiveness locked on")
+    assert blinded.coding_closed(store, rater, v2).startswith("Coding is closed: Maternal non-intrusiveness (EA Scales) locked on")
     for reason in ("", "   "):
         with pytest.raises(ValueError, match="needs a reason"):
             unlock(store, pi, "ea_non_intrusiveness", reason)

@@ -147,9 +147,9 @@ def test_coders_see_that_coding_is_closed_on_their_queue_and_coding_pages(trial,
     assert not queue.warning
     lock(store, accounts["pi.one"], "ea_non_intrusiveness", "primary outcome coded")
     queue.run()
-    assert queue.warning[0].value.startswith("Coding is closed: ea_non_intrusiveness locked on ")
+    assert queue.warning[0].value.startswith("Coding is closed: Maternal non-intrusiveness (EA Scales) locked on ")
     code = queue.dataframe[0].value["Recording"].iloc[0]
     at = AppTest.from_file(str(APP), default_timeout=30)
     at.query_params["recording"] = code
     at = at.run().switch_page("views/code.py").run()
-    assert at.warning[0].value.startswith("Coding is closed: ea_non_intrusiveness locked on ") and not at.radio
+    assert at.warning[0].value.startswith("Coding is closed: Maternal non-intrusiveness (EA Scales) locked on ") and not at.radio
