@@ -19,7 +19,7 @@ import numpy as np
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from reliability.bootstrap import resolve_seed
+from reliability import resolve_seed
 
 from . import audit
 from .accounts import ROLE_FOR_KIND

@@ -11,17 +11,18 @@ Pure functions over numbers: no database, no web, no file I/O.
 from .agreement import class_agreement, confusion_matrix, percent_agreement
 from .alpha import krippendorff_alpha
 from .bands import KOO_LI, KRIPPENDORFF, LANDIS_KOCH, band
+from .bootstrap import resolve_seed
 from .contingency import TooFewUnitsError, agreement_weights
 from .gwet import gwet_ac, gwet_from_table
 from .icc import icc
 from .kappa import cohen_kappa, kappa_from_table
 from .result import Bootstrap, Estimate
 from .scale import Scale, ScoreError
-from .summary import STATISTICS, RatingsError, agreement_table
+from .summary import COLUMNS, STATISTICS, RatingsError, agreement_table
 
 __all__ = [
-    "KOO_LI", "KRIPPENDORFF", "LANDIS_KOCH", "STATISTICS", "Bootstrap", "Estimate",
+    "COLUMNS", "KOO_LI", "KRIPPENDORFF", "LANDIS_KOCH", "STATISTICS", "Bootstrap", "Estimate",
     "RatingsError", "Scale", "ScoreError", "TooFewUnitsError", "agreement_table", "agreement_weights",
     "band", "class_agreement", "cohen_kappa", "confusion_matrix", "gwet_ac", "gwet_from_table", "icc",
-    "kappa_from_table", "krippendorff_alpha", "percent_agreement",
+    "kappa_from_table", "krippendorff_alpha", "percent_agreement", "resolve_seed",
 ]  # fmt: skip

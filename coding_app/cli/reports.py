@@ -13,8 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from outcomes import OutcomeTables, outcome_tables
-from reliability import Scale, agreement_table, band
-from reliability.summary import COLUMNS
+from reliability import COLUMNS, Scale, agreement_table, band
 
 from ..agreement import SHOWN_STATISTICS, agreement_report, double_coded
 from ..certification import certification_status
