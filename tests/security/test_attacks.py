@@ -32,6 +32,7 @@ from coding_app import (
     consensus,
     export,
     fidelity,
+    flags,
     lock,
     progress,
     ratings,
@@ -338,6 +339,13 @@ ATTACKS = [
            "NotFound", blinded.NOT_ASSIGNED, "refused.recording", door("fay", blinded.task, fay_code)),
     Attack("PI streams a recording through the coders' door", "pat", own_media("pat", ann_code),
            *FORBIDDEN[:2], "refused.recording", OWN_FIRST_MEDIA),
+    # Flags: a coder flags only their own recording; only the PI decides on a flag.
+    Attack("coder flags another coder's recording", "ann", door("ann", blinded.flag, bob_only, "no_sound"),
+           "NotFound", blinded.NOT_ASSIGNED, "refused.recording"),
+    Attack("coder sends a flag back to the queue", "ann", pi_action("ann", flags.clear, 1, "back"),
+           "NotAllowed", "needs the pi role", "refused.flag"),
+    Attack("coder excludes a recording from the study", "ann", pi_action("ann", flags.exclude, 1, "not needed"),
+           "NotAllowed", "needs the pi role", "refused.flag"),
     # Pages of another role: each page checks the role itself, whatever the navigation offers.
     *(Attack(f"{role} opens the PI page {name}", who, page(who, name), "page refused", REFUSED_PAGE, "refused.page",
              page("pat", name))
