@@ -33,7 +33,7 @@ APP = Path(identity.__file__).with_name("app.py")
 PAGES = APP.with_name("views")
 PI_PAGES = {
     "agreement": ("Agreement", "For the methods section"),
-    "progress": ("Coding progress", "rater.one"),
+    "progress": ("Coding progress", "left to code"),  # a header: a coder's own name is in their sidebar
     "certification": ("Coder certification", "rater.three"),
     "fidelity": ("Treatment fidelity", "clinician"),
 }
