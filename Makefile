@@ -62,12 +62,14 @@ $(OIDC_PROVIDER): tests/oidc/package-lock.json
 
 test: system $(INSTALLED) $(WAVESURFER) $(OIDC_PROVIDER)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 # The quick loop: lint, types and the tests no marker calls heavy (SQLite only, no browser, no root, nothing slow).
 check: system $(INSTALLED)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q -m "not postgres and not browser and not root and not slow"
 

@@ -56,8 +56,10 @@ def demo_copy(demo: Path, scratch: Path) -> tuple[Store, MediaStore]:
     """The demo's database (copied with SQLite's online backup, consistent even if a server is writing) and media."""
     if not (demo / "obscode.db").exists():
         demo = scratch / "built"
-        environment = os.environ | {"OBSCODE_DATABASE_URL": f"sqlite:///{demo}/obscode.db",
-                                    "OBSCODE_MEDIA_DIR": str(demo / "media-store")}  # fmt: skip
+        environment = os.environ | {
+            "OBSCODE_DATABASE_URL": f"sqlite:///{demo}/obscode.db",
+            "OBSCODE_MEDIA_DIR": str(demo / "media-store"),
+        }
         subprocess.run([sys.executable, "-m", "fixtures.load_demo", str(demo / "study")], env=environment, check=True)
     with sqlite3.connect(demo / "obscode.db") as source, sqlite3.connect(scratch / "obscode.db") as copy:
         source.backup(copy)
@@ -82,17 +84,25 @@ def main() -> None:
         files = [p for p in media.root.iterdir() if not p.name.startswith(".")]
         print(f"demo study: {len(files)} media files, {size(media.root) / 1e6:.1f} MB", flush=True)
         made = timed("backup (SQLite study)", lambda: backups.backup(live, pi_of(live), media, scratch / "backup"))
-        print(f"backup: {made.size / 1e6:.1f} MB ({(scratch / 'backup' / backups.DATABASE).stat().st_size / 1e6:.2f} MB "
-              f"database, {made.rows} rows), {made.media_files} media files", flush=True)  # fmt: skip
+        print(
+            f"backup: {made.size / 1e6:.1f} MB ({(scratch / 'backup' / backups.DATABASE).stat().st_size / 1e6:.2f} MB "
+            f"database, {made.rows} rows), {made.media_files} media files",
+            flush=True,
+        )
         timed("verify (the live study)", lambda: verify(live, pi_of(live), media))
-        restored = timed("restore into SQLite", lambda: restore(scratch / "backup", f"sqlite:///{scratch}/r.db", scratch / "r"))
+        restored = timed(
+            "restore into SQLite", lambda: restore(scratch / "backup", f"sqlite:///{scratch}/r.db", scratch / "r")
+        )
         timed("verify (restored, SQLite)", lambda: verify(restored, pi_of(restored), MediaStore(scratch / "r")))
         cluster = ThrowawayCluster(durable=True).start()
         try:
             url = cluster.create_database("restored")
             pg = timed("restore into PostgreSQL (fsync on)", lambda: restore(scratch / "backup", url, scratch / "p"))
             timed("verify (restored, PostgreSQL)", lambda: verify(pg, pi_of(pg), MediaStore(scratch / "p")))
-            timed("backup (PostgreSQL study)", lambda: backups.backup(pg, pi_of(pg), MediaStore(scratch / "p"), scratch / "b2"))
+            timed(
+                "backup (PostgreSQL study)",
+                lambda: backups.backup(pg, pi_of(pg), MediaStore(scratch / "p"), scratch / "b2"),
+            )
             pg.dispose()
         finally:
             cluster.stop()

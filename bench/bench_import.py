@@ -83,14 +83,39 @@ def main() -> int:
         row("demo videos (320x240, 15 fps)", [r for r in recordings if r[1] == "video"], work)
         row("demo session audio", [r for r in recordings if r[1] == "audio"], work)
         phone = work / "phone.mp4"
-        subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
-                        "-i", "testsrc2=size=1920x1080:rate=30:duration=60", "-f", "lavfi", "-i", "sine=duration=60",
-                        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(phone)],
-                       check=True)  # fmt: skip
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-nostdin",
+                "-loglevel",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=1920x1080:rate=30:duration=60",
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=duration=60",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-pix_fmt",
+                "yuv420p",
+                "-c:a",
+                "aac",
+                str(phone),
+            ],
+            check=True,
+        )
         row("phone video (1080p, 30 fps)", [(phone, "video")], work)
         for normalise in (False, True):
-            print(f"demo load (make run), {'normalising' if normalise else 'copying'}: "
-                  f"{demo_load(demo, work, normalise):.0f} s")  # fmt: skip
+            print(
+                f"demo load (make run), {'normalising' if normalise else 'copying'}: "
+                f"{demo_load(demo, work, normalise):.0f} s"
+            )
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
     return 0
 

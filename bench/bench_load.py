@@ -86,8 +86,9 @@ def run(name: str, coders: int, recordings: int, seed: int, think: float) -> tup
         try:
             names = make_study(store, coders, recordings)
             pausing = f", pausing {think:g} s on average before each save" if think else ""
-            print(f"{dialect}: {coders} coder {how} x {recordings} recordings, released together{pausing} ...",
-                  flush=True)  # fmt: skip
+            print(
+                f"{dialect}: {coders} coder {how} x {recordings} recordings, released together{pausing} ...", flush=True
+            )
             threads = how == "threads"
             reports = run_threads(store, names, seed, think) if threads else run_load(url, names, seed, think)
             outcome = verify(store, reports)
@@ -107,24 +108,45 @@ def main() -> int:
     parser.add_argument("--think", type=float, default=0.0, help="mean pause before each save, in seconds")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each; figures are medians over them")
     args = parser.parse_args()
-    results = {name: [run(name, args.coders, args.recordings, args.seed, args.think) for _ in range(args.repeat)]
-               for name in args.runs}  # fmt: skip
-    header = ("run", "attempted", "stored", "lost", "duplicated", "errors", "draft ms p50/p95/max",
-              "submit ms p50/p95/max", "submissions/s", "load")  # fmt: skip
+    results = {
+        name: [run(name, args.coders, args.recordings, args.seed, args.think) for _ in range(args.repeat)]
+        for name in args.runs
+    }
+    header = (
+        "run",
+        "attempted",
+        "stored",
+        "lost",
+        "duplicated",
+        "errors",
+        "draft ms p50/p95/max",
+        "submit ms p50/p95/max",
+        "submissions/s",
+        "load",
+    )
     rows = []
     for name, result in results.items():
         runs = [outcome for outcome, _ in result]
-        rows.append((name, *(sum(getattr(o, f) for o in runs) for f in ("attempted", "stored", "lost", "duplicated")),
-                     sum(len(o.errors) for o in runs), latency([o.draft_seconds for o in runs]),
-                     latency([o.submit_seconds for o in runs]),
-                     f"{statistics.median(o.stored / o.seconds for o in runs):.1f}",
-                     f"{statistics.median(load for _, load in result):.1f}"))  # fmt: skip
+        rows.append(
+            (
+                name,
+                *(sum(getattr(o, f) for o in runs) for f in ("attempted", "stored", "lost", "duplicated")),
+                sum(len(o.errors) for o in runs),
+                latency([o.draft_seconds for o in runs]),
+                latency([o.submit_seconds for o in runs]),
+                f"{statistics.median(o.stored / o.seconds for o in runs):.1f}",
+                f"{statistics.median(load for _, load in result):.1f}",
+            )
+        )
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
     print()
     for row in (header, *rows):
         print("  ".join(str(cell).rjust(width) for cell, width in zip(row, widths, strict=True)))
-    met = all(o.lost == o.duplicated == len(o.errors) == 0 and o.stored == o.attempted
-              for result in results.values() for o, _ in result)  # fmt: skip
+    met = all(
+        o.lost == o.duplicated == len(o.errors) == 0 and o.stored == o.attempted
+        for result in results.values()
+        for o, _ in result
+    )
     print(f"\nbar (every submission stored; 0 lost, 0 duplicated, 0 errors): {'met' if met else 'NOT MET'}")
     return 0 if met else 1
 

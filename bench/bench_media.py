@@ -51,8 +51,14 @@ SEEKS = 200
 SEEK_BYTES = 1 * MiB
 PEER_SEEKS = (0.8, 0.3, 0.6, 0.1)  # fractions of the duration
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 CODER, PASSWORD = "bench-coder", "bench-password-1"
 COOKIE = "obscode_session"
 BIN = Path(sys.executable).parent
@@ -151,8 +157,15 @@ class Server:
     def __init__(self, name: str, command: list[str], env: dict[str, str], cwd: Path, log: Path) -> None:
         self.name, self.log_path = name, log
         self.log = open(log, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(command, env=env, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        self.process = subprocess.Popen(
+            command,
+            env=env,
+            cwd=cwd,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     @property
     def pid(self) -> int:
@@ -224,11 +237,26 @@ def make_study(root: Path) -> Study:
     from coding_app.study import initialise
 
     clip = root / "clip.mp4"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=2", "-c:v", "libx264", "-preset", "ultrafast",
-           "-pix_fmt", "yuv420p", "-f", "mp4", str(clip))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=160x120:rate=10:duration=2",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-f",
+        "mp4",
+        str(clip),
+    )
     manifest = root / "manifest.csv"
-    manifest.write_text("recording_id,participant_id,site,arm,timepoint,kind,session,clinician,path\n"
-                        f"R1,P1,North,,baseline,video,,,{clip}\n")  # fmt: skip
+    manifest.write_text(
+        "recording_id,participant_id,site,arm,timepoint,kind,session,clinician,path\n"
+        f"R1,P1,North,,baseline,video,,,{clip}\n"
+    )
     url, folder = f"sqlite:///{root / 'study.db'}", root / "media-store"
     store, store_media = Store(url), MediaStore(folder)
     try:
@@ -260,8 +288,11 @@ def media_url(study: Study, base: str, name: str = CODER, password: str = PASSWO
 
     with httpx2.Client(timeout=30) as client:  # the sign-in form first, for its token (login CSRF)
         form = re.search(r'name="form_token" value="([^"]+)"', client.get(f"{base}/obscode/login").text)
-        response = client.post(f"{base}/obscode/login", follow_redirects=False,
-                               data={"name": name, "password": password, "form_token": form.group(1) if form else ""})  # fmt: skip
+        response = client.post(
+            f"{base}/obscode/login",
+            follow_redirects=False,
+            data={"name": name, "password": password, "form_token": form.group(1) if form else ""},
+        )
     if response.status_code != 303 or COOKIE not in response.cookies:
         raise RuntimeError(f"login failed: {response.status_code} {response.text[:200]}")
     cookie = response.cookies[COOKIE]
@@ -319,15 +350,23 @@ def run_load(url: str, cookie: str, size: int, seed: int) -> Load:
                         r = client.head(url)
                         if r.status_code != 200 or r.headers.get("content-length") != str(size):
                             raise RuntimeError(f"HEAD: HTTP {r.status_code}, length {r.headers.get('content-length')}")
-                        result.head = (f"HTTP {r.status_code}, content-length {r.headers['content-length']}, "
-                                       f"accept-ranges {r.headers.get('accept-ranges')}")  # fmt: skip
+                        result.head = (
+                            f"HTTP {r.status_code}, content-length {r.headers['content-length']}, "
+                            f"accept-ranges {r.headers.get('accept-ranges')}"
+                        )
                     else:
                         end = offset + SEEK_BYTES - 1
                         r = client.get(url, headers={"Range": f"bytes={offset}-{end}"})
                         expected = f"bytes {offset}-{end}/{size}"
-                        if r.status_code != 206 or r.headers.get("content-range") != expected or len(r.content) != SEEK_BYTES:
-                            raise RuntimeError(f"seek {offset}: HTTP {r.status_code}, {r.headers.get('content-range')}, "
-                                               f"{len(r.content)} bytes")  # fmt: skip
+                        if (
+                            r.status_code != 206
+                            or r.headers.get("content-range") != expected
+                            or len(r.content) != SEEK_BYTES
+                        ):
+                            raise RuntimeError(
+                                f"seek {offset}: HTTP {r.status_code}, {r.headers.get('content-range')}, "
+                                f"{len(r.content)} bytes"
+                            )
                         with lock:
                             result.seek_seconds.append(time.perf_counter() - started)
                 except Exception as error:  # noqa: BLE001 - reported, and fails the run
@@ -358,9 +397,11 @@ def bench_ours(root: Path, seed: int) -> Outcome:
     print("OURS: obscode run, custom Starlette media route (FileResponse with Range)")
     started = time.perf_counter()
     study = make_study(root)
-    print(f"  study ready in {time.perf_counter() - started:.1f} s; recording {study.code}, stored media replaced by "
-          f"a sparse {study.media_file.stat().st_size / GiB:g} GiB file ({study.media_file.stat().st_blocks * 512} "
-          "bytes on disk)")  # fmt: skip
+    print(
+        f"  study ready in {time.perf_counter() - started:.1f} s; recording {study.code}, stored media replaced by "
+        f"a sparse {study.media_file.stat().st_size / GiB:g} GiB file ({study.media_file.stat().st_blocks * 512} "
+        "bytes on disk)"
+    )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = os.environ | {"OBSCODE_DATABASE_URL": study.url, "OBSCODE_MEDIA_DIR": str(study.media_dir)}
@@ -376,13 +417,17 @@ def bench_ours(root: Path, seed: int) -> Outcome:
         if load.errors:
             raise RuntimeError(f"{len(load.errors)} request(s) failed, first: {load.errors[0]}")
         seeks = sorted(load.seek_seconds)
-        print(f"  load: {CLIENTS} clients, {elapsed:.1f} s; full read {load.full_bytes / GiB:g} GiB in "
-              f"{load.full_seconds:.1f} s ({load.full_bytes / load.full_seconds / MB:,.0f} MB/s); "
-              f"{len(seeks)} seeks of 1 MiB, median {statistics.median(seeks) * 1000:.0f} ms, "
-              f"p95 {seeks[int(0.95 * len(seeks)) - 1] * 1000:.0f} ms; HEAD {load.head}")  # fmt: skip
-        print(f"  RSS (pid {server.pid}, {sampler.samples} samples): baseline {mb(sampler.baseline)}, "
-              f"peak {mb(sampler.peak)}, after {mb(sampler.after)}; growth {sampler.growth / MB:+,.1f} MB"
-              + ("" if sampler.hwm_reset else " (VmHWM could not be reset: peak from samples)"))  # fmt: skip
+        print(
+            f"  load: {CLIENTS} clients, {elapsed:.1f} s; full read {load.full_bytes / GiB:g} GiB in "
+            f"{load.full_seconds:.1f} s ({load.full_bytes / load.full_seconds / MB:,.0f} MB/s); "
+            f"{len(seeks)} seeks of 1 MiB, median {statistics.median(seeks) * 1000:.0f} ms, "
+            f"p95 {seeks[int(0.95 * len(seeks)) - 1] * 1000:.0f} ms; HEAD {load.head}"
+        )
+        print(
+            f"  RSS (pid {server.pid}, {sampler.samples} samples): baseline {mb(sampler.baseline)}, "
+            f"peak {mb(sampler.peak)}, after {mb(sampler.after)}; growth {sampler.growth / MB:+,.1f} MB"
+            + ("" if sampler.hwm_reset else " (VmHWM could not be reset: peak from samples)")
+        )
         return Outcome(sampler.baseline, sampler.peak, sampler.after, sampler.samples)
     finally:
         server.stop()
@@ -396,14 +441,41 @@ def playable_video(root: Path, size: int) -> tuple[Path, float]:
     """An H.264 MP4 of exactly ``size`` bytes that Chromium plays and seeks: noisy frames encoded
     near-losslessly (so they are large), looped by stream copy, padded with a trailing free box."""
     segment = root / "segment.mp4"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=10:duration=3,noise=alls=80:allf=t",
-           "-c:v", "libx264", "-preset", "ultrafast", "-qp", "1", "-g", "10", "-pix_fmt", "yuv420p",
-           "-f", "mp4", str(segment))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=1280x720:rate=10:duration=3,noise=alls=80:allf=t",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-qp",
+        "1",
+        "-g",
+        "10",
+        "-pix_fmt",
+        "yuv420p",
+        "-f",
+        "mp4",
+        str(segment),
+    )
     copies = max(1, int(size * 0.97 // segment.stat().st_size))
     video = root / "peer.mp4"
     while True:
-        ffmpeg("-stream_loop", str(copies - 1), "-i", str(segment), "-c", "copy", "-movflags", "+faststart",
-               "-f", "mp4", str(video))  # fmt: skip
+        ffmpeg(
+            "-stream_loop",
+            str(copies - 1),
+            "-i",
+            str(segment),
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+            "-f",
+            "mp4",
+            str(video),
+        )
         if video.stat().st_size <= size - 64 or copies == 1:
             break
         copies -= 1
@@ -428,18 +500,33 @@ def bench_peer(root: Path) -> PeerOutcome:
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
-    print(f"PEER: st.video(path) in a minimal Streamlit script, a {PEER_SIZE // MiB} MiB file (not 2 GiB, to keep "
-          "the machine safe)")  # fmt: skip
+    print(
+        f"PEER: st.video(path) in a minimal Streamlit script, a {PEER_SIZE // MiB} MiB file (not 2 GiB, to keep "
+        "the machine safe)"
+    )
     started = time.perf_counter()
     video, duration = playable_video(root, PEER_SIZE)
-    print(f"  playable H.264 file: {video.stat().st_size / MiB:g} MiB, {duration:g} s, made in "
-          f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    print(
+        f"  playable H.264 file: {video.stat().st_size / MiB:g} MiB, {duration:g} s, made in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     script = root / "peer.py"
     script.write_text(f"import streamlit as st\n\nst.video({str(video)!r})\n")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     server = Server("peer streamlit", command, dict(os.environ), root, root / "peer.log")
     notes: list[str] = []
     ranges: list[str] = []  # the Range header of every media request the page made
@@ -454,16 +541,25 @@ def bench_peer(root: Path) -> PeerOutcome:
                 page.on("request", lambda r: "/media/" in r.url and ranges.append(r.headers.get("range", "(none)")))
                 page.goto(base, timeout=60_000)
                 page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=60_000)
-                page.wait_for_function("() => { const v = document.querySelector('video');"
-                                       " return v && v.readyState >= 1 && v.duration > 0; }", timeout=60_000)  # fmt: skip
-                print(f"  page open: video duration {page.evaluate('document.querySelector(`video`).duration'):g} s, "
-                      f"RSS now {mb(sampler.max_rss)} peak so far")  # fmt: skip
+                page.wait_for_function(
+                    "() => { const v = document.querySelector('video');"
+                    " return v && v.readyState >= 1 && v.duration > 0; }",
+                    timeout=60_000,
+                )
+                print(
+                    f"  page open: video duration {page.evaluate('document.querySelector(`video`).duration'):g} s, "
+                    f"RSS now {mb(sampler.max_rss)} peak so far"
+                )
                 for fraction in PEER_SEEKS:
-                    page.evaluate("f => { const v = document.querySelector('video'); v.currentTime = v.duration * f; }",
-                                  fraction)  # fmt: skip
+                    page.evaluate(
+                        "f => { const v = document.querySelector('video'); v.currentTime = v.duration * f; }", fraction
+                    )
                     try:
-                        page.wait_for_function("() => { const v = document.querySelector('video');"
-                                               " return !v.seeking && v.readyState >= 2; }", timeout=10_000)  # fmt: skip
+                        page.wait_for_function(
+                            "() => { const v = document.querySelector('video');"
+                            " return !v.seeking && v.readyState >= 2; }",
+                            timeout=10_000,
+                        )
                     except PlaywrightError:
                         notes.append(f"seek to {fraction:.0%} did not settle within 10 s (the page kept fetching)")
                     time.sleep(1.0)
@@ -478,14 +574,25 @@ def bench_peer(root: Path) -> PeerOutcome:
             finally:
                 browser.close()
         if sampler.aborted_at is not None:
-            notes.append(f"ABORTED: peer RSS reached {mb(sampler.aborted_at)} (> {PEER_ABORT_BYTES / 1e9:g} GB): killed")
-        print(f"  RSS (pid {server.pid}, {sampler.samples} samples): baseline {mb(sampler.baseline)}, "
-              f"peak {mb(sampler.peak)}, after {mb(sampler.after)}; growth {sampler.growth / MB:+,.1f} MB")  # fmt: skip
+            notes.append(
+                f"ABORTED: peer RSS reached {mb(sampler.aborted_at)} (> {PEER_ABORT_BYTES / 1e9:g} GB): killed"
+            )
+        print(
+            f"  RSS (pid {server.pid}, {sampler.samples} samples): baseline {mb(sampler.baseline)}, "
+            f"peak {mb(sampler.peak)}, after {mb(sampler.after)}; growth {sampler.growth / MB:+,.1f} MB"
+        )
         print(f"  the page made {len(ranges)} media requests: {', '.join(ranges)}")
         for note in notes:
             print(f"  note: {note}")
-        return PeerOutcome(sampler.baseline, sampler.peak, sampler.after, sampler.samples,
-                           sampler.aborted_at is not None, seeks_done, notes)  # fmt: skip
+        return PeerOutcome(
+            sampler.baseline,
+            sampler.peak,
+            sampler.after,
+            sampler.samples,
+            sampler.aborted_at is not None,
+            seeks_done,
+            notes,
+        )
     finally:
         server.stop()
 
@@ -513,17 +620,23 @@ def main() -> int:
     passed = ours.growth <= LIMIT_MB * MB
     print()
     print(f"media memory, {OURS_SIZE // GiB} GiB file, {CLIENTS} clients, full read + {SEEKS} seeks")
-    print(f"  ours   : {ours.growth / MB:+,.1f} MB peak over baseline (limit {LIMIT_MB} MB)  {'PASS' if passed else 'FAIL'}")
+    print(
+        f"  ours   : {ours.growth / MB:+,.1f} MB peak over baseline (limit {LIMIT_MB} MB)  {'PASS' if passed else 'FAIL'}"
+    )
     if peer is not None:
         scale = OURS_SIZE / PEER_SIZE
         aborted = "  ABORTED at the 8 GB guard, so at least this" if peer.aborted else ""
-        print(f"  peer   : {peer.growth / MB:+,.1f} MB peak over baseline for a {PEER_SIZE // MiB} MiB file with st.video "
-              f"({peer.seeks_done} seeks)  (~{peer.growth * scale / MB:,.0f} MB for {OURS_SIZE // GiB} GiB, "
-              f"estimated as growth x {scale:g}){aborted}")  # fmt: skip
+        print(
+            f"  peer   : {peer.growth / MB:+,.1f} MB peak over baseline for a {PEER_SIZE // MiB} MiB file with st.video "
+            f"({peer.seeks_done} seeks)  (~{peer.growth * scale / MB:,.0f} MB for {OURS_SIZE // GiB} GiB, "
+            f"estimated as growth x {scale:g}){aborted}"
+        )
         floor = max(ours.growth, 1 * MB)
         floored = " (ours floored at 1 MB)" if ours.growth < 1 * MB else ""
-        print(f"  ratio  : peer / ours = {peer.growth / floor:,.0f} x  (measured peer at {PEER_SIZE // MiB} MiB vs "
-              f"ours at {OURS_SIZE // GiB} GiB; ~{peer.growth * scale / floor:,.0f} x with the 2 GiB estimate){floored}")  # fmt: skip
+        print(
+            f"  ratio  : peer / ours = {peer.growth / floor:,.0f} x  (measured peer at {PEER_SIZE // MiB} MiB vs "
+            f"ours at {OURS_SIZE // GiB} GiB; ~{peer.growth * scale / floor:,.0f} x with the 2 GiB estimate){floored}"
+        )
     print(f"  (MB = 10^6 bytes; whole run {time.perf_counter() - started:.0f} s)")
     return 0 if passed else 1
 

@@ -53,7 +53,7 @@ from coding_app.store.models import (
     Recording,
     RecordingKey,
     ScaleRow,
-)  # fmt: skip
+)
 from coding_app.study import initialise
 from coding_app.web import identity, runtime
 
@@ -97,31 +97,70 @@ def build_study(path: Path, seed: int, drafts: int) -> BenchStudy:
     with store.write() as db:
         scale_ids = dict(db.execute(select(ScaleRow.key, ScaleRow.id)).all())
         names = [f"rater{i:02d}" for i in range(1, CODERS + 1)]
-        accounts = [{"name": n, "role": "coder"} for n in names] + [{"name": "fidelity01", "role": "fidelity"},
-                                                                    {"name": "pi01", "role": "pi"}]  # fmt: skip
+        accounts = [{"name": n, "role": "coder"} for n in names] + [
+            {"name": "fidelity01", "role": "fidelity"},
+            {"name": "pi01", "role": "pi"},
+        ]
         db.execute(insert(Account), [a | {"password_hash": "!", "active": True} for a in accounts])
         account_ids = dict(db.execute(select(Account.name, Account.id)).all())
 
         codes = _codes(rng, VIDEOS + AUDIOS)
         kinds = ["video"] * VIDEOS + ["audio"] * AUDIOS
-        db.execute(insert(Recording), [
-            {"id": i, "code": c, "kind": k, "media_name": f"{i:08x}.{'mp4' if k == 'video' else 'm4a'}",
-             "media_type": f"{k}/mp4"}
-            for i, (c, k) in enumerate(zip(codes, kinds, strict=True), start=1)
-        ])  # fmt: skip
+        db.execute(
+            insert(Recording),
+            [
+                {
+                    "id": i,
+                    "code": c,
+                    "kind": k,
+                    "media_name": f"{i:08x}.{'mp4' if k == 'video' else 'm4a'}",
+                    "media_type": f"{k}/mp4",
+                }
+                for i, (c, k) in enumerate(zip(codes, kinds, strict=True), start=1)
+            ],
+        )
         participants = VIDEOS // 2
-        db.execute(insert(Participant), [{"id": p, "external_id": f"P{p:05d}", "site": ("North", "South")[p % 2],
-                                          "arm": ("VIPP-PMH", "usual care")[p % 2 == 0]}
-                                         for p in range(1, participants + 1)])  # fmt: skip
-        db.execute(insert(RecordingKey), [
-            {"recording_id": i, "external_id": f"R{i:05d}", "original_path": f"/raw/R{i:05d}", "content_hash": f"{i:064x}",
-             "file_metadata": {}, "extra": {},
-             **({"participant_id": (i - 1) // 2 + 1, "timepoint": ("baseline", "month 5")[i % 2], "session": None,
-                 "clinician": None} if i <= VIDEOS else
-                {"participant_id": 2 * ((i - VIDEOS - 1) // 4) + 1, "timepoint": "intervention",
-                 "session": str((i - VIDEOS - 1) % 4 + 1), "clinician": f"clinician {(i - VIDEOS) % CLINICIANS + 1}"})}
-            for i in range(1, VIDEOS + AUDIOS + 1)
-        ])  # fmt: skip
+        db.execute(
+            insert(Participant),
+            [
+                {
+                    "id": p,
+                    "external_id": f"P{p:05d}",
+                    "site": ("North", "South")[p % 2],
+                    "arm": ("VIPP-PMH", "usual care")[p % 2 == 0],
+                }
+                for p in range(1, participants + 1)
+            ],
+        )
+        db.execute(
+            insert(RecordingKey),
+            [
+                {
+                    "recording_id": i,
+                    "external_id": f"R{i:05d}",
+                    "original_path": f"/raw/R{i:05d}",
+                    "content_hash": f"{i:064x}",
+                    "file_metadata": {},
+                    "extra": {},
+                    **(
+                        {
+                            "participant_id": (i - 1) // 2 + 1,
+                            "timepoint": ("baseline", "month 5")[i % 2],
+                            "session": None,
+                            "clinician": None,
+                        }
+                        if i <= VIDEOS
+                        else {
+                            "participant_id": 2 * ((i - VIDEOS - 1) // 4) + 1,
+                            "timepoint": "intervention",
+                            "session": str((i - VIDEOS - 1) % 4 + 1),
+                            "clinician": f"clinician {(i - VIDEOS) % CLINICIANS + 1}",
+                        }
+                    ),
+                }
+                for i in range(1, VIDEOS + AUDIOS + 1)
+            ],
+        )
 
         # Video: each recording to a random pair of raters, each rater's queue in its own random order.
         pair_list = np.array(list(combinations(range(CODERS), 2)))
@@ -135,10 +174,23 @@ def build_study(path: Path, seed: int, drafts: int) -> BenchStudy:
         # Audio: a 10% fidelity sample, coded by the fidelity coder.
         frame = list(range(VIDEOS + 1, VIDEOS + AUDIOS + 1))
         sampled = sorted(rng.choice(frame, AUDIOS // 10, replace=False).tolist())
-        db.execute(insert(Draw), [{"id": 1, "purpose": "fidelity", "seed": seed, "fraction": 0.1, "n": None,
-                                   "stratify": [], "rounding": "round half up", "frame": frame,
-                                   "strata": {"all": {"frame": AUDIOS, "drawn": len(sampled)}},
-                                   "created_by": "pi01"}])  # fmt: skip
+        db.execute(
+            insert(Draw),
+            [
+                {
+                    "id": 1,
+                    "purpose": "fidelity",
+                    "seed": seed,
+                    "fraction": 0.1,
+                    "n": None,
+                    "stratify": [],
+                    "rounding": "round half up",
+                    "frame": frame,
+                    "strata": {"all": {"frame": AUDIOS, "drawn": len(sampled)}},
+                    "created_by": "pi01",
+                }
+            ],
+        )
         db.execute(insert(DrawMember), [{"draw_id": 1, "recording_id": r} for r in sampled])
 
         assignments = [
@@ -147,11 +199,13 @@ def build_study(path: Path, seed: int, drafts: int) -> BenchStudy:
         ] + [
             {"id": 2 * VIDEOS + i, "account_id": account_ids["fidelity01"], "recording_id": r, "position": i}
             for i, r in enumerate(sampled, start=1)
-        ]  # fmt: skip
+        ]
         db.execute(insert(Assignment), assignments)
         scales_of = {a["id"]: VIDEO_SCALES if a["id"] <= 2 * VIDEOS else ("vipp_adherence",) for a in assignments}
-        db.execute(insert(AssignmentScale), [{"assignment_id": a, "scale_id": scale_ids[k]}
-                                             for a, keys in scales_of.items() for k in keys])  # fmt: skip
+        db.execute(
+            insert(AssignmentScale),
+            [{"assignment_id": a, "scale_id": scale_ids[k]} for a, keys in scales_of.items() for k in keys],
+        )
 
         # The first rater's last few recordings in their queue stay drafts.
         first = np.flatnonzero(coder_of == 0)
@@ -159,16 +213,31 @@ def build_study(path: Path, seed: int, drafts: int) -> BenchStudy:
         scores = {k: _ea_scores(rng, VIDEOS).T.ravel() for k in VIDEO_SCALES}
         days = rng.uniform(0, 365, size=2 * VIDEOS)
         ratings = [
-            {"assignment_id": a, "scale_id": scale_ids[k], "version": 1, "score": float(scores[k][a - 1]), "notes": "",
-             "status": "draft" if a in draft_ids else "submitted", "source": "app",
-             "submitted_at": None if a in draft_ids else START + timedelta(days=float(days[a - 1]))}
-            for a in range(1, 2 * VIDEOS + 1) for k in VIDEO_SCALES
+            {
+                "assignment_id": a,
+                "scale_id": scale_ids[k],
+                "version": 1,
+                "score": float(scores[k][a - 1]),
+                "notes": "",
+                "status": "draft" if a in draft_ids else "submitted",
+                "source": "app",
+                "submitted_at": None if a in draft_ids else START + timedelta(days=float(days[a - 1])),
+            }
+            for a in range(1, 2 * VIDEOS + 1)
+            for k in VIDEO_SCALES
         ] + [
-            {"assignment_id": 2 * VIDEOS + i, "scale_id": scale_ids["vipp_adherence"], "version": 1,
-             "score": float(rng.integers(2, 6)), "notes": "", "status": "submitted", "source": "app",
-             "submitted_at": START + timedelta(days=float(rng.uniform(0, 365)))}
+            {
+                "assignment_id": 2 * VIDEOS + i,
+                "scale_id": scale_ids["vipp_adherence"],
+                "version": 1,
+                "score": float(rng.integers(2, 6)),
+                "notes": "",
+                "status": "submitted",
+                "source": "app",
+                "submitted_at": START + timedelta(days=float(rng.uniform(0, 365))),
+            }
             for i in range(1, len(sampled) + 1)
-        ]  # fmt: skip
+        ]
         db.execute(insert(Rating), ratings)
         coder = db.get(Account, account_ids[names[0]])
         pi = db.get(Account, account_ids["pi01"])
@@ -225,8 +294,11 @@ def agreement_figures(study: BenchStudy, repeats: int) -> list[Figure]:
     cold = median_time(repeats, run, before=st.cache_data.clear)
     warm = median_time(repeats, run, before=run)
     drafts = iter(study.drafts)
-    submitted = median_time(min(repeats, len(study.drafts)), run,
-                            before=lambda: (run(), blinded.submit(study.store, study.coder, next(drafts))))  # fmt: skip
+    submitted = median_time(
+        min(repeats, len(study.drafts)),
+        run,
+        before=lambda: (run(), blinded.submit(study.store, study.coder, next(drafts))),
+    )
     pair = agreement_report(study.store, study.pi, pair_intervals=False).pairs.iloc[0]
 
     def ours() -> None:
@@ -237,9 +309,14 @@ def agreement_figures(study: BenchStudy, repeats: int) -> list[Figure]:
         Figure("agreement page, cold (empty cache)", cold, 1.5),
         Figure("agreement page, warm (cached)", warm, 1.5, cold, "the same page uncached (cold)"),
         Figure("agreement page, just after a rating is submitted", submitted, 1.5),
-        Figure("agreement report: every pair, one pair's intervals on demand", median_time(repeats, ours), None,
-               median_time(1, lambda: agreement_report(study.store, study.pi)), "every pair's bootstrap up front"),
-    ]  # fmt: skip
+        Figure(
+            "agreement report: every pair, one pair's intervals on demand",
+            median_time(repeats, ours),
+            None,
+            median_time(1, lambda: agreement_report(study.store, study.pi)),
+            "every pair's bootstrap up front",
+        ),
+    ]
 
 
 def coder_figures(study: BenchStudy, repeats: int) -> list[Figure]:
@@ -260,9 +337,14 @@ def pi_figures(study: BenchStudy, repeats: int) -> list[Figure]:
     return [
         Figure("progress page", median_time(repeats, progress)),
         Figure("fidelity page, cold (empty cache)", cold),
-        Figure("fidelity page, warm (cached)", median_time(repeats, fidelity, before=fidelity), None, cold,
-               "the same page uncached (cold)"),
-    ]  # fmt: skip
+        Figure(
+            "fidelity page, warm (cached)",
+            median_time(repeats, fidelity, before=fidelity),
+            None,
+            cold,
+            "the same page uncached (cold)",
+        ),
+    ]
 
 
 def _seconds(value: float | None) -> str:
@@ -274,7 +356,9 @@ def print_table(figures: list[Figure]) -> None:
     for f in figures:
         verdict = "" if f.target is None else "meets" if f.ours <= f.target else "MISSES"
         ratio = "" if f.peer is None else f"{f.peer / f.ours:7.1f}x"
-        print(f"{f.name:62} {_seconds(f.ours):>11} {_seconds(f.target):>11} {verdict:8} {_seconds(f.peer):>11} {ratio:>8}  {f.peer_name}")
+        print(
+            f"{f.name:62} {_seconds(f.ours):>11} {_seconds(f.target):>11} {verdict:8} {_seconds(f.peer):>11} {ratio:>8}  {f.peer_name}"
+        )
 
 
 def main() -> None:
@@ -285,11 +369,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         study = build_study(Path(folder) / "bench.db", args.seed, drafts=args.repeats)
-        print(f"benchmark study: {VIDEOS:,} videos double-coded by pairs of {CODERS} raters on 2 scales, "
-              f"{AUDIOS:,} session audios (10% fidelity sample); built in {time.perf_counter() - start:.1f} s\n")  # fmt: skip
+        print(
+            f"benchmark study: {VIDEOS:,} videos double-coded by pairs of {CODERS} raters on 2 scales, "
+            f"{AUDIOS:,} session audios (10% fidelity sample); built in {time.perf_counter() - start:.1f} s\n"
+        )
         os.environ["OBSCODE_DATABASE_URL"] = study.store.url
         runtime.store.cache_clear()
-        figures = [*agreement_figures(study, args.repeats), *coder_figures(study, args.repeats), *pi_figures(study, args.repeats)]
+        figures = [
+            *agreement_figures(study, args.repeats),
+            *coder_figures(study, args.repeats),
+            *pi_figures(study, args.repeats),
+        ]
         print_table(figures)
         print(f"\nmedians of {args.repeats} runs each (the peer of the report: one run)")
         runtime.store().dispose()

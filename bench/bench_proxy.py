@@ -82,12 +82,31 @@ def start_nginx(prefix: Path, port: int, replica: int, media: Path, env: dict[st
     prefix.mkdir()
     site = nginx_config([replica], "127.0.0.1", media, listen=port, tls=False, log_dir=prefix)
     (prefix / "site.conf").write_text(site)
-    temp = " ".join(f"{kind}_temp_path {prefix / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp = " ".join(
+        f"{kind}_temp_path {prefix / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     user = "user root;" if os.geteuid() == 0 else ""  # workers as nobody could not read a private media folder
-    (prefix / "nginx.conf").write_text(f"{user} pid {prefix / 'nginx.pid'}; error_log {prefix / 'error.log'};\n"
-                                       f"events {{}}\nhttp {{ {temp} include {prefix / 'site.conf'}; }}\n")  # fmt: skip
-    nginx = Server("nginx", ["/usr/sbin/nginx", "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e",
-                             str(prefix / "error.log"), "-g", "daemon off;"], env, prefix, prefix / "nginx.out")  # fmt: skip
+    (prefix / "nginx.conf").write_text(
+        f"{user} pid {prefix / 'nginx.pid'}; error_log {prefix / 'error.log'};\n"
+        f"events {{}}\nhttp {{ {temp} include {prefix / 'site.conf'}; }}\n"
+    )
+    nginx = Server(
+        "nginx",
+        [
+            "/usr/sbin/nginx",
+            "-p",
+            str(prefix),
+            "-c",
+            str(prefix / "nginx.conf"),
+            "-e",
+            str(prefix / "error.log"),
+            "-g",
+            "daemon off;",
+        ],
+        env,
+        prefix,
+        prefix / "nginx.out",
+    )
     try:
         nginx.wait_healthy(f"http://127.0.0.1:{port}")
     except RuntimeError:
@@ -123,16 +142,23 @@ def main() -> int:
         ports = {name: free_port() for name in ("accel", "proxied", "python", "nginx-accel", "nginx-proxied")}
         servers = {}
         for kind, extra in (("accel", {ACCEL_REDIRECT: MEDIA_LOCATION}), ("proxied", {}), ("python", {})):
-            server = Server(kind, [str(Path(sys.executable).with_name("obscode")), "run", "--port", str(ports[kind])],
-                            env | extra, ROOT, prefix / f"{kind}.log")  # fmt: skip
+            server = Server(
+                kind,
+                [str(Path(sys.executable).with_name("obscode")), "run", "--port", str(ports[kind])],
+                env | extra,
+                ROOT,
+                prefix / f"{kind}.log",
+            )
             stack.callback(server.stop)
             server.wait_healthy(f"http://127.0.0.1:{ports[kind]}")
             servers[kind] = server
         for kind in ("accel", "proxied"):
             stack.callback(start_nginx(prefix / f"nginx-{kind}", ports[f"nginx-{kind}"], ports[kind], media, env).stop)
-        routes = {"ours (nginx sends)": ("accel", f"http://127.0.0.1:{ports['nginx-accel']}"),
-                  "nginx -> python": ("proxied", f"http://127.0.0.1:{ports['nginx-proxied']}"),
-                  "python direct": ("python", f"http://127.0.0.1:{ports['python']}")}  # fmt: skip
+        routes = {
+            "ours (nginx sends)": ("accel", f"http://127.0.0.1:{ports['nginx-accel']}"),
+            "nginx -> python": ("proxied", f"http://127.0.0.1:{ports['nginx-proxied']}"),
+            "python direct": ("python", f"http://127.0.0.1:{ports['python']}"),
+        }
         clients, times, cpu = {}, {label: [] for label in routes}, {}
         for label, (kind, base) in routes.items():
             cookie, address = media_url(study, base, name, password)
@@ -151,8 +177,10 @@ def main() -> int:
             cpu[label] = cpu_seconds(servers[kind].pid) - cpu[label]
     print(f"largest demo file: {size / MiB:.2f} MiB ({name}); {args.rounds} ranges of {span // 1024} KiB each")
     for label, values in times.items():
-        print(f"  {label:20} median {statistics.median(values) * 1000:7.2f} ms   p95 {percentile(values, 95) * 1000:7.2f} ms"
-              f"   app CPU {cpu[label]:5.2f} s")  # fmt: skip
+        print(
+            f"  {label:20} median {statistics.median(values) * 1000:7.2f} ms   p95 {percentile(values, 95) * 1000:7.2f} ms"
+            f"   app CPU {cpu[label]:5.2f} s"
+        )
     ours, proxied, direct = (statistics.median(times[label]) for label in routes)
     print(f"  ratio (median): nginx -> python / ours {proxied / ours:.2f}x, python direct / ours {direct / ours:.2f}x")
     return 0

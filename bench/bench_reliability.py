@@ -38,7 +38,9 @@ def percentile_95(replicates: list[float]) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def report(title: str, ours_time: float, ours_ci: tuple, peer_time: float, peer_ci: tuple, peer: str) -> tuple[float, float]:
+def report(
+    title: str, ours_time: float, ours_ci: tuple, peer_time: float, peer_ci: tuple, peer: str
+) -> tuple[float, float]:
     """Print our time and interval, the peer's, and the ratio."""
     print(title)
     print(f"  ours  {ours_time:9.3f} s   95% CI {ours_ci[0]:.4f} to {ours_ci[1]:.4f}")
@@ -56,8 +58,9 @@ def ea_ratings(rng: np.random.Generator, coders: int, units: int) -> np.ndarray:
 def kappa_bench(n_units: int, n_boot: int, seed: int) -> tuple[float, float]:
     rng = np.random.default_rng(seed)
     a, b = ea_ratings(rng, 2, n_units)
-    ours_time, ours = best_of(3, lambda: cohen_kappa(EA.levels[a], EA.levels[b], EA, "linear",
-                                                     ci="bootstrap", n_boot=n_boot, seed=seed))  # fmt: skip
+    ours_time, ours = best_of(
+        3, lambda: cohen_kappa(EA.levels[a], EA.levels[b], EA, "linear", ci="bootstrap", n_boot=n_boot, seed=seed)
+    )
 
     def peer() -> tuple[float, float]:
         draws = np.random.default_rng(seed)
@@ -69,8 +72,14 @@ def kappa_bench(n_units: int, n_boot: int, seed: int) -> tuple[float, float]:
         return percentile_95(replicates)
 
     peer_time, peer_ci = best_of(1, peer)
-    return report(f"weighted kappa bootstrap, B={n_boot:,}, N={n_units:,} on the 13-level EA grid",
-                  ours_time, ours.ci, peer_time, peer_ci, "sklearn cohen_kappa_score per resample")  # fmt: skip
+    return report(
+        f"weighted kappa bootstrap, B={n_boot:,}, N={n_units:,} on the 13-level EA grid",
+        ours_time,
+        ours.ci,
+        peer_time,
+        peer_ci,
+        "sklearn cohen_kappa_score per resample",
+    )
 
 
 def alpha_bench(n_coders: int, n_units: int, n_boot: int, seed: int) -> tuple[float, float]:
@@ -85,8 +94,9 @@ def alpha_bench(n_coders: int, n_units: int, n_boot: int, seed: int) -> tuple[fl
         replicates = []
         for _ in range(n_boot):
             columns = draws.integers(0, pairable.shape[1], pairable.shape[1])
-            replicates.append(krippendorff.alpha(pairable[:, columns], value_domain=EA.levels,
-                                                 level_of_measurement="ordinal"))  # fmt: skip
+            replicates.append(
+                krippendorff.alpha(pairable[:, columns], value_domain=EA.levels, level_of_measurement="ordinal")
+            )
         return percentile_95(replicates)
 
     peer_time, peer_ci = best_of(1, peer)

@@ -55,8 +55,10 @@ def check_roles(roles: set[str]) -> set[str]:
     if unknown := sorted(roles - set(ROLES)):
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {unknown[0]!r}")
     if "pi" in roles and len(roles) > 1:
-        raise ValueError("a PI account cannot also code (a PI sees allocations; a coder must stay blind): "
-                         "give this person a separate coder account")  # fmt: skip
+        raise ValueError(
+            "a PI account cannot also code (a PI sees allocations; a coder must stay blind): "
+            "give this person a separate coder account"
+        )
     return roles
 
 
@@ -133,8 +135,10 @@ def list_accounts(store: Store, pi: Account) -> list[AccountSummary]:
     with store.read() as db:
         signed_in = dict(db.execute(last).all())
         accounts = db.scalars(select(Account).order_by(Account.name)).all()
-    return [AccountSummary(a.name, tuple(sorted(a.roles)), a.active, signed_in.get(a.id), a.must_change_password)
-            for a in accounts]  # fmt: skip
+    return [
+        AccountSummary(a.name, tuple(sorted(a.roles)), a.active, signed_in.get(a.id), a.must_change_password)
+        for a in accounts
+    ]
 
 
 @audit.refusals("refused.account", "account", entity_id="name")
@@ -149,8 +153,15 @@ def set_active(store: Store, pi: Account, name: str, active: bool) -> None:
             _keep_a_pi(db, account)
         account.active = active
         ended = 0 if active else _end_sessions(db, account)
-        audit.record(db, pi.name, "account.reactivate" if active else "account.deactivate", "account", name,
-                     old={"active": not active}, new={"active": active, "sessions_ended": ended})  # fmt: skip
+        audit.record(
+            db,
+            pi.name,
+            "account.reactivate" if active else "account.deactivate",
+            "account",
+            name,
+            old={"active": not active},
+            new={"active": active, "sessions_ended": ended},
+        )
 
 
 @audit.refusals("refused.account", "account", entity_id="name")
@@ -163,8 +174,9 @@ def reset_password(store: Store, pi: Account, name: str, password: str) -> None:
         account = _existing(db, name)
         account.password_hash, account.must_change_password = hashed, True
         ended = _end_sessions(db, account)
-        audit.record(db, pi.name, "account.reset", "account", name, new={"must_change_password": True,
-                                                                          "sessions_ended": ended})  # fmt: skip
+        audit.record(
+            db, pi.name, "account.reset", "account", name, new={"must_change_password": True, "sessions_ended": ended}
+        )
 
 
 @audit.refusals("refused.account", "account", entity_id="name")
@@ -181,7 +193,9 @@ def change_roles(store: Store, pi: Account, name: str, add: Iterable[str] = (), 
         if "pi" in old - new:
             _keep_a_pi(db, account)
         account.roles = new
-        audit.record(db, pi.name, "account.roles", "account", name, old={"roles": sorted(old)}, new={"roles": sorted(new)})
+        audit.record(
+            db, pi.name, "account.roles", "account", name, old={"roles": sorted(old)}, new={"roles": sorted(new)}
+        )
     return new
 
 
@@ -210,13 +224,20 @@ def _existing(db: Session, name: str) -> Account:
 
 def _keep_a_pi(db: Session, leaving: Account) -> None:
     """Refuse to take away the study's last active PI: nobody could then manage accounts."""
-    others = select(func.count()).select_from(Account).where(Account.has_role("pi"), Account.active, Account.id != leaving.id)
+    others = (
+        select(func.count())
+        .select_from(Account)
+        .where(Account.has_role("pi"), Account.active, Account.id != leaving.id)
+    )
     if leaving.has_role("pi") and leaving.active and db.scalar(others) == 0:
         raise ValueError(f"{leaving.name} is the study's only active PI: add another PI first")
 
 
 def _end_sessions(db: Session, account: Account) -> int:
     """Revoke the account's live sessions; how many there were."""
-    ended = db.execute(update(WebSession).where(WebSession.account_id == account.id, WebSession.revoked_at.is_(None))
-                       .values(revoked_at=now()))  # fmt: skip
+    ended = db.execute(
+        update(WebSession)
+        .where(WebSession.account_id == account.id, WebSession.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
     return ended.rowcount

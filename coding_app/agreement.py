@@ -41,9 +41,16 @@ SHOWN_STATISTICS = (
 
 def shown_statistics(scale: Scale, within: float = 1.0) -> list[tuple[str, str, tuple | None]]:
     """:data:`SHOWN_STATISTICS` with their labels filled in for ``scale`` (class ones only with a threshold)."""
-    settings = {"within": within, "threshold": f"{scale.threshold:g}" if scale.threshold is not None else "", "level": "ordinal"}
-    return [(key, label.format(**settings), bands) for key, label, bands in SHOWN_STATISTICS
-            if scale.threshold is not None or not key.startswith("class_")]  # fmt: skip
+    settings = {
+        "within": within,
+        "threshold": f"{scale.threshold:g}" if scale.threshold is not None else "",
+        "level": "ordinal",
+    }
+    return [
+        (key, label.format(**settings), bands)
+        for key, label, bands in SHOWN_STATISTICS
+        if scale.threshold is not None or not key.startswith("class_")
+    ]
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,9 @@ def double_coded(store: Store) -> tuple[pd.DataFrame, Codebook]:
     recording excluded from the study with its ratings not counted, not at all)."""
     with store.read() as db:
         ratings = submitted_ratings(db)
-        ratings = ratings[~ratings["recording"].isin(training_recordings(db)) & ~ratings["code"].isin(list(not_counted(db)))]
+        ratings = ratings[
+            ~ratings["recording"].isin(training_recordings(db)) & ~ratings["code"].isin(list(not_counted(db)))
+        ]
         codebook = study_codebook(db)
     coders = ratings.groupby(["code", "scale"])["coder"].transform("nunique")
     return ratings[coders >= 2][["code", "coder", "scale", "score", "submitted_at"]].reset_index(drop=True), codebook
@@ -87,8 +96,9 @@ def agreement_report(
     long = ratings.rename(columns={"code": "unit", "scale": "subscale"})
     pairs = (
         agreement_table(long, scales, n_boot=n_boot if pair_intervals else 0, seed=seed)
-        if len(long) else pd.DataFrame(columns=["subscale", "coder_a", "coder_b", "n", *STATISTICS])
-    )  # fmt: skip
+        if len(long)
+        else pd.DataFrame(columns=["subscale", "coder_a", "coder_b", "n", *STATISTICS])
+    )
     alphas = []
     for key, group in long.groupby("subscale", sort=False):
         matrix = group.pivot(index="coder", columns="unit", values="score")
@@ -96,8 +106,17 @@ def agreement_report(
             alpha = krippendorff_alpha(matrix.to_numpy(dtype=float), scales[key], "ordinal", n_boot=n_boot, seed=seed)
         except TooFewUnitsError:
             continue
-        alphas.append({"scale": key, "coders": matrix.shape[0], "n": alpha.n, "alpha": alpha.estimate,
-                       "ci_low": alpha.ci[0], "ci_high": alpha.ci[1], "note": alpha.undefined or ""})  # fmt: skip
+        alphas.append(
+            {
+                "scale": key,
+                "coders": matrix.shape[0],
+                "n": alpha.n,
+                "alpha": alpha.estimate,
+                "ci_low": alpha.ci[0],
+                "ci_high": alpha.ci[1],
+                "note": alpha.undefined or "",
+            }
+        )
     return AgreementReport(ratings, pairs, pd.DataFrame(alphas), codebook, n_boot, seed)
 
 
@@ -114,8 +133,14 @@ def pair_scores(report: AgreementReport, scale: str, coder_a: str, coder_b: str)
     subset = report.ratings[(report.ratings["scale"] == scale) & report.ratings["coder"].isin([coder_a, coder_b])]
     wide = subset.pivot(index="code", columns="coder", values="score").dropna()
     when = subset.groupby("code")["submitted_at"].max()
-    return pd.DataFrame({"code": wide.index, "a": wide[coder_a].to_numpy(), "b": wide[coder_b].to_numpy(),
-                         "submitted_at": when.reindex(wide.index).to_numpy()})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "code": wide.index,
+            "a": wide[coder_a].to_numpy(),
+            "b": wide[coder_b].to_numpy(),
+            "submitted_at": when.reindex(wide.index).to_numpy(),
+        }
+    )
 
 
 def every_pair_scores(report: AgreementReport, scale: str) -> pd.DataFrame:
@@ -125,7 +150,11 @@ def every_pair_scores(report: AgreementReport, scale: str) -> pd.DataFrame:
         pair_scores(report, scale, a, b).assign(coder_a=a, coder_b=b)
         for a, b in zip(pairs["coder_a"], pairs["coder_b"], strict=True)
     ]
-    return pd.concat(stacked, ignore_index=True) if stacked else pd.DataFrame(columns=["code", "a", "b", "submitted_at", "coder_a", "coder_b"])
+    return (
+        pd.concat(stacked, ignore_index=True)
+        if stacked
+        else pd.DataFrame(columns=["code", "a", "b", "submitted_at", "coder_a", "coder_b"])
+    )
 
 
 def disagreements(report: AgreementReport, scale: str, coder_a: str, coder_b: str) -> pd.DataFrame:
@@ -143,12 +172,14 @@ def agreement_over_time(scores: pd.DataFrame, window: int = 8) -> pd.DataFrame:
     """Rolling exact and within-one-point agreement, in the order the pairs were completed (to catch drift)."""
     ordered = scores.sort_values("submitted_at").reset_index(drop=True)
     difference = (ordered["a"] - ordered["b"]).abs()
-    return pd.DataFrame({
-        "completed": range(1, len(ordered) + 1),
-        "submitted_at": ordered["submitted_at"],
-        "exact": (difference == 0).astype(float).rolling(window, min_periods=1).mean(),
-        "within_one": (difference <= 1).astype(float).rolling(window, min_periods=1).mean(),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "completed": range(1, len(ordered) + 1),
+            "submitted_at": ordered["submitted_at"],
+            "exact": (difference == 0).astype(float).rolling(window, min_periods=1).mean(),
+            "within_one": (difference <= 1).astype(float).rolling(window, min_periods=1).mean(),
+        }
+    )
 
 
 _NUMBER_WORDS = {2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six"}
@@ -172,8 +203,10 @@ def methods_paragraph(report: AgreementReport, kind_word: str = "recordings") ->
         if len(rows) == 1:
             row = rows.iloc[0]
             counts.add(int(row["n"]))
-            parts.append(f"{row['kappa_quadratic']:.2f} ({row['kappa_quadratic_ci_low']:.2f} to "
-                         f"{row['kappa_quadratic_ci_high']:.2f}) for {label}")  # fmt: skip
+            parts.append(
+                f"{row['kappa_quadratic']:.2f} ({row['kappa_quadratic_ci_low']:.2f} to "
+                f"{row['kappa_quadratic_ci_high']:.2f}) for {label}"
+            )
         else:
             alpha = report.alphas[report.alphas["scale"] == key].iloc[0]
             counts.add(int(alpha["n"]))

@@ -17,8 +17,9 @@ from .study import study_codebook
 COLUMNS = ("participant_id", "arm")
 
 
-def _row_problem(given: str, arm: str, participant: Participant | None, earlier: tuple[int, str] | None,
-                 declared: tuple[str, ...]) -> str | None:  # fmt: skip
+def _row_problem(
+    given: str, arm: str, participant: Participant | None, earlier: tuple[int, str] | None, declared: tuple[str, ...]
+) -> str | None:
     """What is wrong with one row of the list (the first thing found), or None."""
     if not given or not arm:
         return f"field '{'participant_id' if not given else 'arm'}' is blank"
@@ -62,6 +63,13 @@ def import_allocation(store: Store, path: Path, actor: str) -> int:
         for participant in participants.values():
             if participant.id in allocations:
                 participant.arm = allocations[participant.id]
-                audit.record(db, actor, "allocation.set", "participant", participant.external_id,
-                             old={"arm": None}, new={"arm": participant.arm})  # fmt: skip
+                audit.record(
+                    db,
+                    actor,
+                    "allocation.set",
+                    "participant",
+                    participant.external_id,
+                    old={"arm": None},
+                    new={"arm": participant.arm},
+                )
     return len(allocations)

@@ -36,7 +36,19 @@ from .store.models import Account, PrimaryCoder, Recording, now
 from .study import study_codebook
 from .unblinding import key_table
 
-COLUMNS = ["participant", "arm", "timepoint", "scale", "score", "class", "in_class", "recording", "source", "coders", "n_ratings"]
+COLUMNS = [
+    "participant",
+    "arm",
+    "timepoint",
+    "scale",
+    "score",
+    "class",
+    "in_class",
+    "recording",
+    "source",
+    "coders",
+    "n_ratings",
+]
 LISTED_COLUMNS = ["recording", "participant", "arm", "timepoint", "scale", "reason"]
 
 
@@ -74,16 +86,23 @@ class AnalysisDataset:
         """The rule and the data's standing, as every output prints it."""
         scales = "; ".join(f"{d.label}: {_standing(self.locked.get(key))}" for key, d in self.scales.items())
         interim = f" INTERIM read before lock: {self.interim}." if self.interim else ""
-        return (f"Analysis dataset read by {self.read_by} on {self.read_at:%Y-%m-%d %H:%M} UTC. "
-                f"The score that counts: {ANALYSIS_SCORES[self.rule.score]}. Scales: {scales}.{interim}")  # fmt: skip
+        return (
+            f"Analysis dataset read by {self.read_by} on {self.read_at:%Y-%m-%d %H:%M} UTC. "
+            f"The score that counts: {ANALYSIS_SCORES[self.rule.score]}. Scales: {scales}.{interim}"
+        )
 
     def grid(self, key: str) -> Scale:
         """The scale the counted scores lie on: the codebook's, finer where a mean of several coders' scores counts."""
         scale = self.scales[key].scale
         counts = self.rows.loc[self.rows["scale"] == key, "n_ratings"]
         split = math.lcm(*map(int, counts)) if self.rule.score == "mean" and len(counts) else 1
-        return scale if split == 1 else Scale(scale.low, scale.high, scale.step / split, threshold=scale.threshold,
-                                               class_labels=scale.class_labels)  # fmt: skip
+        return (
+            scale
+            if split == 1
+            else Scale(
+                scale.low, scale.high, scale.step / split, threshold=scale.threshold, class_labels=scale.class_labels
+            )
+        )
 
     def outcome_inputs(self, control: str | None = None, baseline: str | None = None) -> dict:
         """The arguments of :func:`outcomes.outcome_tables` (and :func:`outcomes.check_scores`) for the scales with a
@@ -95,14 +114,24 @@ class AnalysisDataset:
         control = control or self.rule.control
         baseline = baseline or self.rule.baseline or (self.timepoints[0] if self.timepoints else None)
         if control is None or baseline is None:
-            raise ValueError("declare the control arm and the baseline timepoint: [analysis] control = \"...\" and "
-                             "baseline = \"...\" in the codebook (obscode init --codebook FILE), or --control and --baseline")  # fmt: skip
+            raise ValueError(
+                'declare the control arm and the baseline timepoint: [analysis] control = "..." and '
+                'baseline = "..." in the codebook (obscode init --codebook FILE), or --control and --baseline'
+            )
         classed = [key for key, definition in self.scales.items() if definition.scale.threshold is not None]
-        return {"scores": self.rows[self.rows["scale"].isin(classed)].rename(columns={"scale": "subscale"}),
-                "scales": {key: self.grid(key) for key in classed}, "control": control, "baseline": baseline,
-                "timepoints": self.timepoints or None, "randomised": self.randomised}  # fmt: skip
+        return {
+            "scores": self.rows[self.rows["scale"].isin(classed)].rename(columns={"scale": "subscale"}),
+            "scales": {key: self.grid(key) for key in classed},
+            "control": control,
+            "baseline": baseline,
+            "timepoints": self.timepoints or None,
+            "randomised": self.randomised,
+        }
 
-def _counted(rule: str, ratings: pd.DataFrame, consensus: float | None, primary: str | None) -> tuple[float, str, str] | str:
+
+def _counted(
+    rule: str, ratings: pd.DataFrame, consensus: float | None, primary: str | None
+) -> tuple[float, str, str] | str:
     """(score, source, coders) under the rule, or the reason there is none."""
     scores = dict(zip(ratings["coder"], ratings["score"], strict=True))
     if rule == "consensus_else_primary" and consensus is not None:
@@ -131,8 +160,13 @@ def analysis_dataset(store: Store, pi: Account, interim: str | None = None) -> A
         codebook = study_codebook(db)
         locks = locks_in_force(db)
         ratings = submitted_ratings(db)
-        primary = dict(db.execute(select(Recording.code, Account.name).join(PrimaryCoder, PrimaryCoder.recording_id == Recording.id)
-                                  .join(Account, Account.id == PrimaryCoder.account_id)).all())  # fmt: skip
+        primary = dict(
+            db.execute(
+                select(Recording.code, Account.name)
+                .join(PrimaryCoder, PrimaryCoder.recording_id == Recording.id)
+                .join(Account, Account.id == PrimaryCoder.account_id)
+            ).all()
+        )
         training = set(db.scalars(select(Recording.code).where(Recording.id.in_(training_recordings(db)))))
         kinds = dict(db.execute(select(Recording.code, Recording.kind)).all())
         dropped = not_counted(db)
@@ -152,7 +186,9 @@ def analysis_dataset(store: Store, pi: Account, interim: str | None = None) -> A
                 continue
             where = [visit.code, visit.participant_id, visit.arm, visit.timepoint, scale]
             if visit.code in dropped:
-                listed.append([*where, f"excluded from the study ({CAUSES[dropped[visit.code]]}): its ratings do not count"])
+                listed.append(
+                    [*where, f"excluded from the study ({CAUSES[dropped[visit.code]]}): its ratings do not count"]
+                )
                 continue
             if pd.isna(visit.arm):
                 listed.append([*where, "the participant is not allocated to an arm"])
@@ -160,34 +196,82 @@ def analysis_dataset(store: Store, pi: Account, interim: str | None = None) -> A
             if codebook.timepoints and visit.timepoint not in codebook.timepoints:
                 listed.append([*where, f"timepoint not declared ({', '.join(codebook.timepoints)})"])
                 continue
-            found = _counted(codebook.analysis.score, by_recording.get((visit.code, scale), empty),
-                             settled.get((visit.code, scale)), primary.get(visit.code))  # fmt: skip
+            found = _counted(
+                codebook.analysis.score,
+                by_recording.get((visit.code, scale), empty),
+                settled.get((visit.code, scale)),
+                primary.get(visit.code),
+            )
             if isinstance(found, str):
                 listed.append([*where, found])
                 continue
             score, source, coders = found
             above = None if definition.scale.threshold is None else int(score >= definition.scale.threshold - 1e-9)
-            rows.append([visit.participant_id, visit.arm, visit.timepoint, scale, score,
-                         None if above is None else definition.classes[above], above, visit.code, source, coders,
-                         len(by_recording.get((visit.code, scale), empty))])  # fmt: skip
+            rows.append(
+                [
+                    visit.participant_id,
+                    visit.arm,
+                    visit.timepoint,
+                    scale,
+                    score,
+                    None if above is None else definition.classes[above],
+                    above,
+                    visit.code,
+                    source,
+                    coders,
+                    len(by_recording.get((visit.code, scale), empty)),
+                ]
+            )
     table = pd.DataFrame(rows, columns=COLUMNS)
     twice = table.duplicated(["participant", "timepoint", "scale"], keep=False)
     for row in table[twice].itertuples(index=False):
-        listed.append([row.recording, row.participant, row.arm, row.timepoint, row.scale,
-                       "another recording of the same participant, timepoint and scale: neither is counted"])  # fmt: skip
+        listed.append(
+            [
+                row.recording,
+                row.participant,
+                row.arm,
+                row.timepoint,
+                row.scale,
+                "another recording of the same participant, timepoint and scale: neither is counted",
+            ]
+        )
     timepoints = codebook.timepoints or tuple(dict.fromkeys(table["timepoint"]))
     order = {name: i for i, name in enumerate(timepoints)}
-    table = (table[~twice].assign(_t=lambda t: t["timepoint"].map(order), _s=lambda t: t["scale"].map(list(scales).index))
-             .sort_values(["_s", "_t", "arm", "participant"]).drop(columns=["_t", "_s"]).reset_index(drop=True))  # fmt: skip
+    table = (
+        table[~twice]
+        .assign(_t=lambda t: t["timepoint"].map(order), _s=lambda t: t["scale"].map(list(scales).index))
+        .sort_values(["_s", "_t", "arm", "participant"])
+        .drop(columns=["_t", "_s"])
+        .reset_index(drop=True)
+    )
     randomised = dict(zip(key["participant_id"], key["arm"], strict=True))
     dataset = AnalysisDataset(
-        table, pd.DataFrame(listed, columns=LISTED_COLUMNS).sort_values(["scale", "recording"]).reset_index(drop=True),
-        codebook.analysis, scales, {k: v for k, v in locked.items() if k in scales},
-        {p: a for p, a in randomised.items() if pd.notna(a)}, tuple(timepoints),
-        codebook.arms or tuple(dict.fromkeys(table["arm"])), interim, pi.name, now(),
-    )  # fmt: skip
+        table,
+        pd.DataFrame(listed, columns=LISTED_COLUMNS).sort_values(["scale", "recording"]).reset_index(drop=True),
+        codebook.analysis,
+        scales,
+        {k: v for k, v in locked.items() if k in scales},
+        {p: a for p, a in randomised.items() if pd.notna(a)},
+        tuple(timepoints),
+        codebook.arms or tuple(dict.fromkeys(table["arm"])),
+        interim,
+        pi.name,
+        now(),
+    )
     with store.write() as db:
-        audit.record(db, pi.name, "outcomes.read", "analysis", None, reason=interim,
-                     new={"rule": codebook.analysis.score, "scales": list(scales), "rows": len(table),
-                          "listed": len(dataset.listed), "interim": interim is not None})  # fmt: skip
+        audit.record(
+            db,
+            pi.name,
+            "outcomes.read",
+            "analysis",
+            None,
+            reason=interim,
+            new={
+                "rule": codebook.analysis.score,
+                "scales": list(scales),
+                "rows": len(table),
+                "listed": len(dataset.listed),
+                "interim": interim is not None,
+            },
+        )
     return dataset

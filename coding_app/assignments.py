@@ -40,7 +40,7 @@ from .store.models import (
     Rating,
     Recording,
     ScaleRow,
-)  # fmt: skip
+)
 from .study import study_codebook
 
 # The draw that a kind's coding is meant for, once one exists.
@@ -79,8 +79,10 @@ def _kind(db: Session, kind: str | None, which: str | None) -> str:
         return kind or "video"
     own = DRAW_KINDS[draw.purpose]
     if kind is not None and kind != own:
-        raise AssignmentError(f"draw {number} is a {draw.purpose} draw, not of {kind} recordings: "
-                              f"its recordings are {own}, so leave out --kind")  # fmt: skip
+        raise AssignmentError(
+            f"draw {number} is a {draw.purpose} draw, not of {kind} recordings: "
+            f"its recordings are {own}, so leave out --kind"
+        )
     return own
 
 
@@ -107,21 +109,29 @@ def _named(db: Session, kind: str, which: str | None) -> tuple[list[int], str]:
             return sorted(members), f"the {DESIGN_DRAW[kind]} draw"
         which = "all"
     if which == "all":
-        return list(db.scalars(select(Recording.id).where(Recording.kind == kind).order_by(Recording.id))), f"all {kind} recordings"
+        return list(
+            db.scalars(select(Recording.id).where(Recording.kind == kind).order_by(Recording.id))
+        ), f"all {kind} recordings"
     if which == "unassigned":
         taken = select(Assignment.recording_id)
         query = select(Recording.id).where(Recording.kind == kind, Recording.id.not_in(taken)).order_by(Recording.id)
         return list(db.scalars(query)), f"the unassigned {kind} recordings"
     if which == "training":
         training = select(MasterCode.recording_id)
-        return list(db.scalars(select(Recording.id).where(Recording.kind == kind, Recording.id.in_(training)).order_by(Recording.id))), "the training set"
+        return list(
+            db.scalars(
+                select(Recording.id).where(Recording.kind == kind, Recording.id.in_(training)).order_by(Recording.id)
+            )
+        ), "the training set"
     if which.startswith("draw:"):
         number = which.removeprefix("draw:")
         if not number.isdigit():
             raise AssignmentError(f"{which!r}: a draw is named draw:NUMBER")
         return draw_members(db, int(number)), f"draw {number}"
     codes = [c.strip() for c in which.split(",") if c.strip()]
-    found = dict(db.execute(select(Recording.code, Recording.id).where(Recording.code.in_(codes), Recording.kind == kind)).all())
+    found = dict(
+        db.execute(select(Recording.code, Recording.id).where(Recording.code.in_(codes), Recording.kind == kind)).all()
+    )
     unknown = [c for c in codes if c not in found]
     if unknown:
         raise AssignmentError(f"no {kind} recording with code {', '.join(unknown)}")
@@ -141,7 +151,9 @@ def _codes(db: Session, recording_ids: set[int]) -> str:
     return ", ".join(db.scalars(select(Recording.code).where(Recording.id.in_(recording_ids)).order_by(Recording.code)))
 
 
-def enqueue(db: Session, account_id: int, recording_ids: Sequence[int], rng: np.random.Generator | None = None) -> list[Assignment]:
+def enqueue(
+    db: Session, account_id: int, recording_ids: Sequence[int], rng: np.random.Generator | None = None
+) -> list[Assignment]:
     """Put recordings in a coder's queue, each at a random place among the ones not started yet.
 
     Each addition is one step of an inside-out Fisher-Yates shuffle: the newcomer takes the
@@ -155,8 +167,14 @@ def enqueue(db: Session, account_id: int, recording_ids: Sequence[int], rng: np.
     rng = np.random.default_rng() if rng is None else rng
     unstarted = ~exists().where(Rating.assignment_id == Assignment.id)
     # (id, position) only: a ratings import calls this once per row, on queues of thousands.
-    waiting = [tuple(r) for r in db.execute(select(Assignment.id, Assignment.position)
-                                            .where(Assignment.account_id == account_id, unstarted).order_by(Assignment.position))]  # fmt: skip
+    waiting = [
+        tuple(r)
+        for r in db.execute(
+            select(Assignment.id, Assignment.position)
+            .where(Assignment.account_id == account_id, unstarted)
+            .order_by(Assignment.position)
+        )
+    ]
     last = db.scalar(select(func.max(Assignment.position)).where(Assignment.account_id == account_id)) or 0
     added = []
     for recording_id in recording_ids:
@@ -190,13 +208,20 @@ def _name_primary(db: Session, account: Account | None, name: str, pool: list[in
     if account is None:
         raise AssignmentError(f"the primary coder {name!r} must be one of the coders assigned")
     pool = sorted(set(pool) - training_recordings(db))
-    named = dict(db.execute(select(PrimaryCoder.recording_id, Account.name).join(Account, Account.id == PrimaryCoder.account_id)
-                            .where(PrimaryCoder.recording_id.in_(pool))).all())  # fmt: skip
+    named = dict(
+        db.execute(
+            select(PrimaryCoder.recording_id, Account.name)
+            .join(Account, Account.id == PrimaryCoder.account_id)
+            .where(PrimaryCoder.recording_id.in_(pool))
+        ).all()
+    )
     taken = [r for r, who in named.items() if who != name]
     if taken:
         codes = db.scalars(select(Recording.code).where(Recording.id.in_(taken)).order_by(Recording.code)).all()
-        raise AssignmentError(f"{', '.join(codes)} already ha{'ve' if len(codes) > 1 else 's'} another primary coder; "
-                              "a primary coder is never changed")  # fmt: skip
+        raise AssignmentError(
+            f"{', '.join(codes)} already ha{'ve' if len(codes) > 1 else 's'} another primary coder; "
+            "a primary coder is never changed"
+        )
     db.add_all(PrimaryCoder(recording_id=r, account_id=account.id, named=True) for r in pool if r not in named)
     db.flush()
 
@@ -209,7 +234,9 @@ def _coders(db: Session, names: list[str], kind: str) -> list[Account]:
         if account is None or not account.active:
             raise NotFound(f"no active account named {name!r}")
         if not account.has_role(ROLE_FOR_KIND[kind]):
-            raise AssignmentError(f"{name} has the {account.role_text} role; {kind} recordings go to {ROLE_FOR_KIND[kind]} accounts")
+            raise AssignmentError(
+                f"{name} has the {account.role_text} role; {kind} recordings go to {ROLE_FOR_KIND[kind]} accounts"
+            )
         accounts.append(account)
     return accounts
 
@@ -226,10 +253,17 @@ def _chosen(db: Session, kind: str | None, recordings: str | None) -> tuple[str,
 
 
 def assign(
-    store: Store, coders: list[str], *, kind: str | None = None, recordings: str | None = None,
-    scales: list[str] | None = None, split: bool = False, seed: int | None = None, actor: str,
+    store: Store,
+    coders: list[str],
+    *,
+    kind: str | None = None,
+    recordings: str | None = None,
+    scales: list[str] | None = None,
+    split: bool = False,
+    seed: int | None = None,
+    actor: str,
     primary: str | None = None,
-) -> AssignmentSummary:  # fmt: skip
+) -> AssignmentSummary:
     """Put recordings in coders' queues on the given scales (default: every scale for ``kind``).
 
     ``recordings`` as :func:`_recordings` reads it: by default the fidelity draw for audio once
@@ -248,7 +282,9 @@ def assign(
     recording that has one is refused.
     """
     if primary is not None and split:
-        raise AssignmentError("--primary names whose score counts where every coder codes every recording; with --split each has one coder")
+        raise AssignmentError(
+            "--primary names whose score counts where every coder codes every recording; with --split each has one coder"
+        )
     if seed is not None and seed < 0:
         raise AssignmentError(f"a seed is a whole number of at least 0, not {seed}")
     seed = resolve_seed(seed)
@@ -286,19 +322,36 @@ def assign(
                 existing[(account.id, assignment.recording_id)] = assignment
             for recording_id in shares[account.id]:
                 assignment = existing[(account.id, recording_id)]
-                have = set(db.scalars(select(AssignmentScale.scale_id).where(AssignmentScale.assignment_id == assignment.id)))
+                have = set(
+                    db.scalars(select(AssignmentScale.scale_id).where(AssignmentScale.assignment_id == assignment.id))
+                )
                 db.add_all(AssignmentScale(assignment_id=assignment.id, scale_id=s) for s in scale_ids if s not in have)
             added[account.name] = len(new)
             beyond = outside.intersection(new)
             outside_draw[account.name] = len(beyond)
             if beyond:
-                warnings.append(f"{account.name}: {len(beyond)} of these {kind} recordings are outside the "
-                                f"{DESIGN_DRAW[kind]} draw, which is what {DESIGN_DRAW[kind]} coding is meant for; "
-                                f"to undo: obscode unassign {account.name} --kind {kind} --recordings {_codes(db, beyond).replace(', ', ',')}")  # fmt: skip
-            audit.record(db, actor, "assignment.add", "account", account.name,
-                         new={"recordings": len(new), "scales": keys, "kind": kind, "from": chosen,
-                              "split": split, "seed": seed, "primary": primary,
-                              "outside_draw": outside_draw[account.name]})  # fmt: skip
+                warnings.append(
+                    f"{account.name}: {len(beyond)} of these {kind} recordings are outside the "
+                    f"{DESIGN_DRAW[kind]} draw, which is what {DESIGN_DRAW[kind]} coding is meant for; "
+                    f"to undo: obscode unassign {account.name} --kind {kind} --recordings {_codes(db, beyond).replace(', ', ',')}"
+                )
+            audit.record(
+                db,
+                actor,
+                "assignment.add",
+                "account",
+                account.name,
+                new={
+                    "recordings": len(new),
+                    "scales": keys,
+                    "kind": kind,
+                    "from": chosen,
+                    "split": split,
+                    "seed": seed,
+                    "primary": primary,
+                    "outside_draw": outside_draw[account.name],
+                },
+            )
     return AssignmentSummary(seed, added, kind, chosen, outside_draw, warnings)
 
 
@@ -314,29 +367,57 @@ def unassign(store: Store, coder: str, *, kind: str | None = None, recordings: s
     with store.write() as db:
         kind, pool, chosen = _chosen(db, kind, recordings)
         [account] = _coders(db, [coder], kind)
-        queued = dict(db.execute(select(Assignment.recording_id, Assignment.id)
-                                 .where(Assignment.account_id == account.id, Assignment.recording_id.in_(pool))).all())  # fmt: skip
+        queued = dict(
+            db.execute(
+                select(Assignment.recording_id, Assignment.id).where(
+                    Assignment.account_id == account.id, Assignment.recording_id.in_(pool)
+                )
+            ).all()
+        )
         if not queued:
             raise AssignmentError(f"nothing to unassign: {coder}'s queue has none of these ({chosen})")
-        started = set(db.scalars(select(Assignment.recording_id).where(
-            Assignment.id.in_(queued.values()),
-            exists().where(Rating.assignment_id == Assignment.id) | exists().where(Note.assignment_id == Assignment.id)
-            | exists().where(Flag.assignment_id == Assignment.id))))  # fmt: skip
+        started = set(
+            db.scalars(
+                select(Assignment.recording_id).where(
+                    Assignment.id.in_(queued.values()),
+                    exists().where(Rating.assignment_id == Assignment.id)
+                    | exists().where(Note.assignment_id == Assignment.id)
+                    | exists().where(Flag.assignment_id == Assignment.id),
+                )
+            )
+        )
         if started:
-            raise AssignmentError(f"{coder} has started {_codes(db, started)} (a draft, a rating, notes or a flag): "
-                                  "started work is kept, so nothing was unassigned")  # fmt: skip
-        primaries = dict(db.execute(select(PrimaryCoder.recording_id, PrimaryCoder.named).where(
-            PrimaryCoder.account_id == account.id, PrimaryCoder.recording_id.in_(queued))).all())  # fmt: skip
+            raise AssignmentError(
+                f"{coder} has started {_codes(db, started)} (a draft, a rating, notes or a flag): "
+                "started work is kept, so nothing was unassigned"
+            )
+        primaries = dict(
+            db.execute(
+                select(PrimaryCoder.recording_id, PrimaryCoder.named).where(
+                    PrimaryCoder.account_id == account.id, PrimaryCoder.recording_id.in_(queued)
+                )
+            ).all()
+        )
         named = {r for r, was_named in primaries.items() if was_named}
         if named:
-            raise AssignmentError(f"{coder} was named the primary coder of {_codes(db, named)} (whose score counts), "
-                                  "and a primary never changes: nothing was unassigned")  # fmt: skip
+            raise AssignmentError(
+                f"{coder} was named the primary coder of {_codes(db, named)} (whose score counts), "
+                "and a primary never changes: nothing was unassigned"
+            )
         db.execute(delete(AssignmentScale).where(AssignmentScale.assignment_id.in_(queued.values())))
         db.execute(delete(Assignment).where(Assignment.id.in_(queued.values())))
         warnings = []
         if primaries:
-            warnings.append(f"{coder} stays the primary coder of {len(primaries)} of them (the first coder assigned; "
-                            "a primary never changes): only their score, or a consensus rating, counts for those")  # fmt: skip
-        audit.record(db, actor, "assignment.remove", "account", coder,
-                     old={"recordings": len(queued), "kind": kind, "from": recordings, "still_primary": len(primaries)})  # fmt: skip
+            warnings.append(
+                f"{coder} stays the primary coder of {len(primaries)} of them (the first coder assigned; "
+                "a primary never changes): only their score, or a consensus rating, counts for those"
+            )
+        audit.record(
+            db,
+            actor,
+            "assignment.remove",
+            "account",
+            coder,
+            old={"recordings": len(queued), "kind": kind, "from": recordings, "still_primary": len(primaries)},
+        )
     return UnassignSummary(len(queued), warnings)

@@ -86,9 +86,12 @@ def refused(store: Store, actor: str, action: str, entity: str, entity_id: objec
 
 
 def refusals(
-    action: str, entity: str, *, entity_id: str | None = None,
+    action: str,
+    entity: str,
+    *,
+    entity_id: str | None = None,
     of: tuple[type[Exception], ...] = (PermissionError,),
-) -> Callable[[Callable[P, R]], Callable[P, R]]:  # fmt: skip
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Audit every refusal (an exception in ``of``) a door function raises, then let it propagate.
 
     For functions called as ``f(store, account, ...)``: the actor is the account (anonymous when

@@ -114,13 +114,21 @@ def rating_table(store: Store, pi: Account) -> dict[Key, RatingValues]:
     require_role(pi, "pi")
     with store.read() as db:
         rows = db.execute(
-            select(Recording.code, Account.name, ScaleRow.key, Rating.version, Rating.score, Rating.notes,
-                   Rating.status, Rating.submitted_at)
+            select(
+                Recording.code,
+                Account.name,
+                ScaleRow.key,
+                Rating.version,
+                Rating.score,
+                Rating.notes,
+                Rating.status,
+                Rating.submitted_at,
+            )
             .join(Assignment, Assignment.id == Rating.assignment_id)
             .join(Account, Account.id == Assignment.account_id)
             .join(Recording, Recording.id == Assignment.recording_id)
             .join(ScaleRow, ScaleRow.id == Rating.scale_id)
-        ).all()  # fmt: skip
+        ).all()
     return {(code, coder, scale, version): _values(*rest) for code, coder, scale, version, *rest in rows}
 
 
@@ -133,7 +141,7 @@ def note_table(store: Store, pi: Account) -> dict[tuple[str, str], str]:
             .join(Assignment, Assignment.id == Note.assignment_id)
             .join(Account, Account.id == Assignment.account_id)
             .join(Recording, Recording.id == Assignment.recording_id)
-        ).all()  # fmt: skip
+        ).all()
     return {(code, coder): text for code, coder, text in rows}
 
 

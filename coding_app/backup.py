@@ -38,7 +38,13 @@ from .media import HASHES, MediaStore, content_hash, read_sums, write_sums
 from .store import Store, StoreError
 from .store.models import Account, Base, Recording, RecordingKey, ScaleRow, StudySetting, Withdrawal
 
-DATABASE, CODEBOOK, MEDIA, MEDIA_HASHES, CHECKSUMS = "study.sqlite", "codebook.json", "media", "media.sha256", "SHA256SUMS"
+DATABASE, CODEBOOK, MEDIA, MEDIA_HASHES, CHECKSUMS = (
+    "study.sqlite",
+    "codebook.json",
+    "media",
+    "media.sha256",
+    "SHA256SUMS",
+)
 _BATCH = 1000
 _CHUNK = 1 << 20
 
@@ -69,7 +75,9 @@ def copy_tables(source: Connection, target: Connection) -> int:
     """Copy every row of every table, parents before children, into an empty schema; returns the rows copied."""
     unknown = set(inspect(source).get_table_names()) - {"alembic_version", *Base.metadata.tables}
     if unknown:  # a table no model declares would be left behind without a word
-        raise BackupError(f"the database has tables obscode does not know ({', '.join(sorted(unknown))}): nothing was copied")
+        raise BackupError(
+            f"the database has tables obscode does not know ({', '.join(sorted(unknown))}): nothing was copied"
+        )
     copied = 0
     for table in Base.metadata.sorted_tables:
         stamps = [c.name for c in table.columns if isinstance(c.type, DateTime)]
@@ -80,8 +88,12 @@ def copy_tables(source: Connection, target: Connection) -> int:
     if target.dialect.name == "postgresql":  # rows came with their ids: the next id follows the largest
         for table in Base.metadata.sorted_tables:
             if (column := table.autoincrement_column) is not None:
-                target.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column.name}'), "
-                                    f"COALESCE((SELECT max({column.name}) FROM {table.name}), 0) + 1, false)"))  # fmt: skip
+                target.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column.name}'), "
+                        f"COALESCE((SELECT max({column.name}) FROM {table.name}), 0) + 1, false)"
+                    )
+                )
     return copied
 
 
@@ -107,12 +119,17 @@ def _copy_hashed(source: Path, target: Path) -> str:
 
 def media_of(db: Session) -> list[tuple[str, str, bool]]:
     """Every recording's code, media file name, and whether its participant withdrew consent (key side: PI only)."""
-    withdrawn = select(Withdrawal.participant_id).where(Withdrawal.participant_id == RecordingKey.participant_id).exists()
-    return [tuple(row) for row in db.execute(
-        select(Recording.code, Recording.media_name, withdrawn)
-        .outerjoin(RecordingKey, RecordingKey.recording_id == Recording.id)
-        .order_by(Recording.code)
-    )]  # fmt: skip
+    withdrawn = (
+        select(Withdrawal.participant_id).where(Withdrawal.participant_id == RecordingKey.participant_id).exists()
+    )
+    return [
+        tuple(row)
+        for row in db.execute(
+            select(Recording.code, Recording.media_name, withdrawn)
+            .outerjoin(RecordingKey, RecordingKey.recording_id == Recording.id)
+            .order_by(Recording.code)
+        )
+    ]
 
 
 @audit.refusals("refused.backup", "study")
@@ -132,9 +149,21 @@ def backup(store: Store, pi: Account, media: MediaStore, folder: Path) -> Made:
         shutil.rmtree(partial, ignore_errors=True)
         raise
     with store.write() as db:
-        audit.record(db, pi.name, "study.backup", "study", None, reason=None,
-                     new={"folder": folder.name, "rows": made.rows, "media_files": made.media_files, "bytes": made.size,
-                          "problems": len(made.problems)})  # fmt: skip
+        audit.record(
+            db,
+            pi.name,
+            "study.backup",
+            "study",
+            None,
+            reason=None,
+            new={
+                "folder": folder.name,
+                "rows": made.rows,
+                "media_files": made.media_files,
+                "bytes": made.size,
+                "problems": len(made.problems),
+            },
+        )
     return replace(made, folder=folder)
 
 
@@ -147,8 +176,10 @@ def _write(store: Store, media: MediaStore, partial: Path) -> Made:
         with snapshot.read() as db:
             recordings = media_of(db)
             settings = {s.key: s.value for s in db.scalars(select(StudySetting).order_by(StudySetting.key))}
-            scales = [{c.name: getattr(row, c.key) for c in ScaleRow.__table__.columns if c.name != "id"}
-                      for row in db.scalars(select(ScaleRow).order_by(ScaleRow.id))]  # fmt: skip
+            scales = [
+                {c.name: getattr(row, c.key) for c in ScaleRow.__table__.columns if c.name != "id"}
+                for row in db.scalars(select(ScaleRow).order_by(ScaleRow.id))
+            ]
     finally:
         snapshot.dispose()
     with sqlite3.connect(partial / DATABASE) as connection:  # one self-contained file, no WAL beside it
@@ -207,8 +238,10 @@ def opened(folder: Path) -> Iterator[Store]:
         store = Store(f"sqlite:///{copy}")
         try:
             if not store.is_current():
-                raise BackupError("the backup was made by another version of obscode (its schema differs): "
-                                  "restore it with that version")  # fmt: skip
+                raise BackupError(
+                    "the backup was made by another version of obscode (its schema differs): "
+                    "restore it with that version"
+                )
             yield store
         finally:
             store.dispose()
@@ -219,7 +252,9 @@ def _refuse_unless_empty(target: Store, media: MediaStore) -> None:
     try:
         with target.engine.connect() as connection:
             tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
-            filled = tables - ours or {t for t in tables & ours if connection.scalar(text(f"SELECT 1 FROM {t} LIMIT 1"))}
+            filled = tables - ours or {
+                t for t in tables & ours if connection.scalar(text(f"SELECT 1 FROM {t} LIMIT 1"))
+            }
     except OperationalError as error:
         raise StoreError(f"cannot open the database to restore into ({error.orig})") from None
     if filled:
@@ -249,8 +284,14 @@ def restore(snapshot: Store, folder: Path, target: Store, media: MediaStore, pi:
         with snapshot.engine.connect() as source, target.engine.begin() as connection:
             rows = copy_tables(source, connection)
             with Session(connection) as db:
-                audit.record(db, pi.name, "study.restore", "study", None,
-                             new={"folder": folder.name, "rows": rows, "media_files": len(hashes)})  # fmt: skip
+                audit.record(
+                    db,
+                    pi.name,
+                    "study.restore",
+                    "study",
+                    None,
+                    new={"folder": folder.name, "rows": rows, "media_files": len(hashes)},
+                )
                 db.flush()
     except BaseException:
         for path in written:

@@ -95,9 +95,14 @@ def _assignment_scale(
     )
     if scale_key is not None:
         scale_id = select(ScaleRow.id).where(ScaleRow.key == scale_key).scalar_subquery()
-        query = query.add_columns(ScaleRow).outerjoin(
-            AssignmentScale, (AssignmentScale.assignment_id == Assignment.id) & (AssignmentScale.scale_id == scale_id)
-        ).outerjoin(ScaleRow, ScaleRow.id == AssignmentScale.scale_id)  # fmt: skip
+        query = (
+            query.add_columns(ScaleRow)
+            .outerjoin(
+                AssignmentScale,
+                (AssignmentScale.assignment_id == Assignment.id) & (AssignmentScale.scale_id == scale_id),
+            )
+            .outerjoin(ScaleRow, ScaleRow.id == AssignmentScale.scale_id)
+        )
     found = db.execute(query).first()
     if found is None:
         raise NotFound(NOT_ASSIGNED)
@@ -115,10 +120,14 @@ def _states(db: Session, assignment_ids: list[int]) -> dict[int, dict[str, Ratin
     )
     rows = db.execute(
         select(Rating, ScaleRow.key)
-        .join(latest, (Rating.assignment_id == latest.c.assignment_id) & (Rating.scale_id == latest.c.scale_id)
-              & (Rating.version == latest.c.version))
+        .join(
+            latest,
+            (Rating.assignment_id == latest.c.assignment_id)
+            & (Rating.scale_id == latest.c.scale_id)
+            & (Rating.version == latest.c.version),
+        )
         .join(ScaleRow, ScaleRow.id == Rating.scale_id)
-    ).all()  # fmt: skip
+    ).all()
     states: dict[int, dict[str, RatingState]] = {}
     for rating, key in rows:
         states.setdefault(rating.assignment_id, {})[key] = RatingState(
@@ -181,8 +190,15 @@ def task(store: Store, account: Account, code: str) -> Task:
         keys = _scale_keys(db, [assignment.id]).get(assignment.id, [])
         states = _states(db, [assignment.id]).get(assignment.id, {})
         notes = ratings.notes_of(db, assignment.id)
-    return Task(recording.code, recording.kind, recording.media_type, [codebook[k] for k in keys], states, notes,
-                _status(keys, states) == "submitted")  # fmt: skip
+    return Task(
+        recording.code,
+        recording.kind,
+        recording.media_type,
+        [codebook[k] for k in keys],
+        states,
+        notes,
+        _status(keys, states) == "submitted",
+    )
 
 
 @_door
@@ -214,7 +230,12 @@ def playback_facts(store: Store, account: Account, code: str, media: MediaStore)
 
 @_door
 def save_draft(
-    store: Store, account: Account, code: str, scale_key: str, score: float | None, *,
+    store: Store,
+    account: Account,
+    code: str,
+    scale_key: str,
+    score: float | None,
+    *,
     expected: float | None | EllipsisType = ...,
 ) -> RatingState:
     """Save this coder's draft score on one scale, if the stored one is still ``expected``.
@@ -284,9 +305,18 @@ def coding_closed(store: Store, account: Account, code: str | None = None) -> st
     """
     _check(account)
     with store.read() as db:
-        assignments = [_assignment(db, account, code)[0].id] if code is not None else list(db.scalars(
-            select(Assignment.id).join(Recording, Recording.id == Assignment.recording_id).where(_served())
-            .where(Assignment.account_id == account.id, Recording.kind.in_(_kinds(account)))))  # fmt: skip
+        assignments = (
+            [_assignment(db, account, code)[0].id]
+            if code is not None
+            else list(
+                db.scalars(
+                    select(Assignment.id)
+                    .join(Recording, Recording.id == Assignment.recording_id)
+                    .where(_served())
+                    .where(Assignment.account_id == account.id, Recording.kind.in_(_kinds(account)))
+                )
+            )
+        )
         keys = {key for scale_keys in _scale_keys(db, assignments).values() for key in scale_keys}
         closed = lock.closing(db, sorted(keys))
         labels = dict(db.execute(select(ScaleRow.key, ScaleRow.label).where(ScaleRow.key.in_(keys))).all())

@@ -37,7 +37,7 @@ from .store.models import (
     Recording,
     ScaleRow,
     latest_submitted,
-)  # fmt: skip
+)
 from .study import study_codebook
 
 MASTER_COLUMNS = ("recording_id", "scale", "score")
@@ -65,7 +65,9 @@ def training_recordings(db: Session) -> set[int]:
 
 def is_training(db: Session, recording_id: int) -> bool:
     """Whether this recording has master codes (one indexed lookup, for the submit path)."""
-    return db.scalar(select(MasterCode.recording_id).where(MasterCode.recording_id == recording_id).limit(1)) is not None
+    return (
+        db.scalar(select(MasterCode.recording_id).where(MasterCode.recording_id == recording_id).limit(1)) is not None
+    )
 
 
 @audit.refusals("refused.master_codes", "master_code")
@@ -93,11 +95,15 @@ def import_master_codes(store: Store, pi: Account, path: Path) -> int:
             scale = scales.get(record["scale"])
             here = len(problems)
             if recording is None:
-                problems.append(f"row {row}: field 'recording_id': {record['recording_id']!r} is not a recording in the study")
+                problems.append(
+                    f"row {row}: field 'recording_id': {record['recording_id']!r} is not a recording in the study"
+                )
             if scale is None:
                 problems.append(f"row {row}: field 'scale': no scale {record['scale']!r} in the codebook")
             elif recording is not None and scale.kind != recording.kind:
-                problems.append(f"row {row}: field 'scale': {scale.key} rates {scale.kind} recordings, not {recording.kind}")
+                problems.append(
+                    f"row {row}: field 'scale': {scale.key} rates {scale.kind} recordings, not {recording.kind}"
+                )
             if scale is not None:
                 grid = codebook[scale.key].scale
                 try:
@@ -110,18 +116,31 @@ def import_master_codes(store: Store, pi: Account, path: Path) -> int:
             if key in seen:
                 problems.append(f"row {row}: the same recording and scale as row {seen[key]}")
             elif key in existing and existing[key] != score:
-                problems.append(f"row {row}: this recording already has the master code {existing[key]:g} on "
-                                f"{scale.key}; master codes are never changed")  # fmt: skip
+                problems.append(
+                    f"row {row}: this recording already has the master code {existing[key]:g} on "
+                    f"{scale.key}; master codes are never changed"
+                )
             elif key not in existing:
-                added.append((recording.code, scale.key, MasterCode(recording_id=recording.id, scale_id=scale.id,
-                                                                    score=score, set_by=pi.name)))  # fmt: skip
+                added.append(
+                    (
+                        recording.code,
+                        scale.key,
+                        MasterCode(recording_id=recording.id, scale_id=scale.id, score=score, set_by=pi.name),
+                    )
+                )
             seen.setdefault(key, row)
         if problems:
             raise ImportRefused(path.name, problems)
         db.add_all(master for *_, master in added)
         if added:
-            audit.record(db, pi.name, "master_code.import", "master_code", None, new={"codes": [
-                {"recording": code, "scale": key, "score": m.score} for code, key, m in added]})  # fmt: skip
+            audit.record(
+                db,
+                pi.name,
+                "master_code.import",
+                "master_code",
+                None,
+                new={"codes": [{"recording": code, "scale": key, "score": m.score} for code, key, m in added]},
+            )
     return len(added)
 
 
@@ -132,12 +151,14 @@ def training_scores(db: Session) -> pd.DataFrame:
         select(Account.name, ScaleRow.key, Recording.code, Rating.score, MasterCode.score, Rating.submitted_at)
         .where(latest_submitted())
         .join(Assignment, Assignment.id == Rating.assignment_id)
-        .join(MasterCode, (MasterCode.recording_id == Assignment.recording_id) & (MasterCode.scale_id == Rating.scale_id))
+        .join(
+            MasterCode, (MasterCode.recording_id == Assignment.recording_id) & (MasterCode.scale_id == Rating.scale_id)
+        )
         .join(Account, Account.id == Assignment.account_id)
         .join(Recording, Recording.id == Assignment.recording_id)
         .join(ScaleRow, ScaleRow.id == Rating.scale_id)
         .order_by(Rating.submitted_at, Rating.id)
-    ).all()  # fmt: skip
+    ).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=["coder", "scale", "code", "score", "master", "submitted_at"])
 
 
@@ -166,15 +187,20 @@ def _standings(db: Session, scores: pd.DataFrame, pairs: list[tuple[str, str]]) 
             .join(Account, Account.id == Certification.account_id)
             .join(ScaleRow, ScaleRow.id == Certification.scale_id)
         ).all()
-    }  # fmt: skip
+    }
     standings = []
     for coder, key in pairs:
         mine = scores[(scores["coder"] == coder) & (scores["scale"] == key)]
         agreement = (
-            agreement_with_master(codebook.certification, mine["score"].to_numpy(float), mine["master"].to_numpy(float),
-                                  codebook[key].scale)
-            if len(mine) else None
-        )  # fmt: skip
+            agreement_with_master(
+                codebook.certification,
+                mine["score"].to_numpy(float),
+                mine["master"].to_numpy(float),
+                codebook[key].scale,
+            )
+            if len(mine)
+            else None
+        )
         standings.append(Standing(coder, key, len(mine), agreement, granted.get((coder, key))))
     return standings
 
@@ -182,9 +208,13 @@ def _standings(db: Session, scores: pd.DataFrame, pairs: list[tuple[str, str]]) 
 def settle(db: Session, accounts: list[Account], scale_ids: list[int]) -> list[Standing]:
     """Where each of these coders stands on each of these scales that has a training set, certifying
     (once, audited) every coder who now meets the rule. Called as a coder submits and before assigning."""
-    gated = list(db.scalars(
-        select(ScaleRow).where(ScaleRow.id.in_(scale_ids), ScaleRow.id.in_(select(MasterCode.scale_id))).order_by(ScaleRow.id)
-    ))  # fmt: skip
+    gated = list(
+        db.scalars(
+            select(ScaleRow)
+            .where(ScaleRow.id.in_(scale_ids), ScaleRow.id.in_(select(MasterCode.scale_id)))
+            .order_by(ScaleRow.id)
+        )
+    )
     if not gated:
         return []
     rule = study_codebook(db).certification
@@ -195,14 +225,32 @@ def settle(db: Session, accounts: list[Account], scale_ids: list[int]) -> list[S
     for standing in _standings(db, training_scores(db), pairs):
         if standing.certified_at is None and standing.reached(rule):
             value = standing.agreement.estimate
-            granted = Certification(account_id=by_name[standing.coder].id, scale_id=scale_id[standing.scale],
-                                    statistic=rule.statistic, threshold=rule.threshold,
-                                    min_recordings=rule.min_recordings, value=value, n=standing.n)  # fmt: skip
+            granted = Certification(
+                account_id=by_name[standing.coder].id,
+                scale_id=scale_id[standing.scale],
+                statistic=rule.statistic,
+                threshold=rule.threshold,
+                min_recordings=rule.min_recordings,
+                value=value,
+                n=standing.n,
+            )
             db.add(granted)
             db.flush()
-            audit.record(db, "obscode", "certification.grant", "account", standing.coder,
-                         new={"scale": standing.scale, "statistic": rule.statistic, "value": value, "n": standing.n,
-                              "threshold": rule.threshold, "min_recordings": rule.min_recordings})  # fmt: skip
+            audit.record(
+                db,
+                "obscode",
+                "certification.grant",
+                "account",
+                standing.coder,
+                new={
+                    "scale": standing.scale,
+                    "statistic": rule.statistic,
+                    "value": value,
+                    "n": standing.n,
+                    "threshold": rule.threshold,
+                    "min_recordings": rule.min_recordings,
+                },
+            )
             standing = replace(standing, certified_at=granted.certified_at)
         standings.append(standing)
     return standings
@@ -220,9 +268,15 @@ def uncertified(db: Session, accounts: list[Account], scale_ids: list[int]) -> l
         if standing.certified_at is not None:
             continue
         agreement = standing.agreement
-        so_far = f"{agreement.estimate:.2f} over {standing.n}" if agreement is not None and agreement.defined else f"{standing.n}"
-        reasons.append(f"{standing.coder} is not yet certified on {standing.scale} ({so_far} training recordings; "
-                       f"needs {rule.describe()})")  # fmt: skip
+        so_far = (
+            f"{agreement.estimate:.2f} over {standing.n}"
+            if agreement is not None and agreement.defined
+            else f"{standing.n}"
+        )
+        reasons.append(
+            f"{standing.coder} is not yet certified on {standing.scale} ({so_far} training recordings; "
+            f"needs {rule.describe()})"
+        )
     return reasons
 
 
@@ -245,12 +299,30 @@ def certification_status(store: Store, pi: Account) -> CertificationStatus:
         rule = codebook.certification
         coders = list(db.scalars(select(Account).where(~Account.has_role("pi"), Account.active).order_by(Account.name)))
         standings = settle(db, coders, list(db.scalars(select(ScaleRow.id))))
-    rows = [(
-        s.coder, s.scale, s.n, *((s.agreement.estimate, *s.agreement.ci) if s.agreement is not None else (np.nan,) * 3),
-        "certified" if s.certified_at is not None else "in training", s.certified_at,
-    ) for s in standings]  # fmt: skip
-    columns = ["coder", "scale", "training recordings coded", rule.statistic, "95% CI low", "95% CI high", "status", "certified at"]
-    return CertificationStatus(rule, pd.DataFrame(rows, columns=columns), {k: d.label for k, d in codebook.scales.items()})
+    rows = [
+        (
+            s.coder,
+            s.scale,
+            s.n,
+            *((s.agreement.estimate, *s.agreement.ci) if s.agreement is not None else (np.nan,) * 3),
+            "certified" if s.certified_at is not None else "in training",
+            s.certified_at,
+        )
+        for s in standings
+    ]
+    columns = [
+        "coder",
+        "scale",
+        "training recordings coded",
+        rule.statistic,
+        "95% CI low",
+        "95% CI high",
+        "status",
+        "certified at",
+    ]
+    return CertificationStatus(
+        rule, pd.DataFrame(rows, columns=columns), {k: d.label for k, d in codebook.scales.items()}
+    )
 
 
 @audit.refusals("refused.certification", "certification", entity_id="coder")

@@ -61,8 +61,13 @@ def _definition(key: str, entry: dict) -> ScaleDefinition:
     if len(classes) != 2 or not all(isinstance(c, str) for c in classes):
         raise CodebookError(f"scale {key!r}: classes must be two labels, [below, at or above]")
     try:
-        scale = Scale(field("low", number), field("high", number), field("step", number, 1),
-                      threshold=threshold, class_labels=tuple(classes))  # fmt: skip
+        scale = Scale(
+            field("low", number),
+            field("high", number),
+            field("step", number, 1),
+            threshold=threshold,
+            class_labels=tuple(classes),
+        )
     except ValueError as error:
         raise CodebookError(f"scale {key!r}: {error}") from None
     anchors = {}
@@ -78,8 +83,14 @@ def _definition(key: str, entry: dict) -> ScaleDefinition:
 
 
 # Statistics a coder may be certified on, against the master codes (keys of reliability's STATISTICS).
-CERTIFICATION_STATISTICS = ("kappa_quadratic", "kappa_linear", "ac2_quadratic", "icc_single", "exact_agreement",
-                            "within_agreement")  # fmt: skip
+CERTIFICATION_STATISTICS = (
+    "kappa_quadratic",
+    "kappa_linear",
+    "ac2_quadratic",
+    "icc_single",
+    "exact_agreement",
+    "within_agreement",
+)
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,9 @@ class CertificationRule:
     min_recordings: int = 8
 
     def describe(self) -> str:
-        return f"{self.statistic.replace('_', ' ')} >= {self.threshold:g} over at least {self.min_recordings} recordings"
+        return (
+            f"{self.statistic.replace('_', ' ')} >= {self.threshold:g} over at least {self.min_recordings} recordings"
+        )
 
 
 def _section(rule: type, values: dict, section: str, source: str):  # noqa: ANN202 - an instance of ``rule``
@@ -107,13 +120,19 @@ def certification_rule(values: dict, source: str) -> CertificationRule:
     """The [certification] section; every field optional, each checked."""
     rule = _section(CertificationRule, values, "certification", source)
     if rule.statistic not in CERTIFICATION_STATISTICS:
-        raise CodebookError(f"codebook {source}: [certification] statistic must be one of "
-                            f"{', '.join(CERTIFICATION_STATISTICS)}, not {rule.statistic!r}")  # fmt: skip
+        raise CodebookError(
+            f"codebook {source}: [certification] statistic must be one of "
+            f"{', '.join(CERTIFICATION_STATISTICS)}, not {rule.statistic!r}"
+        )
     if isinstance(rule.threshold, bool) or not isinstance(rule.threshold, int | float) or not 0 < rule.threshold <= 1:
-        raise CodebookError(f"codebook {source}: [certification] threshold must be a number in (0, 1], not {rule.threshold!r}")
+        raise CodebookError(
+            f"codebook {source}: [certification] threshold must be a number in (0, 1], not {rule.threshold!r}"
+        )
     if isinstance(rule.min_recordings, bool) or not isinstance(rule.min_recordings, int) or rule.min_recordings < 2:
-        raise CodebookError(f"codebook {source}: [certification] min_recordings must be a whole number of at "
-                            f"least 2, not {rule.min_recordings!r}")  # fmt: skip
+        raise CodebookError(
+            f"codebook {source}: [certification] min_recordings must be a whole number of at "
+            f"least 2, not {rule.min_recordings!r}"
+        )
     return rule
 
 
@@ -144,9 +163,13 @@ def analysis_rule(values: dict, source: str) -> AnalysisRule:
     """The [analysis] section; every field optional, each checked."""
     rule = _section(AnalysisRule, values, "analysis", source)
     if rule.score not in ANALYSIS_SCORES:
-        raise CodebookError(f"codebook {source}: [analysis] score must be one of {', '.join(ANALYSIS_SCORES)}, not {rule.score!r}")
+        raise CodebookError(
+            f"codebook {source}: [analysis] score must be one of {', '.join(ANALYSIS_SCORES)}, not {rule.score!r}"
+        )
     for name in ("control", "baseline"):
-        if getattr(rule, name) is not None and not (isinstance(getattr(rule, name), str) and getattr(rule, name).strip()):
+        if getattr(rule, name) is not None and not (
+            isinstance(getattr(rule, name), str) and getattr(rule, name).strip()
+        ):
             raise CodebookError(f"codebook {source}: [analysis] {name} must be a label, not {getattr(rule, name)!r}")
     return rule
 
@@ -199,9 +222,16 @@ def load_codebook(path: Path | None = None) -> Codebook:
         raise CodebookError(f"codebook {source.name}: [study] normalise_media must be true or false, not {normalise!r}")
     withdrawn = study.get("withdrawn_ratings")
     if withdrawn is not None and withdrawn not in WITHDRAWN_RATINGS:
-        raise CodebookError(f"codebook {source.name}: [study] withdrawn_ratings must be one of "
-                            f"{', '.join(WITHDRAWN_RATINGS)}, not {withdrawn!r}")  # fmt: skip
+        raise CodebookError(
+            f"codebook {source.name}: [study] withdrawn_ratings must be one of "
+            f"{', '.join(WITHDRAWN_RATINGS)}, not {withdrawn!r}"
+        )
     rule = certification_rule(data.get("certification", {}), source.name)
     declared["analysis"] = analysis_rule(data.get("analysis", {}), source.name)
-    return Codebook({key: _definition(key, entry) for key, entry in entries.items()}, **declared, certification=rule,
-                    normalise_media=normalise, withdrawn_ratings=withdrawn)  # fmt: skip
+    return Codebook(
+        {key: _definition(key, entry) for key, entry in entries.items()},
+        **declared,
+        certification=rule,
+        normalise_media=normalise,
+        withdrawn_ratings=withdrawn,
+    )

@@ -43,15 +43,39 @@ def record_consensus(store: Store, pi: Account, code: str, scale_key: str, score
             score = grid.level(score, "the consensus score")
         except ScoreError as error:
             raise ValueError(str(error)) from None
-        latest = db.scalar(select(func.max(ConsensusRating.version)).where(
-            ConsensusRating.recording_id == recording.id, ConsensusRating.scale_id == scale.id)) or 0  # fmt: skip
-        decision = ConsensusRating(recording_id=recording.id, scale_id=scale.id, version=latest + 1, score=score,
-                                   reason=reason, decided_by=pi.name)  # fmt: skip
+        latest = (
+            db.scalar(
+                select(func.max(ConsensusRating.version)).where(
+                    ConsensusRating.recording_id == recording.id, ConsensusRating.scale_id == scale.id
+                )
+            )
+            or 0
+        )
+        decision = ConsensusRating(
+            recording_id=recording.id,
+            scale_id=scale.id,
+            version=latest + 1,
+            score=score,
+            reason=reason,
+            decided_by=pi.name,
+        )
         db.add(decision)
         db.flush()
-        audit.record(db, pi.name, "consensus.record", "consensus_rating", decision.id, reason=reason,
-                     new={"recording": code, "scale": scale_key, "version": decision.version, "score": score,
-                          "decided_at": decision.decided_at})  # fmt: skip
+        audit.record(
+            db,
+            pi.name,
+            "consensus.record",
+            "consensus_rating",
+            decision.id,
+            reason=reason,
+            new={
+                "recording": code,
+                "scale": scale_key,
+                "version": decision.version,
+                "score": score,
+                "decided_at": decision.decided_at,
+            },
+        )
         return decision.version
 
 
@@ -63,20 +87,33 @@ def consensus_ratings(store: Store, pi: Account, *, every_version: bool = False)
     require_role(pi, "pi")
     with store.read() as db:
         query = (
-            select(Recording.code, ScaleRow.key, ConsensusRating.score, ConsensusRating.version, ConsensusRating.reason,
-                   ConsensusRating.decided_by, ConsensusRating.decided_at)
+            select(
+                Recording.code,
+                ScaleRow.key,
+                ConsensusRating.score,
+                ConsensusRating.version,
+                ConsensusRating.reason,
+                ConsensusRating.decided_by,
+                ConsensusRating.decided_at,
+            )
             .join(Recording, Recording.id == ConsensusRating.recording_id)
             .join(ScaleRow, ScaleRow.id == ConsensusRating.scale_id)
             .where(counted(ConsensusRating.recording_id))
             .order_by(ConsensusRating.decided_at, ConsensusRating.id)
-        )  # fmt: skip
+        )
         if not every_version:
             latest = (
-                select(ConsensusRating.recording_id, ConsensusRating.scale_id, func.max(ConsensusRating.version).label("v"))
+                select(
+                    ConsensusRating.recording_id, ConsensusRating.scale_id, func.max(ConsensusRating.version).label("v")
+                )
                 .group_by(ConsensusRating.recording_id, ConsensusRating.scale_id)
                 .subquery()
-            )  # fmt: skip
-            query = query.join(latest, (latest.c.recording_id == ConsensusRating.recording_id)
-                               & (latest.c.scale_id == ConsensusRating.scale_id) & (latest.c.v == ConsensusRating.version))  # fmt: skip
+            )
+            query = query.join(
+                latest,
+                (latest.c.recording_id == ConsensusRating.recording_id)
+                & (latest.c.scale_id == ConsensusRating.scale_id)
+                & (latest.c.v == ConsensusRating.version),
+            )
         rows = db.execute(query).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=COLUMNS)

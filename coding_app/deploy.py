@@ -155,8 +155,10 @@ def _absolute(media_dir: Path) -> str:
     """The media store as nginx and systemd need it: absolute, without a trailing slash."""
     folder = str(media_dir.resolve()).rstrip("/")
     if not folder or any(c.isspace() or c in ";{}'\"\\$" for c in folder):
-        raise ValueError(f"media folder {folder or '/'!r}: give one without spaces, quotes, '$', ';' or braces "
-                         "(nginx and systemd read it unquoted)")
+        raise ValueError(
+            f"media folder {folder or '/'!r}: give one without spaces, quotes, '$', ';' or braces "
+            "(nginx and systemd read it unquoted)"
+        )
     return folder
 
 
@@ -183,25 +185,41 @@ def nginx_config(
         raise ValueError(f"server name {server_name!r}: one host name, without spaces, quotes, ';' or braces")
     if tls:
         front = _TLS_FRONT.format(
-            server_name=server_name, listen=listen or 443,
+            server_name=server_name,
+            listen=listen or 443,
             certificate=certificate or CERTIFICATE.format(server_name=server_name),
             certificate_key=certificate_key or CERTIFICATE_KEY.format(server_name=server_name),
-        )  # fmt: skip
+        )
     else:
         front = _PLAIN_FRONT.format(listen=listen or 80)
     return _NGINX.format(
-        server_name=server_name, cookie=COOKIE, front=front, tries=len(ports),
+        server_name=server_name,
+        cookie=COOKIE,
+        front=front,
+        tries=len(ports),
         servers="\n".join(f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;" for port in ports),
-        access_log=log_dir / "obscode.access.log", error_log=log_dir / "obscode.error.log",
-        websocket=WEBSOCKET_PATH, location=MEDIA_LOCATION, media_dir=_absolute(media_dir),
-    )  # fmt: skip
+        access_log=log_dir / "obscode.access.log",
+        error_log=log_dir / "obscode.error.log",
+        websocket=WEBSOCKET_PATH,
+        location=MEDIA_LOCATION,
+        media_dir=_absolute(media_dir),
+    )
 
 
-def systemd_unit(media_dir: Path, obscode: Path, working_directory: Path, user: str = "obscode",
-                 environment_file: Path = Path("/etc/obscode/obscode.env")) -> str:  # fmt: skip
+def systemd_unit(
+    media_dir: Path,
+    obscode: Path,
+    working_directory: Path,
+    user: str = "obscode",
+    environment_file: Path = Path("/etc/obscode/obscode.env"),
+) -> str:
     """A unit template, ``obscode@PORT``: one replica per instance, media handed to nginx."""
     return _SYSTEMD.format(
-        user=user, working_directory=working_directory, environment_file=environment_file,
-        media_dir=_absolute(media_dir), accel=ACCEL_REDIRECT, location=MEDIA_LOCATION,
+        user=user,
+        working_directory=working_directory,
+        environment_file=environment_file,
+        media_dir=_absolute(media_dir),
+        accel=ACCEL_REDIRECT,
+        location=MEDIA_LOCATION,
         obscode=shlex.quote(str(obscode)),
-    )  # fmt: skip
+    )

@@ -39,8 +39,11 @@ def counted(recording_id: ColumnElement[int]) -> ColumnElement[bool]:
 
 def not_counted(db: Session) -> dict[str, str]:
     """The recordings whose ratings do not count (:func:`counted`), by code, with the cause: for tables already read."""
-    rows = db.execute(select(Recording.code, Exclusion.cause).join(Exclusion, Exclusion.recording_id == Recording.id)
-                      .where(~counted(Recording.id)))  # fmt: skip
+    rows = db.execute(
+        select(Recording.code, Exclusion.cause)
+        .join(Exclusion, Exclusion.recording_id == Recording.id)
+        .where(~counted(Recording.id))
+    )
     return dict(rows.all())
 
 
@@ -61,6 +64,9 @@ def excluded(store: Store, pi: Account) -> list[Excluded]:
     """Every recording excluded from the study, oldest first, for the PI."""
     require_role(pi, "pi")
     with store.read() as db:
-        rows = db.execute(select(Exclusion, Recording.code, Recording.kind)
-                          .join(Recording, Recording.id == Exclusion.recording_id).order_by(Exclusion.at, Recording.code))  # fmt: skip
+        rows = db.execute(
+            select(Exclusion, Recording.code, Recording.kind)
+            .join(Recording, Recording.id == Exclusion.recording_id)
+            .order_by(Exclusion.at, Recording.code)
+        )
         return [Excluded(code, kind, CAUSES[e.cause], e.ratings_count, e.reason, e.by, e.at) for e, code, kind in rows]

@@ -35,7 +35,9 @@ def neutralised(table: pd.DataFrame) -> pd.DataFrame:
     def cell(value: object) -> object:
         return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
 
-    text = [c for c in table.columns if pd.api.types.is_object_dtype(table[c]) or pd.api.types.is_string_dtype(table[c])]
+    text = [
+        c for c in table.columns if pd.api.types.is_object_dtype(table[c]) or pd.api.types.is_string_dtype(table[c])
+    ]
     cells = table.assign(**{c: table[c].map(cell) for c in text}) if text else table
     return cells.rename(columns=cell)  # a header is a cell too (scale keys come from the study's codebook)
 
@@ -62,7 +64,11 @@ def ratings_table(store: Store, account: Account | None, unblinded: bool) -> tup
         long = submitted_ratings(db)
         codebook = study_codebook(db)
     index = ["code", "kind", "coder"]
-    table = long.pivot(index=index, columns="scale", values="score").reset_index() if len(long) else pd.DataFrame(columns=index)
+    table = (
+        long.pivot(index=index, columns="scale", values="score").reset_index()
+        if len(long)
+        else pd.DataFrame(columns=index)
+    )
     table.columns.name = None
     labels = {"code": "Recording (opaque code)", "kind": "Recording kind", "coder": "Coder"}
     value_labels = {}
@@ -95,7 +101,9 @@ def ratings_table(store: Store, account: Account | None, unblinded: bool) -> tup
     return table, labels, value_labels
 
 
-def write_table(table: pd.DataFrame, path: Path, fmt: str, labels: dict[str, str], value_labels: dict[str, dict]) -> None:
+def write_table(
+    table: pd.DataFrame, path: Path, fmt: str, labels: dict[str, str], value_labels: dict[str, dict]
+) -> None:
     """Write ``table`` as CSV, XLSX (text neutralised), SPSS or Stata (``dta``), with variable labels and, for the
     columns in ``value_labels`` (number -> label; the column holds the labels), value labels."""
     if not path.parent.is_dir():
@@ -112,18 +120,31 @@ def write_table(table: pd.DataFrame, path: Path, fmt: str, labels: dict[str, str
             codes = {label: number for number, label in mapping.items()}
             coded[column] = coded[column].map(codes)
         write = pyreadstat.write_sav if fmt == "sav" else pyreadstat.write_dta
-        write(coded, str(path), column_labels=[labels.get(c, c) for c in coded.columns], variable_value_labels=value_labels)
+        write(
+            coded,
+            str(path),
+            column_labels=[labels.get(c, c) for c in coded.columns],
+            variable_value_labels=value_labels,
+        )
     else:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
 
 
-def export_ratings(store: Store, path: Path, fmt: Format, account: Account | None, actor: str, unblinded: bool = False) -> int:
+def export_ratings(
+    store: Store, path: Path, fmt: Format, account: Account | None, actor: str, unblinded: bool = False
+) -> int:
     """Write the ratings table to ``path``; returns the number of rows. Audited."""
     table, labels, value_labels = ratings_table(store, account, unblinded)
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     write_table(table, path, fmt, labels, value_labels)
     with store.write() as db:
-        audit.record(db, actor, "export.ratings", "export", None,
-                     new={"format": fmt, "rows": len(table), "unblinded": unblinded, "file": path.name})  # fmt: skip
+        audit.record(
+            db,
+            actor,
+            "export.ratings",
+            "export",
+            None,
+            new={"format": fmt, "rows": len(table), "unblinded": unblinded, "file": path.name},
+        )
     return len(table)

@@ -34,15 +34,19 @@ class FidelityReport:
 
 def _summary(sessions: pd.DataFrame, by: str, threshold: float | None) -> pd.DataFrame:
     grouped = sessions.groupby(by, dropna=False)
-    table = pd.DataFrame({
-        "sessions": grouped.size(),
-        "sampled": grouped["sampled"].sum(),
-        "coded": grouped["score"].count(),
-        "mean_adherence": grouped["score"].mean(),
-    })  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "sessions": grouped.size(),
+            "sampled": grouped["sampled"].sum(),
+            "coded": grouped["score"].count(),
+            "mean_adherence": grouped["score"].mean(),
+        }
+    )
     table["sampled_fraction"] = table["sampled"] / table["sessions"]
     if threshold is not None:
-        table["acceptable_share"] = grouped["score"].apply(lambda s: (s.dropna() >= threshold).mean() if s.notna().any() else float("nan"))
+        table["acceptable_share"] = grouped["score"].apply(
+            lambda s: (s.dropna() >= threshold).mean() if s.notna().any() else float("nan")
+        )
     return table.reset_index()
 
 
@@ -70,15 +74,34 @@ def fidelity_scores(store: Store, pi: Account) -> FidelityScores:
         codebook = study_codebook(db)
         ratings = submitted_ratings(db)
         ratings = ratings[~ratings["code"].isin(list(not_counted(db)))]
-        sampled = set(db.scalars(select(DrawMember.recording_id).join(Draw, Draw.id == DrawMember.draw_id)
-                                 .where(Draw.purpose == "fidelity")))  # fmt: skip
-        codes = {code: id_ in sampled for code, id_ in db.execute(select(Recording.code, Recording.id).where(Recording.kind == "audio"))}
+        sampled = set(
+            db.scalars(
+                select(DrawMember.recording_id)
+                .join(Draw, Draw.id == DrawMember.draw_id)
+                .where(Draw.purpose == "fidelity")
+            )
+        )
+        codes = {
+            code: id_ in sampled
+            for code, id_ in db.execute(select(Recording.code, Recording.id).where(Recording.kind == "audio"))
+        }
         draws = pd.DataFrame(
-            [(d.id, d.seed, d.fraction, ", ".join(d.stratify) or "none", len(d.frame),
-              sum(s["drawn"] for s in d.strata.values()), d.tops_up, d.created_by, d.created_at)
-             for d in db.scalars(select(Draw).where(Draw.purpose == "fidelity").order_by(Draw.id))],
+            [
+                (
+                    d.id,
+                    d.seed,
+                    d.fraction,
+                    ", ".join(d.stratify) or "none",
+                    len(d.frame),
+                    sum(s["drawn"] for s in d.strata.values()),
+                    d.tops_up,
+                    d.created_by,
+                    d.created_at,
+                )
+                for d in db.scalars(select(Draw).where(Draw.purpose == "fidelity").order_by(Draw.id))
+            ],
             columns=["draw", "seed", "fraction", "stratified_by", "frame", "drawn", "tops_up", "by", "at"],
-        )  # fmt: skip
+        )
     scale = next((s for s in codebook.for_kind("audio")), None)
     if scale is None:
         raise ValueError("the codebook has no scale for session audio")
@@ -103,6 +126,13 @@ def fidelity_report(store: Store, pi: Account, scores: FidelityScores | None = N
     )
     coded = sessions["score"].dropna()
     below = int((coded < scores.threshold).sum()) if scores.threshold is not None else 0
-    return FidelityReport(scores.scale, scores.threshold, _summary(sessions, "clinician", scores.threshold),
-                          _summary(sessions, "session", scores.threshold), scores.draws, scores.label, scores.grid,
-                          below)  # fmt: skip
+    return FidelityReport(
+        scores.scale,
+        scores.threshold,
+        _summary(sessions, "clinician", scores.threshold),
+        _summary(sessions, "session", scores.threshold),
+        scores.draws,
+        scores.label,
+        scores.grid,
+        below,
+    )

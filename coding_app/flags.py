@@ -63,8 +63,10 @@ def open_on(assignment_id: ColumnElement[int]) -> ColumnElement[bool]:
 def _text(text: str, what: str) -> str:
     text = text.strip()
     if len(text) > TEXT_LIMIT:
-        raise FlagRefused(f"{what} is limited to {TEXT_LIMIT:,} characters; this has {len(text):,}: "
-                          f"shorten it by {len(text) - TEXT_LIMIT:,}")  # fmt: skip
+        raise FlagRefused(
+            f"{what} is limited to {TEXT_LIMIT:,} characters; this has {len(text):,}: "
+            f"shorten it by {len(text) - TEXT_LIMIT:,}"
+        )
     return clean_notes(text)  # the same repair as notes (half an emoji from a browser); the limit above is shorter
 
 
@@ -75,7 +77,7 @@ def checked(reason: str, text: str) -> str:
         raise FlagRefused(f"no reason {reason!r}: choose one of {', '.join(FLAG_REASONS)}")
     text = _text(text, "what you write about the recording")
     if reason == "other" and not text:
-        raise FlagRefused(f"say what is wrong: \"{REASONS['other']}\" needs a few words")
+        raise FlagRefused(f'say what is wrong: "{REASONS["other"]}" needs a few words')
     return text
 
 
@@ -84,8 +86,14 @@ def raise_flag(db: Session, assignment: Assignment, reason: str, text: str, acto
     flag = Flag(assignment_id=assignment.id, reason=reason, text=text, resolution_note="")
     db.add(flag)
     db.flush()
-    audit.record(db, actor, "flag.raise", "flag", flag.id,
-                 new={"recording": code, "coder": actor, "reason": reason, "text": text, "raised_at": flag.raised_at})  # fmt: skip
+    audit.record(
+        db,
+        actor,
+        "flag.raise",
+        "flag",
+        flag.id,
+        new={"recording": code, "coder": actor, "reason": reason, "text": text, "raised_at": flag.raised_at},
+    )
 
 
 def _shown(flag: Flag, code: str, kind: str, coder: str) -> FlagShown:
@@ -93,10 +101,12 @@ def _shown(flag: Flag, code: str, kind: str, coder: str) -> FlagShown:
 
 
 def _flags():
-    return (select(Flag, Recording.code, Recording.kind, Account.name)
-            .join(Assignment, Assignment.id == Flag.assignment_id)
-            .join(Recording, Recording.id == Assignment.recording_id)
-            .join(Account, Account.id == Assignment.account_id))  # fmt: skip
+    return (
+        select(Flag, Recording.code, Recording.kind, Account.name)
+        .join(Assignment, Assignment.id == Flag.assignment_id)
+        .join(Recording, Recording.id == Assignment.recording_id)
+        .join(Account, Account.id == Assignment.account_id)
+    )
 
 
 @audit.refusals("refused.flag", "flag")
@@ -104,38 +114,52 @@ def open_flags(store: Store, pi: Account) -> list[FlagShown]:
     """The flags waiting for the PI's decision, oldest first (a flag on a recording already excluded waits for nothing)."""
     require_role(pi, "pi")
     with store.read() as db:
-        rows = db.execute(_flags().where(Flag.resolution.is_(None), in_coding(Recording.id))
-                          .order_by(Flag.raised_at, Flag.id)).all()  # fmt: skip
+        rows = db.execute(
+            _flags().where(Flag.resolution.is_(None), in_coding(Recording.id)).order_by(Flag.raised_at, Flag.id)
+        ).all()
     return [_shown(*row) for row in rows]
 
 
 def _deciding(db: Session, flag_id: int) -> tuple[Flag, Recording, str]:
     """The open flag to decide, locked against another decision on it; refused if it is decided already."""
     found = db.execute(
-        select(Flag, Recording, Account.name).join(Assignment, Assignment.id == Flag.assignment_id)
-        .join(Recording, Recording.id == Assignment.recording_id).join(Account, Account.id == Assignment.account_id)
-        .where(Flag.id == flag_id).with_for_update(of=Flag)
-    ).first()  # fmt: skip
+        select(Flag, Recording, Account.name)
+        .join(Assignment, Assignment.id == Flag.assignment_id)
+        .join(Recording, Recording.id == Assignment.recording_id)
+        .join(Account, Account.id == Assignment.account_id)
+        .where(Flag.id == flag_id)
+        .with_for_update(of=Flag)
+    ).first()
     if found is None:
         raise NotFound(f"no flag {flag_id}")
     flag, recording, coder = found
     if flag.resolution is not None:
-        raise FlagRefused(f"the flag on recording {recording.code} was {flag.resolution} already, by {flag.resolved_by} "
-                          f"on {flag.resolved_at:%Y-%m-%d %H:%M} UTC: nothing changed")  # fmt: skip
+        raise FlagRefused(
+            f"the flag on recording {recording.code} was {flag.resolution} already, by {flag.resolved_by} "
+            f"on {flag.resolved_at:%Y-%m-%d %H:%M} UTC: nothing changed"
+        )
     excluded = db.get(Exclusion, recording.id)
     if excluded is not None:
-        raise FlagRefused(f"recording {recording.code} was excluded from the study already, by {excluded.by} "
-                          f"on {excluded.at:%Y-%m-%d %H:%M} UTC: nothing changed")  # fmt: skip
+        raise FlagRefused(
+            f"recording {recording.code} was excluded from the study already, by {excluded.by} "
+            f"on {excluded.at:%Y-%m-%d %H:%M} UTC: nothing changed"
+        )
     return flag, recording, coder
 
 
 def _settle(db: Session, flag: Flag, resolution: str, pi: Account, note: str, code: str, coder: str) -> None:
     flag.resolution, flag.resolved_by, flag.resolved_at, flag.resolution_note = resolution, pi.name, now(), note
     db.flush()
-    audit.record(db, pi.name, f"flag.{'clear' if resolution == 'cleared' else 'exclude'}", "flag", flag.id,
-                 old={"resolution": None},
-                 new={"recording": code, "coder": coder, "resolution": resolution, "resolved_at": flag.resolved_at},
-                 reason=note or None)  # fmt: skip
+    audit.record(
+        db,
+        pi.name,
+        f"flag.{'clear' if resolution == 'cleared' else 'exclude'}",
+        "flag",
+        flag.id,
+        old={"resolution": None},
+        new={"recording": code, "coder": coder, "resolution": resolution, "resolved_at": flag.resolved_at},
+        reason=note or None,
+    )
 
 
 @audit.refusals("refused.flag", "flag", entity_id="flag_id")
@@ -160,11 +184,20 @@ def exclude(store: Store, pi: Account, flag_id: int, reason: str) -> FlagShown:
         raise FlagRefused("excluding a recording from the study needs a reason (kept with it and in the audit log)")
     with store.write() as db:
         flag, recording, coder = _deciding(db, flag_id)
-        refuse_closed(db, db.scalars(select(ScaleRow.id).where(ScaleRow.kind == recording.kind)), "excluding a recording")
+        refuse_closed(
+            db, db.scalars(select(ScaleRow.id).where(ScaleRow.kind == recording.kind)), "excluding a recording"
+        )
         db.add(Exclusion(recording_id=recording.id, cause="flag", ratings_count=False, reason=reason, by=pi.name))
         db.flush()
-        audit.record(db, pi.name, "recording.exclude", "exclusion", recording.code, reason=reason,
-                     new={"recording": recording.code, "cause": "flag", "ratings_count": False, "flag": flag.id})  # fmt: skip
+        audit.record(
+            db,
+            pi.name,
+            "recording.exclude",
+            "exclusion",
+            recording.code,
+            reason=reason,
+            new={"recording": recording.code, "cause": "flag", "ratings_count": False, "flag": flag.id},
+        )
         others = db.execute(_flags().where(Assignment.recording_id == recording.id, Flag.resolution.is_(None))).all()
         for other, code, _, other_coder in others:
             _settle(db, other, "excluded", pi, reason, code, other_coder)

@@ -63,7 +63,9 @@ def header(column: str) -> str:
     return column.replace("_", " ")
 
 
-def readable(table: pd.DataFrame, labels: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> pd.DataFrame:
+def readable(
+    table: pd.DataFrame, labels: dict[str, str] | None = None, headers: dict[str, str] | None = None
+) -> pd.DataFrame:
     """``table`` with headers in words (``headers`` first, then :data:`HEADERS`) and scale keys (in a
     scale column) as the codebook's ``labels``."""
     shown = table.copy()
@@ -109,12 +111,20 @@ def statistic_groups(scale: Scale) -> list[StatisticGroup]:
     with a threshold) its two classes. Gwet's AC1 is on the grid's levels, not on the classes."""
     shown = shown_statistics(scale)
     levels = len(scale.levels)
-    groups = [StatisticGroup(f"On the full scale: {levels} levels, {scale.low:g} to {scale.high:g} by {scale.step:g}",
-                             [s for s in shown if not s[0].startswith("class_")])]  # fmt: skip
+    groups = [
+        StatisticGroup(
+            f"On the full scale: {levels} levels, {scale.low:g} to {scale.high:g} by {scale.step:g}",
+            [s for s in shown if not s[0].startswith("class_")],
+        )
+    ]
     if scale.threshold is not None:
         below, above = scale.class_labels
-        groups.append(StatisticGroup(f"On the two classes: {above} ({scale.threshold:g} or more) and {below} (below)",
-                                     [s for s in shown if s[0].startswith("class_")]))  # fmt: skip
+        groups.append(
+            StatisticGroup(
+                f"On the two classes: {above} ({scale.threshold:g} or more) and {below} (below)",
+                [s for s in shown if s[0].startswith("class_")],
+            )
+        )
     return groups
 
 

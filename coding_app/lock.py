@@ -46,7 +46,9 @@ class Lock:
 
 def _history(db: Session, scale_ids: Iterable[int] | None = None) -> list[tuple[CodingLock, str | None]]:
     """Every lock and unlock, oldest first; with ``scale_ids``, only the study's and those scales'."""
-    query = select(CodingLock, ScaleRow.key).outerjoin(ScaleRow, ScaleRow.id == CodingLock.scale_id).order_by(CodingLock.id)
+    query = (
+        select(CodingLock, ScaleRow.key).outerjoin(ScaleRow, ScaleRow.id == CodingLock.scale_id).order_by(CodingLock.id)
+    )
     if scale_ids is not None:
         query = query.where(CodingLock.scale_id.is_(None) | CodingLock.scale_id.in_(list(scale_ids)))
     return [tuple(r) for r in db.execute(query)]
@@ -102,12 +104,21 @@ def lock(store: Store, pi: Account, scale_key: str | None = None, reason: str = 
         scale = _scale(db, scale_key)
         already = locks_in_force(db)
         if None in already or scale_key in already:
-            raise ValueError(f"{_scope(scale_key)} is already closed ({(already.get(None) or already[scale_key]).describe()})")
+            raise ValueError(
+                f"{_scope(scale_key)} is already closed ({(already.get(None) or already[scale_key]).describe()})"
+            )
         row = CodingLock(action="lock", scale_id=None if scale is None else scale.id, reason=reason.strip(), by=pi.name)
         db.add(row)
         db.flush()
-        audit.record(db, pi.name, "coding.lock", "coding_lock", row.id, new={"scope": _scope(scale_key)},
-                     reason=reason.strip() or None)  # fmt: skip
+        audit.record(
+            db,
+            pi.name,
+            "coding.lock",
+            "coding_lock",
+            row.id,
+            new={"scope": _scope(scale_key)},
+            reason=reason.strip() or None,
+        )
         return Lock(scale_key, row.at, pi.name)
 
 
@@ -127,7 +138,9 @@ def unlock(store: Store, pi: Account, scale_key: str | None, reason: str) -> Non
         row = CodingLock(action="unlock", scale_id=None if scale is None else scale.id, reason=reason, by=pi.name)
         db.add(row)
         db.flush()
-        audit.record(db, pi.name, "coding.unlock", "coding_lock", row.id, new={"scope": _scope(scale_key)}, reason=reason)
+        audit.record(
+            db, pi.name, "coding.unlock", "coding_lock", row.id, new={"scope": _scope(scale_key)}, reason=reason
+        )
 
 
 @audit.refusals("refused.lock", "coding_lock")
@@ -137,6 +150,15 @@ def lock_report(store: Store, pi: Account) -> pd.DataFrame:
     with store.read() as db:
         history = _history(db)
     latest = {key: row.id for row, key in history}
-    rows = [(row.action, STUDY if key is None else key, row.at, row.by, row.reason,
-             row.action == "lock" and latest[key] == row.id) for row, key in history]  # fmt: skip
+    rows = [
+        (
+            row.action,
+            STUDY if key is None else key,
+            row.at,
+            row.by,
+            row.reason,
+            row.action == "lock" and latest[key] == row.id,
+        )
+        for row, key in history
+    ]
     return pd.DataFrame(rows, columns=["action", "scope", "at", "by", "reason", "in_force"])

@@ -51,10 +51,28 @@ _X264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yu
 # The study's one profile when it normalises: every video H.264 High at 1280x720 (scaled to fit,
 # square pixels, centred on black), 25 frames/s, BT.709 limited range; all sound AAC-LC 48 kHz mono.
 # Then codec, profile, size, rate, colour tags and audio format no longer tell devices apart.
-_FIT_720P = ("scale=w='if(gte(dar,16/9),1280,trunc(720*dar/2)*2)':h='if(gte(dar,16/9),trunc(1280/dar/2)*2,720)'"
-             ":out_color_matrix=bt709:out_range=tv,setsar=1,pad=1280:720:(ow-iw)/2:(oh-ih)/2,fps=25,format=yuv420p")
-_NORMAL_VIDEO = ["-vf", _FIT_720P, *_X264, "-profile:v", "high", "-level:v", "3.1", "-colorspace", "bt709",
-                 "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv", *_H264_UNITS]  # fmt: skip
+_FIT_720P = (
+    "scale=w='if(gte(dar,16/9),1280,trunc(720*dar/2)*2)':h='if(gte(dar,16/9),trunc(1280/dar/2)*2,720)'"
+    ":out_color_matrix=bt709:out_range=tv,setsar=1,pad=1280:720:(ow-iw)/2:(oh-ih)/2,fps=25,format=yuv420p"
+)
+_NORMAL_VIDEO = [
+    "-vf",
+    _FIT_720P,
+    *_X264,
+    "-profile:v",
+    "high",
+    "-level:v",
+    "3.1",
+    "-colorspace",
+    "bt709",
+    "-color_primaries",
+    "bt709",
+    "-color_trc",
+    "bt709",
+    "-color_range",
+    "tv",
+    *_H264_UNITS,
+]
 _NORMAL_AUDIO = ["-c:a", "aac", "-b:a", "96k", "-ar", "48000", "-ac", "1"]
 _SILENCE = ["-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono"]
 
@@ -114,8 +132,10 @@ def write_sums(path: Path, hashes: dict[str, str]) -> None:
 def probe(path: Path) -> Probe:
     result = subprocess.run(
         ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         raise MediaError("not a media file ffmpeg can read")
     info = json.loads(result.stdout or "{}")
@@ -126,10 +146,13 @@ def probe(path: Path) -> Probe:
 
     # Cover art in an audio file shows up as a one-frame video stream; it is not a video.
     video = next(
-        (s.get("codec_name") for s in streams
-         if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")),
+        (
+            s.get("codec_name")
+            for s in streams
+            if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")
+        ),
         None,
-    )  # fmt: skip
+    )
     duration = info.get("format", {}).get("duration")
     return Probe(video, codec("audio"), float(duration) if duration else None, info)
 
@@ -199,12 +222,31 @@ class MediaStore:
         partial = self.root / f".{name}.partial"
         faststart = ["-movflags", "+faststart"] if how.extension in ("mp4", "m4a") else []
         command = [
-            "ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(source), *how.inputs, *how.arguments,
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(source),
+            *how.inputs,
+            *how.arguments,
             # Drop every tag, chapter and encoder string; bitexact stops the muxer writing its own dates.
-            "-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact",
-            "-flags:v", "+bitexact", "-flags:a", "+bitexact", *faststart,
-            "-f", "webm" if how.extension == "webm" else "mp4", str(partial),
-        ]  # fmt: skip
+            "-map_metadata",
+            "-1",
+            "-map_chapters",
+            "-1",
+            "-fflags",
+            "+bitexact",
+            "-flags:v",
+            "+bitexact",
+            "-flags:a",
+            "+bitexact",
+            *faststart,
+            "-f",
+            "webm" if how.extension == "webm" else "mp4",
+            str(partial),
+        ]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             partial.unlink(missing_ok=True)
@@ -240,7 +282,9 @@ class MediaStore:
         if hashes.keys() <= recorded.keys():
             return
         self.root.mkdir(parents=True, exist_ok=True)
-        partial = self.root / f"{HASHES}.{secrets.token_hex(8)}.partial"  # two backups at once: the last rename wins, whole
+        partial = (
+            self.root / f"{HASHES}.{secrets.token_hex(8)}.partial"
+        )  # two backups at once: the last rename wins, whole
         write_sums(partial, hashes | recorded)
         partial.rename(self.root / HASHES)
 

@@ -44,13 +44,17 @@ def agreement_steps(report: AgreementReport, consensus: pd.DataFrame, closed: se
     if len(waiting):
         by_scale = waiting.groupby("scale", sort=False).size()
         counts = "; ".join(f"{report.codebook[key].label}: {n}" for key, n in by_scale.items())
-        steps.append(f"{_plural(len(waiting), 'disagreement waits', 'disagreements wait')} for a consensus rating "
-                     f"({counts}): review each recording below, under Disagreements, and record the score agreed.")  # fmt: skip
+        steps.append(
+            f"{_plural(len(waiting), 'disagreement waits', 'disagreements wait')} for a consensus rating "
+            f"({counts}): review each recording below, under Disagreements, and record the score agreed."
+        )
     for _, row in report.alphas.iterrows():
         if row["alpha"] < RELIABLE_ALPHA:
-            steps.append(f"{report.codebook[row['scale']].label}: Krippendorff's alpha is {row['alpha']:.2f}, below "
-                         f"{RELIABLE_ALPHA:.2f}: go through the disagreements with the coders and agree on the anchors "
-                         "before more recordings are coded.")  # fmt: skip
+            steps.append(
+                f"{report.codebook[row['scale']].label}: Krippendorff's alpha is {row['alpha']:.2f}, below "
+                f"{RELIABLE_ALPHA:.2f}: go through the disagreements with the coders and agree on the anchors "
+                "before more recordings are coded."
+            )
     return steps
 
 
@@ -59,27 +63,39 @@ def certification_steps(status: CertificationStatus) -> list[str]:
     rule, steps = status.rule, []
     for _, row in status.table[status.table["status"] != "certified"].iterrows():
         value = row[rule.statistic]
-        so_far = f"{value:.2f} over {row['training recordings coded']}" if pd.notna(value) else f"{row['training recordings coded']}"
-        steps.append(f"{row['coder']} is below the certification rule on {status.labels[row['scale']]} "
-                     f"({so_far} training recordings coded): let them finish the training set, or go through "
-                     "their codes against the master codes with them.")  # fmt: skip
+        so_far = (
+            f"{value:.2f} over {row['training recordings coded']}"
+            if pd.notna(value)
+            else f"{row['training recordings coded']}"
+        )
+        steps.append(
+            f"{row['coder']} is below the certification rule on {status.labels[row['scale']]} "
+            f"({so_far} training recordings coded): let them finish the training set, or go through "
+            "their codes against the master codes with them."
+        )
     return steps
 
 
 def fidelity_steps(report: FidelityReport) -> list[str]:
     """No draw yet, sampled sessions not yet coded, and coded sessions below acceptable fidelity."""
     if report.draws.empty:
-        return ["No session audio has been drawn for fidelity coding: `obscode sample fidelity --seed N` "
-                "(10% by default), then assign the draw to the fidelity coder."]  # fmt: skip
+        return [
+            "No session audio has been drawn for fidelity coding: `obscode sample fidelity --seed N` "
+            "(10% by default), then assign the draw to the fidelity coder."
+        ]
     table = report.by_clinician
     steps = []
     uncoded = int(table["sampled"].sum() - table["coded"].sum())
     if uncoded > 0:
-        steps.append(f"{_plural(uncoded, 'sampled session is', 'sampled sessions are')} not coded yet: "
-                     "the fidelity coder's queue holds them.")  # fmt: skip
+        steps.append(
+            f"{_plural(uncoded, 'sampled session is', 'sampled sessions are')} not coded yet: "
+            "the fidelity coder's queue holds them."
+        )
     if report.threshold is not None and report.below:
-        steps.append(f"{_plural(report.below, 'coded session scored', 'coded sessions scored')} below acceptable "
-                     f"fidelity ({report.threshold:g}): discuss them in the clinicians' supervision.")  # fmt: skip
+        steps.append(
+            f"{_plural(report.below, 'coded session scored', 'coded sessions scored')} below acceptable "
+            f"fidelity ({report.threshold:g}): discuss them in the clinicians' supervision."
+        )
     return steps
 
 
@@ -89,6 +105,8 @@ def outcome_steps(report: OutcomeReport) -> list[str]:
     if data.interim:
         steps.append("This is an interim look before lock: lock coding (`obscode lock`) before the final analysis.")
     if len(data.listed):  # a row per recording and scale
-        steps.append(f"{_plural(data.listed['recording'].nunique(), 'recording is', 'recordings are')} not counted "
-                     "(listed under Not counted, with the reason): check each reason before reporting.")  # fmt: skip
+        steps.append(
+            f"{_plural(data.listed['recording'].nunique(), 'recording is', 'recordings are')} not counted "
+            "(listed under Not counted, with the reason): check each reason before reporting."
+        )
     return steps

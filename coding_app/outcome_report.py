@@ -31,8 +31,12 @@ from .store import Store
 from .store.models import Account
 
 DATASET_FORMATS = ("csv", "xlsx", "sav", "dta")
-MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-         "sav": "application/octet-stream", "dta": "application/octet-stream"}  # fmt: skip
+MIME = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "sav": "application/octet-stream",
+    "dta": "application/octet-stream",
+}
 
 
 @dataclass(frozen=True)
@@ -58,8 +62,9 @@ class OutcomeReport:
         return pd.DataFrame(rows, columns=["scale", "timepoint", "arm", "in_class", "n", "share", "ci_low", "ci_high"])
 
 
-def outcome_report(store: Store, pi: Account, interim: str | None = None, *, control: str | None = None,
-                   baseline: str | None = None) -> OutcomeReport:  # fmt: skip
+def outcome_report(
+    store: Store, pi: Account, interim: str | None = None, *, control: str | None = None, baseline: str | None = None
+) -> OutcomeReport:
     """The whole report of the study's locked scales (all scales, with an interim reason); audited as its dataset read.
 
     ``control`` and ``baseline`` default to the codebook's (see :meth:`AnalysisDataset.outcome_inputs`).
@@ -68,8 +73,14 @@ def outcome_report(store: Store, pi: Account, interim: str | None = None, *, con
     inputs = dataset.outcome_inputs(control, baseline)
     tables = outcome_tables(**inputs)
     changes = class_changes(check_scores(**inputs), inputs["baseline"])
-    return OutcomeReport(dataset, tables, outcome_tables(**inputs, complete_case=True), changes,
-                         lock_report(store, pi), datetime.now(UTC))  # fmt: skip
+    return OutcomeReport(
+        dataset,
+        tables,
+        outcome_tables(**inputs, complete_case=True),
+        changes,
+        lock_report(store, pi),
+        datetime.now(UTC),
+    )
 
 
 def _label(report: OutcomeReport, scale: str) -> str:
@@ -82,11 +93,22 @@ def share_figure(report: OutcomeReport, scale: str) -> go.Figure:
     shares = shares[shares["scale"] == scale]
     figure = go.Figure()
     for arm, points in shares.groupby("arm", sort=False):
-        figure.add_trace(go.Scatter(
-            x=points["timepoint"], y=points["share"], name=arm, mode="lines+markers",
-            error_y=dict(type="data", symmetric=False, array=points["ci_high"] - points["share"],
-                         arrayminus=points["share"] - points["ci_low"]),
-            customdata=points[["in_class", "n"]], hovertemplate="%{customdata[0]} of %{customdata[1]}: %{y:.0%}<extra></extra>"))  # fmt: skip
+        figure.add_trace(
+            go.Scatter(
+                x=points["timepoint"],
+                y=points["share"],
+                name=arm,
+                mode="lines+markers",
+                error_y=dict(
+                    type="data",
+                    symmetric=False,
+                    array=points["ci_high"] - points["share"],
+                    arrayminus=points["share"] - points["ci_low"],
+                ),
+                customdata=points[["in_class", "n"]],
+                hovertemplate="%{customdata[0]} of %{customdata[1]}: %{y:.0%}<extra></extra>",
+            )
+        )
     upper = report.dataset.scales[scale].classes[1]
     figure.update_yaxes(title=f"share {upper}", range=[0, 1.05], tickformat=".0%")
     return figure.update_layout(title=f"{_label(report, scale)}: share {upper} by arm (95% CI)", height=400)
@@ -99,11 +121,18 @@ def change_figure(report: OutcomeReport, scale: str) -> go.Figure:
     figure = go.Figure()
     colours = {(0, 0): "#c0392b", (0, 1): "#f5b041", (1, 0): "#85c1e9", (1, 1): "#2f5bd3"}
     for (before, then), flows in moved.groupby(["class_baseline", "class_then"]):
-        figure.add_trace(go.Bar(x=[flows["arm"], flows["timepoint"]], y=flows["n"], name=f"{classes[before]} -> {classes[then]}",
-                                marker_color=colours[before, then]))  # fmt: skip
+        figure.add_trace(
+            go.Bar(
+                x=[flows["arm"], flows["timepoint"]],
+                y=flows["n"],
+                name=f"{classes[before]} -> {classes[then]}",
+                marker_color=colours[before, then],
+            )
+        )
     figure.update_yaxes(title="participants")
-    return figure.update_layout(barmode="stack", height=400,
-                                title=f"{_label(report, scale)}: class at each follow-up against baseline, by arm")  # fmt: skip
+    return figure.update_layout(
+        barmode="stack", height=400, title=f"{_label(report, scale)}: class at each follow-up against baseline, by arm"
+    )
 
 
 def _percent(x: float) -> str:
@@ -116,19 +145,30 @@ def results_paragraph(report: OutcomeReport) -> str:
     sentences = []
     for _, row in t.rows[t.rows["timepoint"] != t.baseline].iterrows():
         upper = data.scales[row.subscale].classes[1]
-        rd = ("could not be estimated" if math.isnan(row.risk_difference) else
-              f"{_percent(row.risk_difference)} percentage points (95% CI {_percent(row.risk_difference_ci_low)} to "
-              f"{_percent(row.risk_difference_ci_high)})")  # fmt: skip
-        rr = "" if math.isnan(row.risk_ratio_ci_low) else (
-            f"; risk ratio {row.risk_ratio:.2f} (95% CI {row.risk_ratio_ci_low:.2f} to {row.risk_ratio_ci_high:.2f})")
+        rd = (
+            "could not be estimated"
+            if math.isnan(row.risk_difference)
+            else f"{_percent(row.risk_difference)} percentage points (95% CI {_percent(row.risk_difference_ci_low)} to "
+            f"{_percent(row.risk_difference_ci_high)})"
+        )
+        rr = (
+            ""
+            if math.isnan(row.risk_ratio_ci_low)
+            else (
+                f"; risk ratio {row.risk_ratio:.2f} (95% CI {row.risk_ratio_ci_low:.2f} to {row.risk_ratio_ci_high:.2f})"
+            )
+        )
         sentences.append(
             f"At {row.timepoint}, {row.events_treatment} of {row.n_treatment} mothers in the {t.treatment} arm and "
             f"{row.events_control} of {row.n_control} in the {t.control} arm were rated {upper} on "
-            f"{data.scales[row.subscale].label}: a difference of {rd}{rr}.")  # fmt: skip
+            f"{data.scales[row.subscale].label}: a difference of {rd}{rr}."
+        )
     overall = t.follow_up[t.follow_up["arm"] == "all"]
     followed = "; ".join(f"{r.timepoint} {r.n} of {r['of']} ({_percent(r.rate)}%)" for _, r in overall.iterrows())
-    return (" ".join(sentences) + f" Participants seen: {followed}. Risk differences by the Wald method, risk ratios by "
-            f"Katz's log method, follow-up with Clopper-Pearson exact intervals. {data.describe()}")  # fmt: skip
+    return (
+        " ".join(sentences) + f" Participants seen: {followed}. Risk differences by the Wald method, risk ratios by "
+        f"Katz's log method, follow-up with Clopper-Pearson exact intervals. {data.describe()}"
+    )
 
 
 def report_tables(report: OutcomeReport) -> dict[str, pd.DataFrame]:
@@ -149,8 +189,11 @@ def report_tables(report: OutcomeReport) -> dict[str, pd.DataFrame]:
 def file_names(report: OutcomeReport) -> dict[str, str]:
     """Download names: the report's date and nothing that could unblind."""
     day = f"{report.made_at:%Y-%m-%d}"
-    return {"html": f"obscode-outcomes-report-{day}.html", "xlsx": f"obscode-outcomes-tables-{day}.xlsx",
-            "csv": f"obscode-outcomes-tables-{day}.zip"} | {f"dataset_{f}": f"obscode-analysis-dataset-{day}.{f}" for f in DATASET_FORMATS}  # fmt: skip
+    return {
+        "html": f"obscode-outcomes-report-{day}.html",
+        "xlsx": f"obscode-outcomes-tables-{day}.xlsx",
+        "csv": f"obscode-outcomes-tables-{day}.zip",
+    } | {f"dataset_{f}": f"obscode-analysis-dataset-{day}.{f}" for f in DATASET_FORMATS}
 
 
 def dataset_file(report: OutcomeReport, fmt: str) -> bytes:
@@ -158,14 +201,29 @@ def dataset_file(report: OutcomeReport, fmt: str) -> bytes:
     (arm, timepoint, scale and class coded 1..n)."""
     data = report.dataset
     table = data.rows.assign(in_class=data.rows["in_class"].map({0: "below threshold", 1: "at or above threshold"}))
-    labels = {"participant": "Participant", "arm": "Arm (allocation)", "timepoint": "Timepoint", "scale": "Scale",
-              "score": f"Score that counts ({data.rule.score})", "class": "Class (scale's own label)",
-              "in_class": "At or above the scale's threshold", "recording": "Recording (opaque code)",
-              "source": "Where the score comes from", "coders": "Coders who submitted", "n_ratings": "Submitted ratings"}  # fmt: skip
-    value_labels = {"arm": dict(enumerate(dict.fromkeys([*data.arms, *table["arm"]]), start=1)),
-                    "timepoint": dict(enumerate(dict.fromkeys([*data.timepoints, *table["timepoint"]]), start=1)),
-                    "scale": dict(enumerate(data.scales, start=1)),
-                    "in_class": {0: "below threshold", 1: "at or above threshold"}} if fmt in ("sav", "dta") else {}  # fmt: skip
+    labels = {
+        "participant": "Participant",
+        "arm": "Arm (allocation)",
+        "timepoint": "Timepoint",
+        "scale": "Scale",
+        "score": f"Score that counts ({data.rule.score})",
+        "class": "Class (scale's own label)",
+        "in_class": "At or above the scale's threshold",
+        "recording": "Recording (opaque code)",
+        "source": "Where the score comes from",
+        "coders": "Coders who submitted",
+        "n_ratings": "Submitted ratings",
+    }
+    value_labels = (
+        {
+            "arm": dict(enumerate(dict.fromkeys([*data.arms, *table["arm"]]), start=1)),
+            "timepoint": dict(enumerate(dict.fromkeys([*data.timepoints, *table["timepoint"]]), start=1)),
+            "scale": dict(enumerate(data.scales, start=1)),
+            "in_class": {0: "below threshold", 1: "at or above threshold"},
+        }
+        if fmt in ("sav", "dta")
+        else {}
+    )
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"dataset.{fmt}"
         write_table(table, path, fmt, labels, value_labels)
@@ -174,14 +232,16 @@ def dataset_file(report: OutcomeReport, fmt: str) -> bytes:
 
 def report_html(report: OutcomeReport) -> str:
     """The standalone HTML outcomes report: every table and figure, plotly.js inline, nothing fetched."""
+
     def table(frame: pd.DataFrame) -> str:
         if frame.empty:
             return '<p class="note">None.</p>'
         return frame.to_html(index=False, border=0, float_format=lambda x: f"{x:.3f}", na_rep="", escape=True)
 
     def figure(fig: go.Figure) -> str:
-        return fig.update_layout(template="plotly_white").to_html(full_html=False, include_plotlyjs=False,
-                                                                  config={"displaylogo": False})  # fmt: skip
+        return fig.update_layout(template="plotly_white").to_html(
+            full_html=False, include_plotlyjs=False, config={"displaylogo": False}
+        )
 
     scales = list(dict.fromkeys(report.tables.rows["subscale"]))
     body = [
@@ -189,19 +249,38 @@ def report_html(report: OutcomeReport) -> str:
         f"<p><b>Results:</b> {escape(results_paragraph(report))}</p>",
         f"<h2>Outcomes by arm ({escape(report.tables.treatment)} against {escape(report.tables.control)})</h2>",
         table(report.published),
-        *(f"<h3>{escape(_label(report, s))}</h3><div class='figures'>{figure(share_figure(report, s))}"
-          f"{figure(change_figure(report, s))}</div>" for s in scales),
-        "<h2>Follow-up</h2>", table(report.tables.follow_up),
-        "<h2>Complete cases</h2><p class='note'>Participants scored at every timepoint.</p>", table(published_table(report.complete_case)),
-        "<h2>Not counted</h2>", table(report.dataset.listed),
-        "<h2>Database lock</h2>", table(report.locks),
+        *(
+            f"<h3>{escape(_label(report, s))}</h3><div class='figures'>{figure(share_figure(report, s))}"
+            f"{figure(change_figure(report, s))}</div>"
+            for s in scales
+        ),
+        "<h2>Follow-up</h2>",
+        table(report.tables.follow_up),
+        "<h2>Complete cases</h2><p class='note'>Participants scored at every timepoint.</p>",
+        table(published_table(report.complete_case)),
+        "<h2>Not counted</h2>",
+        table(report.dataset.listed),
+        "<h2>Database lock</h2>",
+        table(report.locks),
         *(f"<p class='note'>note: {escape(note)}</p>" for note in report.tables.notes),
-    ]  # fmt: skip
-    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Outcomes report</title>"
-            f"<style>{_STYLE}</style><script>{get_plotlyjs()}</script></head><body>" + "\n".join(body) + "</body></html>")  # fmt: skip
+    ]
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Outcomes report</title>"
+        f"<style>{_STYLE}</style><script>{get_plotlyjs()}</script></head><body>" + "\n".join(body) + "</body></html>"
+    )
 
 
 __all__ = [
-    "DATASET_FORMATS", "OutcomeReport", "change_figure", "dataset_file", "file_names", "outcome_report", "report_html",
-    "report_tables", "results_paragraph", "share_figure", "tables_csv_zip", "tables_xlsx",
-]  # fmt: skip
+    "DATASET_FORMATS",
+    "OutcomeReport",
+    "change_figure",
+    "dataset_file",
+    "file_names",
+    "outcome_report",
+    "report_html",
+    "report_tables",
+    "results_paragraph",
+    "share_figure",
+    "tables_csv_zip",
+    "tables_xlsx",
+]

@@ -37,13 +37,22 @@ def file_outcomes(
     is clean (:class:`~reliability.RatingsError`, or a SpreadsheetError for an unreadable file).
     Participants randomised are those seen at baseline: a file carries no allocation.
     """
-    return outcome_tables(read_table(path), scales, control=control, baseline=baseline, treatment=treatment,
-                          timepoints=timepoints, complete_case=complete_case, correction=correction,
-                          confidence=confidence)  # fmt: skip
+    return outcome_tables(
+        read_table(path),
+        scales,
+        control=control,
+        baseline=baseline,
+        treatment=treatment,
+        timepoints=timepoints,
+        complete_case=complete_case,
+        correction=correction,
+        confidence=confidence,
+    )
 
 
 def as_json(tables: OutcomeTables) -> str:
     """One object: ``rows`` and ``follow_up`` as records, undefined values as null."""
+
     def records(frame: pd.DataFrame) -> list[dict]:
         # Python objects, so that every float is written in full (to_json rounds to 15 digits).
         return frame.astype(object).where(frame.notna(), None).to_dict("records")
@@ -70,22 +79,34 @@ def _with_ci(row: pd.Series, name: str, digits: int, scale: float = 1.0) -> str:
         return "undefined"
     estimate = _number(row[name], digits, scale)
     low, high = row[f"{name}_ci_low"], row[f"{name}_ci_high"]
-    return estimate if math.isnan(low) else f"{estimate} ({_number(low, digits, scale)} to {_number(high, digits, scale)})"
+    return (
+        estimate if math.isnan(low) else f"{estimate} ({_number(low, digits, scale)} to {_number(high, digits, scale)})"
+    )
 
 
 def published_table(tables: OutcomeTables) -> pd.DataFrame:
     """The rows as trials publish them: per subscale and timepoint, each arm's n (%) in class, the change from
     baseline, the difference and the risk ratio with their intervals, and each arm's mean (SD); text cells."""
     one, two, ci = tables.treatment, tables.control, f"{tables.confidence:.0%} CI"
-    return pd.DataFrame([{
-        "subscale": row.subscale, "timepoint": row.timepoint,
-        f"{one} n (%)": _share(row.events_treatment, row.n_treatment), f"{two} n (%)": _share(row.events_control, row.n_control),
-        f"change {one} (points)": _number(row.change_treatment, 1, 100, "+"), f"change {two} (points)": _number(row.change_control, 1, 100, "+"),
-        f"difference, points ({ci})": _with_ci(row, "risk_difference", 1, 100), f"risk ratio ({ci})": _with_ci(row, "risk_ratio", 2),
-        f"{one} mean (SD)": f"{_number(row.mean_treatment, 2)} ({_number(row.sd_treatment, 2)})",
-        f"{two} mean (SD)": f"{_number(row.mean_control, 2)} ({_number(row.sd_control, 2)})",
-        f"mean difference ({ci})": _with_ci(row, "mean_difference", 2), f"Hedges' g ({ci})": _with_ci(row, "hedges_g", 2),
-    } for _, row in tables.rows.iterrows()])  # fmt: skip
+    return pd.DataFrame(
+        [
+            {
+                "subscale": row.subscale,
+                "timepoint": row.timepoint,
+                f"{one} n (%)": _share(row.events_treatment, row.n_treatment),
+                f"{two} n (%)": _share(row.events_control, row.n_control),
+                f"change {one} (points)": _number(row.change_treatment, 1, 100, "+"),
+                f"change {two} (points)": _number(row.change_control, 1, 100, "+"),
+                f"difference, points ({ci})": _with_ci(row, "risk_difference", 1, 100),
+                f"risk ratio ({ci})": _with_ci(row, "risk_ratio", 2),
+                f"{one} mean (SD)": f"{_number(row.mean_treatment, 2)} ({_number(row.sd_treatment, 2)})",
+                f"{two} mean (SD)": f"{_number(row.mean_control, 2)} ({_number(row.sd_control, 2)})",
+                f"mean difference ({ci})": _with_ci(row, "mean_difference", 2),
+                f"Hedges' g ({ci})": _with_ci(row, "hedges_g", 2),
+            }
+            for _, row in tables.rows.iterrows()
+        ]
+    )
 
 
 def print_table(tables: OutcomeTables, randomised: str = "those seen at baseline") -> None:
@@ -99,19 +120,44 @@ def print_table(tables: OutcomeTables, randomised: str = "those seen at baseline
     for subscale, rows in tables.rows.groupby("subscale", sort=False):
         threshold = tables.scales[subscale].threshold
         classes = Table(title=f"{escape(subscale)}: in class (score >= {threshold:g})", title_justify="left")
-        for header in ("timepoint", f"{one} n (%)", f"{two} n (%)", f"change {one}", f"change {two}",
-                       "change difference", f"risk difference ({ci})", f"risk ratio ({ci})"):  # fmt: skip
+        for header in (
+            "timepoint",
+            f"{one} n (%)",
+            f"{two} n (%)",
+            f"change {one}",
+            f"change {two}",
+            "change difference",
+            f"risk difference ({ci})",
+            f"risk ratio ({ci})",
+        ):
             classes.add_column(header, justify="left" if header == "timepoint" else "right")
         scores = Table(title=f"{escape(subscale)}: score", title_justify="left")
-        for header in ("timepoint", f"{one} mean (SD)", f"{two} mean (SD)", f"mean difference ({ci})", f"Hedges' g ({ci})"):
+        for header in (
+            "timepoint",
+            f"{one} mean (SD)",
+            f"{two} mean (SD)",
+            f"mean difference ({ci})",
+            f"Hedges' g ({ci})",
+        ):
             scores.add_column(header, justify="left" if header == "timepoint" else "right")
         for _, row in rows.iterrows():
-            classes.add_row(escape(row.timepoint), _share(row.events_treatment, row.n_treatment), _share(row.events_control, row.n_control),
-                            *(_number(row[c], 1, 100, "+") for c in ("change_treatment", "change_control", "change_difference")),
-                            _with_ci(row, "risk_difference", 1, 100), _with_ci(row, "risk_ratio", 2))  # fmt: skip
-            scores.add_row(escape(row.timepoint), *(f"{_number(row[f'mean_{arm}'], 2)} ({_number(row[f'sd_{arm}'], 2)})"
-                                            for arm in ("treatment", "control")),
-                           _with_ci(row, "mean_difference", 2), _with_ci(row, "hedges_g", 2))  # fmt: skip
+            classes.add_row(
+                escape(row.timepoint),
+                _share(row.events_treatment, row.n_treatment),
+                _share(row.events_control, row.n_control),
+                *(_number(row[c], 1, 100, "+") for c in ("change_treatment", "change_control", "change_difference")),
+                _with_ci(row, "risk_difference", 1, 100),
+                _with_ci(row, "risk_ratio", 2),
+            )
+            scores.add_row(
+                escape(row.timepoint),
+                *(
+                    f"{_number(row[f'mean_{arm}'], 2)} ({_number(row[f'sd_{arm}'], 2)})"
+                    for arm in ("treatment", "control")
+                ),
+                _with_ci(row, "mean_difference", 2),
+                _with_ci(row, "hedges_g", 2),
+            )
         console.print(classes)
         console.print(scores)
         console.print()
@@ -124,7 +170,9 @@ def print_table(tables: OutcomeTables, randomised: str = "those seen at baseline
     console.print(follow_up)
     for note in tables.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
-    correction = ", 0.5 added to every cell of a table with no events in an arm (Haldane-Anscombe)" if tables.correction else ""
+    correction = (
+        ", 0.5 added to every cell of a table with no events in an arm (Haldane-Anscombe)" if tables.correction else ""
+    )
     console.print(
         f"{one} against the control {two}. Risk difference: Wald; risk ratio: Katz log{correction}; mean difference: "
         f"pooled-variance t; Hedges' g: normal interval; follow-up: Clopper-Pearson exact, of {randomised}. "

@@ -36,9 +36,20 @@ class Facts:
 
 def _streams(path: Path) -> list[dict]:
     result = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,avg_frame_rate,r_frame_rate:stream_disposition=attached_pic",
-         "-of", "json", str(path)], capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type,avg_frame_rate,r_frame_rate:stream_disposition=attached_pic",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         raise MediaError("not a media file ffmpeg can read")
     return json.loads(result.stdout or "{}").get("streams", [])
@@ -69,8 +80,23 @@ def _rate(text: str | None) -> float | None:
 
 def envelope(path: Path) -> bytes:
     """The (first) sound's loudest sample per 1/PEAKS_PER_SECOND s, scaled to 0-255."""
-    command = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0", "-ac", "1",
-               "-ar", str(_SAMPLE_RATE), "-f", "s16le", "-"]  # fmt: skip
+    command = [
+        "ffmpeg",
+        "-nostdin",
+        "-v",
+        "error",
+        "-i",
+        str(path),
+        "-map",
+        "0:a:0",
+        "-ac",
+        "1",
+        "-ar",
+        str(_SAMPLE_RATE),
+        "-f",
+        "s16le",
+        "-",
+    ]
     peaks = bytearray()
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as ffmpeg:
         while chunk := ffmpeg.stdout.read(_BLOCK * 2 * 600):  # a minute of sound at a time
@@ -96,7 +122,13 @@ def keep(db: Session, recording_id: int, facts: Facts) -> None:
         return
     try:
         with db.begin_nested():
-            db.add(PlaybackFacts(recording_id=recording_id, frame_rate=facts.frame_rate,
-                                 peaks_per_second=facts.peaks_per_second, peaks=facts.peaks))  # fmt: skip
+            db.add(
+                PlaybackFacts(
+                    recording_id=recording_id,
+                    frame_rate=facts.frame_rate,
+                    peaks_per_second=facts.peaks_per_second,
+                    peaks=facts.peaks,
+                )
+            )
     except IntegrityError:
         pass

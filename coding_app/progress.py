@@ -35,7 +35,9 @@ def coder_progress(store: Store, pi: Account) -> pd.DataFrame:
     )
     state = case((~in_coding(Assignment.recording_id), "excluded"), (open_on(Assignment.id), "flagged"), else_=status)
     assigned = (
-        select(Account.name, case(ROLE_FOR_KIND, value=Recording.kind).label("role"), ScaleRow.label, state.label("status"))
+        select(
+            Account.name, case(ROLE_FOR_KIND, value=Recording.kind).label("role"), ScaleRow.label, state.label("status")
+        )
         .select_from(AssignmentScale)
         .join(Assignment, Assignment.id == AssignmentScale.assignment_id)
         .join(Account, Account.id == Assignment.account_id)
@@ -48,7 +50,9 @@ def coder_progress(store: Store, pi: Account) -> pd.DataFrame:
     counts = pd.DataFrame([tuple(r) for r in rows], columns=["coder", "role", "scale", "status", "count"])
     counts["status"] = counts["status"].fillna("not started")
     table = (
-        counts.pivot_table(index=["coder", "role", "scale"], columns="status", values="count", aggfunc="sum", fill_value=0)
+        counts.pivot_table(
+            index=["coder", "role", "scale"], columns="status", values="count", aggfunc="sum", fill_value=0
+        )
         .reindex(columns=list(STATUSES), fill_value=0)
         .rename(columns={"draft": "in_progress"})
     )
@@ -70,6 +74,6 @@ def missing_media(store: Store, pi: Account, media: MediaStore) -> pd.DataFrame:
             .where(in_coding(Recording.id))
             .group_by(Recording.code, Recording.kind, Recording.media_name)
             .order_by(Recording.code)
-        ).all()  # fmt: skip
+        ).all()
     missing = [(code, kind, coders) for code, kind, name, coders in rows if not media.path(name).is_file()]
     return pd.DataFrame(missing, columns=["code", "kind", "coders assigned"])

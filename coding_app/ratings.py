@@ -39,7 +39,7 @@ from .store.models import (
     ScaleRow,
     latest_submitted,
     now,
-)  # fmt: skip
+)
 from .study import scale_definition, study_codebook
 
 IMPORT_COLUMNS = ("recording_id", "coder", "scale", "score")
@@ -81,10 +81,16 @@ class RatingState:
 def values(rating: Rating, scale_key: str, coder: str, code: str) -> dict:
     """What an audit row keeps of a rating: enough to rebuild it."""
     return {
-        "recording": code, "coder": coder, "scale": scale_key, "version": rating.version, "score": rating.score,
-        "notes": rating.notes, "status": rating.status, "source": rating.source,
+        "recording": code,
+        "coder": coder,
+        "scale": scale_key,
+        "version": rating.version,
+        "score": rating.score,
+        "notes": rating.notes,
+        "status": rating.status,
+        "source": rating.source,
         "submitted_at": rating.submitted_at,
-    }  # fmt: skip
+    }
 
 
 def current(db: Session, assignment_id: int, scale_id: int) -> Rating | None:
@@ -98,7 +104,13 @@ def current(db: Session, assignment_id: int, scale_id: int) -> Rating | None:
 
 
 def save_draft(
-    db: Session, assignment: Assignment, scale: ScaleRow, score: float | None, actor: str, code: str, *,
+    db: Session,
+    assignment: Assignment,
+    scale: ScaleRow,
+    score: float | None,
+    actor: str,
+    code: str,
+    *,
     expected: float | None | EllipsisType = ...,
 ) -> Rating:
     """Create or update the draft score; a submitted rating raises :class:`RatingLocked`.
@@ -120,8 +132,15 @@ def save_draft(
         raise RatingChanged({scale.key: stored})
     old = None
     if rating is None:
-        rating = Rating(assignment_id=assignment.id, scale_id=scale.id, version=1, score=score, notes="",
-                        status="draft", source="app")  # fmt: skip
+        rating = Rating(
+            assignment_id=assignment.id,
+            scale_id=scale.id,
+            version=1,
+            score=score,
+            notes="",
+            status="draft",
+            source="app",
+        )
         db.add(rating)
     else:
         old = values(rating, scale.key, actor, code)
@@ -140,8 +159,10 @@ def clean_notes(text: str) -> str:
     """
     text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     if len(text) > NOTES_LIMIT:
-        raise NotesRefused(f"notes are limited to {NOTES_LIMIT:,} characters; these have {len(text):,}: "
-                           f"shorten them by {len(text) - NOTES_LIMIT:,}")  # fmt: skip
+        raise NotesRefused(
+            f"notes are limited to {NOTES_LIMIT:,} characters; these have {len(text):,}: "
+            f"shorten them by {len(text) - NOTES_LIMIT:,}"
+        )
     return text
 
 
@@ -167,7 +188,9 @@ def save_notes(
     The audit row keeps the new text only: the old one is the previous row's.
     """
     text = clean_notes(text)
-    refuse_closed(db, db.scalars(select(AssignmentScale.scale_id).where(AssignmentScale.assignment_id == assignment.id)), "notes")
+    refuse_closed(
+        db, db.scalars(select(AssignmentScale.scale_id).where(AssignmentScale.assignment_id == assignment.id)), "notes"
+    )
     if _locked(db, assignment.id):
         raise RatingLocked("this recording has been submitted: its notes are locked")
     note = db.get(Note, assignment.id)
@@ -181,7 +204,9 @@ def save_notes(
     else:
         note.text, note.updated_at = text, now()
     db.flush()
-    audit.record(db, actor, "notes.save", "assignment", assignment.id, new={"recording": code, "coder": actor, "text": text})
+    audit.record(
+        db, actor, "notes.save", "assignment", assignment.id, new={"recording": code, "coder": actor, "text": text}
+    )
     return text
 
 
@@ -194,10 +219,16 @@ def submit(
     (another window changed them), nothing is submitted and :class:`RatingChanged` says what is
     stored, so a submission locks exactly what was on the confirming screen.
     """
-    rows = db.execute(
-        select(ScaleRow).join(AssignmentScale, AssignmentScale.scale_id == ScaleRow.id)
-        .where(AssignmentScale.assignment_id == assignment.id).order_by(ScaleRow.id)
-    ).scalars().all()  # fmt: skip
+    rows = (
+        db.execute(
+            select(ScaleRow)
+            .join(AssignmentScale, AssignmentScale.scale_id == ScaleRow.id)
+            .where(AssignmentScale.assignment_id == assignment.id)
+            .order_by(ScaleRow.id)
+        )
+        .scalars()
+        .all()
+    )
     latest = {scale.key: (scale, current(db, assignment.id, scale.id)) for scale in rows}
     pending = {k: (s, r) for k, (s, r) in latest.items() if r is None or r.status != "submitted"}
     if not pending:
@@ -239,23 +270,46 @@ def reopen(store: Store, pi: Account, code: str, coder: str, scale_key: str, rea
             raise NotFound(f"no submitted rating of {code} by {coder} on {scale_key}")
         refuse_closed(db, [rating.scale_id], "reopening")
         reopened = Rating(
-            assignment_id=rating.assignment_id, scale_id=rating.scale_id, version=rating.version + 1,
-            score=rating.score, notes=rating.notes, status="draft", source=rating.source,
-            reopened_by=pi.name, reopen_reason=reason.strip(),
-        )  # fmt: skip
+            assignment_id=rating.assignment_id,
+            scale_id=rating.scale_id,
+            version=rating.version + 1,
+            score=rating.score,
+            notes=rating.notes,
+            status="draft",
+            source=rating.source,
+            reopened_by=pi.name,
+            reopen_reason=reason.strip(),
+        )
         db.add(reopened)
         db.flush()
-        audit.record(db, pi.name, "rating.reopen", "rating", reopened.id, old=values(rating, scale_key, coder, code),
-                     new=values(reopened, scale_key, coder, code), reason=reason.strip())  # fmt: skip
+        audit.record(
+            db,
+            pi.name,
+            "rating.reopen",
+            "rating",
+            reopened.id,
+            old=values(rating, scale_key, coder, code),
+            new=values(reopened, scale_key, coder, code),
+            reason=reason.strip(),
+        )
         return reopened.version
 
 
 def submitted_ratings(db: Session) -> pd.DataFrame:
     """The latest submitted version of every rating, by recording code: no unblinding key."""
     rows: list[Row] = db.execute(
-        select(Recording.id.label("recording"), Recording.code, Recording.kind, Account.name.label("coder"),
-               ScaleRow.key.label("scale"), Rating.score, Rating.version, Rating.submitted_at, Rating.source,
-               func.coalesce(func.nullif(Rating.notes, ""), Note.text, "").label("notes"))
+        select(
+            Recording.id.label("recording"),
+            Recording.code,
+            Recording.kind,
+            Account.name.label("coder"),
+            ScaleRow.key.label("scale"),
+            Rating.score,
+            Rating.version,
+            Rating.submitted_at,
+            Rating.source,
+            func.coalesce(func.nullif(Rating.notes, ""), Note.text, "").label("notes"),
+        )
         .where(latest_submitted())
         .join(Assignment, Assignment.id == Rating.assignment_id)
         .join(Account, Account.id == Assignment.account_id)
@@ -263,7 +317,7 @@ def submitted_ratings(db: Session) -> pd.DataFrame:
         .join(ScaleRow, ScaleRow.id == Rating.scale_id)
         .outerjoin(Note, Note.assignment_id == Assignment.id)
         .order_by(Recording.code, Account.name, ScaleRow.id)
-    ).all()  # fmt: skip
+    ).all()
     columns = ["recording", "code", "kind", "coder", "scale", "score", "version", "submitted_at", "source", "notes"]
     return pd.DataFrame([tuple(r) for r in rows], columns=columns)
 
@@ -285,7 +339,11 @@ def _rated_at(text: str) -> datetime:
     if _NUMERIC_DATE.match(text):
         raise ValueError(f"{text!r} could be day/month or month/day: write it as YYYY-MM-DD")
     try:
-        stamp = _EXCEL_EPOCH + pd.to_timedelta(float(text), unit="D") if _EXCEL_SERIAL.fullmatch(text) else pd.Timestamp(text)
+        stamp = (
+            _EXCEL_EPOCH + pd.to_timedelta(float(text), unit="D")
+            if _EXCEL_SERIAL.fullmatch(text)
+            else pd.Timestamp(text)
+        )
     except (ValueError, OverflowError):
         stamp = pd.NaT
     if stamp is pd.NaT:
@@ -320,8 +378,9 @@ class _RatingsCheck:
         self.scales = {s.key: s for s in db.scalars(select(ScaleRow))}
         latest = db.execute(
             select(Assignment.recording_id, Assignment.account_id, Rating.scale_id, Rating.status, Rating.score)
-            .join(Rating, Rating.assignment_id == Assignment.id).order_by(Rating.version)
-        ).all()  # fmt: skip
+            .join(Rating, Rating.assignment_id == Assignment.id)
+            .order_by(Rating.version)
+        ).all()
         self.latest = {(r, a, s): (status, score) for r, a, s, status, score in latest}
         self.seen: dict[tuple[int, int, int], int] = {}
         self.problems: list[str] = []
@@ -344,10 +403,14 @@ class _RatingsCheck:
         if account is not None and account.has_role("pi"):
             self.problems.append(f"row {row}: field 'coder': {account.name!r} is a PI account, not a coder")
         elif account is not None and recording is not None and not account.has_role(ROLE_FOR_KIND[recording.kind]):
-            self.problems.append(f"row {row}: field 'coder': {account.name!r} has the {account.role_text} role; "
-                                 f"{recording.kind} recordings go to {ROLE_FOR_KIND[recording.kind]} accounts")  # fmt: skip
+            self.problems.append(
+                f"row {row}: field 'coder': {account.name!r} has the {account.role_text} role; "
+                f"{recording.kind} recordings go to {ROLE_FOR_KIND[recording.kind]} accounts"
+            )
         if scale is not None and recording is not None and scale.kind != recording.kind:
-            self.problems.append(f"row {row}: field 'scale': {scale.key} rates {scale.kind} recordings, not {recording.kind}")
+            self.problems.append(
+                f"row {row}: field 'scale': {scale.key} rates {scale.kind} recordings, not {recording.kind}"
+            )
         return recording, account, scale
 
     def _score(self, row: int, text: str, scale: ScaleRow) -> float | None:
@@ -387,28 +450,44 @@ class _RatingsCheck:
         self.seen.setdefault(key, row)
         existing = self.latest.get(key)
         if existing is not None and score is not None and existing != ("submitted", score):
-            self.problems.append(f"row {row}: {account.name} already has a different rating of this recording on "
-                                 f"{scale.key}; a PI reopens and changes it instead")  # fmt: skip
-        return _ImportRow(row, recording, account, scale, score, rated_at, self._notes(row, record.get("notes", "")),
-                          existing is None)  # fmt: skip
+            self.problems.append(
+                f"row {row}: {account.name} already has a different rating of this recording on "
+                f"{scale.key}; a PI reopens and changes it instead"
+            )
+        return _ImportRow(
+            row, recording, account, scale, score, rated_at, self._notes(row, record.get("notes", "")), existing is None
+        )
 
 
 def _add_imported(db: Session, entry: _ImportRow, actor: str) -> None:
     """Write one checked, new row as a submitted rating marked as imported, assigning it if need be."""
     account, recording, scale = entry.account, entry.recording, entry.scale
-    assignment = db.scalar(select(Assignment).where(Assignment.account_id == account.id,
-                                                    Assignment.recording_id == recording.id))  # fmt: skip
+    assignment = db.scalar(
+        select(Assignment).where(Assignment.account_id == account.id, Assignment.recording_id == recording.id)
+    )
     if assignment is None:
         [assignment] = enqueue(db, account.id, [recording.id])
     if db.get(AssignmentScale, (assignment.id, scale.id)) is None:
         db.add(AssignmentScale(assignment_id=assignment.id, scale_id=scale.id))
         db.flush()
     stamp = entry.rated_at or now()
-    rating = Rating(assignment_id=assignment.id, scale_id=scale.id, version=1, score=entry.score, notes=entry.notes,
-                    status="submitted", source="import", created_at=stamp, updated_at=stamp, submitted_at=stamp)  # fmt: skip
+    rating = Rating(
+        assignment_id=assignment.id,
+        scale_id=scale.id,
+        version=1,
+        score=entry.score,
+        notes=entry.notes,
+        status="submitted",
+        source="import",
+        created_at=stamp,
+        updated_at=stamp,
+        submitted_at=stamp,
+    )
     db.add(rating)
     db.flush()
-    audit.record(db, actor, "rating.import", "rating", rating.id, new=values(rating, scale.key, account.name, recording.code))
+    audit.record(
+        db, actor, "rating.import", "rating", rating.id, new=values(rating, scale.key, account.name, recording.code)
+    )
 
 
 def import_ratings(store: Store, path: Path, actor: str) -> int:

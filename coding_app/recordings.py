@@ -27,7 +27,17 @@ from .store import Store
 from .store.models import Participant, Recording, RecordingKey
 from .study import study_codebook
 
-MANIFEST_COLUMNS = ("recording_id", "participant_id", "site", "arm", "timepoint", "kind", "session", "clinician", "path")
+MANIFEST_COLUMNS = (
+    "recording_id",
+    "participant_id",
+    "site",
+    "arm",
+    "timepoint",
+    "kind",
+    "session",
+    "clinician",
+    "path",
+)
 REQUIRED = ("recording_id", "participant_id", "kind", "path")
 # Labels that group recordings downstream (draws, analysis), so two spellings of one make two groups.
 LABELS = ("site", "arm", "timepoint", "session")
@@ -88,10 +98,14 @@ def near_duplicates(name: str, spellings: dict[str, list[int]]) -> list[str]:
     said = []
     for labels in groups.values():
         if len(labels) > 1:
-            where = [f"{label!r} ({_rows_named(spellings[label]) if spellings[label] else 'already in the study'})"
-                     for label in labels]  # fmt: skip
-            said.append(f"field '{name}': {', '.join(where[:-1])} and {where[-1]} differ only in case, spaces, "
-                        f"punctuation or zero padding, and count as different {name}s: spell each {name} one way")  # fmt: skip
+            where = [
+                f"{label!r} ({_rows_named(spellings[label]) if spellings[label] else 'already in the study'})"
+                for label in labels
+            ]
+            said.append(
+                f"field '{name}': {', '.join(where[:-1])} and {where[-1]} differ only in case, spaces, "
+                f"punctuation or zero padding, and count as different {name}s: spell each {name} one way"
+            )
     return said
 
 
@@ -214,8 +228,12 @@ class _Validation:
     def warnings(self) -> list[str]:
         """Near-duplicate spellings of the labels the codebook does not declare (declared ones are checked exactly)."""
         declared = {"arm": self.codebook.arms, "timepoint": self.codebook.timepoints}
-        return [warning for name in LABELS if not declared.get(name)
-                for warning in near_duplicates(name, {k: v for k, v in self.spellings[name].items() if k})]  # fmt: skip
+        return [
+            warning
+            for name in LABELS
+            if not declared.get(name)
+            for warning in near_duplicates(name, {k: v for k, v in self.spellings[name].items() if k})
+        ]
 
     def identity(self, entry: ManifestRow) -> bool:
         """Checks the recording id; True when it is a new recording to import."""
@@ -230,13 +248,19 @@ class _Validation:
         pid = same_id(v["participant_id"])
         first_row, facts = self.facts.setdefault(pid, (row, {"site": v["site"], "arm": v["arm"]}))
         for name, before in _disagreements(facts, v):
-            self.problem(row, f"field '{name}': participant {v['participant_id']!r} has {name} {v[name]!r} here "
-                              f"but {before!r} in row {first_row}")  # fmt: skip
+            self.problem(
+                row,
+                f"field '{name}': participant {v['participant_id']!r} has {name} {v[name]!r} here "
+                f"but {before!r} in row {first_row}",
+            )
         facts["arm"] = facts["arm"] or v["arm"]
         known = self.participants.get(pid)
         for name, before in _disagreements({"site": known.site, "arm": known.arm or ""} if known else {}, v):
-            self.problem(row, f"field '{name}': participant {v['participant_id']!r} is already in the study "
-                              f"with {name} {before!r}, not {v[name]!r}")  # fmt: skip
+            self.problem(
+                row,
+                f"field '{name}': participant {v['participant_id']!r} is already in the study "
+                f"with {name} {before!r}, not {v[name]!r}",
+            )
         return True
 
     def media(self, entry: ManifestRow) -> None:
@@ -255,26 +279,39 @@ class _Validation:
         if key is None:
             other = self.hashes.get(entry.digest)
             if other is not None:
-                self.problem(entry.row, f"field 'path': the same file (by content) as recording {other!r}, already imported")
+                self.problem(
+                    entry.row, f"field 'path': the same file (by content) as recording {other!r}, already imported"
+                )
             return False
         v = entry.values
         participant = self.participants_by_id[key.participant_id]
         recording = self.recordings[key.recording_id]
         stored = {
-            "recording_id": key.external_id, "participant_id": participant.external_id, "kind": recording.kind,
-            "timepoint": key.timepoint, "session": key.session or "", "clinician": key.clinician or "",
-        }  # fmt: skip
+            "recording_id": key.external_id,
+            "participant_id": participant.external_id,
+            "kind": recording.kind,
+            "timepoint": key.timepoint,
+            "session": key.session or "",
+            "clinician": key.clinician or "",
+        }
         given = {name: v[name].lower() if name == "kind" else v[name] for name in stored}
-        changed = [name for name in stored if (same_id(stored[name]) if name.endswith("_id") else stored[name])
-                   != (same_id(given[name]) if name.endswith("_id") else given[name])]  # fmt: skip
+        changed = [
+            name
+            for name in stored
+            if (same_id(stored[name]) if name.endswith("_id") else stored[name])
+            != (same_id(given[name]) if name.endswith("_id") else given[name])
+        ]
         if key.external_id != v["recording_id"]:
             changed.append("recording_id")
         if entry.digest and key.content_hash != entry.digest:
             changed.append("path")
         if changed:
             fields = ", ".join(f"'{name}'" for name in dict.fromkeys(changed))
-            self.problem(entry.row, f"recording {v['recording_id']!r} is already imported with a different "
-                                    f"field{'s' if len(changed) > 1 else ''} {fields}")  # fmt: skip
+            self.problem(
+                entry.row,
+                f"recording {v['recording_id']!r} is already imported with a different "
+                f"field{'s' if len(changed) > 1 else ''} {fields}",
+            )
         return True
 
     def playable(self, entry: ManifestRow) -> None:
@@ -290,15 +327,22 @@ def _disagreements(known: dict[str, str], given: dict[str, str]) -> list[tuple[s
 
     A blank arm agrees with any: the arm may be filled in later from the allocation list.
     """
-    return [(name, known[name]) for name in ("site", "arm")
-            if known and known[name] != given[name] and (name == "site" or (known[name] and given[name]))]  # fmt: skip
+    return [
+        (name, known[name])
+        for name in ("site", "arm")
+        if known and known[name] != given[name] and (name == "site" or (known[name] and given[name]))
+    ]
 
 
 def _rows(manifest: Path, table: pd.DataFrame) -> list[ManifestRow]:
     extra_columns = [c for c in table.columns if c not in MANIFEST_COLUMNS]
     return [
-        ManifestRow(row, {c: record[c] for c in MANIFEST_COLUMNS}, {c: record[c] for c in extra_columns},
-                    _resolve(manifest, record["path"]) if record["path"] else manifest)  # fmt: skip
+        ManifestRow(
+            row,
+            {c: record[c] for c in MANIFEST_COLUMNS},
+            {c: record[c] for c in extra_columns},
+            _resolve(manifest, record["path"]) if record["path"] else manifest,
+        )
         for row, record in table.iterrows()
     ]
 
@@ -307,7 +351,9 @@ def _rows(manifest: Path, table: pd.DataFrame) -> list[ManifestRow]:
 Progress = Callable[[str, int, int], None]
 
 
-def import_manifest(store: Store, media: MediaStore, manifest: Path, actor: str, progress: Progress | None = None) -> ImportSummary:
+def import_manifest(
+    store: Store, media: MediaStore, manifest: Path, actor: str, progress: Progress | None = None
+) -> ImportSummary:
     """Import every recording of a manifest (CSV or XLSX), or none.
 
     Columns: recording_id, participant_id, site, arm (may be blank, filled later from the
@@ -344,8 +390,11 @@ def import_manifest(store: Store, media: MediaStore, manifest: Path, actor: str,
         try:
             for entry in new:
                 try:
-                    stored.append(media.add(entry.source, entry.values["kind"].lower(), entry.found,
-                                            check.codebook.normalise_media))  # fmt: skip
+                    stored.append(
+                        media.add(
+                            entry.source, entry.values["kind"].lower(), entry.found, check.codebook.normalise_media
+                        )
+                    )
                     facts.append(playback.measure(media.path(stored[-1].name)))  # what coders get: the stored copy
                 except MediaError as error:
                     raise ImportRefused(manifest.name, [f"row {entry.row}: field 'path': {error}"]) from None
@@ -358,8 +407,15 @@ def import_manifest(store: Store, media: MediaStore, manifest: Path, actor: str,
     return summary
 
 
-def _write(store: Store, new: list[ManifestRow], stored: list[StoredMedia], facts: list[playback.Facts],
-           check: _Validation, actor: str, summary: ImportSummary) -> None:  # fmt: skip
+def _write(
+    store: Store,
+    new: list[ManifestRow],
+    stored: list[StoredMedia],
+    facts: list[playback.Facts],
+    check: _Validation,
+    actor: str,
+    summary: ImportSummary,
+) -> None:
     with store.write() as db:
         taken = set(db.scalars(select(Recording.code)))
         participants = {same_id(p.external_id): p for p in db.scalars(select(Participant))}
@@ -375,20 +431,33 @@ def _write(store: Store, new: list[ManifestRow], stored: list[StoredMedia], fact
             elif participant.arm is None and v["arm"]:
                 participant.arm = v["arm"]
             db.flush()
-            recording = Recording(code=new_code(taken), kind=v["kind"].lower(), media_name=item.name,
-                                  media_type=item.media_type)  # fmt: skip
+            recording = Recording(
+                code=new_code(taken), kind=v["kind"].lower(), media_name=item.name, media_type=item.media_type
+            )
             db.add(recording)
             db.flush()
             playback.keep(db, recording.id, measured)
             key = RecordingKey(
-                recording_id=recording.id, external_id=v["recording_id"], participant_id=participant.id,
-                timepoint=v["timepoint"], session=v["session"] or None, clinician=v["clinician"] or None,
-                original_path=str(entry.source.resolve()), content_hash=entry.digest,
-                file_metadata=entry.found.metadata if entry.found else {}, extra=entry.extra,
-            )  # fmt: skip
+                recording_id=recording.id,
+                external_id=v["recording_id"],
+                participant_id=participant.id,
+                timepoint=v["timepoint"],
+                session=v["session"] or None,
+                clinician=v["clinician"] or None,
+                original_path=str(entry.source.resolve()),
+                content_hash=entry.digest,
+                file_metadata=entry.found.metadata if entry.found else {},
+                extra=entry.extra,
+            )
             db.add(key)
-            audit.record(db, actor, "recording.import", "recording", recording.code,
-                         new={"recording_id": v["recording_id"], "kind": recording.kind, "transcoded": item.transcoded})  # fmt: skip
+            audit.record(
+                db,
+                actor,
+                "recording.import",
+                "recording",
+                recording.code,
+                new={"recording_id": v["recording_id"], "kind": recording.kind, "transcoded": item.transcoded},
+            )
             summary.added += 1
             summary.transcoded += item.transcoded
             summary.codes.append(recording.code)

@@ -41,8 +41,11 @@ def report_date(now: datetime | None = None) -> str:
 def file_names(now: datetime | None = None) -> dict[str, str]:
     """Download names: the report's date and nothing that could unblind."""
     day = report_date(now)
-    return {"html": f"obscode-reliability-report-{day}.html", "xlsx": f"obscode-reliability-tables-{day}.xlsx",
-            "csv": f"obscode-reliability-tables-{day}.zip"}  # fmt: skip
+    return {
+        "html": f"obscode-reliability-report-{day}.html",
+        "xlsx": f"obscode-reliability-tables-{day}.xlsx",
+        "csv": f"obscode-reliability-tables-{day}.zip",
+    }
 
 
 def _shown_statistics(report: AgreementReport, scale: str, group: StatisticGroup) -> pd.DataFrame:
@@ -51,8 +54,9 @@ def _shown_statistics(report: AgreementReport, scale: str, group: StatisticGroup
     for _, pair in report.pairs[report.pairs["subscale"] == scale].iterrows():
         row = {"coders": f"{pair['coder_a']} and {pair['coder_b']}", "recordings": int(pair["n"])}
         for key, label, bands in group.statistics:
-            row[label] = (f"{pair[key]:.2f} [{pair[f'{key}_ci_low']:.2f}, {pair[f'{key}_ci_high']:.2f}]"
-                          + (f" {band(pair[key], bands)}" if bands else ""))  # fmt: skip
+            row[label] = f"{pair[key]:.2f} [{pair[f'{key}_ci_low']:.2f}, {pair[f'{key}_ci_high']:.2f}]" + (
+                f" {band(pair[key], bands)}" if bands else ""
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -70,7 +74,8 @@ def disagreement_list(report: AgreementReport, consensus: pd.DataFrame) -> pd.Da
     if not apart:
         return pd.DataFrame(columns=DISAGREEMENT_COLUMNS)
     settled = consensus.set_index(["code", "scale"])[["score", "reason"]].rename(
-        columns={"score": "consensus", "reason": "consensus_reason"})  # fmt: skip
+        columns={"score": "consensus", "reason": "consensus_reason"}
+    )
     listed = pd.concat(apart, ignore_index=True).join(settled, on=["code", "scale"])
     return listed[DISAGREEMENT_COLUMNS]
 
@@ -111,8 +116,9 @@ def tables_csv_zip(tables: dict[str, pd.DataFrame]) -> bytes:
 
 
 def _figure(figure: go.Figure) -> str:
-    return figure.update_layout(template="plotly_white").to_html(full_html=False, include_plotlyjs=False,
-                                                                   config={"displaylogo": False})
+    return figure.update_layout(template="plotly_white").to_html(
+        full_html=False, include_plotlyjs=False, config={"displaylogo": False}
+    )
 
 
 def _table(table: pd.DataFrame, scores: tuple[str, ...] = ()) -> str:
@@ -120,8 +126,9 @@ def _table(table: pd.DataFrame, scores: tuple[str, ...] = ()) -> str:
     if table.empty:
         return '<p class="note">None.</p>'
     formatters = {c: lambda x: "" if pd.isna(x) else f"{x:g}" for c in scores}
-    return table.to_html(index=False, border=0, float_format=lambda x: f"{x:.3f}", na_rep="", escape=True,
-                         formatters=formatters)  # fmt: skip
+    return table.to_html(
+        index=False, border=0, float_format=lambda x: f"{x:.3f}", na_rep="", escape=True, formatters=formatters
+    )
 
 
 def alpha_table(report: AgreementReport) -> pd.DataFrame:
@@ -133,17 +140,31 @@ def alpha_table(report: AgreementReport) -> pd.DataFrame:
 
 
 def _legends(lines: list[str]) -> str:
-    return "<p class='note'><b>Interpretation words</b></p><ul class='note'>" + "".join(f"<li>{escape(line)}</li>" for line in lines) + "</ul>"
+    return (
+        "<p class='note'><b>Interpretation words</b></p><ul class='note'>"
+        + "".join(f"<li>{escape(line)}</li>" for line in lines)
+        + "</ul>"
+    )
 
 
 def _disagreements(report: AgreementReport, scale: str, listed: pd.DataFrame) -> str:
     """The scale's disagreements, as the agreement page lists them, with the consensus where settled."""
     mine = listed[listed["scale"] == scale].drop(columns="scale")
     waiting = int(mine["consensus"].isna().sum())
-    note = (f"<p class='note'>{len(mine)} recordings more than a point apart or on opposite sides of the threshold; "
-            f"{waiting} waiting for a consensus rating.</p>")  # fmt: skip
-    shown = readable(mine, headers={"coder_a": "first coder", "a": "first coder's score", "coder_b": "second coder",
-                                    "b": "second coder's score", "reason": "why listed"})  # fmt: skip
+    note = (
+        f"<p class='note'>{len(mine)} recordings more than a point apart or on opposite sides of the threshold; "
+        f"{waiting} waiting for a consensus rating.</p>"
+    )
+    shown = readable(
+        mine,
+        headers={
+            "coder_a": "first coder",
+            "a": "first coder's score",
+            "coder_b": "second coder",
+            "b": "second coder's score",
+            "reason": "why listed",
+        },
+    )
     return "<h3>Disagreements</h3>" + note + _table(shown, ("first coder's score", "second coder's score", "consensus"))
 
 
@@ -180,14 +201,17 @@ def report_html(report: AgreementReport, consensus: pd.DataFrame, now: datetime 
     body = [
         f"<h1>Inter-rater reliability report</h1><p class='note'>obscode, {report_date(now)}. Double-coded live "
         "recordings only (training recordings are left out); by recording code.</p>",
-        f"<p><b>For the methods section:</b> {escape(methods_paragraph(report))}</p>" if scales else "<p>No recording has been scored by two coders yet.</p>",
-        "<h2>All coders together</h2>", _table(readable(alphas, labels)),
+        f"<p><b>For the methods section:</b> {escape(methods_paragraph(report))}</p>"
+        if scales
+        else "<p>No recording has been scored by two coders yet.</p>",
+        "<h2>All coders together</h2>",
+        _table(readable(alphas, labels)),
         _legends([legend(KRIPPENDORFF)]) if len(alphas) else "",
         *(_scale_section(report, scale, listed) for scale in scales),
         "<h2>Consensus ratings</h2><p class='note'>Scores the PI settled on where coders disagreed, with the "
         "reasons; kept apart from the coders' own ratings, which all statistics above use.</p>",
         _table(readable(consensus, labels), ("score",)),
-    ]  # fmt: skip
+    ]
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Inter-rater reliability report</title>"
         f"<style>{_STYLE}</style><script>{get_plotlyjs()}</script></head><body>" + "\n".join(body) + "</body></html>"

@@ -59,12 +59,19 @@ def _frame(db: Session, kind: str, excluded: set[int]) -> list[Candidate]:
     that does not depend on import order."""
     excluded = excluded | training_recordings(db)
     rows = db.execute(
-        select(Recording.id, RecordingKey.external_id, Participant.site, Participant.arm, RecordingKey.timepoint,
-               RecordingKey.clinician, RecordingKey.session)
+        select(
+            Recording.id,
+            RecordingKey.external_id,
+            Participant.site,
+            Participant.arm,
+            RecordingKey.timepoint,
+            RecordingKey.clinician,
+            RecordingKey.session,
+        )
         .join(RecordingKey, RecordingKey.recording_id == Recording.id)
         .join(Participant, Participant.id == RecordingKey.participant_id)
         .where(Recording.kind == kind, in_coding(Recording.id))
-    ).all()  # fmt: skip
+    ).all()
     frame = [
         Candidate(r.id, r.external_id, {s: getattr(r, s) or "" for s in STRATIFIERS})
         for r in rows
@@ -95,9 +102,17 @@ def _allocate_by_count(sizes: dict[str, int], n: int) -> dict[str, int]:
 
 
 def _make_draw(
-    store: Store, *, purpose: str, kind: str, seed: int, fraction: float | None, n: int | None,
-    stratify: tuple[str, ...], top_up: bool, actor: str,
-) -> DrawSummary:  # fmt: skip
+    store: Store,
+    *,
+    purpose: str,
+    kind: str,
+    seed: int,
+    fraction: float | None,
+    n: int | None,
+    stratify: tuple[str, ...],
+    top_up: bool,
+    actor: str,
+) -> DrawSummary:
     unknown = [s for s in stratify if s not in STRATIFIERS]
     if unknown:
         raise DrawError(f"cannot stratify by {', '.join(unknown)}: choose from {', '.join(STRATIFIERS)}")
@@ -118,14 +133,18 @@ def _make_draw(
             raise DrawError(f"no {kind} recordings {'imported since the last draw' if top_up else 'in the study'}")
         if "arm" in stratify and any(not c.strata["arm"] for c in frame):
             missing = sum(not c.strata["arm"] for c in frame)
-            raise DrawError(f"{missing} recordings belong to participants with no arm yet: import the allocation list first")
+            raise DrawError(
+                f"{missing} recordings belong to participants with no arm yet: import the allocation list first"
+            )
         strata: dict[str, list[Candidate]] = {}
         for candidate in frame:
             strata.setdefault(" x ".join(candidate.strata[s] for s in stratify) or "all", []).append(candidate)
         sizes = {label: len(members) for label, members in strata.items()}
         if n is not None:
             if n < len(sizes):
-                raise DrawError(f"{n} recordings cannot cover the {len(sizes)} {' x '.join(stratify)} cells; ask for at least {len(sizes)}")
+                raise DrawError(
+                    f"{n} recordings cannot cover the {len(sizes)} {' x '.join(stratify)} cells; ask for at least {len(sizes)}"
+                )
             if n > len(frame):
                 raise DrawError(f"cannot draw {n} recordings from {len(frame)}")
             counts = _allocate_by_count(sizes, n)
@@ -138,17 +157,37 @@ def _make_draw(
             for i in sorted(rng.choice(len(members), size=counts[label], replace=False))
         ]
         draw = Draw(
-            purpose=purpose, seed=seed, fraction=fraction, n=n, stratify=list(stratify),
-            rounding=COUNT_ROUNDING if n is not None else FRACTION_ROUNDING, frame=[c.recording_id for c in frame],
+            purpose=purpose,
+            seed=seed,
+            fraction=fraction,
+            n=n,
+            stratify=list(stratify),
+            rounding=COUNT_ROUNDING if n is not None else FRACTION_ROUNDING,
+            frame=[c.recording_id for c in frame],
             strata={label: {"size": sizes[label], "drawn": counts[label]} for label in strata},
-            tops_up=latest if top_up else None, created_by=actor,
-        )  # fmt: skip
+            tops_up=latest if top_up else None,
+            created_by=actor,
+        )
         db.add(draw)
         db.flush()
         db.add_all(DrawMember(draw_id=draw.id, recording_id=r) for r in chosen)
-        audit.record(db, actor, "draw.create", "draw", draw.id,
-                     new={"purpose": purpose, "seed": seed, "fraction": fraction, "n": n, "stratify": list(stratify),
-                          "frame_size": len(frame), "drawn": len(chosen), "tops_up": draw.tops_up})  # fmt: skip
+        audit.record(
+            db,
+            actor,
+            "draw.create",
+            "draw",
+            draw.id,
+            new={
+                "purpose": purpose,
+                "seed": seed,
+                "fraction": fraction,
+                "n": n,
+                "stratify": list(stratify),
+                "frame_size": len(frame),
+                "drawn": len(chosen),
+                "tops_up": draw.tops_up,
+            },
+        )
         return DrawSummary(draw.id, len(frame), len(chosen), draw.strata)
 
 
@@ -156,8 +195,17 @@ def draw_fidelity(
     store: Store, *, fraction: float, seed: int, stratify: tuple[str, ...] = (), top_up: bool = False, actor: str
 ) -> DrawSummary:
     """Draw ``fraction`` of the session audio for fidelity coding, optionally within strata."""
-    return _make_draw(store, purpose="fidelity", kind=DRAW_KINDS["fidelity"], seed=seed, fraction=fraction, n=None,
-                      stratify=stratify, top_up=top_up, actor=actor)  # fmt: skip
+    return _make_draw(
+        store,
+        purpose="fidelity",
+        kind=DRAW_KINDS["fidelity"],
+        seed=seed,
+        fraction=fraction,
+        n=None,
+        stratify=stratify,
+        top_up=top_up,
+        actor=actor,
+    )
 
 
 def draw_reliability(
@@ -168,8 +216,17 @@ def draw_reliability(
         raise DrawError("give either --n or --fraction")
     if top_up and n is not None:
         raise DrawError("a top-up draws a fraction of the new recordings: give --fraction")
-    return _make_draw(store, purpose="reliability", kind=DRAW_KINDS["reliability"], seed=seed, fraction=fraction, n=n,
-                      stratify=("arm", "timepoint"), top_up=top_up, actor=actor)  # fmt: skip
+    return _make_draw(
+        store,
+        purpose="reliability",
+        kind=DRAW_KINDS["reliability"],
+        seed=seed,
+        fraction=fraction,
+        n=n,
+        stratify=("arm", "timepoint"),
+        top_up=top_up,
+        actor=actor,
+    )
 
 
 def draw_members(db: Session, draw_id: int) -> list[int]:

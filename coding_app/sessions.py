@@ -127,10 +127,14 @@ def _throttled(db: Session, name: str, key: str) -> str | None:
     so a burst can overshoot a limit by its size; the next attempt after it is refused.
     """
     failures = (
-        select(func.count()).select_from(AuditEntry)
-        .where(AuditEntry.action == "login.failed", AuditEntry.at >= now() - FAILURE_WINDOW,
-               AuditEntry.new["client"].as_string() == key)
-    )  # fmt: skip
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(
+            AuditEntry.action == "login.failed",
+            AuditEntry.at >= now() - FAILURE_WINDOW,
+            AuditEntry.new["client"].as_string() == key,
+        )
+    )
     if db.scalar(failures.where(AuditEntry.entity_id == audit.entity_key(name))) >= MAX_FAILURES:
         return "too many failed attempts for this account: wait 15 minutes, or ask the PI"
     if db.scalar(failures) >= MAX_CLIENT_FAILURES:
@@ -157,8 +161,9 @@ def institution_ticket(store: Store, email: str) -> str | None:
     session is made when the session route redeems the ticket, which it does once only.
     """
     with store.write() as db:
-        account = db.scalar(select(Account).where(func.lower(Account.name) == email.strip().lower(),
-                                                  Account.active.is_(True)))  # fmt: skip
+        account = db.scalar(
+            select(Account).where(func.lower(Account.name) == email.strip().lower(), Account.active.is_(True))
+        )
         if account is None:
             audit.record(db, "anonymous", "login.unknown_institution_account", "account", email.strip().lower())
             return None

@@ -75,14 +75,24 @@ def _header(name: str, records: list[list[str]]) -> tuple[list[str], list[int]]:
     problems, keep, first = [], [], {}
     for position, column in enumerate(names):
         if not column:
-            filled = next((row for row, cells in enumerate(records[1:], HEADER_ROW + 1)
-                           if position < len(cells) and str(cells[position]).strip()), None)  # fmt: skip
+            filled = next(
+                (
+                    row
+                    for row, cells in enumerate(records[1:], HEADER_ROW + 1)
+                    if position < len(cells) and str(cells[position]).strip()
+                ),
+                None,
+            )
             if filled is not None:
-                problems.append(f"row {filled}: column {column_letter(position)} has a value but no name in row {HEADER_ROW}")
+                problems.append(
+                    f"row {filled}: column {column_letter(position)} has a value but no name in row {HEADER_ROW}"
+                )
             continue
         if column in first:
-            problems.append(f"row {HEADER_ROW}: columns {column_letter(first[column])} and {column_letter(position)} "
-                            f"are both named {column!r}")  # fmt: skip
+            problems.append(
+                f"row {HEADER_ROW}: columns {column_letter(first[column])} and {column_letter(position)} "
+                f"are both named {column!r}"
+            )
         first.setdefault(column, position)
         keep.append(position)
     if problems:
@@ -134,10 +144,24 @@ def read_columns(path: Path, columns: Sequence[str]) -> pd.DataFrame:
     missing = [c for c in columns if c not in table.columns]
     if not missing:
         return table
-    found = [label for separator, label in _OTHER_SEPARATORS.items() if len(table.columns) == 1 and separator in table.columns[0]]
+    found = [
+        label
+        for separator, label in _OTHER_SEPARATORS.items()
+        if len(table.columns) == 1 and separator in table.columns[0]
+    ]
     if found:
-        raise ImportRefused(path.name, [f"row {HEADER_ROW}: the cells are separated by {found[0]}, not commas "
-                                        "(in Excel, save it as 'CSV UTF-8 (comma delimited)')"])  # fmt: skip
+        raise ImportRefused(
+            path.name,
+            [
+                f"row {HEADER_ROW}: the cells are separated by {found[0]}, not commas "
+                "(in Excel, save it as 'CSV UTF-8 (comma delimited)')"
+            ],
+        )
     named = ", ".join(f"'{c}'" for c in missing)
-    raise ImportRefused(path.name, [f"row {HEADER_ROW}: column{'s' if len(missing) > 1 else ''} {named} "
-                                    f"{'are' if len(missing) > 1 else 'is'} missing"])  # fmt: skip
+    raise ImportRefused(
+        path.name,
+        [
+            f"row {HEADER_ROW}: column{'s' if len(missing) > 1 else ''} {named} "
+            f"{'are' if len(missing) > 1 else 'is'} missing"
+        ],
+    )

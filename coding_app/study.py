@@ -33,9 +33,12 @@ def initialise(store: Store, codebook: Codebook, actor: str) -> list[str]:
         for definition in codebook.scales.values():
             scale = definition.scale
             values = {
-                "label": definition.label, "kind": definition.kind, "threshold": scale.threshold,
-                "classes": list(scale.class_labels), "anchors": {f"{k:g}": v for k, v in definition.anchors.items()},
-            }  # fmt: skip
+                "label": definition.label,
+                "kind": definition.kind,
+                "threshold": scale.threshold,
+                "classes": list(scale.class_labels),
+                "anchors": {f"{k:g}": v for k, v in definition.anchors.items()},
+            }
             row = existing.get(definition.key)
             if row is None:
                 row = ScaleRow(key=definition.key, low=scale.low, high=scale.high, step=scale.step, **values)
@@ -60,8 +63,15 @@ def initialise(store: Store, codebook: Codebook, actor: str) -> list[str]:
             declared = list(getattr(codebook, key))
             setting = db.get(StudySetting, key)
             if declared and (setting is None or setting.value != declared):
-                audit.record(db, actor, "study.declare", "study_setting", key,
-                             old=None if setting is None else {key: setting.value}, new={key: declared})  # fmt: skip
+                audit.record(
+                    db,
+                    actor,
+                    "study.declare",
+                    "study_setting",
+                    key,
+                    old=None if setting is None else {key: setting.value},
+                    new={key: declared},
+                )
                 db.merge(StudySetting(key=key, value=declared))
                 changes.append(f"declared {key}: {', '.join(declared)}")
         for key, declared in (("certification", codebook.certification), ("analysis", codebook.analysis)):
@@ -70,16 +80,31 @@ def initialise(store: Store, codebook: Codebook, actor: str) -> list[str]:
             if setting is None or setting.value != rule:
                 if key == "analysis" and setting is not None and locks_in_force(db):
                     # Choosing how to count after the lock is choosing results: unlock (audited, with a reason) first.
-                    raise CodebookError("the [analysis] rule cannot change while coding is locked (obscode unlock --reason ...)")
-                audit.record(db, actor, "study.declare", "study_setting", key,
-                             old=None if setting is None else setting.value, new=rule)  # fmt: skip
+                    raise CodebookError(
+                        "the [analysis] rule cannot change while coding is locked (obscode unlock --reason ...)"
+                    )
+                audit.record(
+                    db,
+                    actor,
+                    "study.declare",
+                    "study_setting",
+                    key,
+                    old=None if setting is None else setting.value,
+                    new=rule,
+                )
                 db.merge(StudySetting(key=key, value=rule))
                 changes.append(f"{key}: {declared.describe()}")
         withdrawn, setting = codebook.withdrawn_ratings, db.get(StudySetting, "withdrawn_ratings")
         if withdrawn is not None and (setting is None or setting.value != withdrawn):
-            audit.record(db, actor, "study.declare", "study_setting", "withdrawn_ratings",
-                         old=None if setting is None else {"withdrawn_ratings": setting.value},
-                         new={"withdrawn_ratings": withdrawn})  # fmt: skip
+            audit.record(
+                db,
+                actor,
+                "study.declare",
+                "study_setting",
+                "withdrawn_ratings",
+                old=None if setting is None else {"withdrawn_ratings": setting.value},
+                new={"withdrawn_ratings": withdrawn},
+            )
             db.merge(StudySetting(key="withdrawn_ratings", value=withdrawn))
             changes.append(f"withdrawn participants' ratings: {withdrawn}")
         normalise, setting = codebook.normalise_media, db.get(StudySetting, "normalise_media")
@@ -88,9 +113,15 @@ def initialise(store: Store, codebook: Codebook, actor: str) -> list[str]:
             # (switching midway would itself tell earlier imports from later ones).
             normalise = db.scalar(select(Recording.id).limit(1)) is None
         if normalise is not None and (setting is None or setting.value != normalise):
-            audit.record(db, actor, "study.declare", "study_setting", "normalise_media",
-                         old=None if setting is None else {"normalise_media": setting.value},
-                         new={"normalise_media": normalise})  # fmt: skip
+            audit.record(
+                db,
+                actor,
+                "study.declare",
+                "study_setting",
+                "normalise_media",
+                old=None if setting is None else {"normalise_media": setting.value},
+                new={"normalise_media": normalise},
+            )
             db.merge(StudySetting(key="normalise_media", value=normalise))
             how = "every recording re-encoded to one profile" if normalise else "copied where browsers play them"
             changes.append(f"media: {how}")
@@ -99,9 +130,13 @@ def initialise(store: Store, codebook: Codebook, actor: str) -> list[str]:
 
 def scale_definition(row: ScaleRow) -> ScaleDefinition:
     """One scale of the study as its stored row declares it."""
-    scale = Scale(float(row.low), float(row.high), float(row.step),
-                  threshold=None if row.threshold is None else float(row.threshold),
-                  class_labels=tuple(row.classes))  # fmt: skip
+    scale = Scale(
+        float(row.low),
+        float(row.high),
+        float(row.step),
+        threshold=None if row.threshold is None else float(row.threshold),
+        class_labels=tuple(row.classes),
+    )
     return ScaleDefinition(row.key, row.label, row.kind, scale, {float(k): v for k, v in row.anchors.items()})
 
 
@@ -114,8 +149,12 @@ def study_codebook(db: Session) -> Codebook:
     """The codebook the study was initialised with, declared arms, timepoints, certification rule and media setting
     included (a study set up before media could be normalised copies them, as it always did)."""
     settings = {s.key: s.value for s in db.scalars(select(StudySetting))}
-    return replace(study_scales(db), arms=tuple(settings.get("arms", ())), timepoints=tuple(settings.get("timepoints", ())),
-                   certification=certification_rule(settings.get("certification", {}), "of the study"),
-                   analysis=analysis_rule(settings.get("analysis", {}), "of the study"),
-                   normalise_media=bool(settings.get("normalise_media", False)),
-                   withdrawn_ratings=settings.get("withdrawn_ratings"))  # fmt: skip
+    return replace(
+        study_scales(db),
+        arms=tuple(settings.get("arms", ())),
+        timepoints=tuple(settings.get("timepoints", ())),
+        certification=certification_rule(settings.get("certification", {}), "of the study"),
+        analysis=analysis_rule(settings.get("analysis", {}), "of the study"),
+        normalise_media=bool(settings.get("normalise_media", False)),
+        withdrawn_ratings=settings.get("withdrawn_ratings"),
+    )

@@ -20,12 +20,20 @@ KEY_COLUMNS = ("recording_id", "participant_id", "site", "arm", "timepoint", "se
 
 def _key_table(db: Session) -> pd.DataFrame:
     rows = db.execute(
-        select(Recording.code, RecordingKey.external_id.label("recording_id"), Participant.external_id.label("participant_id"),
-               Participant.site, Participant.arm, RecordingKey.timepoint, RecordingKey.session, RecordingKey.clinician)
+        select(
+            Recording.code,
+            RecordingKey.external_id.label("recording_id"),
+            Participant.external_id.label("participant_id"),
+            Participant.site,
+            Participant.arm,
+            RecordingKey.timepoint,
+            RecordingKey.session,
+            RecordingKey.clinician,
+        )
         .join(RecordingKey, RecordingKey.recording_id == Recording.id)
         .join(Participant, Participant.id == RecordingKey.participant_id)
         .order_by(RecordingKey.external_id)
-    ).all()  # fmt: skip
+    ).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=["code", *KEY_COLUMNS])
 
 

@@ -41,9 +41,13 @@ class Verification:
     """What the database's own check was."""
 
     def summary(self) -> str:
-        found = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}" if self.problems else "no problems"
-        return (f"{found}: {self.recordings} recordings checked, {self.withdrawn} withdrawn (media deleted on purpose), "
-                f"{self.unhashed} media files not hashed yet (hashed by the next backup); database: {self.database_check}")  # fmt: skip
+        found = (
+            f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}" if self.problems else "no problems"
+        )
+        return (
+            f"{found}: {self.recordings} recordings checked, {self.withdrawn} withdrawn (media deleted on purpose), "
+            f"{self.unhashed} media files not hashed yet (hashed by the next backup); database: {self.database_check}"
+        )
 
 
 def _database(connection: Connection) -> tuple[list[str], str]:
@@ -53,14 +57,26 @@ def _database(connection: Connection) -> tuple[list[str], str]:
         checked = "integrity_check, foreign_key_check, every row read back"
         said = [row[0] for row in connection.exec_driver_sql("PRAGMA integrity_check")]
         problems += [f"database: {line}" for line in said if line != "ok"]
-        problems += [f"database: a row of {row[0]} refers to a missing row of {row[2]}"
-                     for row in connection.exec_driver_sql("PRAGMA foreign_key_check")]  # fmt: skip
-    elif connection.scalar(text("SELECT has_function_privilege(f, 'EXECUTE') FROM to_regprocedure('bt_index_check(regclass)') "
-                                "AS f WHERE f IS NOT NULL")):  # amcheck installed, and this account may run it  # fmt: skip
-        indexes = connection.execute(text(
-            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam "
-            "WHERE a.amname = 'btree' AND c.relnamespace = current_schema()::regnamespace"
-        )).scalars().all()  # fmt: skip
+        problems += [
+            f"database: a row of {row[0]} refers to a missing row of {row[2]}"
+            for row in connection.exec_driver_sql("PRAGMA foreign_key_check")
+        ]
+    elif connection.scalar(
+        text(
+            "SELECT has_function_privilege(f, 'EXECUTE') FROM to_regprocedure('bt_index_check(regclass)') "
+            "AS f WHERE f IS NOT NULL"
+        )
+    ):  # amcheck installed, and this account may run it
+        indexes = (
+            connection.execute(
+                text(
+                    "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam "
+                    "WHERE a.amname = 'btree' AND c.relnamespace = current_schema()::regnamespace"
+                )
+            )
+            .scalars()
+            .all()
+        )
         for index in indexes:
             try:
                 with connection.begin_nested():
@@ -84,7 +100,9 @@ def _media(recordings: list[tuple[str, str, bool]], media: MediaStore) -> tuple[
         path = media.path(name)
         if withdrawn:
             if path.exists():
-                problems.append(f"recording {code}: its participant withdrew consent, but its media file is still in the store")
+                problems.append(
+                    f"recording {code}: its participant withdrew consent, but its media file is still in the store"
+                )
         elif not path.exists():
             problems.append(f"recording {code}: media file missing (lost)")
         elif name not in hashes:
@@ -113,6 +131,12 @@ def verify(store: Store, pi: Account, media: MediaStore) -> Verification:
     problems += found + _ratings(store, pi)
     done = Verification(problems, len(recordings), sum(w for _, _, w in recordings), unhashed, checked)
     with store.write() as db:
-        audit.record(db, pi.name, "study.verify", "study", None,
-                     new={"problems": len(problems), "recordings": done.recordings, "withdrawn": done.withdrawn})  # fmt: skip
+        audit.record(
+            db,
+            pi.name,
+            "study.verify",
+            "study",
+            None,
+            new={"problems": len(problems), "recordings": done.recordings, "withdrawn": done.withdrawn},
+        )
     return done

@@ -37,29 +37,44 @@ def withdraw(store: Store, pi: Account, media: MediaStore, participant: str, rea
     with store.write() as db:
         declared = db.get(StudySetting, "withdrawn_ratings")
         if declared is None:
-            raise ValueError("the study's codebook does not say what happens to a withdrawn participant's ratings: "
-                             f"declare [study] withdrawn_ratings = {' or '.join(map(repr, WITHDRAWN_RATINGS))} "
-                             "and run obscode init --codebook FILE")  # fmt: skip
+            raise ValueError(
+                "the study's codebook does not say what happens to a withdrawn participant's ratings: "
+                f"declare [study] withdrawn_ratings = {' or '.join(map(repr, WITHDRAWN_RATINGS))} "
+                "and run obscode init --codebook FILE"
+            )
         person = db.scalar(select(Participant).where(Participant.external_id == participant.strip()))
         if person is None:
             raise ValueError("no participant with that id in the study (ids are as in the import manifest)")
         earlier = db.get(Withdrawal, person.id)
         if earlier is not None:
-            raise ValueError(f"this participant's consent was already withdrawn on {earlier.at:%Y-%m-%d}; "
-                             "her media were deleted then")  # fmt: skip
+            raise ValueError(
+                f"this participant's consent was already withdrawn on {earlier.at:%Y-%m-%d}; "
+                "her media were deleted then"
+            )
         recordings = db.execute(
-            select(Recording.id, Recording.media_name).join(RecordingKey, RecordingKey.recording_id == Recording.id)
+            select(Recording.id, Recording.media_name)
+            .join(RecordingKey, RecordingKey.recording_id == Recording.id)
             .where(RecordingKey.participant_id == person.id)
-        ).all()  # fmt: skip
+        ).all()
         ids = [recording_id for recording_id, _ in recordings]
         # A recording a PI already excluded (a coder's flag) is out of the queues already; its exclusion stands.
         excluded = set(db.scalars(select(Exclusion.recording_id).where(Exclusion.recording_id.in_(ids))))
         kept = declared.value == "keep"
         db.add(Withdrawal(participant_id=person.id, reason=reason, ratings_kept=kept, by=pi.name))
-        db.add_all(Exclusion(recording_id=r, cause="withdrawal", ratings_count=kept, reason="", by=pi.name)
-                   for r in ids if r not in excluded)  # fmt: skip
-        audit.record(db, pi.name, "participant.withdraw", "participant", person.id,
-                     new={"recordings": len(ids), "ratings_kept": kept}, reason=reason)  # fmt: skip
+        db.add_all(
+            Exclusion(recording_id=r, cause="withdrawal", ratings_count=kept, reason="", by=pi.name)
+            for r in ids
+            if r not in excluded
+        )
+        audit.record(
+            db,
+            pi.name,
+            "participant.withdraw",
+            "participant",
+            person.id,
+            new={"recordings": len(ids), "ratings_kept": kept},
+            reason=reason,
+        )
         db.flush()  # the rows are sound before any file goes
         media.delete([name for _, name in recordings])
     return Withdrawn(len(ids), kept)

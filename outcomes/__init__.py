@@ -24,8 +24,27 @@ from .table import (
 )
 
 __all__ = [
-    "ALL_ARMS", "FOLLOW_UP_FIELDS", "ROW_FIELDS", "ArmScores", "Change", "ClassComparison", "Comparison", "Effect",
-    "OutcomeTables", "Proportion", "ScoreComparison", "change_from_baseline", "check_scores", "class_changes",
-    "clopper_pearson", "compare_classes", "compare_scores", "hedges_g", "mean_difference", "outcome_tables", "proportion",
-    "risk_difference", "risk_ratio",
-]  # fmt: skip
+    "ALL_ARMS",
+    "FOLLOW_UP_FIELDS",
+    "ROW_FIELDS",
+    "ArmScores",
+    "Change",
+    "ClassComparison",
+    "Comparison",
+    "Effect",
+    "OutcomeTables",
+    "Proportion",
+    "ScoreComparison",
+    "change_from_baseline",
+    "check_scores",
+    "class_changes",
+    "clopper_pearson",
+    "compare_classes",
+    "compare_scores",
+    "hedges_g",
+    "mean_difference",
+    "outcome_tables",
+    "proportion",
+    "risk_difference",
+    "risk_ratio",
+]

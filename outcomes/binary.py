@@ -56,8 +56,14 @@ def risk_difference(a: int, n1: int, c: int, n2: int, confidence: float = 0.95) 
     p1, p2 = a / n1, c / n2
     se = math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
     if se == 0:
-        return interval_undefined(name, p1 - p2, se, confidence, WALD,
-                                  "everyone in each arm is in the same class, so the Wald interval has zero width")  # fmt: skip
+        return interval_undefined(
+            name,
+            p1 - p2,
+            se,
+            confidence,
+            WALD,
+            "everyone in each arm is in the same class, so the Wald interval has zero width",
+        )
     half = _z(confidence) * se
     return Effect(name, p1 - p2, (p1 - p2 - half, p1 - p2 + half), se, confidence, WALD)
 
@@ -105,8 +111,9 @@ def _katz(name: str, a: float, n1: float, c: float, n2: float, confidence: float
     rr = (a / n1) / (c / n2)
     se = math.sqrt(1 / a - 1 / n1 + 1 / c - 1 / n2)
     if se == 0:
-        return interval_undefined(name, rr, se, confidence, method,
-                                  "everyone in both arms is in class, so the log interval has zero width")  # fmt: skip
+        return interval_undefined(
+            name, rr, se, confidence, method, "everyone in both arms is in class, so the log interval has zero width"
+        )
     half = _z(confidence) * se
     return Effect(name, rr, (math.exp(math.log(rr) - half), math.exp(math.log(rr) + half)), se, confidence, method)
 
@@ -121,7 +128,9 @@ class ClassComparison:
     risk_ratio: Effect
 
 
-def compare_classes(a: int, n1: int, c: int, n2: int, confidence: float = 0.95, *, correction: bool = False) -> ClassComparison:
+def compare_classes(
+    a: int, n1: int, c: int, n2: int, confidence: float = 0.95, *, correction: bool = False
+) -> ClassComparison:
     """``a`` of ``n1`` treatment and ``c`` of ``n2`` control participants in class, compared.
 
     Each arm's share with its Clopper-Pearson interval (:func:`~outcomes.proportion.proportion`),

@@ -33,7 +33,11 @@ class Effect:
     def __str__(self) -> str:
         if not self.defined:
             return f"{self.statistic}: undefined ({self.undefined})"
-        ci = f" (undefined interval: {self.undefined})" if math.isnan(self.ci[0]) else f" [{self.ci[0]:.3f}, {self.ci[1]:.3f}]"
+        ci = (
+            f" (undefined interval: {self.undefined})"
+            if math.isnan(self.ci[0])
+            else f" [{self.ci[0]:.3f}, {self.ci[1]:.3f}]"
+        )
         return f"{self.statistic} {self.estimate:.3f}{ci}"
 
 
@@ -42,6 +46,10 @@ def undefined(statistic: str, reason: str, confidence: float, method: str = "") 
     return Effect(statistic, NAN, confidence=confidence, method=method, undefined=reason)
 
 
-def interval_undefined(statistic: str, estimate: float, se: float, confidence: float, method: str, reason: str) -> Effect:
+def interval_undefined(
+    statistic: str, estimate: float, se: float, confidence: float, method: str, reason: str
+) -> Effect:
     """An :class:`Effect` whose estimate stands but whose interval does not."""
-    return Effect(statistic, estimate, se=se, confidence=confidence, method=method, undefined=f"interval undefined: {reason}")
+    return Effect(
+        statistic, estimate, se=se, confidence=confidence, method=method, undefined=f"interval undefined: {reason}"
+    )

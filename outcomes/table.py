@@ -18,14 +18,32 @@ from .proportion import clopper_pearson
 COLUMNS = ("participant", "arm", "timepoint", "subscale", "score")
 
 ROW_FIELDS = (
-    "subscale", "timepoint", "n_treatment", "events_treatment", "n_control", "events_control",
-    "risk_difference", "risk_difference_ci_low", "risk_difference_ci_high",
-    "risk_ratio", "risk_ratio_ci_low", "risk_ratio_ci_high",
-    "change_treatment", "change_control", "change_difference",
-    "mean_treatment", "sd_treatment", "mean_control", "sd_control",
-    "mean_difference", "mean_difference_ci_low", "mean_difference_ci_high",
-    "hedges_g", "hedges_g_ci_low", "hedges_g_ci_high",
-)  # fmt: skip
+    "subscale",
+    "timepoint",
+    "n_treatment",
+    "events_treatment",
+    "n_control",
+    "events_control",
+    "risk_difference",
+    "risk_difference_ci_low",
+    "risk_difference_ci_high",
+    "risk_ratio",
+    "risk_ratio_ci_low",
+    "risk_ratio_ci_high",
+    "change_treatment",
+    "change_control",
+    "change_difference",
+    "mean_treatment",
+    "sd_treatment",
+    "mean_control",
+    "sd_control",
+    "mean_difference",
+    "mean_difference_ci_low",
+    "mean_difference_ci_high",
+    "hedges_g",
+    "hedges_g_ci_low",
+    "hedges_g_ci_high",
+)
 FOLLOW_UP_FIELDS = ("timepoint", "arm", "n", "of", "rate", "ci_low", "ci_high")
 ALL_ARMS = "all"
 
@@ -44,25 +62,46 @@ class Comparison:
         """This comparison as one row of :data:`ROW_FIELDS` (NaN where undefined)."""
         c, s = self.classes, self.scores
         fields: dict[str, object] = {
-            "subscale": self.subscale, "timepoint": self.timepoint,
-            "n_treatment": c.treatment.n, "events_treatment": c.treatment.events,
-            "n_control": c.control.n, "events_control": c.control.events,
-        }  # fmt: skip
-        for name, effect in (("risk_difference", c.risk_difference), ("risk_ratio", c.risk_ratio),
-                             ("mean_difference", s.mean_difference), ("hedges_g", s.hedges_g)):  # fmt: skip
+            "subscale": self.subscale,
+            "timepoint": self.timepoint,
+            "n_treatment": c.treatment.n,
+            "events_treatment": c.treatment.events,
+            "n_control": c.control.n,
+            "events_control": c.control.events,
+        }
+        for name, effect in (
+            ("risk_difference", c.risk_difference),
+            ("risk_ratio", c.risk_ratio),
+            ("mean_difference", s.mean_difference),
+            ("hedges_g", s.hedges_g),
+        ):
             fields |= {name: effect.estimate, f"{name}_ci_low": effect.ci[0], f"{name}_ci_high": effect.ci[1]}
-        fields |= {"change_treatment": self.change.treatment, "change_control": self.change.control,
-                   "change_difference": self.change.difference,
-                   "mean_treatment": s.treatment.mean, "sd_treatment": s.treatment.sd,
-                   "mean_control": s.control.mean, "sd_control": s.control.sd}  # fmt: skip
+        fields |= {
+            "change_treatment": self.change.treatment,
+            "change_control": self.change.control,
+            "change_difference": self.change.difference,
+            "mean_treatment": s.treatment.mean,
+            "sd_treatment": s.treatment.sd,
+            "mean_control": s.control.mean,
+            "sd_control": s.control.sd,
+        }
         return {name: fields[name] for name in ROW_FIELDS}
 
     def notes(self) -> list[str]:
         """Why any statistic of this comparison is undefined, one line each."""
-        effects = (self.classes.risk_difference, self.classes.risk_ratio, self.scores.mean_difference, self.scores.hedges_g)
-        return [f"{self.subscale} at {self.timepoint}: {e.statistic} {e.undefined}" if e.defined
-                else f"{self.subscale} at {self.timepoint}: {e.statistic} undefined: {e.undefined}"
-                for e in effects if e.undefined]  # fmt: skip
+        effects = (
+            self.classes.risk_difference,
+            self.classes.risk_ratio,
+            self.scores.mean_difference,
+            self.scores.hedges_g,
+        )
+        return [
+            f"{self.subscale} at {self.timepoint}: {e.statistic} {e.undefined}"
+            if e.defined
+            else f"{self.subscale} at {self.timepoint}: {e.statistic} undefined: {e.undefined}"
+            for e in effects
+            if e.undefined
+        ]
 
 
 @dataclass(frozen=True)
@@ -108,8 +147,10 @@ def _arms(frame: pd.DataFrame, control: str, treatment: str | None) -> tuple[str
     if treatment is None:
         return None, [f"every row is in the control arm {control!r}: there is no arm to compare it with"]
     stray = ~frame["arm"].isin([control, treatment])
-    return treatment, [f"row {row}: arm {arm!r} is a third arm; outcomes compare {treatment!r} with the control {control!r}"
-                       for row, arm in frame.loc[stray, "arm"].items()]  # fmt: skip
+    return treatment, [
+        f"row {row}: arm {arm!r} is a third arm; outcomes compare {treatment!r} with the control {control!r}"
+        for row, arm in frame.loc[stray, "arm"].items()
+    ]
 
 
 def _two_arms(frame: pd.DataFrame, randomised: Mapping[str, str] | None) -> list[str]:
@@ -117,15 +158,20 @@ def _two_arms(frame: pd.DataFrame, randomised: Mapping[str, str] | None) -> list
     by_participant = frame.groupby("participant", sort=False)
     first_arm = by_participant["arm"].transform("first")
     first_row = pd.Series(frame.index, index=frame.index).groupby(frame["participant"], sort=False).transform("first")
-    problems = [f"row {row}: participant {frame.at[row, 'participant']!r} is in arm {frame.at[row, 'arm']!r} here "
-                f"but in arm {first_arm[row]!r} in row {first_row[row]}"
-                for row in frame.index[frame["arm"] != first_arm]]  # fmt: skip
+    problems = [
+        f"row {row}: participant {frame.at[row, 'participant']!r} is in arm {frame.at[row, 'arm']!r} here "
+        f"but in arm {first_arm[row]!r} in row {first_row[row]}"
+        for row in frame.index[frame["arm"] != first_arm]
+    ]
     if randomised is not None:
         allocated = frame["participant"].astype(object).map(randomised)  # NaN where not allocated
         for row in frame.index[(frame["arm"] == first_arm) & allocated.ne(frame["arm"].astype(object))]:
             who, arm = frame.at[row, "participant"], frame.at[row, "arm"]
-            problems.append(f"row {row}: participant {who!r} (arm {arm!r}) is not in the allocation" if pd.isna(allocated[row])
-                            else f"row {row}: participant {who!r} is allocated to {allocated[row]!r}, not to arm {arm!r}")  # fmt: skip
+            problems.append(
+                f"row {row}: participant {who!r} (arm {arm!r}) is not in the allocation"
+                if pd.isna(allocated[row])
+                else f"row {row}: participant {who!r} is allocated to {allocated[row]!r}, not to arm {arm!r}"
+            )
     return problems
 
 
@@ -160,27 +206,39 @@ def check_scores(
         scores = scores.reset_index(drop=True)  # rows must be told apart; positions then name them
     missing = [c for c in COLUMNS if c not in scores.columns]
     if missing:
-        raise RatingsError([f"column{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing "
-                            f"(the scores need {', '.join(COLUMNS)})"])  # fmt: skip
+        raise RatingsError(
+            [
+                f"column{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing "
+                f"(the scores need {', '.join(COLUMNS)})"
+            ]
+        )
     frame = scores.loc[:, list(COLUMNS)].copy()
     text = ["participant", "arm", "timepoint", "subscale"]
     for column in text:
         frame[column] = frame[column].astype("string").str.strip()
     blank = {column: is_missing(frame[column].to_numpy()) for column in COLUMNS}
-    problems = [f"row {row}: field '{column}' is blank" for position, row in enumerate(frame.index)
-                for column in COLUMNS if blank[column][position]]  # fmt: skip
+    problems = [
+        f"row {row}: field '{column}' is blank"
+        for position, row in enumerate(frame.index)
+        for column in COLUMNS
+        if blank[column][position]
+    ]
     frame = frame[~np.logical_or.reduce(list(blank.values()))]
     if not isinstance(scales, Scale):
         unknown = ~frame["subscale"].isin(list(scales))
-        problems += [f"row {row}: subscale {name!r} has no declared scale (declared: {', '.join(scales)})"
-                     for row, name in frame.loc[unknown, "subscale"].items()]  # fmt: skip
+        problems += [
+            f"row {row}: subscale {name!r} has no declared scale (declared: {', '.join(scales)})"
+            for row, name in frame.loc[unknown, "subscale"].items()
+        ]
         frame = frame[~unknown]
     if timepoints is not None and baseline not in timepoints:
         problems.append(f"the baseline {baseline!r} is not among the declared timepoints ({', '.join(timepoints)})")
     if timepoints is not None:
         undeclared = ~frame["timepoint"].isin(list(timepoints))
-        problems += [f"row {row}: timepoint {name!r} is not declared (declared: {', '.join(timepoints)})"
-                     for row, name in frame.loc[undeclared, "timepoint"].items()]  # fmt: skip
+        problems += [
+            f"row {row}: timepoint {name!r} is not declared (declared: {', '.join(timepoints)})"
+            for row, name in frame.loc[undeclared, "timepoint"].items()
+        ]
         frame = frame[~undeclared]
     if not frame.empty and baseline not in set(frame["timepoint"]):
         problems.append(f"no row is at the baseline timepoint {baseline!r}")
@@ -202,8 +260,10 @@ def check_scores(
             continue
         levels[rows], in_class[rows] = scale.levels[index], (index >= scale.threshold_index).astype(int)
     repeated = frame[frame.duplicated(["participant", "timepoint", "subscale"], keep=False)]
-    problems += [f"{_rows(group.index)}: the same participant, timepoint and subscale scored more than once"
-                 for _, group in repeated.groupby(["participant", "timepoint", "subscale"], sort=False)]  # fmt: skip
+    problems += [
+        f"{_rows(group.index)}: the same participant, timepoint and subscale scored more than once"
+        for _, group in repeated.groupby(["participant", "timepoint", "subscale"], sort=False)
+    ]
     if frame.empty and not problems:
         problems.append("no scores")
     if problems:
@@ -213,8 +273,14 @@ def check_scores(
     return clean
 
 
-def _follow_up(clean: pd.DataFrame, arms: tuple[str, str], baseline: str, timepoints: tuple[str, ...],
-               randomised: Mapping[str, str] | None, confidence: float) -> pd.DataFrame:  # fmt: skip
+def _follow_up(
+    clean: pd.DataFrame,
+    arms: tuple[str, str],
+    baseline: str,
+    timepoints: tuple[str, ...],
+    randomised: Mapping[str, str] | None,
+    confidence: float,
+) -> pd.DataFrame:
     """Participants seen (any score) at each timepoint, of those randomised, per arm and in both together."""
     if randomised is None:
         at_baseline = clean[clean["timepoint"] == baseline]
@@ -281,11 +347,26 @@ def outcome_tables(
     >>> tables.follow_up.loc[tables.follow_up.timepoint == "post", ["arm", "n", "of", "rate"]].to_numpy().tolist()
     [['VIPP', 2, 2, 1.0], ['UC', 2, 2, 1.0], ['all', 4, 4, 1.0]]
     """
-    clean = check_scores(scores, scales, control=control, baseline=baseline, treatment=treatment,
-                         timepoints=timepoints, randomised=randomised)  # fmt: skip
+    clean = check_scores(
+        scores,
+        scales,
+        control=control,
+        baseline=baseline,
+        treatment=treatment,
+        timepoints=timepoints,
+        randomised=randomised,
+    )
     treatment = clean.attrs["treatment"]
-    order = tuple(timepoints) if timepoints is not None else (baseline, *dict.fromkeys(clean["timepoint"][clean["timepoint"] != baseline]))
-    subscales = [s for s in scales if s in set(clean["subscale"])] if not isinstance(scales, Scale) else list(dict.fromkeys(clean["subscale"]))
+    order = (
+        tuple(timepoints)
+        if timepoints is not None
+        else (baseline, *dict.fromkeys(clean["timepoint"][clean["timepoint"] != baseline]))
+    )
+    subscales = (
+        [s for s in scales if s in set(clean["subscale"])]
+        if not isinstance(scales, Scale)
+        else list(dict.fromkeys(clean["subscale"]))
+    )
     analysed = _complete(clean, order) if complete_case else clean
     comparisons: dict[tuple[str, str], Comparison] = {}
     for subscale in subscales:
@@ -293,18 +374,38 @@ def outcome_tables(
         for timepoint in order:
             at = analysed[(analysed["subscale"] == subscale) & (analysed["timepoint"] == timepoint)]
             one, two = at[at["arm"] == treatment], at[at["arm"] == control]
-            classes[timepoint] = compare_classes(int(one["in_class"].sum()), len(one), int(two["in_class"].sum()), len(two),
-                                                 confidence, correction=correction)  # fmt: skip
+            classes[timepoint] = compare_classes(
+                int(one["in_class"].sum()),
+                len(one),
+                int(two["in_class"].sum()),
+                len(two),
+                confidence,
+                correction=correction,
+            )
             scored[timepoint] = compare_scores(one["score"], two["score"], confidence)
         for timepoint in order:
             change = NO_CHANGE if timepoint == baseline else change_from_baseline(classes[baseline], classes[timepoint])
-            comparisons[subscale, timepoint] = Comparison(subscale, timepoint, classes[timepoint], scored[timepoint], change)
+            comparisons[subscale, timepoint] = Comparison(
+                subscale, timepoint, classes[timepoint], scored[timepoint], change
+            )
     rows = pd.DataFrame([c.row() for c in comparisons.values()], columns=list(ROW_FIELDS))
     follow_up = _follow_up(clean, (treatment, control), baseline, order, randomised, confidence)
     notes = tuple(note for c in comparisons.values() for note in c.notes())
     used = {subscale: scales if isinstance(scales, Scale) else scales[subscale] for subscale in subscales}
-    return OutcomeTables(rows, follow_up, comparisons, notes, treatment, control, baseline, order,
-                         complete_case, correction, confidence, used)  # fmt: skip
+    return OutcomeTables(
+        rows,
+        follow_up,
+        comparisons,
+        notes,
+        treatment,
+        control,
+        baseline,
+        order,
+        complete_case,
+        correction,
+        confidence,
+        used,
+    )
 
 
 def class_changes(clean: pd.DataFrame, baseline: str) -> pd.DataFrame:
@@ -323,10 +424,19 @@ def class_changes(clean: pd.DataFrame, baseline: str) -> pd.DataFrame:
     [['VIPP', 0, 1, 1], ['UC', 1, 1, 1]]
     """
     key = ["subscale", "participant"]
-    at_baseline = clean.loc[clean["timepoint"] == baseline, [*key, "in_class"]].rename(columns={"in_class": "class_baseline"})
+    at_baseline = clean.loc[clean["timepoint"] == baseline, [*key, "in_class"]].rename(
+        columns={"in_class": "class_baseline"}
+    )
     later = clean[clean["timepoint"] != baseline].rename(columns={"in_class": "class_then"}).merge(at_baseline, on=key)
     levels = ["subscale", "timepoint", "arm", "class_baseline", "class_then"]
-    every = pd.MultiIndex.from_product([list(dict.fromkeys(clean["subscale"])),
-                                        list(dict.fromkeys(clean.loc[clean["timepoint"] != baseline, "timepoint"])),
-                                        [clean.attrs["treatment"], clean.attrs["control"]], [0, 1], [0, 1]], names=levels)  # fmt: skip
+    every = pd.MultiIndex.from_product(
+        [
+            list(dict.fromkeys(clean["subscale"])),
+            list(dict.fromkeys(clean.loc[clean["timepoint"] != baseline, "timepoint"])),
+            [clean.attrs["treatment"], clean.attrs["control"]],
+            [0, 1],
+            [0, 1],
+        ],
+        names=levels,
+    )
     return later.groupby(levels).size().reindex(every, fill_value=0).rename("n").reset_index()

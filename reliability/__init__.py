@@ -21,8 +21,28 @@ from .scale import Scale, ScoreError
 from .summary import COLUMNS, STATISTICS, RatingsError, agreement_table
 
 __all__ = [
-    "COLUMNS", "KOO_LI", "KRIPPENDORFF", "LANDIS_KOCH", "STATISTICS", "Bootstrap", "Estimate",
-    "RatingsError", "Scale", "ScoreError", "TooFewUnitsError", "agreement_table", "agreement_weights",
-    "band", "class_agreement", "cohen_kappa", "confusion_matrix", "gwet_ac", "gwet_from_table", "icc",
-    "kappa_from_table", "krippendorff_alpha", "percent_agreement", "resolve_seed",
-]  # fmt: skip
+    "COLUMNS",
+    "KOO_LI",
+    "KRIPPENDORFF",
+    "LANDIS_KOCH",
+    "STATISTICS",
+    "Bootstrap",
+    "Estimate",
+    "RatingsError",
+    "Scale",
+    "ScoreError",
+    "TooFewUnitsError",
+    "agreement_table",
+    "agreement_weights",
+    "band",
+    "class_agreement",
+    "cohen_kappa",
+    "confusion_matrix",
+    "gwet_ac",
+    "gwet_from_table",
+    "icc",
+    "kappa_from_table",
+    "krippendorff_alpha",
+    "percent_agreement",
+    "resolve_seed",
+]

@@ -45,7 +45,9 @@ def agreement_tables(tables: np.ndarray, steps: int, confidence: float = 0.95) -
     close = np.abs(np.subtract.outer(np.arange(k), np.arange(k))) <= steps
     agreeing, n = (tables * close).sum(axis=(-2, -1)), tables.sum(axis=(-2, -1))
     share = agreeing / n
-    return Estimates(share, np.full(share.shape, np.nan), *wilson_interval(agreeing, n, confidence), np.full(share.shape, ""))
+    return Estimates(
+        share, np.full(share.shape, np.nan), *wilson_interval(agreeing, n, confidence), np.full(share.shape, "")
+    )
 
 
 def class_tables(tables: np.ndarray, scale: Scale) -> np.ndarray:
@@ -58,8 +60,15 @@ def class_tables(tables: np.ndarray, scale: Scale) -> np.ndarray:
 
 def _proportion(name: str, agreeing: int, pairs: Pairs, confidence: float) -> Estimate:
     low, high = wilson_interval(agreeing, pairs.n, confidence)
-    return Estimate(name, agreeing / pairs.n, pairs.n, (float(low), float(high)), confidence=confidence,
-                    method=WILSON, n_dropped=pairs.n_dropped)  # fmt: skip
+    return Estimate(
+        name,
+        agreeing / pairs.n,
+        pairs.n,
+        (float(low), float(high)),
+        confidence=confidence,
+        method=WILSON,
+        n_dropped=pairs.n_dropped,
+    )
 
 
 def percent_agreement(
@@ -82,9 +91,7 @@ def percent_agreement(
     return _proportion(name, agreeing, pairs, confidence)
 
 
-def class_agreement(
-    a: ArrayLike, b: ArrayLike, scale: Scale, *, confidence: float = 0.95
-) -> tuple[Estimate, Estimate]:
+def class_agreement(a: ArrayLike, b: ArrayLike, scale: Scale, *, confidence: float = 0.95) -> tuple[Estimate, Estimate]:
     """Exact agreement and unweighted Cohen's kappa on the class each score falls in.
 
     The class is ``score >= scale.threshold`` (for EA sensitivity, 5.5 and above is

@@ -5,8 +5,14 @@ from __future__ import annotations
 import math
 
 # (lower bound, label), highest first.
-LANDIS_KOCH = ((0.81, "almost perfect"), (0.61, "substantial"), (0.41, "moderate"), (0.21, "fair"),
-               (0.0, "slight"), (-math.inf, "poor"))  # fmt: skip
+LANDIS_KOCH = (
+    (0.81, "almost perfect"),
+    (0.61, "substantial"),
+    (0.41, "moderate"),
+    (0.21, "fair"),
+    (0.0, "slight"),
+    (-math.inf, "poor"),
+)
 """Landis & Koch (1977), Biometrics 33:159, for kappa and kappa-like coefficients."""
 
 KRIPPENDORFF = ((0.800, "reliable"), (0.667, "tentative"), (-math.inf, "unreliable"))

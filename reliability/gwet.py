@@ -101,8 +101,17 @@ def _estimate(
     low, high = _interval(ac, se, n, confidence)
     name = "Gwet AC1" if weights_name(weights) == "none" else f"Gwet AC2 ({weights_name(weights)})"
     details = {"p_observed": float(p_a), "p_expected": float(p_e)}
-    return Estimate(name, float(ac), int(n), (float(low), float(high)), float(se), confidence, METHOD[form],
-                    n_dropped, details=details)  # fmt: skip
+    return Estimate(
+        name,
+        float(ac),
+        int(n),
+        (float(low), float(high)),
+        float(se),
+        confidence,
+        METHOD[form],
+        n_dropped,
+        details=details,
+    )
 
 
 def gwet_from_table(

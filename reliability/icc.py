@@ -98,7 +98,9 @@ def _from_mean_squares(
     denominator = single if measures == "single" else average
     floor = _RELATIVE_TOLERANCE * (msr + msc + mse)
     constant = (msr == 0) & (msc == 0) & (mse == 0)
-    reason = np.where(constant, UNDEFINED_REASON, np.where((denominator <= floor) | (single <= floor), NOT_POSITIVE, ""))
+    reason = np.where(
+        constant, UNDEFINED_REASON, np.where((denominator <= floor) | (single <= floor), NOT_POSITIVE, "")
+    )
     defined = reason == ""
     with np.errstate(divide="ignore", invalid="ignore"):
         bounds = _single_interval(msr, msc, mse, (msr - mse) / single, n, k, confidence)
@@ -111,7 +113,9 @@ def _from_mean_squares(
     return Estimates(rho, np.full(rho.shape, np.nan), low, high, reason)
 
 
-def icc_tables(tables: np.ndarray, scale: Scale, measures: Measures = "single", *, confidence: float = 0.95) -> Estimates:
+def icc_tables(
+    tables: np.ndarray, scale: Scale, measures: Measures = "single", *, confidence: float = 0.95
+) -> Estimates:
     """ICC(A,1) or ICC(A,k) of two coders for each K x K table of level counts in a batch (..., K, K).
 
     Cell (i, j) stands for the units coder a scored at level i and coder b at level j; the same
@@ -125,9 +129,7 @@ def icc_tables(tables: np.ndarray, scale: Scale, measures: Measures = "single", 
     return _from_mean_squares(*mean_squares, counts.sum(axis=-1), 2, measures, confidence)
 
 
-def icc(
-    data: ArrayLike, scale: Scale, measures: Measures = "single", *, confidence: float = 0.95
-) -> Estimate:
+def icc(data: ArrayLike, scale: Scale, measures: Measures = "single", *, confidence: float = 0.95) -> Estimate:
     """ICC(A,1) (``measures="single"``) or ICC(A,k) (``"average"``) of a coders x units matrix.
 
     Scores are validated on ``scale`` and treated as interval. Units missing any coder's
@@ -164,5 +166,13 @@ def icc(
         return undefined(name, n, str(result.undefined), n_dropped)
     details = {"ms_units": msr, "ms_coders": msc, "ms_error": mse, "coders": float(k)}
     interval = (float(result.low), float(result.high))
-    return Estimate(name, float(result.estimate), n, interval, confidence=confidence, method=MCGRAW_WONG,
-                    n_dropped=n_dropped, details=details)
+    return Estimate(
+        name,
+        float(result.estimate),
+        n,
+        interval,
+        confidence=confidence,
+        method=MCGRAW_WONG,
+        n_dropped=n_dropped,
+        details=details,
+    )

@@ -48,7 +48,9 @@ def _occupied(table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return table[rows, cols].astype(float), rows, cols
 
 
-def _standard_errors(p: np.ndarray, w: np.ndarray, kappa: ArrayLike, p_e: ArrayLike, n: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+def _standard_errors(
+    p: np.ndarray, w: np.ndarray, kappa: ArrayLike, p_e: ArrayLike, n: ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
     """Large-sample SE of weighted kappa, and its SE under kappa = 0, for tables p (..., k, k).
 
     Fleiss, Cohen & Everitt (1969), Psychol Bull 72:323, with wbar_i. = sum_j p_.j w_ij and
@@ -66,7 +68,9 @@ def _standard_errors(p: np.ndarray, w: np.ndarray, kappa: ArrayLike, p_e: ArrayL
     scale = n * (1 - p_e) ** 2
     mean = (kappa - p_e * (1 - kappa))[..., None, None]
     var = (p * (w - margin_sum * (1 - kappa)[..., None, None] - mean) ** 2).sum(axis=(-2, -1)) / scale
-    var0 = (row[..., :, None] * col[..., None, :] * (w - margin_sum + p_e[..., None, None]) ** 2).sum(axis=(-2, -1)) / scale
+    var0 = (row[..., :, None] * col[..., None, :] * (w - margin_sum + p_e[..., None, None]) ** 2).sum(
+        axis=(-2, -1)
+    ) / scale
     return np.sqrt(var), np.sqrt(var0)
 
 

@@ -99,9 +99,7 @@ class Scale:
         if self.step <= 0:
             raise ValueError(f"a scale's step must be positive, not {_fmt(self.step)}")
         if self.high <= self.low:
-            raise ValueError(
-                f"a scale's high end ({_fmt(self.high)}) must be above its low end ({_fmt(self.low)})"
-            )
+            raise ValueError(f"a scale's high end ({_fmt(self.high)}) must be above its low end ({_fmt(self.low)})")
         span = (self.high - self.low) / self.step
         if abs(span - round(span)) > _GRID_TOLERANCE:
             raise ValueError(
@@ -110,9 +108,7 @@ class Scale:
         if self.threshold is not None:
             t = self._grid_position(np.array([self.threshold]))[0]
             if not (abs(t - round(t)) <= _GRID_TOLERANCE and 1 <= round(t) <= self.k - 1):
-                raise ValueError(
-                    f"threshold {_fmt(self.threshold)} must be a level of {self} above its lowest level"
-                )
+                raise ValueError(f"threshold {_fmt(self.threshold)} must be a level of {self} above its lowest level")
 
     def __str__(self) -> str:
         return f"the scale {_fmt(self.low)}-{_fmt(self.high)} in steps of {_fmt(self.step)}"

@@ -21,9 +21,18 @@ COLUMNS = ("unit", "coder", "subscale", "score")
 _MAX_LISTED = 20
 
 STATISTICS = (
-    "exact_agreement", "within_agreement", "kappa_linear", "kappa_quadratic", "class_agreement",
-    "class_kappa", "ac1", "ac2_quadratic", "icc_single", "icc_average", "alpha",
-)  # fmt: skip
+    "exact_agreement",
+    "within_agreement",
+    "kappa_linear",
+    "kappa_quadratic",
+    "class_agreement",
+    "class_kappa",
+    "ac1",
+    "ac2_quadratic",
+    "icc_single",
+    "icc_average",
+    "alpha",
+)
 
 
 class RatingsError(ValueError):
@@ -80,9 +89,15 @@ def _alpha_intervals(
     alpha: Estimates, pairs: list[np.ndarray], scale: Scale, level: Level, confidence: float, n_boot: int, seed: int
 ) -> Estimates:
     """``alpha`` with each pair's bootstrap SE and percentile interval, from its 2 x n scores."""
-    boot = [krippendorff_alpha(scores, scale, level, confidence=confidence, n_boot=n_boot, seed=seed) for scores in pairs]
-    return replace(alpha, se=np.array([e.se for e in boot]), low=np.array([e.ci[0] for e in boot]),
-                   high=np.array([e.ci[1] for e in boot]))  # fmt: skip
+    boot = [
+        krippendorff_alpha(scores, scale, level, confidence=confidence, n_boot=n_boot, seed=seed) for scores in pairs
+    ]
+    return replace(
+        alpha,
+        se=np.array([e.se for e in boot]),
+        low=np.array([e.ci[0] for e in boot]),
+        high=np.array([e.ci[1] for e in boot]),
+    )
 
 
 def _statistic_columns(estimates: dict[str, Estimates], listed: np.ndarray) -> dict[str, np.ndarray]:
@@ -100,8 +115,10 @@ def _statistic_columns(estimates: dict[str, Estimates], listed: np.ndarray) -> d
 def _notes(estimates: dict[str, Estimates], listed: np.ndarray) -> np.ndarray:
     """Why any statistic of each ``listed`` pair is undefined; for the others, that too few units were shared."""
     notes = np.full(listed.size, "fewer than two units scored by both coders", dtype=object)
-    notes[listed] = ["; ".join(f"{key} undefined: {reason}" for key, reason in zip(estimates, reasons, strict=True) if reason)
-                     for reasons in zip(*(e.undefined for e in estimates.values()), strict=True)]  # fmt: skip
+    notes[listed] = [
+        "; ".join(f"{key} undefined: {reason}" for key, reason in zip(estimates, reasons, strict=True) if reason)
+        for reasons in zip(*(e.undefined for e in estimates.values()), strict=True)
+    ]
     return notes
 
 
@@ -114,8 +131,12 @@ def _validate(ratings: pd.DataFrame, scales: Mapping[str, Scale] | Scale) -> pd.
     """The ratings with missing scores dropped and scores as numbers; RatingsError otherwise."""
     missing = [c for c in COLUMNS if c not in ratings.columns]
     if missing:
-        raise RatingsError([f"column{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing "
-                            f"(the ratings need {', '.join(COLUMNS)})"])  # fmt: skip
+        raise RatingsError(
+            [
+                f"column{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing "
+                f"(the ratings need {', '.join(COLUMNS)})"
+            ]
+        )
     frame = ratings.loc[:, list(COLUMNS)].copy()
     for column in ("unit", "coder", "subscale"):
         frame[column] = frame[column].astype("string").str.strip()
@@ -128,8 +149,10 @@ def _validate(ratings: pd.DataFrame, scales: Mapping[str, Scale] | Scale) -> pd.
     if not isinstance(scales, Scale):
         unknown = ~frame["subscale"].isin(list(scales))
         declared = ", ".join(scales)
-        problems += [f"row {row}: subscale '{name}' has no declared scale (declared: {declared})"
-                     for row, name in frame.loc[unknown, "subscale"].items()]  # fmt: skip
+        problems += [
+            f"row {row}: subscale '{name}' has no declared scale (declared: {declared})"
+            for row, name in frame.loc[unknown, "subscale"].items()
+        ]
         frame = frame[~unknown]
     frame = frame[~_blank(frame["score"])]
     numbers = pd.Series(np.nan, index=frame.index)
@@ -210,11 +233,19 @@ def agreement_table(
         if n_boot:
             both = [scores[[first[p], second[p]]] for p in pairs]
             estimates["alpha"] = _alpha_intervals(estimates["alpha"], both, scale, level, confidence, n_boot, seed)
-        rows.append(pd.DataFrame({
-            "subscale": subscale, "coder_a": wide.columns[first[shared]], "coder_b": wide.columns[second[shared]],
-            "n": n[shared], "n_unpaired": unpaired[shared], **_statistic_columns(estimates, enough),
-            "notes": _notes(estimates, enough),
-        }))  # fmt: skip
+        rows.append(
+            pd.DataFrame(
+                {
+                    "subscale": subscale,
+                    "coder_a": wide.columns[first[shared]],
+                    "coder_b": wide.columns[second[shared]],
+                    "n": n[shared],
+                    "n_unpaired": unpaired[shared],
+                    **_statistic_columns(estimates, enough),
+                    "notes": _notes(estimates, enough),
+                }
+            )
+        )
     if not rows:
         raise RatingsError(["no subscale has two coders who scored the same unit"])
     table = pd.concat(rows, ignore_index=True)

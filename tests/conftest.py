@@ -10,8 +10,9 @@ from tests.pg_cluster import ThrowawayCluster
 # Behaviour, never wall-clock: no per-example deadline on a shared 2-core machine. CI draws the same
 # examples every run (a red run must mean a change broke something); developers explore fresh ones,
 # and what they find is pinned as a regression test.
-settings.register_profile("obscode", deadline=None, max_examples=100, print_blob=True,
-                          derandomize=bool(os.environ.get("CI")))  # fmt: skip
+settings.register_profile(
+    "obscode", deadline=None, max_examples=100, print_blob=True, derandomize=bool(os.environ.get("CI"))
+)
 settings.load_profile("obscode")
 
 # Streamlit scripts that browser tests serve: run by `streamlit run`, never imported for doctests.
@@ -29,8 +30,11 @@ BROWSER_FIXTURES = {"page", "browser", "context"}
 # Fixtures that build a demo study or start servers, and modules whose tests convert media or run loads.
 SLOW_FIXTURES = {"demo", "own_cluster", "clips", "web_study", "web_media", "template"}
 SLOW_MODULES = (
-    "tests/bad_input/test_bad_input.py", "tests/faults/test_concurrent_coders.py", "tests/test_readme_setup.py",
-    "tests/coding_app/test_playback.py", "tests/coding_app/test_import_killed.py",
+    "tests/bad_input/test_bad_input.py",
+    "tests/faults/test_concurrent_coders.py",
+    "tests/test_readme_setup.py",
+    "tests/coding_app/test_playback.py",
+    "tests/coding_app/test_import_killed.py",
 )
 
 
@@ -57,9 +61,13 @@ def pytest_collection_modifyitems(config, items):
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,9 @@ def rows() -> dict[str, list[str]]:
     """The "Under attack" table's rows, by the first words of their suite cell."""
     section = README.read_text(encoding="utf-8").split("## Under attack", 1)[1].split("\n## ", 1)[0]
     table = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| suite")]
-    return {cells[0].split(" (")[0]: cells for cells in ([c.strip() for c in line.strip("|").split("|")] for line in table)}
+    return {
+        cells[0].split(" (")[0]: cells for cells in ([c.strip() for c in line.strip("|").split("|")] for line in table)
+    }
 
 
 def numbers(text: str) -> list[int]:

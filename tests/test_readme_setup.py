@@ -40,8 +40,16 @@ def run(line: str, here: Path) -> Path:
         elif words[0] == "source":
             assert (here / words[1]).resolve() == (ROOT / ".venv" / "bin" / "activate").resolve(), part
         elif words[0] == "obscode":
-            said = CliRunner().invoke(app, words[1:], env={"OBSCODE_PASSWORD": PASSWORD, "OBSCODE_DATABASE_URL": None,
-                                                          "OBSCODE_MEDIA_DIR": None, "OBSCODE_USER": None})  # fmt: skip
+            said = CliRunner().invoke(
+                app,
+                words[1:],
+                env={
+                    "OBSCODE_PASSWORD": PASSWORD,
+                    "OBSCODE_DATABASE_URL": None,
+                    "OBSCODE_MEDIA_DIR": None,
+                    "OBSCODE_USER": None,
+                },
+            )
             assert said.exit_code == 0, (part, said.output)
             assert "warning" not in said.stderr, (part, said.stderr)
         else:

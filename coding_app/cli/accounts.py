@@ -25,8 +25,13 @@ def _new_password() -> str:
 def user_add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Login name.")],
-    role: Annotated[list[str], typer.Option(help="coder (EA rater), fidelity (fidelity coder) or pi; "
-                                                 "repeat for someone who rates videos and codes fidelity.")],
+    role: Annotated[
+        list[str],
+        typer.Option(
+            help="coder (EA rater), fidelity (fidelity coder) or pi; "
+            "repeat for someone who rates videos and codes fidelity."
+        ),
+    ],
 ) -> None:
     """Add an account; the password is asked for (or read from OBSCODE_PASSWORD), never given on the command line."""
     store = ctx.obj.store()
@@ -42,11 +47,15 @@ def user_list(ctx: typer.Context) -> None:
     store = ctx.obj.store()
     rows = accounts.list_accounts(store, ctx.obj.pi(store))
     table = [("name", "roles", "active", "last sign-in", "password")] + [
-        (a.name, ", ".join(a.roles), "yes" if a.active else "no",
-         a.last_sign_in.strftime("%Y-%m-%d %H:%M UTC") if a.last_sign_in else "never",
-         "must change at next sign-in" if a.must_change_password else "")
+        (
+            a.name,
+            ", ".join(a.roles),
+            "yes" if a.active else "no",
+            a.last_sign_in.strftime("%Y-%m-%d %H:%M UTC") if a.last_sign_in else "never",
+            "must change at next sign-in" if a.must_change_password else "",
+        )
         for a in rows
-    ]  # fmt: skip
+    ]
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
@@ -74,7 +83,8 @@ def user_reset(ctx: typer.Context, name: NAME) -> None:
     store = ctx.obj.store()
     pi = ctx.obj.pi(store)
     password = os.environ.get("OBSCODE_NEW_PASSWORD") or typer.prompt(
-        f"Temporary password for {name}", hide_input=True, confirmation_prompt=True)
+        f"Temporary password for {name}", hide_input=True, confirmation_prompt=True
+    )
     accounts.reset_password(store, pi, name, password)
     typer.echo(f"reset {name}'s password: they sign in with the temporary one, then must choose a new one")
 

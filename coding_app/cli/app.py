@@ -48,7 +48,10 @@ def _said(error: Exception, typed: list[str]) -> tuple[str, int]:
         return str(error), UNAVAILABLE
     if isinstance(error, OSError) and not (isinstance(error, PermissionError) and error.errno is None):
         name = str(error.filename or "")
-        return f"{name if name and _typed(name, typed) else 'a file'}: {error.strerror or 'cannot be read or written'}", FILE_ERROR
+        return (
+            f"{name if name and _typed(name, typed) else 'a file'}: {error.strerror or 'cannot be read or written'}",
+            FILE_ERROR,
+        )
     return str(error), REFUSED
 
 
@@ -92,8 +95,10 @@ class Context:
         """
         missing = sqlite_file(self.db)
         if missing is not None and not missing.exists():
-            fail(f"no study database at {missing.resolve()}: run obscode in the study's folder, or point at the "
-                 "study with --db URL or OBSCODE_DATABASE_URL (obscode init starts a new study there)")  # fmt: skip
+            fail(
+                f"no study database at {missing.resolve()}: run obscode in the study's folder, or point at the "
+                "study with --db URL or OBSCODE_DATABASE_URL (obscode init starts a new study there)"
+            )
         store = Store(self.db)
         store.check()
         return store
@@ -124,14 +129,20 @@ def _ask_password(name: str) -> str:
         return typer.prompt(f"Password for {name} (PI account, needed for this command)", hide_input=True)
     except typer.Abort:  # Ctrl-C, or the end of input (no terminal to read from)
         typer.echo("", err=True)
-        fail(f"stopped: no password given for {name}; this command needs the PI's password "
-             "(OBSCODE_PASSWORD gives it where there is no terminal)")  # fmt: skip
+        fail(
+            f"stopped: no password given for {name}; this command needs the PI's password "
+            "(OBSCODE_PASSWORD gives it where there is no terminal)"
+        )
 
 
 def sqlite_file(url: str | None) -> Path | None:
     """The file of a SQLite study database (``--db``, ``OBSCODE_DATABASE_URL`` or the default), else None."""
     parsed = make_url(database_url(url))
-    return Path(parsed.database) if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") else None
+    return (
+        Path(parsed.database)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+        else None
+    )
 
 
 def study_location(url: str | None) -> str:
@@ -153,9 +164,17 @@ def progress_shown(stages: dict[str, str]) -> Iterator[Callable[[str, int, int],
 
         def tell(stage: str, done: int, total: int) -> None:
             if not shown:
-                shown.append(showing.enter_context(Progress(
-                    TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=Console(stderr=True))))  # fmt: skip
+                shown.append(
+                    showing.enter_context(
+                        Progress(
+                            TextColumn("{task.description}"),
+                            BarColumn(),
+                            MofNCompleteColumn(),
+                            TimeElapsedColumn(),
+                            console=Console(stderr=True),
+                        )
+                    )
+                )
             if stage not in tasks:
                 tasks[stage] = shown[0].add_task(stages.get(stage, stage), total=total)
             shown[0].update(tasks[stage], completed=done, total=total)
@@ -171,12 +190,15 @@ def fail(message: str) -> NoReturn:
 @app.callback()
 def main(
     ctx: typer.Context,
-    db: Annotated[str | None, typer.Option(help="Database URL (default sqlite:///var/obscode.db).",
-                                           envvar="OBSCODE_DATABASE_URL")] = None,
-    media: Annotated[Path | None, typer.Option(help="Blinded media folder (default var/media).",
-                                               envvar="OBSCODE_MEDIA_DIR")] = None,
-    user: Annotated[str | None, typer.Option("--as", help="Your account, recorded in the audit log.",
-                                             envvar="OBSCODE_USER")] = None,
+    db: Annotated[
+        str | None, typer.Option(help="Database URL (default sqlite:///var/obscode.db).", envvar="OBSCODE_DATABASE_URL")
+    ] = None,
+    media: Annotated[
+        Path | None, typer.Option(help="Blinded media folder (default var/media).", envvar="OBSCODE_MEDIA_DIR")
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option("--as", help="Your account, recorded in the audit log.", envvar="OBSCODE_USER")
+    ] = None,
 ) -> None:
     """Observational coding and fidelity rating for clinical trials."""
     ctx.obj = Context(db, media, user)

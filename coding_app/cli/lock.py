@@ -11,8 +11,9 @@ from ..lock import lock_report
 from ..lock import unlock as open_coding
 from .app import app
 
-lock_app = typer.Typer(help="The database lock: close coding (PI only) before outcomes are unblinded.",
-                       invoke_without_command=True)
+lock_app = typer.Typer(
+    help="The database lock: close coding (PI only) before outcomes are unblinded.", invoke_without_command=True
+)
 app.add_typer(lock_app, name="lock")
 
 
@@ -45,7 +46,9 @@ def lock_status(ctx: typer.Context) -> None:
 def unlock(
     ctx: typer.Context,
     reason: Annotated[str, typer.Option(help="Why coding opens again (kept in the lock's history and the audit log).")],
-    scale: Annotated[str | None, typer.Option(help="The scale whose lock to lift (default: the whole study's).")] = None,
+    scale: Annotated[
+        str | None, typer.Option(help="The scale whose lock to lift (default: the whole study's).")
+    ] = None,
 ) -> None:
     """Open coding again (PI only); needs a reason."""
     store = ctx.obj.store()

@@ -34,13 +34,16 @@ def backup_(ctx: typer.Context, folder: Annotated[Path, typer.Argument(help="A n
     """
     store = ctx.obj.store()
     made = backups.backup(store, ctx.obj.pi(store), MediaStore(media_dir(ctx.obj.media)), folder)
-    typer.echo(f"backup written to {made.folder}: {made.rows} rows, {made.media_files} media files, "
-               f"{made.size / 1e6:.1f} MB")  # fmt: skip
+    typer.echo(
+        f"backup written to {made.folder}: {made.rows} rows, {made.media_files} media files, {made.size / 1e6:.1f} MB"
+    )
     _report(made.problems)
 
 
 @app.command("restore")
-def restore_(ctx: typer.Context, folder: Annotated[Path, typer.Argument(help="A folder `obscode backup` wrote.")]) -> None:
+def restore_(
+    ctx: typer.Context, folder: Annotated[Path, typer.Argument(help="A folder `obscode backup` wrote.")]
+) -> None:
     """Rebuild a backed-up study into an empty database (--db) and an empty media folder (--media).
 
     Checks every file of the backup against its checksum first. Needs a PI account of the backed-up study.

@@ -43,8 +43,12 @@ def _print_table(table: pd.DataFrame, settings: dict[str, object]) -> None:
                 continue
             low, high = record[f"{prefix}_ci_low"], record[f"{prefix}_ci_high"]
             interval = "" if math.isnan(low) else f"{_number(low)} to {_number(high)}"
-            grid.add_row(label.format(**settings), _number(estimate) or "undefined", interval,
-                         band(estimate, bands) if bands else "")  # fmt: skip
+            grid.add_row(
+                label.format(**settings),
+                _number(estimate) or "undefined",
+                interval,
+                band(estimate, bands) if bands else "",
+            )
         console.print(grid)
         if record["notes"]:
             console.print(f"[yellow]note:[/] {record['notes']}")
@@ -59,15 +63,27 @@ def _print_table(table: pd.DataFrame, settings: dict[str, object]) -> None:
 @app.command()
 def reliability(
     ctx: typer.Context,
-    ratings: Annotated[Path | None, typer.Argument(
-        help="Long-format ratings, CSV or XLSX: unit, coder, subscale, score. Without it: the study's own "
-             "submitted ratings, on the codebook's scales.")] = None,
-    scale: Annotated[list[str] | None, typer.Option(
-        help="For a file: LOW:HIGH:STEP for every subscale, or SUBSCALE=LOW:HIGH:STEP (repeat) for each. "
-             "Default 1:7:0.5.")] = None,
-    threshold: Annotated[float | None, typer.Option(help="For a file: scores at or above it form the upper class.")] = None,
+    ratings: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Long-format ratings, CSV or XLSX: unit, coder, subscale, score. Without it: the study's own "
+            "submitted ratings, on the codebook's scales."
+        ),
+    ] = None,
+    scale: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="For a file: LOW:HIGH:STEP for every subscale, or SUBSCALE=LOW:HIGH:STEP (repeat) for each. "
+            "Default 1:7:0.5."
+        ),
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="For a file: scores at or above it form the upper class.")
+    ] = None,
     within: Annotated[float, typer.Option(help="Tolerance in points for 'agreement within'.")] = 1.0,
-    level: Annotated[str, typer.Option(help="Krippendorff alpha's level: nominal, ordinal, interval, ratio.")] = "ordinal",
+    level: Annotated[
+        str, typer.Option(help="Krippendorff alpha's level: nominal, ordinal, interval, ratio.")
+    ] = "ordinal",
     confidence: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.95,
     n_boot: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for alpha's interval (0: none).")] = 1_000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed, so that the table can be reproduced.")] = 1,
@@ -84,8 +100,9 @@ def reliability(
         frame = long.rename(columns={"code": "unit", "scale": "subscale"})[list(COLUMNS)]
         scales = {key: definition.scale for key, definition in codebook.scales.items()}
     table = agreement_table(frame, scales, within=within, level=level, confidence=confidence, n_boot=n_boot, seed=seed)
-    thresholds = sorted({s.threshold for s in ([scales] if isinstance(scales, Scale) else scales.values())
-                         if s.threshold is not None})  # fmt: skip
+    thresholds = sorted(
+        {s.threshold for s in ([scales] if isinstance(scales, Scale) else scales.values()) if s.threshold is not None}
+    )
     settings = table.attrs | {"threshold": ", ".join(f"{t:g}" for t in thresholds) or None}
     if output is OutputFormat.json:
         records = json.loads(table.to_json(orient="records"))
@@ -105,7 +122,9 @@ def export_ratings_(
     ctx: typer.Context,
     fmt: Annotated[str, typer.Option("--format", help="csv, xlsx or sav (SPSS, with value labels).")] = "csv",
     output: Annotated[Path | None, typer.Option(help="File to write (default ratings-blinded-DATE.FORMAT).")] = None,
-    unblinded: Annotated[bool, typer.Option(help="Add participant, arm, timepoint, site, session, clinician (PI only; audited).")] = False,
+    unblinded: Annotated[
+        bool, typer.Option(help="Add participant, arm, timepoint, site, session, clinician (PI only; audited).")
+    ] = False,
 ) -> None:
     """Submitted ratings, one row per recording and coder; blinded unless --unblinded."""
     if fmt not in FORMATS:
@@ -145,8 +164,14 @@ def report(
     typer.echo("wrote " + ", ".join(names.values()))
 
 
-def _study_outcomes(ctx: typer.Context, interim: str | None, dataset: Path | None, control: str | None,
-                    baseline: str | None, **options: object) -> tuple[OutcomeTables, dict]:  # fmt: skip
+def _study_outcomes(
+    ctx: typer.Context,
+    interim: str | None,
+    dataset: Path | None,
+    control: str | None,
+    baseline: str | None,
+    **options: object,
+) -> tuple[OutcomeTables, dict]:
     """The locked study's outcome tables, and what every output says with them (the rule, what was not counted)."""
     from ..outcome_report import dataset_file, outcome_report
 
@@ -161,22 +186,47 @@ def _study_outcomes(ctx: typer.Context, interim: str | None, dataset: Path | Non
 @app.command()
 def outcomes(
     ctx: typer.Context,
-    file: Annotated[Path | None, typer.Argument(
-        help="Long-format scores, CSV or XLSX: participant, arm, timepoint, subscale, score. Without it: the study's "
-             "locked scales (PI only, audited), by the codebook's analysis rule.")] = None,
-    control: Annotated[str | None, typer.Option(help="The control arm, as the file names it (the study: the codebook's).")] = None,
-    threshold: Annotated[float | None, typer.Option(help="For a file: scores at or above it are in class (5.5 on the EA scales).")] = None,
-    interim: Annotated[str | None, typer.Option(help="The study before lock: the reason for this interim look (audited).")] = None,
-    dataset: Annotated[Path | None, typer.Option(help="The study: also write the analysis dataset (.csv, .xlsx, .sav or .dta).")] = None,
-    scale: Annotated[list[str] | None, typer.Option(
-        help="LOW:HIGH:STEP for every subscale, or SUBSCALE=LOW:HIGH:STEP (repeat) for each. Default 1:7:0.5.")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Long-format scores, CSV or XLSX: participant, arm, timepoint, subscale, score. Without it: the study's "
+            "locked scales (PI only, audited), by the codebook's analysis rule."
+        ),
+    ] = None,
+    control: Annotated[
+        str | None, typer.Option(help="The control arm, as the file names it (the study: the codebook's).")
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="For a file: scores at or above it are in class (5.5 on the EA scales).")
+    ] = None,
+    interim: Annotated[
+        str | None, typer.Option(help="The study before lock: the reason for this interim look (audited).")
+    ] = None,
+    dataset: Annotated[
+        Path | None, typer.Option(help="The study: also write the analysis dataset (.csv, .xlsx, .sav or .dta).")
+    ] = None,
+    scale: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="LOW:HIGH:STEP for every subscale, or SUBSCALE=LOW:HIGH:STEP (repeat) for each. Default 1:7:0.5."
+        ),
+    ] = None,
     baseline: Annotated[str | None, typer.Option(help="The baseline timepoint (a file: default 'baseline').")] = None,
-    treatment: Annotated[str | None, typer.Option(help="The treatment arm (default: the one arm besides control).")] = None,
-    timepoint: Annotated[list[str] | None, typer.Option(
-        help="Declare the timepoints, in order (repeat); rows at any other are refused.")] = None,
-    complete_case: Annotated[bool, typer.Option(help="Only participants scored on the subscale at every timepoint.")] = False,
-    zero_cell_correction: Annotated[bool, typer.Option(
-        help="Risk ratio with no events in an arm: add 0.5 to every cell (Haldane-Anscombe) instead of 'undefined'.")] = False,
+    treatment: Annotated[
+        str | None, typer.Option(help="The treatment arm (default: the one arm besides control).")
+    ] = None,
+    timepoint: Annotated[
+        list[str] | None, typer.Option(help="Declare the timepoints, in order (repeat); rows at any other are refused.")
+    ] = None,
+    complete_case: Annotated[
+        bool, typer.Option(help="Only participants scored on the subscale at every timepoint.")
+    ] = False,
+    zero_cell_correction: Annotated[
+        bool,
+        typer.Option(
+            help="Risk ratio with no events in an arm: add 0.5 to every cell (Haldane-Anscombe) instead of 'undefined'."
+        ),
+    ] = False,
     confidence: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.95,
     output: Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")] = OutputFormat.table,
 ) -> None:
@@ -189,14 +239,30 @@ def outcomes(
             fail("a scores file needs --control and --threshold")
         if interim is not None or dataset is not None:
             fail("--interim and --dataset are for the study's own outcomes")
-        tables = file_outcomes(file, parse_scales(scale or ["1:7:0.5"], threshold), control=control,
-                               baseline=baseline or "baseline", treatment=treatment, timepoints=timepoint,
-                               complete_case=complete_case, correction=zero_cell_correction, confidence=confidence)  # fmt: skip
+        tables = file_outcomes(
+            file,
+            parse_scales(scale or ["1:7:0.5"], threshold),
+            control=control,
+            baseline=baseline or "baseline",
+            treatment=treatment,
+            timepoints=timepoint,
+            complete_case=complete_case,
+            correction=zero_cell_correction,
+            confidence=confidence,
+        )
     else:
         if scale or threshold is not None or timepoint or treatment:
             fail("--scale, --threshold, --timepoint and --treatment are for a file; the study's come from its codebook")
-        tables, said = _study_outcomes(ctx, interim, dataset, control, baseline, complete_case=complete_case,
-                                       correction=zero_cell_correction, confidence=confidence)  # fmt: skip
+        tables, said = _study_outcomes(
+            ctx,
+            interim,
+            dataset,
+            control,
+            baseline,
+            complete_case=complete_case,
+            correction=zero_cell_correction,
+            confidence=confidence,
+        )
     if output is OutputFormat.json:
         typer.echo(json.dumps(json.loads(as_json(tables)) | said, indent=2) if said else as_json(tables))
     elif output is OutputFormat.csv:
@@ -208,4 +274,6 @@ def outcomes(
         if said:
             typer.echo(said["rule"])
             for row in said["not_counted"]:
-                typer.echo(f"not counted: {row['recording']} {row['scale']} ({row['participant']}, {row['timepoint']}): {row['reason']}")
+                typer.echo(
+                    f"not counted: {row['recording']} {row['scale']} ({row['participant']}, {row['timepoint']}): {row['reason']}"
+                )

@@ -33,7 +33,9 @@ from .app import app, progress_shown, study_location
 @app.command()
 def init(
     ctx: typer.Context,
-    codebook: Annotated[Path | None, typer.Option(help="A codebook TOML file (default: the shipped EA and VIPP scales).")] = None,
+    codebook: Annotated[
+        Path | None, typer.Option(help="A codebook TOML file (default: the shipped EA and VIPP scales).")
+    ] = None,
 ) -> None:
     """Create or upgrade the study database and load the codebook."""
     store = Store(ctx.obj.db)
@@ -48,8 +50,13 @@ IMPORT_STAGES = {"checked": "checking rows and files", "stored": "storing blinde
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    manifest: Annotated[Path, typer.Argument(help="CSV or XLSX: recording_id, participant_id, site, arm, timepoint, "
-                                                  "kind (video|audio), session, clinician, path.")],
+    manifest: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV or XLSX: recording_id, participant_id, site, arm, timepoint, "
+            "kind (video|audio), session, clinician, path."
+        ),
+    ],
 ) -> None:
     """Import recordings, all or nothing; their media go into the blinded store stripped of metadata."""
     store = ctx.obj.store()
@@ -57,8 +64,10 @@ def import_(
         summary = import_manifest(store, MediaStore(media_dir(ctx.obj.media)), manifest, ctx.obj.actor, progress)
     for warning in summary.warnings:
         typer.echo(f"warning: {warning}", err=True)
-    typer.echo(f"imported {summary.added} recordings ({summary.transcoded} transcoded for browsers), "
-               f"{summary.participants_added} new participants; {summary.unchanged} already imported")
+    typer.echo(
+        f"imported {summary.added} recordings ({summary.transcoded} transcoded for browsers), "
+        f"{summary.participants_added} new participants; {summary.unchanged} already imported"
+    )
 
 
 @app.command("import-allocation")
@@ -75,7 +84,9 @@ def import_allocation_(
 @app.command("import-ratings")
 def import_ratings_(
     ctx: typer.Context,
-    ratings: Annotated[Path, typer.Argument(help="CSV or XLSX: recording_id, coder, scale, score [, rated_at, notes].")],
+    ratings: Annotated[
+        Path, typer.Argument(help="CSV or XLSX: recording_id, coder, scale, score [, rated_at, notes].")
+    ],
 ) -> None:
     """Bring in ratings made elsewhere (a pilot on paper, a spreadsheet), all or nothing."""
     store = ctx.obj.store()
@@ -102,8 +113,11 @@ def sample_fidelity(
     top_up: Annotated[bool, typer.Option(help="Sample only recordings imported since the last draw.")] = False,
 ) -> None:
     store = ctx.obj.store()
-    _report_draw(draw_fidelity(store, fraction=fraction, seed=seed, stratify=tuple(stratify or ()),
-                               top_up=top_up, actor=ctx.obj.actor))  # fmt: skip
+    _report_draw(
+        draw_fidelity(
+            store, fraction=fraction, seed=seed, stratify=tuple(stratify or ()), top_up=top_up, actor=ctx.obj.actor
+        )
+    )
 
 
 @sample_app.command(
@@ -116,7 +130,9 @@ def sample_reliability(
     n: Annotated[int | None, typer.Option(help="How many videos, e.g. 8.")] = None,
     fraction: Annotated[float | None, typer.Option(help="Or a share of the videos.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed; stored with the draw.")] = ...,
-    top_up: Annotated[bool, typer.Option(help="Sample only videos imported since the last draw (with --fraction).")] = False,
+    top_up: Annotated[
+        bool, typer.Option(help="Sample only videos imported since the last draw (with --fraction).")
+    ] = False,
 ) -> None:
     store = ctx.obj.store()
     _report_draw(draw_reliability(store, seed=seed, n=n, fraction=fraction, top_up=top_up, actor=ctx.obj.actor))
@@ -130,24 +146,51 @@ def assign(
     ctx: typer.Context,
     coders: Annotated[list[str], typer.Argument(help="Coder account names.")],
     kind: Annotated[str | None, typer.Option(help=KIND_HELP)] = None,
-    recordings: Annotated[str | None, typer.Option(help=f"{SELECTORS}. Default: for audio, the fidelity draw once there "
-                                                        "is one (every session only with 'all'); else all.")] = None,
-    scale: Annotated[list[str] | None, typer.Option(help="Scales to code (repeat); default every scale for the kind.")] = None,
-    split: Annotated[bool, typer.Option(help="Deal the recordings out among the coders instead of giving each all.")] = False,
-    seed: Annotated[int | None, typer.Option(help="Seed of the coding order (default: fresh, recorded in the audit log).")] = None,
-    primary: Annotated[str | None, typer.Option(help="The coder whose score counts in the analysis (default: the first "
-                                                     "coder a recording is assigned to); fixed once named.")] = None,
+    recordings: Annotated[
+        str | None,
+        typer.Option(
+            help=f"{SELECTORS}. Default: for audio, the fidelity draw once there "
+            "is one (every session only with 'all'); else all."
+        ),
+    ] = None,
+    scale: Annotated[
+        list[str] | None, typer.Option(help="Scales to code (repeat); default every scale for the kind.")
+    ] = None,
+    split: Annotated[
+        bool, typer.Option(help="Deal the recordings out among the coders instead of giving each all.")
+    ] = False,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the coding order (default: fresh, recorded in the audit log).")
+    ] = None,
+    primary: Annotated[
+        str | None,
+        typer.Option(
+            help="The coder whose score counts in the analysis (default: the first "
+            "coder a recording is assigned to); fixed once named."
+        ),
+    ] = None,
 ) -> None:
     """Put recordings in coders' queues, each coder's in their own random order."""
     store = ctx.obj.store()
-    summary = assign_recordings(store, coders, kind=kind, recordings=recordings, scales=scale, split=split,
-                                seed=seed, actor=ctx.obj.actor, primary=primary)  # fmt: skip
+    summary = assign_recordings(
+        store,
+        coders,
+        kind=kind,
+        recordings=recordings,
+        scales=scale,
+        split=split,
+        seed=seed,
+        actor=ctx.obj.actor,
+        primary=primary,
+    )
     for warning in summary.warnings:
         typer.echo(f"warning: {warning}", err=True)
     for name, count in summary.added.items():
         outside = summary.outside_draw.get(name, 0)
-        typer.echo(f"{name}: {count} recordings added to the queue ({summary.chosen}"
-                   + (f"; {outside} outside the fidelity draw)" if outside else ")"))
+        typer.echo(
+            f"{name}: {count} recordings added to the queue ({summary.chosen}"
+            + (f"; {outside} outside the fidelity draw)" if outside else ")")
+        )
 
 
 @app.command()
@@ -180,7 +223,9 @@ def reopen(
     typer.echo(f"reopened as version {version}")
 
 
-training_app = typer.Typer(help="The training set: master codes that coders are certified against.", no_args_is_help=True)
+training_app = typer.Typer(
+    help="The training set: master codes that coders are certified against.", no_args_is_help=True
+)
 app.add_typer(training_app, name="training")
 
 

@@ -61,10 +61,25 @@ UNAVAILABLE_CAUSES = {
 }
 # SQLite result codes and PostgreSQL SQLSTATE classes/codes, by cause. Anything else (a broken
 # constraint, a bug) is not an outage and is raised as it is.
-_SQLITE_CAUSES = {"SQLITE_BUSY": "busy", "SQLITE_LOCKED": "busy", "SQLITE_READONLY": "read-only",
-                  "SQLITE_FULL": "full", "SQLITE_CANTOPEN": "unreachable", "SQLITE_IOERR": "disk"}  # fmt: skip
-_POSTGRES_CAUSES = {"08": "unreachable", "57P01": "unreachable", "57P02": "unreachable", "57P03": "unreachable",
-                    "25006": "read-only", "53100": "full", "40001": "busy", "40P01": "busy", "55P03": "busy"}  # fmt: skip
+_SQLITE_CAUSES = {
+    "SQLITE_BUSY": "busy",
+    "SQLITE_LOCKED": "busy",
+    "SQLITE_READONLY": "read-only",
+    "SQLITE_FULL": "full",
+    "SQLITE_CANTOPEN": "unreachable",
+    "SQLITE_IOERR": "disk",
+}
+_POSTGRES_CAUSES = {
+    "08": "unreachable",
+    "57P01": "unreachable",
+    "57P02": "unreachable",
+    "57P03": "unreachable",
+    "25006": "read-only",
+    "53100": "full",
+    "40001": "busy",
+    "40P01": "busy",
+    "55P03": "busy",
+}
 
 
 def _outage(error: DBAPIError) -> str | None:

@@ -176,9 +176,12 @@ class Account(Base):
     """Set by a PI's reset: the next sign-in chooses a new password before anything else."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     # Loaded with the account (one more SELECT, no join): an identity is checked detached from its session.
-    role_rows: Mapped[set[AccountRole]] = relationship(lazy="selectin", cascade="all, delete-orphan",
-                                                       collection_class=set)  # fmt: skip
-    roles: AssociationProxy[set[str]] = association_proxy("role_rows", "role", creator=lambda role: AccountRole(role=role))
+    role_rows: Mapped[set[AccountRole]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", collection_class=set
+    )
+    roles: AssociationProxy[set[str]] = association_proxy(
+        "role_rows", "role", creator=lambda role: AccountRole(role=role)
+    )
 
     @hybrid_method
     def has_role(self, *roles: str) -> bool:
@@ -253,7 +256,9 @@ class Rating(Base):
     __table_args__ = (
         UniqueConstraint("assignment_id", "scale_id", "version"),
         ForeignKeyConstraint(["scale_id", "score"], ["scale_level.scale_id", "scale_level.score"]),
-        ForeignKeyConstraint(["assignment_id", "scale_id"], ["assignment_scale.assignment_id", "assignment_scale.scale_id"]),
+        ForeignKeyConstraint(
+            ["assignment_id", "scale_id"], ["assignment_scale.assignment_id", "assignment_scale.scale_id"]
+        ),
         CheckConstraint(_in("status", RATING_STATUSES), name="status"),
         CheckConstraint("status = 'draft' OR score IS NOT NULL", name="submitted_has_score"),
         CheckConstraint("version >= 1", name="version"),
@@ -301,8 +306,13 @@ class Flag(Base):
         CheckConstraint(_in("reason", FLAG_REASONS), name="reason"),
         CheckConstraint(f"resolution IS NULL OR {_in('resolution', FLAG_RESOLUTIONS)}", name="resolution"),
         CheckConstraint("reason <> 'other' OR length(text) > 0", name="other_has_text"),
-        Index("uq_flag_open_assignment", "assignment_id", unique=True,
-              sqlite_where=sql_text("resolution IS NULL"), postgresql_where=sql_text("resolution IS NULL")),  # fmt: skip
+        Index(
+            "uq_flag_open_assignment",
+            "assignment_id",
+            unique=True,
+            sqlite_where=sql_text("resolution IS NULL"),
+            postgresql_where=sql_text("resolution IS NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id"))
@@ -352,8 +362,12 @@ def latest_submitted() -> ColumnElement[bool]:
     SQLite compare every rating with every group.
     """
     later = aliased(Rating)
-    superseded = exists().where(later.assignment_id == Rating.assignment_id, later.scale_id == Rating.scale_id,
-                                later.version > Rating.version, later.status == "submitted")  # fmt: skip
+    superseded = exists().where(
+        later.assignment_id == Rating.assignment_id,
+        later.scale_id == Rating.scale_id,
+        later.version > Rating.version,
+        later.status == "submitted",
+    )
     return (Rating.status == "submitted") & ~superseded
 
 

@@ -29,12 +29,18 @@ def say_flagged() -> None:
 
 @st.dialog("Cannot code this recording", on_dismiss=_stop_asking)
 def _ask(store: Store, account: Account, code: str, next_code: str | None) -> None:
-    st.markdown(f"Recording **{code}** leaves your queue until the PI has looked at it. "
-                "What you have scored and written so far is kept.")  # fmt: skip
+    st.markdown(
+        f"Recording **{code}** leaves your queue until the PI has looked at it. "
+        "What you have scored and written so far is kept."
+    )
     reason = st.radio("What is wrong?", list(REASONS), format_func=REASONS.get, index=None, key=f"flag-reason-{code}")
-    text = st.text_area("What do you see (or not)?", max_chars=TEXT_LIMIT, key=f"flag-text-{code}",
-                        placeholder="e.g. the picture freezes after 2 minutes. Please write no names.",
-                        help=f"Needed for \"{REASONS['other']}\"; the PI reads it.")  # fmt: skip
+    text = st.text_area(
+        "What do you see (or not)?",
+        max_chars=TEXT_LIMIT,
+        key=f"flag-text-{code}",
+        placeholder="e.g. the picture freezes after 2 minutes. Please write no names.",
+        help=f'Needed for "{REASONS["other"]}"; the PI reads it.',
+    )
     with st.container(horizontal=True):
         confirmed = st.button("Take it out of my queue", type="primary", disabled=reason is None)
         st.button("Cancel", on_click=_stop_asking)
@@ -64,8 +70,13 @@ def cannot_code(store: Store, account: Account, code: str, next_code: str | None
     say_flagged()
     if not offered:
         return
-    if st.button("Cannot code this recording", type="tertiary", icon=":material/flag:", key=f"flag-{code}",
-                 help="No picture, no sound, the wrong recording... Tell the PI and go on to the next one."):  # fmt: skip
+    if st.button(
+        "Cannot code this recording",
+        type="tertiary",
+        icon=":material/flag:",
+        key=f"flag-{code}",
+        help="No picture, no sound, the wrong recording... Tell the PI and go on to the next one.",
+    ):
         st.session_state[ASKING] = code
     if st.session_state.get(ASKING) == code:
         _ask(store, account, code, next_code)

@@ -37,7 +37,9 @@ def current() -> Identity | None:
     return identity
 
 
-_go_to = st.components.v2.component("obscode_go_to", js="export default function ({ data }) { window.location.replace(data); }")
+_go_to = st.components.v2.component(
+    "obscode_go_to", js="export default function ({ data }) { window.location.replace(data); }"
+)
 
 
 def institution_sign_in_configured() -> bool:
@@ -65,10 +67,18 @@ def _continue_institution_sign_in() -> None:
     if st.user.get("email_verified") is False:
         if not st.session_state.get("institution_unverified"):
             st.session_state["institution_unverified"] = True
-            audit.refused(runtime.store(), "anonymous", "refused.institution_sign_in", "account", None,
-                          reason="the provider has not verified the email")  # fmt: skip
-        st.error("Your institution has not verified your email address, so obscode cannot sign you in with it. "
-                 "Ask your IT team or the PI.")  # fmt: skip
+            audit.refused(
+                runtime.store(),
+                "anonymous",
+                "refused.institution_sign_in",
+                "account",
+                None,
+                reason="the provider has not verified the email",
+            )
+        st.error(
+            "Your institution has not verified your email address, so obscode cannot sign you in with it. "
+            "Ask your IT team or the PI."
+        )
         st.button("Sign out of your institution", on_click=st.logout)
         return
     if "institution_ticket" not in st.session_state:
@@ -93,8 +103,14 @@ def require(*roles: str) -> Identity:
         sign_in_prompt("Your session has ended. Sign in again to carry on: your saved work is kept.")
         st.stop()
     if not identity.account.has_role(*roles):
-        audit.refused(runtime.store(), identity.account.name, "refused.page", "page", _calling_page(),
-                      reason=f"needs the {' or '.join(roles)} role")  # fmt: skip
+        audit.refused(
+            runtime.store(),
+            identity.account.name,
+            "refused.page",
+            "page",
+            _calling_page(),
+            reason=f"needs the {' or '.join(roles)} role",
+        )
         st.error("This page is not available to your account.")
         st.stop()
     return identity

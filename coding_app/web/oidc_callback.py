@@ -62,6 +62,11 @@ class AuditRefusedCallbacks:
 
         await self.app(scope, receive, watch)
         if not signed_in:
-            why = "the identity provider returned an error" if "error" in params else "sign-in code replayed, stale or refused"
-            await run_in_threadpool(audit.refused, runtime.store(), "anonymous", "refused.institution_sign_in",
-                                    "session", reason=why)  # fmt: skip
+            why = (
+                "the identity provider returned an error"
+                if "error" in params
+                else "sign-in code replayed, stale or refused"
+            )
+            await run_in_threadpool(
+                audit.refused, runtime.store(), "anonymous", "refused.institution_sign_in", "session", reason=why
+            )

@@ -24,8 +24,12 @@ def _formatter(column: pd.Series, given: str | None) -> Callable[[object], str] 
     return None
 
 
-def table(frame: pd.DataFrame, labels: dict[str, str] | None = None, headers: dict[str, str] | None = None,
-          formats: dict[str, str] | None = None) -> None:  # fmt: skip
+def table(
+    frame: pd.DataFrame,
+    labels: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    formats: dict[str, str] | None = None,
+) -> None:
     """``frame`` as a PI reads it; ``formats`` by the frame's own column names (floats default to 3 decimals).
 
     The grid draws a missing cell as "None" whatever a Styler says, so a column with gaps is shown as

@@ -31,26 +31,52 @@ _HERE = Path(__file__).parent
 # component's script carries it, for the player to import as a module.
 _WAVESURFER = _HERE / "waveform" / "node_modules" / "wavesurfer.js" / "dist"
 try:
-    _LIBRARIES = {name: (_WAVESURFER / file).read_text() for name, file in (
-        ("WaveSurfer", "wavesurfer.esm.js"), ("Timeline", "plugins/timeline.esm.js"), ("Zoom", "plugins/zoom.esm.js"))}  # fmt: skip
+    _LIBRARIES = {
+        name: (_WAVESURFER / file).read_text()
+        for name, file in (
+            ("WaveSurfer", "wavesurfer.esm.js"),
+            ("Timeline", "plugins/timeline.esm.js"),
+            ("Zoom", "plugins/zoom.esm.js"),
+        )
+    }
 except FileNotFoundError as missing:
-    raise RuntimeError(f"wavesurfer.js is not installed ({missing.filename}): run `make` "
-                       "(or `npm ci --prefix coding_app/web/waveform`)") from None  # fmt: skip
+    raise RuntimeError(
+        f"wavesurfer.js is not installed ({missing.filename}): run `make` "
+        "(or `npm ci --prefix coding_app/web/waveform`)"
+    ) from None
 _player = st.components.v2.component(
-    "obscode_player", css=(_HERE / "player.css").read_text(),
-    js=f"const LIBRARIES = {json.dumps(_LIBRARIES)};\n" + (_HERE / "player.js").read_text(), isolate_styles=True,
-)  # fmt: skip
+    "obscode_player",
+    css=(_HERE / "player.css").read_text(),
+    js=f"const LIBRARIES = {json.dumps(_LIBRARIES)};\n" + (_HERE / "player.js").read_text(),
+    isolate_styles=True,
+)
 
 
 def _scale(scale: ScaleDefinition, score: float | None) -> dict:
-    return {"key": scale.key, "label": scale.label, "short": re.sub(r"\s*\(.*\)$", "", scale.label),
-            "levels": [float(x) for x in scale.scale.levels], "score": score,
-            "anchors": [[point, text] for point, text in scale.anchors.items()]}  # fmt: skip
+    return {
+        "key": scale.key,
+        "label": scale.label,
+        "short": re.sub(r"\s*\(.*\)$", "", scale.label),
+        "levels": [float(x) for x in scale.scale.levels],
+        "score": score,
+        "anchors": [[point, text] for point, text in scale.anchors.items()],
+    }
 
 
 def player(
-    *, src: str, kind: str, code: str, facts: Facts | None, notes: str, locked: bool, saved_label: str, label_at: int,
-    scales: list[ScaleDefinition], scores: dict[str, float | None], confirming: bool, key: str,
+    *,
+    src: str,
+    kind: str,
+    code: str,
+    facts: Facts | None,
+    notes: str,
+    locked: bool,
+    saved_label: str,
+    label_at: int,
+    scales: list[ScaleDefinition],
+    scores: dict[str, float | None],
+    confirming: bool,
+    key: str,
     on_action: Callable[[], None],
 ) -> str | None:
     """Mount the player; returns the notes as the coder has typed them (None until they type).
@@ -62,13 +88,26 @@ def player(
     when a score key or Enter was pressed; it reads the action from ``st.session_state[key].action``.
     """
     result = _player(
-        data={"src": src, "kind": kind, "code": code, "fps": facts and facts.frame_rate,
-              "peaks": facts and base64.b64encode(facts.peaks).decode(), "peaks_per_second": facts and facts.peaks_per_second,
-              "notes": notes, "saved_notes": notes,
-              "locked": locked, "saved_label": saved_label, "label_at": label_at, "confirming": confirming,
-              "scales": [_scale(scale, scores.get(scale.key)) for scale in scales]},
-        key=key, default={"notes": None, "action": None}, on_notes_change=lambda: None, on_action_change=on_action,
-    )  # fmt: skip
+        data={
+            "src": src,
+            "kind": kind,
+            "code": code,
+            "fps": facts and facts.frame_rate,
+            "peaks": facts and base64.b64encode(facts.peaks).decode(),
+            "peaks_per_second": facts and facts.peaks_per_second,
+            "notes": notes,
+            "saved_notes": notes,
+            "locked": locked,
+            "saved_label": saved_label,
+            "label_at": label_at,
+            "confirming": confirming,
+            "scales": [_scale(scale, scores.get(scale.key)) for scale in scales],
+        },
+        key=key,
+        default={"notes": None, "action": None},
+        on_notes_change=lambda: None,
+        on_action_change=on_action,
+    )
     return result.notes
 
 

@@ -45,7 +45,7 @@ from ..sessions import (
     read_media_token,
     redeem_ticket,
     session_reference,
-)  # fmt: skip
+)
 from ..store import StoreUnavailable
 from . import runtime
 from .runtime import COOKIE, LOGIN_PATH, LOGOUT_PATH, MEDIA_PATH, SESSION_PATH
@@ -60,8 +60,10 @@ FORM_TOKEN = "form_token"
 # below what would cost memory: bigger posts are refused before they are read.
 MAX_FORM_BYTES = 8 * 1024
 _NOT_FROM_HERE = "This sign-in did not come from this page, or the page was open too long. Sign in here."
-_TOO_LONG = (f"An account name has at most {MAX_NAME_LENGTH} characters and a password at most "
-             f"{MAX_PASSWORD_LENGTH:,}: nothing was checked.")  # fmt: skip
+_TOO_LONG = (
+    f"An account name has at most {MAX_NAME_LENGTH} characters and a password at most "
+    f"{MAX_PASSWORD_LENGTH:,}: nothing was checked."
+)
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>obscode: {title}</title>
@@ -98,8 +100,11 @@ _SIGN_OUT_FORM = """<form class="obscode-sign-out" method="post" action="{action
 
 def _page(title: str, lead: str, body: str, message: str = "", status: int = 200) -> HTMLResponse:
     shown = f'<p class="error" role="alert">{escape(message)}</p>' if message else ""
-    return HTMLResponse(_PAGE.format(title=title, lead=lead, message=shown, body=body), status_code=status,
-                        headers={"Cache-Control": "no-store"})  # fmt: skip
+    return HTMLResponse(
+        _PAGE.format(title=title, lead=lead, message=shown, body=body),
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def sign_out_form(token: str) -> str:
@@ -119,13 +124,21 @@ def _login_page(request: Request, message: str = "", status: int = 200, name: st
     """
     binding = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(16)
     focus = (" autofocus", "") if not name else ("", " autofocus")
-    form = _LOGIN_FORM.format(action=LOGIN_PATH, field=FORM_TOKEN, token=escape(form_token(runtime.store(), binding)),
-                              name=escape(name), name_focus=focus[0], password_focus=focus[1],
-                              name_length=MAX_NAME_LENGTH, password_length=MAX_PASSWORD_LENGTH)  # fmt: skip
+    form = _LOGIN_FORM.format(
+        action=LOGIN_PATH,
+        field=FORM_TOKEN,
+        token=escape(form_token(runtime.store(), binding)),
+        name=escape(name),
+        name_focus=focus[0],
+        password_focus=focus[1],
+        name_length=MAX_NAME_LENGTH,
+        password_length=MAX_PASSWORD_LENGTH,
+    )
     response = _page("sign in", "Sign in to your coding queue.", form, message, status)
     if binding != request.cookies.get(FORM_COOKIE):
-        response.set_cookie(FORM_COOKIE, binding, path=LOGIN_PATH, httponly=True, samesite="lax",
-                            secure=_https(request))  # fmt: skip
+        response.set_cookie(
+            FORM_COOKIE, binding, path=LOGIN_PATH, httponly=True, samesite="lax", secure=_https(request)
+        )
     return response
 
 
@@ -178,8 +191,9 @@ async def login_route(request: Request) -> Response:
     if refusal is None and (len(name) > MAX_NAME_LENGTH or len(password) > MAX_PASSWORD_LENGTH):
         refusal = _Refusal(f"account name of {len(name)} or password of {len(password)} characters", 400)
     if refusal is not None:
-        await run_in_threadpool(audit.refused, store, "anonymous", "refused.login", "account", name or None,
-                                reason=refusal.reason)  # fmt: skip
+        await run_in_threadpool(
+            audit.refused, store, "anonymous", "refused.login", "account", name or None, reason=refusal.reason
+        )
         return _login_page(request, _NOT_FROM_HERE if refusal.status == 403 else _TOO_LONG, refusal.status)
     client = request.client.host if request.client else "unknown"
     try:
@@ -195,9 +209,14 @@ def _signed_in(request: Request, cookie: str) -> Response:
     """Set the session cookie (HttpOnly, SameSite=Lax, Secure on https) and go to the app."""
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
-        COOKIE, cookie, max_age=int(SESSION_LIFETIME.total_seconds()), path="/", httponly=True, samesite="lax",
+        COOKIE,
+        cookie,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="lax",
         secure=_https(request),
-    )  # fmt: skip
+    )
     return response
 
 
@@ -221,15 +240,21 @@ async def logout_route(request: Request) -> Response:
             await run_in_threadpool(logout, store, identity)
             identity = None
         else:
-            await run_in_threadpool(audit.refused, store, name, "refused.logout", "account", name,
-                                    reason=refusal.reason)  # fmt: skip
+            await run_in_threadpool(
+                audit.refused, store, name, "refused.logout", "account", name, reason=refusal.reason
+            )
     if identity is None:
         response = RedirectResponse(LOGIN_PATH, status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response
     message = "That sign-out did not come from obscode. Sign out here if you meant to." if refusal else ""
-    return _page("sign out", f"Signed in as {escape(identity.account.name)}.",
-                 sign_out_form(sign_out_token(identity)), message, refusal.status if refusal else 200)  # fmt: skip
+    return _page(
+        "sign out",
+        f"Signed in as {escape(identity.account.name)}.",
+        sign_out_form(sign_out_token(identity)),
+        message,
+        refusal.status if refusal else 200,
+    )
 
 
 def _media_file(cookie: str | None, token: str) -> tuple[Path, str] | None:

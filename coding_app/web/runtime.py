@@ -29,8 +29,10 @@ def media() -> MediaStore:
     return MediaStore(media_dir())
 
 
-UNAVAILABLE = ("The study database cannot be reached just now. Nothing you entered is lost: it is kept in this "
-               "window and saved as soon as the database is back. Carry on, or try again in a moment.")  # fmt: skip
+UNAVAILABLE = (
+    "The study database cannot be reached just now. Nothing you entered is lost: it is kept in this "
+    "window and saved as soon as the database is back. Carry on, or try again in a moment."
+)
 KEPT = "kept-drafts"
 """Session-state key: drafts typed while the database was away, {(code, scale): score} and {(code, None): notes}."""
 

@@ -28,11 +28,25 @@ from tests.coding_app.helpers import add_account
 from tests.conftest import TEMPLATE
 
 # The media the library's manifests name, relative to the library folder; every file's content is distinct.
-VIDEOS = ("media/base video 1.mp4", "media/base video 2.mp4", "media/fresh video.mp4", "media/crlf clip.mp4",
-          "media/Vidéos d'été/mère et bébé 01.mp4")  # fmt: skip
-SOUNDS = ("media/base session 1.wav", "media/base session 3.wav", "media/base session 4.wav", "media/fresh session.wav",
-          "media/fresh session 2.wav", "media/sound only.wav", "media/Séances/séance n° 1.wav",
-          "media/windows folder/clip.wav", "media/xlsx session.wav", "../outside session.wav")  # fmt: skip
+VIDEOS = (
+    "media/base video 1.mp4",
+    "media/base video 2.mp4",
+    "media/fresh video.mp4",
+    "media/crlf clip.mp4",
+    "media/Vidéos d'été/mère et bébé 01.mp4",
+)
+SOUNDS = (
+    "media/base session 1.wav",
+    "media/base session 3.wav",
+    "media/base session 4.wav",
+    "media/fresh session.wav",
+    "media/fresh session 2.wav",
+    "media/sound only.wav",
+    "media/Séances/séance n° 1.wav",
+    "media/windows folder/clip.wav",
+    "media/xlsx session.wav",
+    "../outside session.wav",
+)
 ACCOUNTS = (("rater.one", "coder"), ("rater.two", "coder"), ("fidelity.one", "fidelity"), ("pi.one", "pi"))
 
 
@@ -41,10 +55,30 @@ def _ffmpeg(*args: str) -> None:
 
 
 def _video(path: Path, number: int) -> None:
-    _ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=96x64:rate=5:duration=1,hue=h={number * 60}",
-            "-f", "lavfi", "-i", f"sine=frequency={300 + 100 * number}:sample_rate=8000:duration=1",
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "16k",
-            "-shortest", "-f", "mp4", str(path))  # fmt: skip
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size=96x64:rate=5:duration=1,hue=h={number * 60}",
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency={300 + 100 * number}:sample_rate=8000:duration=1",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "16k",
+        "-shortest",
+        "-f",
+        "mp4",
+        str(path),
+    )
 
 
 def make_media(library: Path) -> None:

@@ -34,8 +34,11 @@ from tests.coding_app.helpers import codes_by_external_id, keys_by_external_id, 
 runner = CliRunner()
 ENTRIES = ("function", "cli")
 COMMANDS = {"manifest": "import", "allocation": "import-allocation", "ratings": "import-ratings"}
-ADDED = {"manifest": r"imported (\d+) recordings", "allocation": r"allocated (\d+) participants",
-         "ratings": r"imported (\d+) ratings"}  # fmt: skip
+ADDED = {
+    "manifest": r"imported (\d+) recordings",
+    "allocation": r"allocated (\d+) participants",
+    "ratings": r"imported (\d+) ratings",
+}
 FUNCTIONS = {
     "manifest": lambda study, path: import_manifest(study.store, study.media, path, "tester").added,
     "allocation": lambda study, path: import_allocation(study.store, path, "tester"),
@@ -74,14 +77,16 @@ def run(entry: str, study: ImportStudy, case: Case) -> Outcome:
     added = re.search(ADDED[case.kind], result.stdout) if result.exit_code == 0 else None
     assert (added is None) == (result.exit_code != 0), result.output
     # What the user reads of a refusal: stderr from the error on (the import's progress bars come before it).
-    said = result.stderr[result.stderr.find("error: "):] if result.exit_code else result.stdout
+    said = result.stderr[result.stderr.find("error: ") :] if result.exit_code else result.stdout
     return Outcome(added and int(added.group(1)), said)
 
 
 def state(study: ImportStudy) -> tuple[dict[str, list[str]], list[tuple[str, int]] | None]:
     """Every row of every table (as text, in a fixed order) and every file of the media folder."""
     with study.store.read() as db:
-        tables = {t.name: sorted(repr(tuple(row)) for row in db.execute(select(t))) for t in Base.metadata.sorted_tables}
+        tables = {
+            t.name: sorted(repr(tuple(row)) for row in db.execute(select(t))) for t in Base.metadata.sorted_tables
+        }
     return tables, media_listing(study.media.root)
 
 
@@ -95,7 +100,9 @@ def assert_names_rows_and_fields(message: str, case: Case, library: Path) -> Non
     lines = message.splitlines()
     for row, texts in case.errors:
         assert any(f"row {row}:" in line and all(t in line for t in texts) for line in lines), (row, texts, message)
-    assert {int(n) for n in ROW_NAMED.findall(message)} == {row for row, _ in case.errors}, message  # no good row blamed
+    assert {int(n) for n in ROW_NAMED.findall(message)} == {row for row, _ in case.errors}, (
+        message
+    )  # no good row blamed
     assert "Traceback" not in message
     assert not ABSOLUTE_PATH.search(message), message
     for text in secrets_of(library):
@@ -112,7 +119,10 @@ def test_a_bad_file_is_refused_naming_row_field_and_value_and_changes_nothing(sh
     assert outcome.added is None, f"{case.file} was imported ({outcome.added} added)"
     assert_names_rows_and_fields(outcome.message, case, shared.library)
     if entry == "cli":
-        assert outcome.message.startswith("error: nothing was imported from") or "cannot be read as a table" in outcome.message
+        assert (
+            outcome.message.startswith("error: nothing was imported from")
+            or "cannot be read as a table" in outcome.message
+        )
     assert state(shared) == before
 
 
@@ -120,9 +130,17 @@ def assert_recordings(study: ImportStudy, expected: list[dict]) -> None:
     found = keys_by_external_id(study.store)
     for want in expected:
         recording, key, participant = found[want["id"]]
-        assert (participant.external_id, participant.site, participant.arm) == (want["participant"], want["site"], want.get("arm"))
+        assert (participant.external_id, participant.site, participant.arm) == (
+            want["participant"],
+            want["site"],
+            want.get("arm"),
+        )
         assert (recording.kind, key.timepoint, key.session or "", key.clinician or "") == (
-            want["kind"], want.get("timepoint", ""), want.get("session", ""), want.get("clinician", ""))  # fmt: skip
+            want["kind"],
+            want.get("timepoint", ""),
+            want.get("session", ""),
+            want.get("clinician", ""),
+        )
         assert key.original_path == str((study.library / want["path"]).resolve())
         assert study.media.path(recording.media_name).stat().st_size > 0
 
@@ -145,7 +163,10 @@ def assert_ratings(study: ImportStudy, expected: list[dict]) -> None:
     for want in expected:
         got = table.loc[(codes[want["recording"]], want["coder"], want["scale"])]
         assert (got["score"], as_utc(got["submitted_at"]), got["notes"]) == (
-            want["score"], datetime.fromisoformat(want["rated_at"]), want["notes"])  # fmt: skip
+            want["score"],
+            datetime.fromisoformat(want["rated_at"]),
+            want["notes"],
+        )
 
 
 EXPECTATIONS = {"recordings": assert_recordings, "arms": assert_arms, "ratings": assert_ratings}

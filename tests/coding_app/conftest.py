@@ -66,11 +66,23 @@ def _ffmpeg(*args: str) -> None:
 def clips(tmp_path_factory) -> Clips:
     """Seven one-second clips (and two non-media files), made once per test session."""
     root = tmp_path_factory.mktemp("clips")
-    video = lambda hue, tone: ["-f", "lavfi", "-i", f"testsrc2=size=160x120:rate=10:duration=1,hue=h={hue}",  # noqa: E731
-                               "-f", "lavfi", "-i", f"sine=frequency={tone}:sample_rate=22050:duration=1"]  # fmt: skip
-    tone = lambda freq, rate: ["-f", "lavfi", "-i", f"sine=frequency={freq}:sample_rate={rate}:duration=1"]  # noqa: E731
-    leaks = dict(creation_time=f"{LEAKY_DATE}T10:22:00Z", date=LEAKY_DATE, title=f"{LEAKY_PARTICIPANT} baseline play",
-                 comment=f"Participant {LEAKY_PARTICIPANT}, North site", location=LEAKY_PLACE)  # fmt: skip
+
+    def video(hue: int, tone: int) -> list[str]:
+        return [
+            *("-f", "lavfi", "-i", f"testsrc2=size=160x120:rate=10:duration=1,hue=h={hue}"),
+            *("-f", "lavfi", "-i", f"sine=frequency={tone}:sample_rate=22050:duration=1"),
+        ]
+
+    def tone(freq: int, rate: int) -> list[str]:
+        return ["-f", "lavfi", "-i", f"sine=frequency={freq}:sample_rate={rate}:duration=1"]
+
+    leaks = dict(
+        creation_time=f"{LEAKY_DATE}T10:22:00Z",
+        date=LEAKY_DATE,
+        title=f"{LEAKY_PARTICIPANT} baseline play",
+        comment=f"Participant {LEAKY_PARTICIPANT}, North site",
+        location=LEAKY_PLACE,
+    )
     clips = Clips(
         mp4=root / f"{LEAKY_PARTICIPANT}_baseline_play.mp4",
         mp4_other=root / "second_clip.mp4",
@@ -85,16 +97,55 @@ def clips(tmp_path_factory) -> Clips:
     jobs = [
         [*video(0, 440), *h264, *_tags(**leaks), "-f", "mp4", str(clips.mp4)],
         [*video(120, 660), *h264, "-f", "mp4", str(clips.mp4_other)],
-        [*video(240, 550), "-c:v", "mjpeg", "-q:v", "8", "-pix_fmt", "yuvj420p", "-c:a", "pcm_s16le", "-shortest",
-         *_tags(**leaks, make="Pellam", model="iCam 5"), "-f", "mov", str(clips.mov)],
-        [*video(60, 770), "-c:v", "mpeg2video", "-q:v", "6", "-c:a", "mp2", "-b:a", "64k", "-shortest",
-         *_tags(service_name=f"{LEAKY_PARTICIPANT} month 8 {LEAKY_DATE} 10:22", service_provider="Orrin AVC-90"),
-         "-f", "mpegts", str(clips.mts)],
-        [*tone(880, 22050), "-c:a", "aac", "-b:a", "32k",
-         *_tags(title=f"Session 3 with {LEAKY_PARTICIPANT}", creation_time=f"{LEAKY_DATE}T10:22:00Z",
-                location=LEAKY_PLACE), "-f", "ipod", str(clips.m4a)],
+        [
+            *video(240, 550),
+            "-c:v",
+            "mjpeg",
+            "-q:v",
+            "8",
+            "-pix_fmt",
+            "yuvj420p",
+            "-c:a",
+            "pcm_s16le",
+            "-shortest",
+            *_tags(**leaks, make="Pellam", model="iCam 5"),
+            "-f",
+            "mov",
+            str(clips.mov),
+        ],
+        [
+            *video(60, 770),
+            "-c:v",
+            "mpeg2video",
+            "-q:v",
+            "6",
+            "-c:a",
+            "mp2",
+            "-b:a",
+            "64k",
+            "-shortest",
+            *_tags(service_name=f"{LEAKY_PARTICIPANT} month 8 {LEAKY_DATE} 10:22", service_provider="Orrin AVC-90"),
+            "-f",
+            "mpegts",
+            str(clips.mts),
+        ],
+        [
+            *tone(880, 22050),
+            "-c:a",
+            "aac",
+            "-b:a",
+            "32k",
+            *_tags(
+                title=f"Session 3 with {LEAKY_PARTICIPANT}",
+                creation_time=f"{LEAKY_DATE}T10:22:00Z",
+                location=LEAKY_PLACE,
+            ),
+            "-f",
+            "ipod",
+            str(clips.m4a),
+        ],
         [*tone(330, 8000), "-c:a", "pcm_s16le", "-f", "wav", str(clips.wav)],
-    ]  # fmt: skip
+    ]
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda args: _ffmpeg(*args), jobs))
     clips.text_as_mp4.write_text("Visit notes for the baseline play session.\n" * 20)
@@ -118,8 +169,11 @@ class Study:
         """Re-initialise with a codebook whose [study] section declares the trial's arms and timepoints."""
         listed = lambda labels: ", ".join(f'"{label}"' for label in labels)  # noqa: E731
         path = self.root / "codebook-with-arms.toml"
-        path.write_text(DEFAULT_CODEBOOK.read_text(encoding="utf-8")
-                        + f"\n[study]\narms = [{listed(arms)}]\ntimepoints = [{listed(timepoints)}]\n", encoding="utf-8")
+        path.write_text(
+            DEFAULT_CODEBOOK.read_text(encoding="utf-8")
+            + f"\n[study]\narms = [{listed(arms)}]\ntimepoints = [{listed(timepoints)}]\n",
+            encoding="utf-8",
+        )
         initialise(self.store, load_codebook(path), "test")
 
 

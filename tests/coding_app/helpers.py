@@ -98,16 +98,28 @@ def add_recordings(store: Store, rows: Iterable[Mapping[str, str]]) -> dict[str,
                 participants[pid] = participant
                 db.flush()
             extension, media_type = ("mp4", "video/mp4") if row["kind"] == "video" else ("m4a", "audio/mp4")
-            recording = Recording(code=new_code(taken), kind=row["kind"], media_name=f"{secrets.token_hex(16)}.{extension}",
-                                  media_type=media_type)
+            recording = Recording(
+                code=new_code(taken),
+                kind=row["kind"],
+                media_name=f"{secrets.token_hex(16)}.{extension}",
+                media_type=media_type,
+            )
             db.add(recording)
             db.flush()
-            db.add(RecordingKey(
-                recording_id=recording.id, external_id=row["recording_id"], participant_id=participant.id,
-                timepoint=row.get("timepoint", ""), session=row.get("session") or None,
-                clinician=row.get("clinician") or None, original_path=f"/originals/{row['recording_id']}.mp4",
-                content_hash=hashlib.sha256(row["recording_id"].encode()).hexdigest(), file_metadata={}, extra={},
-            ))
+            db.add(
+                RecordingKey(
+                    recording_id=recording.id,
+                    external_id=row["recording_id"],
+                    participant_id=participant.id,
+                    timepoint=row.get("timepoint", ""),
+                    session=row.get("session") or None,
+                    clinician=row.get("clinician") or None,
+                    original_path=f"/originals/{row['recording_id']}.mp4",
+                    content_hash=hashlib.sha256(row["recording_id"].encode()).hexdigest(),
+                    file_metadata={},
+                    extra={},
+                )
+            )
             codes[row["recording_id"]] = recording.code
     return codes
 
@@ -136,8 +148,10 @@ def manifest_rows(rows: Iterable[Mapping[str, str]]) -> list[dict[str, str]]:
 def ffprobe(path: Path) -> dict:
     result = subprocess.run(
         ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-show_programs", "-of", "json", str(path)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(result.stdout)
 
 

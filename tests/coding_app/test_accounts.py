@@ -58,7 +58,11 @@ def test_user_list_shows_roles_activity_last_sign_in_and_a_pending_change_but_no
 
 
 def test_account_commands_are_for_a_pi_only_and_refusals_are_audited(team):
-    for args in (("user", "list"), ("user", "deactivate", "fidelity.one"), ("user", "role", "fidelity.one", "--add", "coder")):
+    for args in (
+        ("user", "list"),
+        ("user", "deactivate", "fidelity.one"),
+        ("user", "role", "fidelity.one", "--add", "coder"),
+    ):
         result = cli(team, *args, user="rater.one")
         assert (result.exit_code, result.stderr.strip()) == (REFUSED, "error: not a PI account, or wrong password")
     assert account(team, "fidelity.one").active and account(team, "fidelity.one").roles == {"fidelity"}
@@ -74,7 +78,10 @@ def test_deactivation_ends_live_sessions_refuses_sign_in_and_reactivation_lets_i
     cookies = [login(team, "rater.one", PASSWORD, client) for client in ("10.0.0.1", "10.0.0.2")]
     assert all(identify(team, cookie) for cookie in cookies)
     result = cli(team, "user", "deactivate", "rater.one")
-    assert (result.exit_code, result.stdout.strip()) == (0, "deactivated rater.one: signed out everywhere, and cannot sign in")
+    assert (result.exit_code, result.stdout.strip()) == (
+        0,
+        "deactivated rater.one: signed out everywhere, and cannot sign in",
+    )
     assert [identify(team, cookie) for cookie in cookies] == [None, None]
     with team.read() as db:
         assert all(s.revoked_at is not None for s in db.scalars(select(WebSession)))
@@ -95,7 +102,10 @@ def test_deactivating_twice_an_unknown_name_or_the_only_pi_is_refused_with_the_n
     assert cli(team, "user", "deactivate", "rater.one").stderr.strip() == "error: rater.one is already deactivated"
     assert cli(team, "user", "deactivate", "nobody").stderr.strip() == "error: there is no account named 'nobody'"
     only = cli(team, "user", "deactivate", "pi.one")
-    assert (only.exit_code, only.stderr.strip()) == (REFUSED, "error: pi.one is the study's only active PI: add another PI first")
+    assert (only.exit_code, only.stderr.strip()) == (
+        REFUSED,
+        "error: pi.one is the study's only active PI: add another PI first",
+    )
     with pytest.raises(NotFound):
         accounts.set_active(team, pi, "nobody", False)
 
@@ -111,9 +121,13 @@ def test_a_reset_ends_sessions_and_forces_a_new_password_before_the_cli_works_ag
     assert identify(team, cookie) is None and account(team, "pi.two").must_change_password
     refused = cli(team, "user", "list", user="pi.two", password=TEMPORARY)
     assert (refused.exit_code, refused.stderr.strip()) == (
-        REFUSED, "error: your password was reset: sign in to the app and choose a new one first")
-    assert cli(team, "user", "list", user="pi.two", password=PASSWORD).stderr.strip() == \
-        "error: not a PI account, or wrong password"
+        REFUSED,
+        "error: your password was reset: sign in to the app and choose a new one first",
+    )
+    assert (
+        cli(team, "user", "list", user="pi.two", password=PASSWORD).stderr.strip()
+        == "error: not a PI account, or wrong password"
+    )
 
     with pytest.raises(ValueError, match="different from the current one"):
         accounts.change_password(team, account(team, "pi.two"), TEMPORARY, TEMPORARY)
@@ -137,15 +151,21 @@ def test_one_account_codes_videos_and_fidelity_and_sees_both_kinds_through_the_d
     add_account(store, "pi.one", "pi")
     add_account(store, "rater.one", "coder")
     add_account(store, "rater.two", "coder")
-    add_recordings(store, [{"recording_id": f"V{i}", "participant_id": f"P{i}", "kind": "video"} for i in range(3)]
-                   + [{"recording_id": f"A{i}", "participant_id": f"P{i}", "kind": "audio"} for i in range(2)])
+    add_recordings(
+        store,
+        [{"recording_id": f"V{i}", "participant_id": f"P{i}", "kind": "video"} for i in range(3)]
+        + [{"recording_id": f"A{i}", "participant_id": f"P{i}", "kind": "audio"} for i in range(2)],
+    )
     result = cli(store, "user", "role", "rater.one", "--add", "fidelity")
     assert (result.exit_code, result.stdout.strip()) == (0, "rater.one now has the coder and fidelity roles")
     assign(store, ["rater.one", "rater.two"], kind="video", seed=1, actor="pi.one")
     assign(store, ["rater.one"], kind="audio", seed=2, actor="pi.one")
     both = blinded.queue(store, account(store, "rater.one"))
     assert sorted(item.kind for item in both) == ["audio", "audio", "video", "video", "video"]
-    assert blinded.task(store, account(store, "rater.one"), next(i.code for i in both if i.kind == "audio")).kind == "audio"
+    assert (
+        blinded.task(store, account(store, "rater.one"), next(i.code for i in both if i.kind == "audio")).kind
+        == "audio"
+    )
     # rater.two (video only) sees only their own videos; an audio code is not theirs.
     assert {item.kind for item in blinded.queue(store, account(store, "rater.two"))} == {"video"}
     with pytest.raises(NotFound):
@@ -154,11 +174,15 @@ def test_one_account_codes_videos_and_fidelity_and_sees_both_kinds_through_the_d
     assert cli(store, "user", "role", "rater.one", "--remove", "fidelity").exit_code == 0
     assert {item.kind for item in blinded.queue(store, account(store, "rater.one"))} == {"video"}
     assert [(e.old, e.new) for e in audit_rows(store, "account.roles")] == [
-        ({"roles": ["coder"]}, {"roles": ["coder", "fidelity"]}), ({"roles": ["coder", "fidelity"]}, {"roles": ["coder"]})]
+        ({"roles": ["coder"]}, {"roles": ["coder", "fidelity"]}),
+        ({"roles": ["coder", "fidelity"]}, {"roles": ["coder"]}),
+    ]
 
 
-PI_AND_CODER = ("error: a PI account cannot also code (a PI sees allocations; a coder must stay blind): "
-                "give this person a separate coder account")
+PI_AND_CODER = (
+    "error: a PI account cannot also code (a PI sees allocations; a coder must stay blind): "
+    "give this person a separate coder account"
+)
 
 
 def test_a_pi_role_beside_a_coding_role_is_refused_however_asked(team):
@@ -171,14 +195,22 @@ def test_a_pi_role_beside_a_coding_role_is_refused_however_asked(team):
 
 
 def test_role_changes_name_what_is_wrong(team):
-    assert cli(team, "user", "role", "rater.one", "--remove", "coder").stderr.strip() == \
-        "error: an account needs a role: coder, fidelity, pi"
-    assert cli(team, "user", "role", "rater.one", "--remove", "fidelity").stderr.strip() == \
-        "error: rater.one does not have the fidelity role"
-    assert cli(team, "user", "role", "rater.one", "--add", "admin").stderr.strip() == \
-        "error: role must be one of coder, fidelity, pi, not 'admin'"
-    assert cli(team, "user", "role", "pi.one", "--remove", "pi", "--add", "coder").stderr.strip() == \
-        "error: pi.one is the study's only active PI: add another PI first"
+    assert (
+        cli(team, "user", "role", "rater.one", "--remove", "coder").stderr.strip()
+        == "error: an account needs a role: coder, fidelity, pi"
+    )
+    assert (
+        cli(team, "user", "role", "rater.one", "--remove", "fidelity").stderr.strip()
+        == "error: rater.one does not have the fidelity role"
+    )
+    assert (
+        cli(team, "user", "role", "rater.one", "--add", "admin").stderr.strip()
+        == "error: role must be one of coder, fidelity, pi, not 'admin'"
+    )
+    assert (
+        cli(team, "user", "role", "pi.one", "--remove", "pi", "--add", "coder").stderr.strip()
+        == "error: pi.one is the study's only active PI: add another PI first"
+    )
     assert account(team, "rater.one").roles == {"coder"} and account(team, "pi.one").roles == {"pi"}
 
 
@@ -199,17 +231,27 @@ def test_migration_0010_carries_each_accounts_role_over_and_back(store):
         config.attributes["connection"] = connection
         command.downgrade(config, "0009")
         for number, (name, role) in enumerate((("pi.one", "pi"), ("rater.one", "coder"), ("fid.one", "fidelity"))):
-            connection.execute(text("INSERT INTO account (id, name, role, password_hash, active, created_at) "
-                                    "VALUES (:id, :name, :role, 'hash', true, CURRENT_TIMESTAMP)"),
-                               {"id": number + 1, "name": name, "role": role})  # fmt: skip
+            connection.execute(
+                text(
+                    "INSERT INTO account (id, name, role, password_hash, active, created_at) "
+                    "VALUES (:id, :name, :role, 'hash', true, CURRENT_TIMESTAMP)"
+                ),
+                {"id": number + 1, "name": name, "role": role},
+            )
         command.upgrade(config, "0010")
     with store.read() as db:
         found = {a.name: (a.roles, a.must_change_password, a.password_hash) for a in db.scalars(select(Account))}
-    assert found == {"pi.one": ({"pi"}, False, "hash"), "rater.one": ({"coder"}, False, "hash"),
-                     "fid.one": ({"fidelity"}, False, "hash")}  # fmt: skip
+    assert found == {
+        "pi.one": ({"pi"}, False, "hash"),
+        "rater.one": ({"coder"}, False, "hash"),
+        "fid.one": ({"fidelity"}, False, "hash"),
+    }
     with store.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "0009")
         assert dict(connection.execute(text("SELECT name, role FROM account")).tuples().all()) == {
-            "pi.one": "pi", "rater.one": "coder", "fid.one": "fidelity"}
+            "pi.one": "pi",
+            "rater.one": "coder",
+            "fid.one": "fidelity",
+        }
         command.upgrade(config, "head")

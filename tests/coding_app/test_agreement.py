@@ -15,7 +15,7 @@ from coding_app.agreement import (
     methods_paragraph,
     pair_scores,
     pair_statistics,
-)  # fmt: skip
+)
 from coding_app.assignments import assign
 from coding_app.certification import import_master_codes
 from coding_app.changes import study_version
@@ -40,14 +40,22 @@ def rated(store, tmp_path):
     initialise(store, load_codebook(), "test")
     codes = [f"CODE{i}AAA" for i in range(len(A))]
     with store.write() as db:
-        db.add_all(Recording(code=c, kind="video", media_name=f"m{i}.mp4", media_type="video/mp4") for i, c in enumerate(codes))
+        db.add_all(
+            Recording(code=c, kind="video", media_name=f"m{i}.mp4", media_type="video/mp4") for i, c in enumerate(codes)
+        )
         for name in ("ann", "bob", "cat"):
             add_account(db, name, "coder", "a-long-password", "test")
         add_account(db, "pat", "pi", "a-long-password", "test")
     assign(store, ["ann", "bob", "cat"], kind="video", scales=["ea_sensitivity"], seed=1, actor="test")
-    rows = [(c, coder, s) for coder, scores in (("ann", A), ("bob", B), ("cat", C)) for c, s in zip(codes, scores, strict=True)]
+    rows = [
+        (c, coder, s)
+        for coder, scores in (("ann", A), ("bob", B), ("cat", C))
+        for c, s in zip(codes, scores, strict=True)
+    ]
     path = tmp_path / "ratings.csv"
-    pd.DataFrame(rows, columns=["recording_id", "coder", "score"]).assign(scale="ea_sensitivity").to_csv(path, index=False)
+    pd.DataFrame(rows, columns=["recording_id", "coder", "score"]).assign(scale="ea_sensitivity").to_csv(
+        path, index=False
+    )
     import_ratings(store, path, "test")
     with store.read() as db:
         pi, coder = account_named(db, "pat"), account_named(db, "ann")
@@ -64,10 +72,18 @@ def test_pair_rows_are_the_reliability_table_of_the_same_scores(rated):
     store, pi, _, codes = rated
     report = agreement_report(store, pi, n_boot=200, seed=3)
     expected = agreement_table(
-        pd.DataFrame({"unit": codes * 3, "coder": ["ann"] * 6 + ["bob"] * 6 + ["cat"] * 6,
-                      "subscale": "ea_sensitivity", "score": A + B + C}),
-        {"ea_sensitivity": EA}, n_boot=200, seed=3,
-    )  # fmt: skip
+        pd.DataFrame(
+            {
+                "unit": codes * 3,
+                "coder": ["ann"] * 6 + ["bob"] * 6 + ["cat"] * 6,
+                "subscale": "ea_sensitivity",
+                "score": A + B + C,
+            }
+        ),
+        {"ea_sensitivity": EA},
+        n_boot=200,
+        seed=3,
+    )
     pd.testing.assert_frame_equal(report.pairs.reset_index(drop=True), expected, check_dtype=False)
     (alpha,) = report.alphas.itertuples()
     assert (alpha.scale, alpha.coders, alpha.n) == ("ea_sensitivity", 3, 6)
@@ -80,7 +96,9 @@ def test_a_pair_shown_on_demand_is_its_row_of_the_full_table(rated):
     interval = ["alpha_se", "alpha_ci_low", "alpha_ci_high"]
     assert lean.pairs[interval].isna().all().all() and full.pairs[interval].notna().all().all()
     pd.testing.assert_frame_equal(lean.pairs.drop(columns=interval), full.pairs.drop(columns=interval))
-    shown = pd.DataFrame([pair_statistics(lean, row.subscale, row.coder_a, row.coder_b) for row in full.pairs.itertuples()])
+    shown = pd.DataFrame(
+        [pair_statistics(lean, row.subscale, row.coder_a, row.coder_b) for row in full.pairs.itertuples()]
+    )
     pd.testing.assert_frame_equal(shown.reset_index(drop=True), full.pairs, check_dtype=False)
 
 
@@ -96,8 +114,14 @@ def test_disagreements_are_more_than_a_point_apart_or_across_the_threshold(rated
 
 
 def test_rolling_agreement_follows_completion_order():
-    scores = pd.DataFrame({"code": list("wxyz"), "a": [5, 5, 5, 5], "b": [5, 6, 7, 5],
-                           "submitted_at": pd.to_datetime(["2026-01-04", "2026-01-01", "2026-01-02", "2026-01-03"])})  # fmt: skip
+    scores = pd.DataFrame(
+        {
+            "code": list("wxyz"),
+            "a": [5, 5, 5, 5],
+            "b": [5, 6, 7, 5],
+            "submitted_at": pd.to_datetime(["2026-01-04", "2026-01-01", "2026-01-02", "2026-01-03"]),
+        }
+    )
     rolling = agreement_over_time(scores, window=2)
     # completion order: x (1 apart), y (2 apart), z (equal), w (equal)
     assert rolling["exact"].tolist() == [0.0, 0.0, 0.5, 1.0]
@@ -152,7 +176,9 @@ def test_a_cached_report_is_rebuilt_after_every_change_to_the_study(rated, tmp_p
     assert rebuilt.ratings.equals(agreement_report(store, pi, n_boot=0).ratings)
 
 
-def test_the_cached_agreement_shows_the_new_numbers_once_master_codes_make_a_recording_training(rated, tmp_path, monkeypatch):
+def test_the_cached_agreement_shows_the_new_numbers_once_master_codes_make_a_recording_training(
+    rated, tmp_path, monkeypatch
+):
     store, pi, _, codes = rated
     monkeypatch.setattr(runtime, "store", lambda: store)
     reports._cached.clear()
@@ -204,7 +230,9 @@ def test_methods_paragraph_reports_kappa_for_two_coders_and_alpha_for_more(rated
         f"Three raters independently coded 6 videos; Krippendorff's alpha (ordinal) was {alpha['alpha']:.2f} "
         f"(95% CI {alpha['ci_low']:.2f} to {alpha['ci_high']:.2f}) for maternal sensitivity."
     )
-    two = dataclasses.replace(report, pairs=report.pairs[(report.pairs["coder_a"] == "ann") & (report.pairs["coder_b"] == "bob")])
+    two = dataclasses.replace(
+        report, pairs=report.pairs[(report.pairs["coder_a"] == "ann") & (report.pairs["coder_b"] == "bob")]
+    )
     row = two.pairs.iloc[0]
     assert methods_paragraph(two, "videos") == (
         f"Two raters independently coded 6 videos; quadratic weighted Cohen's kappa was {row['kappa_quadratic']:.2f} "

@@ -20,9 +20,18 @@ def run(*args: str):
 def test_table_shows_every_statistic_with_bands_and_the_seed():
     result = run("reliability", DEMO, "--scale", "1:7:0.5", "--threshold", "5.5")
     assert result.exit_code == 0, result.output
-    for text in ("ea_sensitivity: R1 vs R2", "ea_non_intrusiveness: R1 vs R2", "weighted kappa (quadratic)",
-                 "class kappa (>= 5.5)", "Gwet AC1", "ICC(A,k)", "Krippendorff alpha (ordinal)",
-                 "almost perfect", "seed = 1", "n = 29 units scored by both; 1 by only one"):  # fmt: skip
+    for text in (
+        "ea_sensitivity: R1 vs R2",
+        "ea_non_intrusiveness: R1 vs R2",
+        "weighted kappa (quadratic)",
+        "class kappa (>= 5.5)",
+        "Gwet AC1",
+        "ICC(A,k)",
+        "Krippendorff alpha (ordinal)",
+        "almost perfect",
+        "seed = 1",
+        "n = 29 units scored by both; 1 by only one",
+    ):
         assert text in result.output
 
 
@@ -46,9 +55,11 @@ def test_csv_round_trips_to_the_library_table(tmp_path):
 
 def test_per_subscale_scales(tmp_path):
     path = tmp_path / "fidelity.csv"
-    path.write_text("unit,coder,subscale,score\ns1,F1,vipp_adherence,3\ns1,F2,vipp_adherence,4\n"
-                    "s2,F1,vipp_adherence,5\ns2,F2,vipp_adherence,5\ns3,F1,vipp_adherence,2\n"
-                    "s3,F2,vipp_adherence,3\n")  # fmt: skip
+    path.write_text(
+        "unit,coder,subscale,score\ns1,F1,vipp_adherence,3\ns1,F2,vipp_adherence,4\n"
+        "s2,F1,vipp_adherence,5\ns2,F2,vipp_adherence,5\ns3,F1,vipp_adherence,2\n"
+        "s3,F2,vipp_adherence,3\n"
+    )
     result = run("reliability", path, "--scale", "vipp_adherence=1:5:1", "--threshold", "3", "--format", "csv")
     assert result.exit_code == 0, result.output
     assert "vipp_adherence,F1,F2,3," in result.output

@@ -30,8 +30,10 @@ def test_no_password_at_the_prompt_is_one_clear_line_not_aborted(pi, monkeypatch
     said = runner.invoke(app, ["--db", pi.store.url, "--as", "pi.one", "lock", "status"], input="")
     assert said.exit_code == 2
     assert "Aborted" not in said.output
-    assert said.stderr.strip() == ("error: stopped: no password given for pi.one; this command needs the PI's password "
-                                   "(OBSCODE_PASSWORD gives it where there is no terminal)")  # fmt: skip
+    assert said.stderr.strip() == (
+        "error: stopped: no password given for pi.one; this command needs the PI's password "
+        "(OBSCODE_PASSWORD gives it where there is no terminal)"
+    )
 
 
 def test_a_folder_with_no_study_says_where_it_looked_and_makes_nothing(tmp_path, monkeypatch):
@@ -39,23 +41,36 @@ def test_a_folder_with_no_study_says_where_it_looked_and_makes_nothing(tmp_path,
     monkeypatch.delenv("OBSCODE_DATABASE_URL", raising=False)
     said = runner.invoke(app, ["assign", "rater.one"])
     assert said.exit_code == 2
-    assert said.stderr == (f"error: no study database at {tmp_path / 'var' / 'obscode.db'}: run obscode in the study's "
-                           "folder, or point at the study with --db URL or OBSCODE_DATABASE_URL (obscode init starts a "
-                           "new study there)\n")  # fmt: skip
+    assert said.stderr == (
+        f"error: no study database at {tmp_path / 'var' / 'obscode.db'}: run obscode in the study's "
+        "folder, or point at the study with --db URL or OBSCODE_DATABASE_URL (obscode init starts a "
+        "new study there)\n"
+    )
     assert list(tmp_path.iterdir()) == []
 
     made = runner.invoke(app, ["init"])
 
     assert made.exit_code == 0
-    assert made.stdout.splitlines()[0] == (f"study database: {tmp_path / 'var' / 'obscode.db'}; "
-                                           f"blinded media: {tmp_path / 'var' / 'media'}")  # fmt: skip
-    assert runner.invoke(app, ["sample", "fidelity", "--seed", "1"]).stderr == "error: no audio recordings in the study\n"
+    assert made.stdout.splitlines()[0] == (
+        f"study database: {tmp_path / 'var' / 'obscode.db'}; blinded media: {tmp_path / 'var' / 'media'}"
+    )
+    assert (
+        runner.invoke(app, ["sample", "fidelity", "--seed", "1"]).stderr == "error: no audio recordings in the study\n"
+    )
 
 
 def test_import_shows_its_progress_on_stderr_and_keeps_stdout_for_the_result(study, clips):
     here = study.root / "sessions"
-    rows = [dict(recording_id=f"A{n}", participant_id="P01", kind="audio", session=str(n),
-                 path=str(clips.wav_variant(here, n))) for n in (1, 2)]  # fmt: skip
+    rows = [
+        dict(
+            recording_id=f"A{n}",
+            participant_id="P01",
+            kind="audio",
+            session=str(n),
+            path=str(clips.wav_variant(here, n)),
+        )
+        for n in (1, 2)
+    ]
     manifest = write_csv(study.root / "manifest.csv", manifest_rows(rows), list(manifest_rows(rows)[0]))
     said = runner.invoke(app, ["--db", study.store.url, "--media", str(study.media.root), "import", str(manifest)])
     assert said.exit_code == 0, said.output

@@ -70,7 +70,10 @@ def test_refusals_of_the_domain_are_one_line_with_exit_2(study_url):
 
 def test_a_database_that_takes_no_writes_just_now_is_one_line_with_exit_3(postgres):
     """A real outage of the store (PostgreSQL in read-only transactions) met mid-command, after the store was opened."""
-    url = postgres.create_database("cli_read_only", template=TEMPLATE) + "?options=-c%20default_transaction_read_only%3Don"
+    url = (
+        postgres.create_database("cli_read_only", template=TEMPLATE)
+        + "?options=-c%20default_transaction_read_only%3Don"
+    )
     result = invoke(url, "user", "add", "rater.one", "--role", "coder")
     assert result.exit_code == UNAVAILABLE
     assert one_line(result) == "error: the study database is read-only; nothing was changed, try again in a moment"
@@ -78,6 +81,12 @@ def test_a_database_that_takes_no_writes_just_now_is_one_line_with_exit_3(postgr
 
 def test_the_installed_command_ends_in_one_line_too(study_url, tmp_path):
     """The real `obscode` process: the same line and exit code, nothing else on stderr."""
-    done = subprocess.run([str(OBSCODE), "--db", study_url, "export", "ratings", "--output", "/no/such/dir/x.csv"],
-                          capture_output=True, text=True, cwd=tmp_path, env=os.environ | {"OBSCODE_USER": ""}, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [str(OBSCODE), "--db", study_url, "export", "ratings", "--output", "/no/such/dir/x.csv"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=os.environ | {"OBSCODE_USER": ""},
+        timeout=120,
+    )
     assert (done.returncode, done.stderr, done.stdout) == (FILE_ERROR, "error: /no/such/dir: no such folder\n", "")

@@ -27,11 +27,20 @@ def test_lock_unlock_and_status_on_the_command_line(cli, study):
     assert done.exit_code == 0 and done.output.startswith("coding closed: ea_sensitivity locked on ")
     refused = cli("unlock", "--scale", "ea_sensitivity", "--reason", " ")
     assert refused.exit_code == 2 and "unlocking needs a reason" in refused.output
-    assert cli("unlock", "--scale", "ea_sensitivity", "--reason", "a late video").output == "coding open again: ea_sensitivity\n"
+    assert (
+        cli("unlock", "--scale", "ea_sensitivity", "--reason", "a late video").output
+        == "coding open again: ea_sensitivity\n"
+    )
     assert cli("lock").exit_code == 0
     status = cli("lock", "status").output.splitlines()
-    assert [line.split()[:2] for line in status[1:]] == [["lock", "ea_sensitivity"], ["unlock", "ea_sensitivity"], ["lock", "the"]]
-    assert [e.actor for e in audit_rows(study.store, "coding.lock") + audit_rows(study.store, "coding.unlock")] == ["pi.one"] * 3
+    assert [line.split()[:2] for line in status[1:]] == [
+        ["lock", "ea_sensitivity"],
+        ["unlock", "ea_sensitivity"],
+        ["lock", "the"],
+    ]
+    assert [e.actor for e in audit_rows(study.store, "coding.lock") + audit_rows(study.store, "coding.unlock")] == [
+        "pi.one"
+    ] * 3
 
 
 def test_a_coder_cannot_lock_or_read_outcomes_and_outcomes_wait_for_the_lock(cli, study):

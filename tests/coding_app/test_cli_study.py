@@ -61,7 +61,9 @@ def cli_study(demo, tmp_path_factory):
     steps["import again"] = cli("import", demo)
     after_again = (row_counts(store), media_listing(cli.media))
     steps["allocation"] = cli("import-allocation", folder / "allocation.csv")
-    steps["fidelity"] = cli("sample", "fidelity", "--fraction", "0.10", "--seed", "11", "--stratify", "clinician", user="pi.one")
+    steps["fidelity"] = cli(
+        "sample", "fidelity", "--fraction", "0.10", "--seed", "11", "--stratify", "clinician", user="pi.one"
+    )
     steps["reliability"] = cli("sample", "reliability", "--n", "8", "--seed", "12", user="pi.one")
     for name, role in ACCOUNTS:
         steps[f"user {name}"] = cli("user", "add", name, "--role", role, password=PASSWORD)
@@ -70,8 +72,15 @@ def cli_study(demo, tmp_path_factory):
     steps["ratings"] = cli("import-ratings", folder / "ratings.csv")
     steps["ratings again"] = cli("import-ratings", folder / "ratings.csv")
     steps["reliability json"] = cli("reliability", "--format", "json", "--n-boot", "0")
-    yield SimpleNamespace(cli=cli, store=store, steps=steps, manifest=read_csv(demo), folder=folder,
-                          after_import=after_import, after_again=after_again)  # fmt: skip
+    yield SimpleNamespace(
+        cli=cli,
+        store=store,
+        steps=steps,
+        manifest=read_csv(demo),
+        folder=folder,
+        after_import=after_import,
+        after_again=after_again,
+    )
     store.dispose()
 
 
@@ -97,11 +106,14 @@ def test_init_loads_the_codebook(cli_study):
     """init says where the study is, creates the schema, adds the three shipped scales and the default certification rule."""
     assert ok(cli_study.steps["init"]).splitlines() == [
         f"study database: {cli_study.cli.root / 'cli_study.db'}; blinded media: {cli_study.cli.media}",
-        "added scale ea_sensitivity", "added scale ea_non_intrusiveness", "added scale vipp_adherence",
+        "added scale ea_sensitivity",
+        "added scale ea_non_intrusiveness",
+        "added scale vipp_adherence",
         "certification: kappa quadratic >= 0.8 over at least 8 recordings",
         "analysis: score that counts (consensus_else_primary): the PI's consensus rating where there is one, else the "
         "primary coder's submitted score",
-        "media: every recording re-encoded to one profile"]  # fmt: skip
+        "media: every recording re-encoded to one profile",
+    ]
 
 
 def test_import_takes_every_recording_and_normalises_it(cli_study):
@@ -111,7 +123,8 @@ def test_import_takes_every_recording_and_normalises_it(cli_study):
     assert (len(rows), participants) == (60, 10)
     ok(cli_study.steps["import"])
     assert cli_study.steps["import"].stdout.strip() == (
-        f"imported 60 recordings (60 transcoded for browsers), {participants} new participants; 0 already imported")
+        f"imported 60 recordings (60 transcoded for browsers), {participants} new participants; 0 already imported"
+    )
     counts, files = cli_study.after_import
     assert counts["recording"] == counts["recording_key"] == 60
     assert len(files) == 61 and (LOCK, 0) in files
@@ -121,7 +134,8 @@ def test_importing_again_changes_nothing(cli_study):
     """Same manifest again: nothing added, no database row, no media file."""
     ok(cli_study.steps["import again"])
     assert cli_study.steps["import again"].stdout.strip() == (
-        "imported 0 recordings (0 transcoded for browsers), 0 new participants; 60 already imported")
+        "imported 0 recordings (0 transcoded for browsers), 0 new participants; 60 already imported"
+    )
     assert cli_study.after_again == cli_study.after_import
 
 
@@ -149,7 +163,9 @@ def test_the_reliability_sample_covers_every_arm_and_timepoint(cli_study):
     lines = ok(cli_study.steps["reliability"]).splitlines()
     assert lines[0] == "draw 2: 8 of 30 recordings"
     cells = dict(re.fullmatch(r"  (.+): (\d) of 5", line).groups() for line in lines[1:])
-    assert set(cells) == {f"{arm} x {tp}" for arm in ("VIPP-PMH", "usual care") for tp in ("baseline", "month 5", "month 8")}
+    assert set(cells) == {
+        f"{arm} x {tp}" for arm in ("VIPP-PMH", "usual care") for tp in ("baseline", "month 5", "month 8")
+    }
     assert sorted(int(n) for n in cells.values()) == [1, 1, 1, 1, 2, 2]
     assert [int(n) for n in cells.values()] == [2, 2, 1, 1, 1, 1]  # ties go to the earlier cells
 
@@ -170,9 +186,13 @@ def test_assign_fills_each_coders_queue(cli_study):
     """Both raters get all 30 videos; the fidelity coder, asked for audio, gets the fidelity draw's sessions."""
     assert ok(cli_study.steps["assign video"]).splitlines() == [
         "rater.one: 30 recordings added to the queue (all video recordings)",
-        "rater.two: 30 recordings added to the queue (all video recordings)"]  # fmt: skip
+        "rater.two: 30 recordings added to the queue (all video recordings)",
+    ]
     drawn = int(re.match(r"draw 1: (\d+) of", cli_study.steps["fidelity"].output).group(1))
-    assert ok(cli_study.steps["assign audio"]).strip() == f"fidelity.one: {drawn} recordings added to the queue (the fidelity draw)"
+    assert (
+        ok(cli_study.steps["assign audio"]).strip()
+        == f"fidelity.one: {drawn} recordings added to the queue (the fidelity draw)"
+    )
 
 
 def test_import_ratings_brings_in_every_row_once(cli_study):
@@ -199,7 +219,10 @@ def test_reliability_of_the_study_pairs_the_two_raters_on_both_ea_subscales(cli_
 def test_the_blinded_export_shows_no_key_value(cli_study, tmp_path):
     """60 rater rows + 3 fidelity rows, opaque codes only: no participant, site, arm, timepoint, clinician, file name."""
     path = tmp_path / "blinded.csv"
-    assert ok(cli_study.cli("export", "ratings", "--format", "csv", "--output", path)).strip() == "wrote 63 rows to blinded.csv"
+    assert (
+        ok(cli_study.cli("export", "ratings", "--format", "csv", "--output", path)).strip()
+        == "wrote 63 rows to blinded.csv"
+    )
     text = path.read_text(encoding="utf-8-sig")
     for value in leaks(cli_study):
         assert value.casefold() not in text.casefold(), value
@@ -227,9 +250,11 @@ def test_a_pi_exports_unblinded_with_the_password_from_the_environment(cli_study
 
 @pytest.mark.parametrize(
     ("user", "password", "message"),
-    [("rater.one", PASSWORD, "not a PI account, or wrong password"),
-     ("pi.one", "wrong password!", "not a PI account, or wrong password"),
-     (None, None, "this needs a PI")],
+    [
+        ("rater.one", PASSWORD, "not a PI account, or wrong password"),
+        ("pi.one", "wrong password!", "not a PI account, or wrong password"),
+        (None, None, "this needs a PI"),
+    ],
     ids=["coder", "pi with a wrong password", "nobody"],
 )
 def test_an_unblinded_export_is_refused_to_anyone_but_an_authenticated_pi(cli_study, tmp_path, user, password, message):
@@ -257,7 +282,10 @@ def no_traceback(result, message: str) -> None:
     [
         (["import", "{folder}/no-such-manifest.csv"], "no-such-manifest.csv: no such file"),
         (["import", "{bad_manifest}"], "row 2: field 'path': no such file"),
-        (["import-allocation", "{conflicting_allocation}"], "row 2: participant 'P001' is already allocated to another arm"),
+        (
+            ["import-allocation", "{conflicting_allocation}"],
+            "row 2: participant 'P001' is already allocated to another arm",
+        ),
         (["import-ratings", "{bad_ratings}"], "row 2: field 'score': score 8 is outside"),
         (["sample", "fidelity", "--seed", "1"], "a fidelity draw exists already (draw 1); use --top-up"),
         (["sample", "fidelity", "--seed", "1", "--stratify", "mood", "--top-up"], "cannot stratify by mood"),
@@ -268,24 +296,54 @@ def no_traceback(result, message: str) -> None:
         (["user", "add", "x", "--role", "coder"], "a password needs at least 10 characters"),
         (["reopen", "XXXXXXXX", "rater.one", "ea_sensitivity", "--reason", "typo"], "no submitted rating of XXXXXXXX"),
     ],
-    ids=["missing manifest", "bad manifest", "conflicting allocation", "bad ratings", "second draw", "bad stratum",
-         "reliability without size", "unknown coder", "pi as coder", "bad format", "short password", "reopen nothing"],
+    ids=[
+        "missing manifest",
+        "bad manifest",
+        "conflicting allocation",
+        "bad ratings",
+        "second draw",
+        "bad stratum",
+        "reliability without size",
+        "unknown coder",
+        "pi as coder",
+        "bad format",
+        "short password",
+        "reopen nothing",
+    ],
 )
 def test_errors_exit_2_with_a_message_and_no_traceback(cli_study, tmp_path, args, message):
     """Mistakes a person can fix get 'error: ...' and exit status 2, and change nothing."""
     files = {
         "folder": tmp_path,
-        "bad_manifest": write_csv(tmp_path / "bad.csv", manifest_rows([dict(
-            recording_id="NEW1", participant_id="P011", site="North", timepoint="baseline", kind="video",
-            path="nowhere.mp4")]), list(manifest_rows([{}])[0])),  # fmt: skip
-        "conflicting_allocation": write_csv(tmp_path / "alloc.csv", [{"participant_id": "P001", "arm": "VIPP-PMH"}],
-                                            ("participant_id", "arm")),  # fmt: skip
-        "bad_ratings": write_csv(tmp_path / "r.csv", [{"recording_id": "R0001", "coder": "rater.one",
-                                                        "scale": "ea_sensitivity", "score": "8"}],
-                                 ("recording_id", "coder", "scale", "score")),  # fmt: skip
+        "bad_manifest": write_csv(
+            tmp_path / "bad.csv",
+            manifest_rows(
+                [
+                    dict(
+                        recording_id="NEW1",
+                        participant_id="P011",
+                        site="North",
+                        timepoint="baseline",
+                        kind="video",
+                        path="nowhere.mp4",
+                    )
+                ]
+            ),
+            list(manifest_rows([{}])[0]),
+        ),
+        "conflicting_allocation": write_csv(
+            tmp_path / "alloc.csv", [{"participant_id": "P001", "arm": "VIPP-PMH"}], ("participant_id", "arm")
+        ),
+        "bad_ratings": write_csv(
+            tmp_path / "r.csv",
+            [{"recording_id": "R0001", "coder": "rater.one", "scale": "ea_sensitivity", "score": "8"}],
+            ("recording_id", "coder", "scale", "score"),
+        ),
     }
     counts = row_counts(cli_study.store)
-    result = cli_study.cli(*(a.format(**files) for a in args), user="pi.one", password="x" if "user" in args else PASSWORD)
+    result = cli_study.cli(
+        *(a.format(**files) for a in args), user="pi.one", password="x" if "user" in args else PASSWORD
+    )
     no_traceback(result, message)
     assert row_counts(cli_study.store) == counts
 
@@ -305,8 +363,21 @@ def test_a_negative_seed_is_reported_not_raised(tmp_path, clips):
     """sample --seed -1 is a mistake to report (exit 2), not a crash."""
     cli = Cli(tmp_path)
     ok(cli("init"))
-    manifest = write_csv(tmp_path / "m.csv", manifest_rows([dict(recording_id="S1", participant_id="P1", site="North",
-                                                                  kind="audio", clinician="c", path=str(clips.wav))]),
-                         list(manifest_rows([{}])[0]))  # fmt: skip
+    manifest = write_csv(
+        tmp_path / "m.csv",
+        manifest_rows(
+            [
+                dict(
+                    recording_id="S1",
+                    participant_id="P1",
+                    site="North",
+                    kind="audio",
+                    clinician="c",
+                    path=str(clips.wav),
+                )
+            ]
+        ),
+        list(manifest_rows([{}])[0]),
+    )
     ok(cli("import", manifest))
     no_traceback(cli("sample", "fidelity", "--seed", "-1"), "seed")

@@ -30,9 +30,20 @@ def coded(store, tmp_path):
             recording = Recording(code=f"AUDIO{i}XX", kind="audio", media_name=f"a{i}.m4a", media_type="audio/mp4")
             db.add(recording)
             db.flush()
-            db.add(RecordingKey(recording_id=recording.id, external_id=f"S{i}", participant_id=mother.id, timepoint="",
-                                session=session, clinician=clinician, original_path=f"/x/{i}", content_hash=str(i),
-                                file_metadata={}, extra={}))  # fmt: skip
+            db.add(
+                RecordingKey(
+                    recording_id=recording.id,
+                    external_id=f"S{i}",
+                    participant_id=mother.id,
+                    timepoint="",
+                    session=session,
+                    clinician=clinician,
+                    original_path=f"/x/{i}",
+                    content_hash=str(i),
+                    file_metadata={},
+                    extra={},
+                )
+            )
         add_account(db, "fay", "fidelity", "a-long-password", "test")
         add_account(db, "pat", "pi", "a-long-password", "test")
     draw = draw_fidelity(store, fraction=0.5, seed=11, stratify=("clinician",), actor="pat")
@@ -41,7 +52,9 @@ def coded(store, tmp_path):
         fay, pi = account_named(db, "fay"), account_named(db, "pat")
     drawn = [item.code for item in queue(store, fay)]
     path = tmp_path / "fidelity.csv"
-    pd.DataFrame({"recording_id": drawn, "coder": "fay", "scale": "vipp_adherence", "score": [4, 2]}).to_csv(path, index=False)
+    pd.DataFrame({"recording_id": drawn, "coder": "fay", "scale": "vipp_adherence", "score": [4, 2]}).to_csv(
+        path, index=False
+    )
     import_ratings(store, path, "test")
     return store, pi, fay, dict(zip(drawn, [4, 2], strict=True))
 
@@ -68,7 +81,9 @@ def test_per_clinician_sampled_coded_mean_and_share_acceptable(coded):
 def test_the_draw_is_shown_with_its_seed_and_the_key_read_is_audited(coded):
     store, pi, _, _ = coded
     report = fidelity_report(store, pi)
-    assert report.draws[["seed", "fraction", "stratified_by", "frame", "drawn"]].values.tolist() == [[11, 0.5, "clinician", 4, 2]]
+    assert report.draws[["seed", "fraction", "stratified_by", "frame", "drawn"]].values.tolist() == [
+        [11, 0.5, "clinician", 4, 2]
+    ]
     with store.read() as db:
         reasons = db.scalars(select(AuditEntry.reason).where(AuditEntry.action == "unblind.key_table")).all()
     assert "fidelity summary" in reasons
@@ -77,5 +92,11 @@ def test_the_draw_is_shown_with_its_seed_and_the_key_read_is_audited(coded):
 def test_the_pi_is_told_of_sessions_coded_below_acceptable_fidelity(coded):
     store, pi, _, _ = coded
     report = fidelity_report(store, pi)
-    assert report.below == 1 and report.label == "VIPP-PMH adherence to the manual" and (report.grid.low, report.grid.high) == (1, 5)
-    assert fidelity_steps(report) == ["1 coded session scored below acceptable fidelity (3): discuss them in the clinicians' supervision."]
+    assert (
+        report.below == 1
+        and report.label == "VIPP-PMH adherence to the manual"
+        and (report.grid.low, report.grid.high) == (1, 5)
+    )
+    assert fidelity_steps(report) == [
+        "1 coded session scored below acceptable fidelity (3): discuss them in the clinicians' supervision."
+    ]

@@ -32,9 +32,33 @@ GIVE_UP_SECONDS = 600
 def long_clip(tmp_path_factory) -> Path:
     """Two minutes of MPEG-2 camera video: seconds to make, long enough to be caught mid-conversion."""
     path = tmp_path_factory.mktemp("long") / "P0042_month8_play.MTS"
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
-                    "-i", "testsrc2=size=320x240:rate=25:duration=120", "-f", "lavfi", "-i", "sine=duration=120",
-                    "-c:v", "mpeg2video", "-q:v", "8", "-c:a", "mp2", "-f", "mpegts", str(path)], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25:duration=120",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=120",
+            "-c:v",
+            "mpeg2video",
+            "-q:v",
+            "8",
+            "-c:a",
+            "mp2",
+            "-f",
+            "mpegts",
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
@@ -54,8 +78,12 @@ def mid_conversion(root: Path) -> bool:
 
 def test_a_later_import_removes_the_copies_of_an_import_killed_mid_conversion(study, clips, long_clip):
     """SIGKILL mid-conversion leaves orphans and no row; the next `obscode import` removes exactly those."""
-    rows = [dict(recording_id=f"V{n}", participant_id="P01", site="North", kind="video", timepoint="baseline",
-                 path=str(path)) for n, path in enumerate((clips.mp4, clips.mov, long_clip), 1)]  # fmt: skip
+    rows = [
+        dict(
+            recording_id=f"V{n}", participant_id="P01", site="North", kind="video", timepoint="baseline", path=str(path)
+        )
+        for n, path in enumerate((clips.mp4, clips.mov, long_clip), 1)
+    ]
     first = write_csv(study.root / "first.csv", manifest_rows(rows), MANIFEST_COLUMNS)
     before = row_counts(study.store)
 
@@ -85,11 +113,17 @@ def test_a_later_import_removes_the_copies_of_an_import_killed_mid_conversion(st
 def test_an_app_start_removes_orphans_and_keeps_named_media(study, clips, write_manifest, tmp_path):
     """Files named as the store names them but by no recording (as a killed import leaves them) are gone once a
     real `obscode run` answers; the recordings' own files and the database are as they were."""
-    import_manifest(study.store, study.media, write_manifest([dict(recording_id="A1", participant_id="P01",
-                                                                   kind="audio", path=str(clips.wav))]), "importer")  # fmt: skip
+    import_manifest(
+        study.store,
+        study.media,
+        write_manifest([dict(recording_id="A1", participant_id="P01", kind="audio", path=str(clips.wav))]),
+        "importer",
+    )
     named = media_listing(study.media.root)
-    orphans = [study.media.root / "0123456789abcdef0123456789abcdef.mp4",
-               study.media.root / ".fedcba9876543210fedcba9876543210.mp4.partial"]  # fmt: skip
+    orphans = [
+        study.media.root / "0123456789abcdef0123456789abcdef.mp4",
+        study.media.root / ".fedcba9876543210fedcba9876543210.mp4.partial",
+    ]
     for path in orphans:
         path.write_bytes(b"left by a killed import")
     counts = row_counts(study.store)

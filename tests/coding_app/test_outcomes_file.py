@@ -14,15 +14,45 @@ runner = CliRunner()
 
 # The field lists exactly as issue 13 gives them.
 ROW_FIELDS = [
-    "subscale", "timepoint", "n_treatment", "events_treatment", "n_control", "events_control", "risk_difference",
-    "risk_difference_ci_low", "risk_difference_ci_high", "risk_ratio", "risk_ratio_ci_low", "risk_ratio_ci_high",
-    "change_treatment", "change_control", "change_difference", "mean_treatment", "sd_treatment", "mean_control",
-    "sd_control", "mean_difference", "mean_difference_ci_low", "mean_difference_ci_high", "hedges_g",
-    "hedges_g_ci_low", "hedges_g_ci_high",
-]  # fmt: skip
+    "subscale",
+    "timepoint",
+    "n_treatment",
+    "events_treatment",
+    "n_control",
+    "events_control",
+    "risk_difference",
+    "risk_difference_ci_low",
+    "risk_difference_ci_high",
+    "risk_ratio",
+    "risk_ratio_ci_low",
+    "risk_ratio_ci_high",
+    "change_treatment",
+    "change_control",
+    "change_difference",
+    "mean_treatment",
+    "sd_treatment",
+    "mean_control",
+    "sd_control",
+    "mean_difference",
+    "mean_difference_ci_low",
+    "mean_difference_ci_high",
+    "hedges_g",
+    "hedges_g_ci_low",
+    "hedges_g_ci_high",
+]
 FOLLOW_UP_FIELDS = ["timepoint", "arm", "n", "of", "rate", "ci_low", "ci_high"]
-OPTIONS = ["--scale", "ea_sensitivity=1:7:0.5", "--scale", "ea_non_intrusiveness=1:7:0.5", "--threshold", "5.5",
-           "--control", "Usual care", "--baseline", "baseline"]  # fmt: skip
+OPTIONS = [
+    "--scale",
+    "ea_sensitivity=1:7:0.5",
+    "--scale",
+    "ea_non_intrusiveness=1:7:0.5",
+    "--threshold",
+    "5.5",
+    "--control",
+    "Usual care",
+    "--baseline",
+    "baseline",
+]
 
 # Sensitivity: VIPP 1/3 in class at baseline and 3/3 at follow-up; usual care 1/3 and 1/2 (m6 lost at follow-up).
 SCORES = """participant,arm,timepoint,subscale,score
@@ -63,9 +93,11 @@ def test_json_is_one_object_with_exactly_the_issue_fields(tmp_path):
     assert [list(row) for row in out["rows"]] == [ROW_FIELDS] * 4
     assert [list(row) for row in out["follow_up"]] == [FOLLOW_UP_FIELDS] * 6
     assert [(r["subscale"], r["timepoint"]) for r in out["rows"]] == [
-        ("ea_sensitivity", "baseline"), ("ea_sensitivity", "post"),
-        ("ea_non_intrusiveness", "baseline"), ("ea_non_intrusiveness", "post"),
-    ]  # fmt: skip
+        ("ea_sensitivity", "baseline"),
+        ("ea_sensitivity", "post"),
+        ("ea_non_intrusiveness", "baseline"),
+        ("ea_non_intrusiveness", "post"),
+    ]
 
 
 def test_json_numbers_are_fractions_from_counts_and_changes_null_at_baseline(tmp_path):
@@ -90,7 +122,9 @@ def test_follow_up_is_out_of_those_seen_at_baseline_with_exact_intervals(tmp_pat
     assert post == [("VIPP", 3, 3, 1.0), ("Usual care", 2, 3, 2 / 3), ("all", 5, 6, 5 / 6)]
     everyone = next(f for f in follow_up if f["timepoint"] == "post" and f["arm"] == "all")
     # 5 of 6: the Clopper-Pearson interval is 0.3588 to 0.9958.
-    assert math.isclose(everyone["ci_low"], 0.3588, abs_tol=5e-5) and math.isclose(everyone["ci_high"], 0.9958, abs_tol=5e-5)
+    assert math.isclose(everyone["ci_low"], 0.3588, abs_tol=5e-5) and math.isclose(
+        everyone["ci_high"], 0.9958, abs_tol=5e-5
+    )
 
 
 def test_csv_is_the_rows_with_the_issue_header(tmp_path):
@@ -104,8 +138,15 @@ def test_csv_is_the_rows_with_the_issue_header(tmp_path):
 def test_table_shows_arms_classes_scores_follow_up_and_why_values_are_missing(tmp_path):
     result = run(scores_file(tmp_path), *OPTIONS)
     assert result.exit_code == 0, result.output
-    for text in ("ea_sensitivity: in class (score >= 5.5)", "ea_sensitivity: score", "3/3 (100.0%)", "1/2 (50.0%)",
-                 "Follow-up", "ea_non_intrusiveness at post: mean difference interval undefined", "Katz log"):  # fmt: skip
+    for text in (
+        "ea_sensitivity: in class (score >= 5.5)",
+        "ea_sensitivity: score",
+        "3/3 (100.0%)",
+        "1/2 (50.0%)",
+        "Follow-up",
+        "ea_non_intrusiveness at post: mean difference interval undefined",
+        "Katz log",
+    ):
         assert text in result.output
 
 
@@ -117,18 +158,28 @@ def test_xlsx_gives_the_same_numbers_as_csv(tmp_path):
 
 
 def test_bad_rows_are_named_by_spreadsheet_row_and_nothing_is_printed(tmp_path):
-    bad = SCORES + "\n".join([
-        "m7,Waitlist,baseline,ea_sensitivity,5",  # row 17: a third arm
-        "m2,Usual care,post,ea_non_intrusiveness,5",  # row 18: m2 is in VIPP
-        "m8,VIPP,baseline,ea_sensitivity,5.2",  # row 19: off the grid
-        "m9,VIPP,,ea_sensitivity,5",  # row 20: blank timepoint
-        "m1,VIPP,post,ea_sensitivity,6",  # row 21: repeats row 8
-    ]) + "\n"  # fmt: skip
+    bad = (
+        SCORES
+        + "\n".join(
+            [
+                "m7,Waitlist,baseline,ea_sensitivity,5",  # row 17: a third arm
+                "m2,Usual care,post,ea_non_intrusiveness,5",  # row 18: m2 is in VIPP
+                "m8,VIPP,baseline,ea_sensitivity,5.2",  # row 19: off the grid
+                "m9,VIPP,,ea_sensitivity,5",  # row 20: blank timepoint
+                "m1,VIPP,post,ea_sensitivity,6",  # row 21: repeats row 8
+            ]
+        )
+        + "\n"
+    )
     result = run(scores_file(tmp_path, bad), *OPTIONS, "--format", "json")
     assert result.exit_code == 2
-    for text in ("row 17: arm 'Waitlist' is a third arm", "row 18: participant 'm2' is in arm 'Usual care' here but in arm 'VIPP' in row 3",
-                 "row 19: score 5.2 is not on the scale 1-7", "row 20: field 'timepoint' is blank",
-                 "rows 8 and 21: the same participant, timepoint and subscale scored more than once"):  # fmt: skip
+    for text in (
+        "row 17: arm 'Waitlist' is a third arm",
+        "row 18: participant 'm2' is in arm 'Usual care' here but in arm 'VIPP' in row 3",
+        "row 19: score 5.2 is not on the scale 1-7",
+        "row 20: field 'timepoint' is blank",
+        "rows 8 and 21: the same participant, timepoint and subscale scored more than once",
+    ):
         assert text in result.output
     assert '"rows"' not in result.output
 
@@ -138,7 +189,10 @@ def test_an_absent_control_and_an_undeclared_timepoint_are_refused(tmp_path):
     result = run(path, *OPTIONS[:-4], "--control", "usual care")
     assert result.exit_code == 2 and "no row has the control arm 'usual care'" in result.output
     result = run(path, *OPTIONS, "--timepoint", "baseline", "--timepoint", "month 6")
-    assert result.exit_code == 2 and "row 8: timepoint 'post' is not declared (declared: baseline, month 6)" in result.output
+    assert (
+        result.exit_code == 2
+        and "row 8: timepoint 'post' is not declared (declared: baseline, month 6)" in result.output
+    )
 
 
 def test_complete_case_and_the_zero_cell_correction(tmp_path):
@@ -148,7 +202,9 @@ def test_complete_case_and_the_zero_cell_correction(tmp_path):
     zero = SCORES.replace("m4,Usual care,baseline,ea_sensitivity,6", "m4,Usual care,baseline,ea_sensitivity,5")
     plain = json.loads(run(scores_file(tmp_path, zero), *OPTIONS, "--format", "json").output)["rows"][0]
     assert plain["risk_ratio"] is None
-    corrected = json.loads(run(scores_file(tmp_path, zero), *OPTIONS, "--format", "json", "--zero-cell-correction").output)["rows"][0]
+    corrected = json.loads(
+        run(scores_file(tmp_path, zero), *OPTIONS, "--format", "json", "--zero-cell-correction").output
+    )["rows"][0]
     assert corrected["risk_ratio"] == (1.5 / 4) / (0.5 / 4)
 
 

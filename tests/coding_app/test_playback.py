@@ -18,18 +18,45 @@ from tests.coding_app.helpers import add_account, add_recordings
 
 
 def _make(path: Path, *sources: str) -> Path:
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *sources, "-c:v", "libx264", "-pix_fmt", "yuv420p",
-                    "-c:a", "aac", "-shortest", str(path)], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            *sources,
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
 def _video(path: Path, rate: str, seconds: int = 2) -> Path:
-    return _make(path, "-f", "lavfi", "-i", f"testsrc2=size=64x48:rate={rate}:duration={seconds}",
-                 "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}")  # fmt: skip
+    return _make(
+        path,
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size=64x48:rate={rate}:duration={seconds}",
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency=440:duration={seconds}",
+    )
 
 
-@pytest.mark.parametrize(("rate", "expected"), [("10", 10.0), ("15", 15.0), ("25", 25.0), ("30", 30.0),
-                                                ("30000/1001", 30000 / 1001)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("rate", "expected"), [("10", 10.0), ("15", 15.0), ("25", 25.0), ("30", 30.0), ("30000/1001", 30000 / 1001)]
+)
 def test_the_frame_rate_is_the_files_own(tmp_path, rate, expected):
     assert playback.frame_rate(_video(tmp_path / "clip.mp4", rate)) == pytest.approx(expected)
 
@@ -37,9 +64,23 @@ def test_the_frame_rate_is_the_files_own(tmp_path, rate, expected):
 def test_audio_has_no_frame_rate_and_an_envelope_of_ten_peaks_a_second_that_follows_the_loudness(tmp_path):
     """Two seconds near silence, then two loud ones."""
     path = tmp_path / "session.m4a"
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                    "sine=frequency=300:duration=4,volume='if(lt(t,2),0.02,7)':eval=frame", "-c:a", "aac", str(path)],
-                   check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=300:duration=4,volume='if(lt(t,2),0.02,7)':eval=frame",
+            "-c:a",
+            "aac",
+            str(path),
+        ],
+        check=True,
+    )
     facts = playback.measure(path)
     assert facts.frame_rate is None and facts.peaks_per_second == playback.PEAKS_PER_SECOND == 10
     assert 40 <= len(facts.peaks) <= 42  # 4 s, and the encoder's last part-block
@@ -49,13 +90,36 @@ def test_audio_has_no_frame_rate_and_an_envelope_of_ten_peaks_a_second_that_foll
 
 def test_an_hour_of_sound_is_a_few_tens_of_kilobytes(tmp_path):
     path = tmp_path / "long.m4a"
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "anoisesrc=d=3600:a=0.3",
-                    "-ac", "1", "-ar", "8000", "-c:a", "aac", "-b:a", "16k", str(path)], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "anoisesrc=d=3600:a=0.3",
+            "-ac",
+            "1",
+            "-ar",
+            "8000",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "16k",
+            str(path),
+        ],
+        check=True,
+    )
     assert 36_000 <= len(playback.envelope(path)) <= 36_010
 
 
 def test_the_door_measures_a_recording_once_keeps_it_and_refuses_one_not_assigned(study, tmp_path):
-    codes = add_recordings(study.store, [dict(recording_id=f"V{n}", participant_id=f"P{n}", kind="video") for n in (1, 2)])
+    codes = add_recordings(
+        study.store, [dict(recording_id=f"V{n}", participant_id=f"P{n}", kind="video") for n in (1, 2)]
+    )
     rater, other = add_account(study.store, "rater.one", "coder"), add_account(study.store, "rater.two", "coder")
     assign(study.store, ["rater.one"], kind="video", seed=1, actor="test")
     with study.store.read() as db:
@@ -87,9 +151,25 @@ def test_facts_another_window_kept_first_stand(study, tmp_path):
 
 def test_the_envelope_of_a_file_without_sound_is_empty(tmp_path):
     path = tmp_path / "silent.mp4"
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                    "testsrc2=size=64x48:rate=10:duration=1", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)],
-                   check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=64x48:rate=10:duration=1",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            str(path),
+        ],
+        check=True,
+    )
     assert playback.measure(path) == playback.Facts(10.0, 10, b"")
 
 
@@ -101,8 +181,24 @@ def test_a_file_ffmpeg_cannot_read_is_a_media_error(tmp_path):
 
 
 def test_an_import_measures_each_stored_copy(study, clips, write_manifest):
-    rows = [dict(recording_id="V1", participant_id="P1", site="North", kind="video", timepoint="baseline", path=str(clips.mp4)),
-            dict(recording_id="A1", participant_id="P1", site="North", kind="audio", timepoint="baseline", path=str(clips.m4a))]  # fmt: skip
+    rows = [
+        dict(
+            recording_id="V1",
+            participant_id="P1",
+            site="North",
+            kind="video",
+            timepoint="baseline",
+            path=str(clips.mp4),
+        ),
+        dict(
+            recording_id="A1",
+            participant_id="P1",
+            site="North",
+            kind="audio",
+            timepoint="baseline",
+            path=str(clips.m4a),
+        ),
+    ]
     import_manifest(study.store, study.media, write_manifest(rows), "importer")
     with study.store.read() as db:
         kept = {r.kind: (r.media_name, db.get(PlaybackFacts, r.id)) for r in db.scalars(select(Recording))}
@@ -115,6 +211,15 @@ def test_an_import_measures_each_stored_copy(study, clips, write_manifest):
 
 def test_a_variable_rate_file_steps_at_its_base_rate(tmp_path):
     """15 frames of 2/15 s then frames of 1/30 s: steps of 1/30 s (the average, about 19 a second, would jump frames)."""
-    path = _make(tmp_path / "vfr.mp4", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=30:duration=3",
-                 "-vf", "setpts='if(lt(N,15),N*4,60+(N-15))/(30*TB)'", "-fps_mode", "vfr")  # fmt: skip
+    path = _make(
+        tmp_path / "vfr.mp4",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=64x48:rate=30:duration=3",
+        "-vf",
+        "setpts='if(lt(N,15),N*4,60+(N-15))/(30*TB)'",
+        "-fps_mode",
+        "vfr",
+    )
     assert playback.frame_rate(path) == 30.0

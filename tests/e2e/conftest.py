@@ -91,8 +91,12 @@ def _seed_study_sources(config, study: Path, env: dict[str, str]) -> None:
     cached = config.cache.mkdir("obscode-e2e") / f"demo-study-{key}"
     built = subprocess.run(
         [str(VENV_BIN / "python"), "-m", "fixtures.demo", str(cached)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=LOAD_TIMEOUT,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=LOAD_TIMEOUT,
+    )
     assert built.returncode == 0, f"building the demo study failed:\n{built.stdout}\n{built.stderr}"
     shutil.copytree(cached, study)
 
@@ -109,8 +113,12 @@ def demo(tmp_path_factory, pytestconfig):
     loaded = subprocess.run(
         # The coder pages are tested at work: the EA scales stay open (`make run` locks them for the Outcomes page).
         [str(VENV_BIN / "python"), "-m", "fixtures.load_demo", str(study), "--coding-open"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=LOAD_TIMEOUT,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=LOAD_TIMEOUT,
+    )
     assert loaded.returncode == 0, f"loading the demo study failed:\n{loaded.stdout}\n{loaded.stderr}"
     with (study / "manifest.csv").open(newline="", encoding="utf-8") as f:
         manifest = list(csv.DictReader(f))
@@ -227,8 +235,9 @@ def table_rows(page) -> list[dict[str, str]]:
             break
         missing = min(i for i in range(2, expected + 2) if i not in rows)
         # scroll so that the first missing row is at the top of the view, then let the grid redraw
-        scroller.evaluate("(e, f) => { e.scrollTop = Math.min(e.scrollHeight, f * e.scrollHeight); }",
-                          (missing - 2) / (expected + 1))  # fmt: skip
+        scroller.evaluate(
+            "(e, f) => { e.scrollTop = Math.min(e.scrollHeight, f * e.scrollHeight); }", (missing - 2) / (expected + 1)
+        )
         time.sleep(0.2)
     scroller.evaluate("e => { e.scrollTop = 0; }")
     assert len(rows) == expected, f"read {len(rows)} of {expected} table rows: {sorted(rows)}"

@@ -27,10 +27,20 @@ def record() -> None:
 
 
 player(
-    src=query["src"], kind=query["kind"], code="T1", facts=measure(Path(query["file"])) if "file" in query else None, notes="",
-    locked=False, saved_label="", label_at=0, scales=load_codebook().for_kind(query["kind"]), scores={},
-    confirming=False, key="player", on_action=record,
-)  # fmt: skip
+    src=query["src"],
+    kind=query["kind"],
+    code="T1",
+    facts=measure(Path(query["file"])) if "file" in query else None,
+    notes="",
+    locked=False,
+    saved_label="",
+    label_at=0,
+    scales=load_codebook().for_kind(query["kind"]),
+    scores={},
+    confirming=False,
+    key="player",
+    on_action=record,
+)
 st.code(json.dumps(actions), language=None)
 
 

@@ -37,8 +37,9 @@ class Small:
     def obscode(self, *args: str, **env: str):
         """A PI's command, in this process, on the study the server serves."""
         url = self.store.engine.url.render_as_string(hide_password=False)
-        result = CliRunner().invoke(cli_app, ["--db", url, "--as", "pat", *args],
-                                    env={"OBSCODE_PASSWORD": PASSWORDS["pat"], **env})  # fmt: skip
+        result = CliRunner().invoke(
+            cli_app, ["--db", url, "--as", "pat", *args], env={"OBSCODE_PASSWORD": PASSWORDS["pat"], **env}
+        )
         assert result.exit_code == 0, result.output
         return result.stdout
 
@@ -64,8 +65,13 @@ def small(tmp_path_factory):
     port = _free_port()
     env = {**os.environ, "OBSCODE_DATABASE_URL": url, "OBSCODE_MEDIA_DIR": str(media)}
     base_url = f"http://127.0.0.1:{port}"
-    with serving([str(VENV_BIN / "obscode"), "run", "--port", str(port)], f"{base_url}/_stcore/health",
-                 tmp / "server.log", cwd=ROOT, env=env):  # fmt: skip
+    with serving(
+        [str(VENV_BIN / "obscode"), "run", "--port", str(port)],
+        f"{base_url}/_stcore/health",
+        tmp / "server.log",
+        cwd=ROOT,
+        env=env,
+    ):
         yield Small(base_url, store)
     store.dispose()
 
@@ -82,7 +88,14 @@ def test_signed_out_the_app_lists_no_page_and_every_address_asks_to_sign_in(smal
         settle(small_page)
         small_page.get_by_text(SIGNED_OUT).wait_for()
         assert small_page.locator("[data-testid=stSidebarNav]").count() == 0
-        for name in ("My queue", "Agreement", "Coding progress", "Treatment fidelity", "Outcomes", "Change my password"):
+        for name in (
+            "My queue",
+            "Agreement",
+            "Coding progress",
+            "Treatment fidelity",
+            "Outcomes",
+            "Change my password",
+        ):
             assert small_page.get_by_text(name, exact=True).count() == 0, (path, name)
         assert small_page.get_by_text("Page not found").count() == 0, path
     small_page.screenshot(path=SCREENSHOTS / "signed-out-1280x720.png")
@@ -154,7 +167,9 @@ def test_after_a_reset_the_coder_chooses_a_new_password_before_anything_else(sma
 
 
 def test_a_coder_with_both_coding_roles_codes_videos_and_sessions_from_one_queue(small_page, small):
-    assert small.obscode("user", "role", "ann", "--add", "fidelity").strip() == "ann now has the coder and fidelity roles"
+    assert (
+        small.obscode("user", "role", "ann", "--add", "fidelity").strip() == "ann now has the coder and fidelity roles"
+    )
     assign(small.store, ["ann"], kind="audio", seed=3, actor="test")
     sign_in(small_page, small, "ann", PASSWORDS["ann"])
     small_page.get_by_text("EA rater and fidelity coder").wait_for()

@@ -19,8 +19,12 @@ import streamlit
 from .conftest import LOGIN_PATH, open_recording, queue_rows, settle, sign_in, wait_for_media
 
 LOGOUT_PATH = "/obscode/logout"
-PI_PAGES = {"/agreement": "Agreement", "/progress": "Coding progress", "/certification": "Coder certification",
-            "/fidelity": "Treatment fidelity"}
+PI_PAGES = {
+    "/agreement": "Agreement",
+    "/progress": "Coding progress",
+    "/certification": "Coder certification",
+    "/fidelity": "Treatment fidelity",
+}
 # What would hand a coder a file: Streamlit's download button, or any link that downloads.
 DOWNLOAD_OFFERS = "[data-testid=stDownloadButton], a[download]"
 # A table's "Download as CSV" asks the browser's native save dialog, which headless Chromium never
@@ -62,7 +66,7 @@ def find_terms(text: str, terms: list[str]) -> list[str]:
     for term in terms:
         at = text.find(term)
         if at >= 0:
-            hits.append(f"{term!r} in ...{text[max(0, at - 60):at + len(term) + 60]!r}...")
+            hits.append(f"{term!r} in ...{text[max(0, at - 60) : at + len(term) + 60]!r}...")
     return hits
 
 
@@ -221,7 +225,9 @@ def assert_nothing_unblinds(browser_page, demo, new_context) -> None:
         assert shown[0] in frames and shown[0] in pages, f"{who}: recording codes not seen in the capture"
         assert "Insert current time" in pages and "/obscode/media/" in pages, f"{who}: player not captured"
         # each code page view gets its own media URL: at least one per recording in the queue
-        assert len(crawl.media_bytes) >= len(shown), f"{who}: {len(crawl.media_bytes)} media URLs for {len(shown)} recordings"
+        assert len(crawl.media_bytes) >= len(shown), (
+            f"{who}: {len(crawl.media_bytes)} media URLs for {len(shown)} recordings"
+        )
         assert len(crawl.links) > 1, f"{who}: links seen: {sorted(crawl.links)}"
         problems += [f"{who}: offered a download at {where}" for where in crawl.downloads_offered]
         # the queue's table offers its CSV (made in the browser from the frames above): saved and searched too

@@ -484,7 +484,8 @@ def test_notes_with_half_an_emoji_are_saved_and_too_long_notes_are_refused_with_
     notes = page.locator("[data-testid=obscode-notes]")
     notes.evaluate("n => { n.value = 'x'.repeat(20001); n.dispatchEvent(new Event('input')); n.blur(); }")
     expect(page.locator("[data-testid=obscode-notes-state]")).to_have_text(
-        re.compile(r"^Notes not saved: notes are limited to 20,000 characters"), timeout=15_000)
+        re.compile(r"^Notes not saved: notes are limited to 20,000 characters"), timeout=15_000
+    )
     page.reload()
     settle(page)
     expect(page.locator("[data-testid=obscode-notes]")).to_have_value("calm \ufffd then smiles")

@@ -44,9 +44,15 @@ def test_a_coder_flags_a_recording_and_the_pi_puts_it_back_in_the_queue(browser_
     sign_in(pi, demo, "pi.one")
     pi.goto(demo.url("/progress"))
     settle(pi)
-    expect(pi.get_by_text("1 flag waits for your decision: under Flagged recordings, put each back in the queue or "
-                          "exclude it from the study.")).to_be_visible()  # fmt: skip
-    expect(pi.get_by_text(re.compile(rf"Recording {code} \(video\): No sound\. Flagged by rater\.one on "))).to_be_visible()
+    expect(
+        pi.get_by_text(
+            "1 flag waits for your decision: under Flagged recordings, put each back in the queue or "
+            "exclude it from the study."
+        )
+    ).to_be_visible()
+    expect(
+        pi.get_by_text(re.compile(rf"Recording {code} \(video\): No sound\. Flagged by rater\.one on "))
+    ).to_be_visible()
     expect(pi.get_by_text(SEEN)).to_be_visible()
     pi.get_by_role("heading", name="Flagged recordings").scroll_into_view_if_needed()
     pi.screenshot(path=SCREENSHOTS / "progress-flags-1280x720.png")
@@ -56,9 +62,12 @@ def test_a_coder_flags_a_recording_and_the_pi_puts_it_back_in_the_queue(browser_
 
     expect(pi.get_by_text(f"Recording {code} is back in rater.one's queue, at its place.")).to_be_visible()
     expect(pi.get_by_text("No flag waits for your decision.", exact=False)).to_be_visible()
-    expect(pi.get_by_text(re.compile(r"Nothing waits for you; coders have \d+ scale ratings still to make\."))).to_be_visible()
+    expect(
+        pi.get_by_text(re.compile(r"Nothing waits for you; coders have \d+ scale ratings still to make\."))
+    ).to_be_visible()
     pi.screenshot(path=SCREENSHOTS / "progress-cleared-1280x720.png", full_page=True)
     page.reload()
     settle(page)
     assert {"Recording": code, "Status": "not started"}.items() <= next(
-        row for row in queue_rows(page) if row["Recording"] == code).items()  # fmt: skip
+        row for row in queue_rows(page) if row["Recording"] == code
+    ).items()

@@ -69,11 +69,16 @@ def institution(tmp_path_factory):
 
     app_port, provider_port = _free_port(), _free_port()
     base_url, issuer = f"http://127.0.0.1:{app_port}", f"http://localhost:{provider_port}"
-    client = {"client_id": "obscode-tests", "client_secret": secrets.token_urlsafe(24),
-              "redirect_uris": [f"{base_url}/oauth2callback"]}  # fmt: skip
+    client = {
+        "client_id": "obscode-tests",
+        "client_secret": secrets.token_urlsafe(24),
+        "redirect_uris": [f"{base_url}/oauth2callback"],
+    }
     passwords = {"ann": secrets.token_urlsafe(12), "cy": secrets.token_urlsafe(12)}
-    users = [{"login": "ann", "password": passwords["ann"], "sub": "subject-ann", "email": CODER},
-             {"login": "cy", "password": passwords["cy"], "sub": "subject-cy", "email": STRANGER}]  # fmt: skip
+    users = [
+        {"login": "ann", "password": passwords["ann"], "sub": "subject-ann", "email": CODER},
+        {"login": "cy", "password": passwords["cy"], "sub": "subject-cy", "email": STRANGER},
+    ]
     (tmp / ".streamlit").mkdir()
     (tmp / ".streamlit" / "secrets.toml").write_text(
         "[auth]\n"
@@ -82,11 +87,15 @@ def institution(tmp_path_factory):
         f'client_id = "{client["client_id"]}"\n'
         f'client_secret = "{client["client_secret"]}"\n'
         f'server_metadata_url = "{issuer}/.well-known/openid-configuration"\n'
-    )  # fmt: skip
+    )
     provider = ["node", "provider.mjs", json.dumps({"port": provider_port, "client": client, "users": users})]
     app = [str(VENV_BIN / "obscode"), "run", "--port", str(app_port)]
     # HOME too: no secrets.toml of the machine's user may leak into the test's configuration.
-    env = os.environ | {"HOME": str(tmp), "OBSCODE_DATABASE_URL": database, "OBSCODE_MEDIA_DIR": str(tmp / "media-store")}
+    env = os.environ | {
+        "HOME": str(tmp),
+        "OBSCODE_DATABASE_URL": database,
+        "OBSCODE_MEDIA_DIR": str(tmp / "media-store"),
+    }
     with (
         serving(provider, f"{issuer}/.well-known/openid-configuration", tmp / "provider.log", cwd=OIDC),
         serving(app, f"{base_url}/_stcore/health", tmp / "server.log", cwd=tmp, env=env),

@@ -31,7 +31,17 @@ from .test_coding import checked, scale_groups, wait_checked
 
 RATER, FIDELITY, PASSWORD = "keys.rater", "keys.fidelity", "keyboard-only-1"
 SECONDS = 6
-MOUSE_EVENTS = ("mousedown", "mouseup", "click", "dblclick", "auxclick", "contextmenu", "pointerdown", "pointerup", "wheel")
+MOUSE_EVENTS = (
+    "mousedown",
+    "mouseup",
+    "click",
+    "dblclick",
+    "auxclick",
+    "contextmenu",
+    "pointerdown",
+    "pointerup",
+    "wheel",
+)
 # Installed in every document the browser opens from then on; reports to Python, so that no reload loses a report.
 REPORT_MOUSE = f"""for (const type of {json.dumps(MOUSE_EVENTS)}) window.addEventListener(type, (e) => {{
   const target = e.composedPath()[0];
@@ -51,9 +61,26 @@ def keyboard_study(tmp_path_factory):
     sources.mkdir()
     rows = ["recording_id,participant_id,site,arm,timepoint,kind,session,clinician,path"]
     for n in range(3):
-        ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=320x240:rate=25:duration={SECONDS}", "-f", "lavfi", "-i",
-               f"sine=frequency={330 + 110 * n}:duration={SECONDS}", "-c:v", "libx264", "-preset", "ultrafast",
-               "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(sources / f"play{n}.mp4"))  # fmt: skip
+        ffmpeg(
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size=320x240:rate=25:duration={SECONDS}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency={330 + 110 * n}:duration={SECONDS}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(sources / f"play{n}.mp4"),
+        )
         rows.append(f"K{n},Q{n},North,,baseline,video,,,play{n}.mp4")
     ffmpeg("-f", "lavfi", "-i", "sine=frequency=220:duration=10", "-c:a", "aac", str(sources / "session.m4a"))
     rows.append("K3,Q0,North,,,audio,1,clinician K,session.m4a")
@@ -70,8 +97,9 @@ def keyboard_study(tmp_path_factory):
     port = _free_port()
     env = {"OBSCODE_DATABASE_URL": url, "OBSCODE_MEDIA_DIR": str(root / "media")}
     command = [str(VENV_BIN / "obscode"), "run", "--port", str(port)]
-    with serving(command, f"http://127.0.0.1:{port}/_stcore/health", root / "server.log", cwd=ROOT,
-                 env={**os.environ, **env}):  # fmt: skip
+    with serving(
+        command, f"http://127.0.0.1:{port}/_stcore/health", root / "server.log", cwd=ROOT, env={**os.environ, **env}
+    ):
         yield f"http://127.0.0.1:{port}", store
     store.engine.dispose()
 
@@ -116,7 +144,9 @@ def opened(page, previous: str | None = None) -> str:
 
 
 def at(page, seconds: float) -> None:
-    page.wait_for_function("([m, t]) => Math.abs(m.currentTime - t) < 1e-3", arg=[media(page).element_handle(), seconds])
+    page.wait_for_function(
+        "([m, t]) => Math.abs(m.currentTime - t) < 1e-3", arg=[media(page).element_handle(), seconds]
+    )
 
 
 def note(page, text: str) -> None:
@@ -150,7 +180,9 @@ def option(group, label: str):
     return group.locator("[data-testid=stRadioOption]").filter(has_text=re.compile(rf"^{re.escape(label)}$"))
 
 
-def test_the_anchor_of_the_level_under_the_pointer_or_the_focus_shows_there_without_a_rerun(browser_page, keyboard_study):
+def test_the_anchor_of_the_level_under_the_pointer_or_the_focus_shows_there_without_a_rerun(
+    browser_page, keyboard_study
+):
     base, _ = keyboard_study
     page = browser_page
     page.set_viewport_size({"width": 1280, "height": 720})
@@ -168,8 +200,10 @@ def test_the_anchor_of_the_level_under_the_pointer_or_the_focus_shows_there_with
     assert words["x"] <= level["x"] + level["width"] and words["x"] + words["width"] >= level["x"], (level, words)
     page.screenshot(path=str(SCREENSHOTS / "code-anchor-1280.png"))
     option(sensitivity, "6").hover()  # no words of its own: the nearest levels' words
-    expect(anchor).to_have_text(f"6: between 5.5 ({SENSITIVE}) and 7 (Highly sensitive: consistently attuned, "
-                                "warm and flexible; repairs quickly after any misstep.)")  # fmt: skip
+    expect(anchor).to_have_text(
+        f"6: between 5.5 ({SENSITIVE}) and 7 (Highly sensitive: consistently attuned, "
+        "warm and flexible; repairs quickly after any misstep.)"
+    )
     page.mouse.move(5, 5)
     expect(anchor).to_be_hidden()
 
@@ -199,11 +233,15 @@ def test_three_videos_and_a_session_audio_coded_with_the_keyboard_alone(browser_
     at(page, 0)
     expect(page.locator(".obscode-player .loop.closed")).to_be_visible()
     handle = media(page).element_handle()
-    handle.evaluate("m => { m.loopedTo = []; m.addEventListener('seeked', () => { if (!m.paused) m.loopedTo.push(m.currentTime); }); }")
+    handle.evaluate(
+        "m => { m.loopedTo = []; m.addEventListener('seeked', () => { if (!m.paused) m.loopedTo.push(m.currentTime); }); }"
+    )
     page.keyboard.press("Space")
     page.wait_for_function("m => m.loopedTo.some((t) => Math.abs(t - 1) < 1e-3)", arg=handle, timeout=15_000)
     page.keyboard.press("k")
-    assert handle.evaluate("m => m.paused && m.currentTime >= 1 && m.currentTime <= 3.1"), handle.evaluate("m => m.currentTime")
+    assert handle.evaluate("m => m.paused && m.currentTime >= 1 && m.currentTime <= 3.1"), handle.evaluate(
+        "m => m.currentTime"
+    )
     page.keyboard.press("x")
     expect(page.locator(".obscode-player .loop")).to_be_hidden()
     for key in ("Home", "ArrowRight"):
@@ -224,8 +262,10 @@ def test_three_videos_and_a_session_audio_coded_with_the_keyboard_alone(browser_
     at(page, 1)
     expect(page.get_by_test_id("obscode-notes-state")).to_have_text(re.compile(r"^Notes saved at"), timeout=15_000)
     page.screenshot(path=str(SCREENSHOTS / "code-keyboard-video-1280.png"))
-    submit_and_next(page, ["Maternal sensitivity (EA Scales): 5.5 (Sensitive)",
-                           "Maternal non-intrusiveness (EA Scales): 4 (Intrusive)"])  # fmt: skip
+    submit_and_next(
+        page,
+        ["Maternal sensitivity (EA Scales): 5.5 (Sensitive)", "Maternal non-intrusiveness (EA Scales): 4 (Intrusive)"],
+    )
 
     # 2: a score changed before it is submitted, Shift+S back to the first scale; opens at the top, at 0
     second = opened(page, first)
@@ -238,8 +278,13 @@ def test_three_videos_and_a_session_audio_coded_with_the_keyboard_alone(browser_
     page.keyboard.press("Shift+S")
     page.keyboard.press("3")
     wait_checked(groups.nth(0), "3")
-    submit_and_next(page, ["Maternal sensitivity (EA Scales): 3 (Inconsistent or insensitive)",
-                           "Maternal non-intrusiveness (EA Scales): 6.5 (Non-intrusive)"])  # fmt: skip
+    submit_and_next(
+        page,
+        [
+            "Maternal sensitivity (EA Scales): 3 (Inconsistent or insensitive)",
+            "Maternal non-intrusiveness (EA Scales): 6.5 (Non-intrusive)",
+        ],
+    )
 
     # 3: the last of the queue
     third = opened(page, second)
@@ -248,8 +293,10 @@ def test_three_videos_and_a_session_audio_coded_with_the_keyboard_alone(browser_
         page.keyboard.press(key)
     wait_checked(groups.nth(0), "7")
     wait_checked(groups.nth(1), "2.5")
-    submit_and_next(page, ["Maternal sensitivity (EA Scales): 7 (Sensitive)",
-                           "Maternal non-intrusiveness (EA Scales): 2.5 (Intrusive)"])  # fmt: skip
+    submit_and_next(
+        page,
+        ["Maternal sensitivity (EA Scales): 7 (Sensitive)", "Maternal non-intrusiveness (EA Scales): 2.5 (Intrusive)"],
+    )
     expect(page.get_by_text("Submitted and locked. Thank you.")).to_be_visible()
     assert mouse == [], f"mouse events during keyboard-only coding: {mouse}"
 
@@ -289,5 +336,6 @@ def test_three_videos_and_a_session_audio_coded_with_the_keyboard_alone(browser_
     for (account, code), (scores, notes) in expected.items():
         task = blinded.task(store, account, code)
         assert {key: (rating.score, rating.status) for key, rating in task.ratings.items()} == {
-            key: (score, "submitted") for key, score in scores.items()}, code  # fmt: skip
+            key: (score, "submitted") for key, score in scores.items()
+        }, code
         assert task.notes == notes, code

@@ -24,7 +24,9 @@ def test_agreement_and_certification_pages_draw_and_the_report_downloads(browser
     with page.expect_download() as download:
         page.get_by_role("button", name="Reliability report (HTML)").click()
     report = download.value
-    assert report.suggested_filename.startswith("obscode-reliability-report-") and report.suggested_filename.endswith(".html")
+    assert report.suggested_filename.startswith("obscode-reliability-report-") and report.suggested_filename.endswith(
+        ".html"
+    )
     html = open(report.path(), encoding="utf-8").read()  # noqa: SIM115 - a downloaded temporary file
     assert "Inter-rater reliability report" in html and "Plotly.newPlot" in html and "<script src=" not in html
 

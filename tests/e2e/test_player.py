@@ -40,8 +40,27 @@ SECONDS = 3
 
 
 def _encode(path: Path, sources: list[str]) -> None:
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *sources, "-c:v", "libx264", "-pix_fmt", "yuv420p",
-                    "-c:a", "aac", "-shortest", "-movflags", "+faststart", str(path)], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            *sources,
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            "-movflags",
+            "+faststart",
+            str(path),
+        ],
+        check=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -50,19 +69,50 @@ def clips(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("player-clips")
     tone = ["-f", "lavfi", "-i", f"sine=frequency=440:duration={SECONDS}"]
     for rate in RATES:
-        _encode(folder / f"r{rate}.mp4", ["-f", "lavfi", "-i", f"testsrc2=size=320x240:rate={rate}:duration={SECONDS}", *tone])
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *tone, "-c:a", "aac", str(folder / "tone.m4a")],
-                   check=True)  # fmt: skip
+        _encode(
+            folder / f"r{rate}.mp4",
+            ["-f", "lavfi", "-i", f"testsrc2=size=320x240:rate={rate}:duration={SECONDS}", *tone],
+        )
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *tone, "-c:a", "aac", str(folder / "tone.m4a")], check=True
+    )
     # variable frame rate: 15 frames of 2/15 s, then frames of 1/30 s
-    _encode(folder / "vfr.mp4", ["-f", "lavfi", "-i", f"testsrc2=size=320x240:rate=30:duration={SECONDS}", *tone,
-                                 "-vf", "setpts='if(lt(N,15),N*4,60+(N-15))/(30*TB)'", "-fps_mode", "vfr"])  # fmt: skip
+    _encode(
+        folder / "vfr.mp4",
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size=320x240:rate=30:duration={SECONDS}",
+            *tone,
+            "-vf",
+            "setpts='if(lt(N,15),N*4,60+(N-15))/(30*TB)'",
+            "-fps_mode",
+            "vfr",
+        ],
+    )
     return folder
 
 
 def frame_times(path: Path) -> list[float]:
     """Each video frame's presentation time, as ffprobe reads the file."""
-    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time",
-                          "-of", "csv=p=0", str(path)], check=True, capture_output=True, text=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "frame=pts_time",
+            "-of",
+            "csv=p=0",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return sorted(float(line.strip().rstrip(",")) for line in out.split() if line.strip())
 
 
@@ -70,11 +120,25 @@ def frame_times(path: Path) -> list[float]:
 def player_server(clips, tmp_path_factory):
     """The player alone (streamlit run player_app.py) and a static server for the clips (with Range support)."""
     port, media_port = _free_port(), _free_port()
-    files = uvicorn.Server(uvicorn.Config(StaticFiles(directory=clips), host="127.0.0.1", port=media_port, log_level="warning"))
+    files = uvicorn.Server(
+        uvicorn.Config(StaticFiles(directory=clips), host="127.0.0.1", port=media_port, log_level="warning")
+    )
     threading.Thread(target=files.run, daemon=True).start()
-    command = [str(VENV_BIN / "streamlit"), "run", str(Path(__file__).with_name("player_app.py")), "--server.port",
-               str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]  # fmt: skip
+    command = [
+        str(VENV_BIN / "streamlit"),
+        "run",
+        str(Path(__file__).with_name("player_app.py")),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
     log = tmp_path_factory.mktemp("player-server") / "server.log"
     with serving(command, f"http://127.0.0.1:{port}/_stcore/health", log, cwd=ROOT):
         yield f"http://127.0.0.1:{port}", f"http://127.0.0.1:{media_port}", clips
@@ -108,8 +172,10 @@ def frame_label(page) -> str:
 
 def on_frame(page, times: list[float], index: int) -> None:
     """The player shows frame ``index`` (0-based): currentTime lies in that frame of the file, and says so."""
-    wait_for(lambda: frame_label(page) == f"frame {index + 1}",
-             lambda: f"expected frame {index + 1}, the player shows {frame_label(page)!r} at {current_time(page):.4f} s")  # fmt: skip
+    wait_for(
+        lambda: frame_label(page) == f"frame {index + 1}",
+        lambda: f"expected frame {index + 1}, the player shows {frame_label(page)!r} at {current_time(page):.4f} s",
+    )
     now = current_time(page)
     end = times[index + 1] if index + 1 < len(times) else float("inf")
     assert times[index] <= now < end, f"currentTime {now:.4f} s is not in frame {index} [{times[index]:.4f}, {end:.4f})"
@@ -154,8 +220,10 @@ def test_frame_keys_step_one_real_frame_of_a_variable_frame_rate_file(browser_pa
 def on_frame_time(page, times: list[float], index: int) -> None:
     """currentTime lies in frame ``index`` of a variable-rate file (its frame numbers are nominal)."""
     end = lambda: times[index + 1] if index + 1 < len(times) else float("inf")  # noqa: E731
-    wait_for(lambda: times[index] <= current_time(page) < end(),
-             lambda: f"currentTime {current_time(page):.4f} s is not in frame {index} [{times[index]:.4f}, {end():.4f})")
+    wait_for(
+        lambda: times[index] <= current_time(page) < end(),
+        lambda: f"currentTime {current_time(page):.4f} s is not in frame {index} [{times[index]:.4f}, {end():.4f})",
+    )
 
 
 def test_holding_a_frame_key_steps_repeatedly_and_lands_on_a_frame(browser_page, player_server, clips):
@@ -189,7 +257,10 @@ def test_the_seek_bar_is_an_aria_slider_that_seeks_by_click_drag_and_keys(browse
     page.mouse.move(box["x"] + box["width"] * 0.25, y)
     expect(page.locator(".obscode-player .hover")).to_have_text(re.compile(r"^0:00:00\.7[45]\d$"))
     page.mouse.click(box["x"] + box["width"] * 0.5, y)
-    wait_for(lambda: abs(current_time(page) - SECONDS / 2) < 0.05, lambda: f"a click at the middle went to {current_time(page)}")
+    wait_for(
+        lambda: abs(current_time(page) - SECONDS / 2) < 0.05,
+        lambda: f"a click at the middle went to {current_time(page)}",
+    )
     expect(bar).to_have_attribute("aria-valuenow", re.compile(r"^1\.[45]\d\d$"))
     expect(bar).to_have_attribute("aria-valuetext", re.compile(r"^0:00:01\.[45]\d\d of 0:00:03\.000$"))
 
@@ -197,7 +268,9 @@ def test_the_seek_bar_is_an_aria_slider_that_seeks_by_click_drag_and_keys(browse
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.8, y, steps=5)
     page.mouse.up()
-    wait_for(lambda: abs(current_time(page) - SECONDS * 0.8) < 0.05, lambda: f"a drag to 80 % went to {current_time(page)}")
+    wait_for(
+        lambda: abs(current_time(page) - SECONDS * 0.8) < 0.05, lambda: f"a drag to 80 % went to {current_time(page)}"
+    )
 
     bar.focus()
     page.keyboard.press("Home")
@@ -233,9 +306,11 @@ def test_score_keys_send_the_chosen_scales_score_with_half_points(browser_page, 
     page.keyboard.press("Enter")
     settle(page)
     sent = [{k: v for k, v in a.items() if k != "at"} for a in actions(page)]
-    assert sent[-3:] == [{"name": "score", "scale": "ea_sensitivity", "score": 5.5},
-                         {"name": "score", "scale": "ea_non_intrusiveness", "score": 3},
-                         {"name": "submit"}], sent  # fmt: skip
+    assert sent[-3:] == [
+        {"name": "score", "scale": "ea_sensitivity", "score": 5.5},
+        {"name": "score", "scale": "ea_non_intrusiveness", "score": 3},
+        {"name": "submit"},
+    ], sent
     assert sent[0]["score"] in (5, 5.5)  # 5 was sent at once, unless the half point overtook it
     assert current_time(page) == 0, "the '.' after a digit stepped a frame"
 
@@ -249,8 +324,10 @@ def test_quick_score_keys_on_two_scales_are_both_sent_each_to_its_scale(browser_
         page.keyboard.press(key)
     expect(page.get_by_test_id("stCode")).to_contain_text('"ea_non_intrusiveness"')
     settle(page)
-    assert actions(page) == [{"name": "score", "scale": "ea_sensitivity", "score": 5},
-                             {"name": "score", "scale": "ea_non_intrusiveness", "score": 6.5}]  # fmt: skip
+    assert actions(page) == [
+        {"name": "score", "scale": "ea_sensitivity", "score": 5},
+        {"name": "score", "scale": "ea_non_intrusiveness", "score": 6.5},
+    ]
 
 
 def test_keys_pressed_in_a_dialog_over_the_player_stay_in_the_dialog(browser_page, player_server):
@@ -270,7 +347,8 @@ def test_keys_pressed_in_a_dialog_over_the_player_stay_in_the_dialog(browser_pag
     page.keyboard.press("7")  # the player's keys are back once the dialog is gone
     expect(page.get_by_test_id("stCode")).to_contain_text('"score"')
     assert [{k: v for k, v in a.items() if k != "at"} for a in actions(page)] == [
-        {"name": "score", "scale": "ea_sensitivity", "score": 7}]
+        {"name": "score", "scale": "ea_sensitivity", "score": 7}
+    ]
 
 
 def test_the_key_hint_and_help_list_frame_keys_for_video_only(browser_page, player_server):
@@ -318,7 +396,9 @@ def test_keys_act_after_a_score_is_clicked(browser_page, demo):
     choose(scale_groups(page).nth(0), "3")
     settle(page)
     page.keyboard.press("l")
-    wait_for(lambda: current_time(page) == 5, lambda: f"L after clicking a score: the player is at {current_time(page)} s")
+    wait_for(
+        lambda: current_time(page) == 5, lambda: f"L after clicking a score: the player is at {current_time(page)} s"
+    )
     page.keyboard.press("Space")
     wait_for(lambda: not media(page).evaluate("m => m.paused"), lambda: "Space after clicking a score did not play")
     page.keyboard.press("Space")
@@ -345,11 +425,16 @@ def test_the_waveform_is_drawn_from_the_measured_envelope_with_a_ruler_and_a_cli
     assert re.search(r"\b2\b", wave.evaluate(WAVE_TEXT)), f"no time ruler: {wave.evaluate(WAVE_TEXT)!r}"
     box = wave.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + 20)
-    wait_for(lambda: abs(current_time(page) - SECONDS * 0.75) < 0.1, lambda: f"a click at 75 % went to {current_time(page)}")
+    wait_for(
+        lambda: abs(current_time(page) - SECONDS * 0.75) < 0.1, lambda: f"a click at 75 % went to {current_time(page)}"
+    )
     before = wave.evaluate(WAVE_SCROLL)
     assert before[0] == before[1], f"the whole recording is not in view at first: {before}"
     page.keyboard.press("+")
-    wait_for(lambda: wave.evaluate(WAVE_SCROLL)[0] >= 1.5 * before[0], lambda: f"+ did not zoom in: {wave.evaluate(WAVE_SCROLL)}")
+    wait_for(
+        lambda: wave.evaluate(WAVE_SCROLL)[0] >= 1.5 * before[0],
+        lambda: f"+ did not zoom in: {wave.evaluate(WAVE_SCROLL)}",
+    )
     page.keyboard.press("-")
     wait_for(lambda: wave.evaluate(WAVE_SCROLL) == before, lambda: f"- did not zoom out: {wave.evaluate(WAVE_SCROLL)}")
 

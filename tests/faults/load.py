@@ -83,8 +83,10 @@ class Outcome:
 def make_study(store: Store, coders: int, recordings: int) -> list[str]:
     """An initialised study where each of ``coders`` coders has every one of ``recordings`` videos."""
     initialise(store, load_codebook(), "load")
-    add_recordings(store, [{"recording_id": f"L{i:04d}", "participant_id": f"LP{i:04d}", "kind": "video"}
-                           for i in range(recordings)])  # fmt: skip
+    add_recordings(
+        store,
+        [{"recording_id": f"L{i:04d}", "participant_id": f"LP{i:04d}", "kind": "video"} for i in range(recordings)],
+    )
     names = [f"load.coder.{n:02d}" for n in range(1, coders + 1)]
     for name in names:
         add_account(store, name, "coder")
@@ -158,8 +160,10 @@ def code_with(store: Store, coder: str, seed: int, start, reports, think: float 
 def run_threads(store: Store, coders: list[str], seed: int, think: float = 0.0) -> list[CoderReport]:
     """Every coder a thread of this process, all sharing ``store``, released together; their reports."""
     start, reports = threading.Barrier(len(coders)), queues.Queue()
-    threads = [threading.Thread(target=code_with, args=(store, name, seed + n, start, reports, think), name=name)
-               for n, name in enumerate(coders)]  # fmt: skip
+    threads = [
+        threading.Thread(target=code_with, args=(store, name, seed + n, start, reports, think), name=name)
+        for n, name in enumerate(coders)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -172,8 +176,10 @@ def run_load(url: str, coders: list[str], seed: int, think: float = 0.0) -> list
     """Start one process per coder (spawned: no engine state crosses a fork) and collect their reports."""
     context = multiprocessing.get_context("spawn")
     start, reports = context.Barrier(len(coders)), context.Queue()
-    processes = [context.Process(target=code_queue, args=(url, name, seed + n, start, reports, think), name=name)
-                 for n, name in enumerate(coders)]  # fmt: skip
+    processes = [
+        context.Process(target=code_queue, args=(url, name, seed + n, start, reports, think), name=name)
+        for n, name in enumerate(coders)
+    ]
     # A spawned child first re-runs the parent's __main__ from its file; in a test run, Streamlit's
     # AppTest may have left a page script there. The children need nothing of it.
     main, sys.modules["__main__"] = sys.modules["__main__"], types.ModuleType("__main__")
@@ -196,8 +202,9 @@ def run_load(url: str, coders: list[str], seed: int, think: float = 0.0) -> list
         process.join(timeout=10)
     for process in processes:
         if process.name not in collected:
-            collected[process.name] = CoderReport(process.name, errors=[f"coder process ended with {process.exitcode} "
-                                                                        "without reporting"])  # fmt: skip
+            collected[process.name] = CoderReport(
+                process.name, errors=[f"coder process ended with {process.exitcode} without reporting"]
+            )
     return [collected[name] for name in coders]
 
 
@@ -211,7 +218,7 @@ def verify(store: Store, reports: list[CoderReport]) -> Outcome:
             .join(Recording, Recording.id == Assignment.recording_id)
             .join(ScaleRow, ScaleRow.id == Rating.scale_id)
             .outerjoin(Note, Note.assignment_id == Assignment.id)
-        ).all()  # fmt: skip
+        ).all()
         submits = [entry.new for entry in db.scalars(select(AuditEntry).where(AuditEntry.action == "rating.submit"))]
     ratings: dict[tuple[str, str, str], list[tuple]] = {}
     for code, coder, scale, score, notes, status in rows:
@@ -220,8 +227,10 @@ def verify(store: Store, reports: list[CoderReport]) -> Outcome:
     duplicated = sum(len(found) - 1 for found in ratings.values()) + sum(n - 1 for n in submit_rows.values())
 
     def held_as_sent(sent: Sent) -> bool:
-        return all(ratings.get((sent.code, sent.coder, key)) == [(score, sent.notes, "submitted")]
-                   for key, score in sent.scores.items())  # fmt: skip
+        return all(
+            ratings.get((sent.code, sent.coder, key)) == [(score, sent.notes, "submitted")]
+            for key, score in sent.scores.items()
+        )
 
     sent = [s for report in reports for s in report.sent]
     return Outcome(

@@ -50,8 +50,14 @@ def obscode_run(env: dict[str, str], log: Path) -> Iterator[tuple[subprocess.Pop
     """A real `obscode run` in its own process group; yields it and its base URL, and ends it if still there."""
     port = _free_port()
     with log.open("ab") as out:
-        server = subprocess.Popen([str(VENV_BIN / "obscode"), "run", "--port", str(port)], cwd=ROOT, env=env,
-                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        server = subprocess.Popen(
+            [str(VENV_BIN / "obscode"), "run", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
@@ -115,10 +121,14 @@ def test_what_was_acknowledged_before_a_sigkill_is_there_after_a_restart(study, 
         os.killpg(server.pid, signal.SIGKILL)
         assert server.wait(timeout=15) == -signal.SIGKILL
 
-    saved = {code: {k: (r.score, r.status) for k, r in blinded.task(store, coder, code).ratings.items()}
-             for code in (submitted, drafted)}  # fmt: skip
-    assert saved == {submitted: {SENSITIVITY: (5.5, "submitted"), NON_INTRUSIVENESS: (4.0, "submitted")},
-                     drafted: {SENSITIVITY: (6.0, "draft")}}  # fmt: skip
+    saved = {
+        code: {k: (r.score, r.status) for k, r in blinded.task(store, coder, code).ratings.items()}
+        for code in (submitted, drafted)
+    }
+    assert saved == {
+        submitted: {SENSITIVITY: (5.5, "submitted"), NON_INTRUSIVENESS: (4.0, "submitted")},
+        drafted: {SENSITIVITY: (6.0, "draft")},
+    }
     assert replay(audit_rows(store)) == rating_table(store, pi)
 
     with obscode_run(env, log) as (_, base):

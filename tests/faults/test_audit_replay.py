@@ -59,11 +59,24 @@ def lived(store, tmp_path):
     blinded.submit(store, coder, third)
     reopen(store, pi, first, hand, NON_INTRUSIVENESS, "second look requested")  # left reopened
     blinded.save_draft(store, coder, fourth, NON_INTRUSIVENESS, 2.5)
-    sheet = write_csv(tmp_path / "paper.csv", [
-        {"recording_id": code, "coder": "paper.coder", "scale": scale, "score": score, "rated_at": "2025-01-14T10:00:00"}
-        for code, scale, score in ((first, SENSITIVITY, "4.5"), (first, NON_INTRUSIVENESS, "5"),
-                                   (second, SENSITIVITY, "6"))
-    ], ("recording_id", "coder", "scale", "score", "rated_at"))  # fmt: skip
+    sheet = write_csv(
+        tmp_path / "paper.csv",
+        [
+            {
+                "recording_id": code,
+                "coder": "paper.coder",
+                "scale": scale,
+                "score": score,
+                "rated_at": "2025-01-14T10:00:00",
+            }
+            for code, scale, score in (
+                (first, SENSITIVITY, "4.5"),
+                (first, NON_INTRUSIVENESS, "5"),
+                (second, SENSITIVITY, "6"),
+            )
+        ],
+        ("recording_id", "coder", "scale", "score", "rated_at"),
+    )
     assert import_ratings(store, sheet, "pi.one") == 3
     return pi
 

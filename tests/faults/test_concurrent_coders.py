@@ -49,8 +49,18 @@ def test_the_check_counts_a_second_submitted_version_as_a_duplicate(store, coded
     assert verify(store, coded).duplicated == 0
     with store.write() as db:
         first = db.scalars(select(Rating).order_by(Rating.id)).first()
-        db.add(Rating(assignment_id=first.assignment_id, scale_id=first.scale_id, version=2, score=first.score,
-                      notes=first.notes, status="submitted", source="app", submitted_at=first.submitted_at))  # fmt: skip
+        db.add(
+            Rating(
+                assignment_id=first.assignment_id,
+                scale_id=first.scale_id,
+                version=2,
+                score=first.score,
+                notes=first.notes,
+                status="submitted",
+                source="app",
+                submitted_at=first.submitted_at,
+            )
+        )
     outcome = verify(store, coded)
     assert outcome.duplicated == 1
     assert outcome.lost == 1  # that coder's rating is no longer held exactly once, as entered

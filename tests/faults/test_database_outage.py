@@ -62,7 +62,9 @@ def test_the_door_reports_the_outage_by_cause_only_and_works_again_after(own_clu
     assert blinded.submit(store, account, code)
     task = blinded.task(store, account, code)
     assert {k: (r.score, r.status) for k, r in task.ratings.items()} == {
-        SENSITIVITY: (5.0, "submitted"), NON_INTRUSIVENESS: (4.0, "submitted")}  # fmt: skip
+        SENSITIVITY: (5.0, "submitted"),
+        NON_INTRUSIVENESS: (4.0, "submitted"),
+    }
     assert task.notes == TYPED
 
 

@@ -94,8 +94,11 @@ def test_a_refused_write_leaves_no_half_and_goes_through_once_the_disk_is_back(d
         (code,) = [item.code for item in blinded.queue(store, account)]
         for scale, score in zip(SCALES, (5.5, 4.0), strict=True):
             blinded.save_draft(store, account, code, scale, score)
-        sheet = write_csv(tmp_path / "paper.csv", [{"recording_id": code, "coder": "paper.coder", "scale": s, "score": "3"}
-                                                   for s in SCALES], ("recording_id", "coder", "scale", "score"))  # fmt: skip
+        sheet = write_csv(
+            tmp_path / "paper.csv",
+            [{"recording_id": code, "coder": "paper.coder", "scale": s, "score": "3"} for s in SCALES],
+            ("recording_id", "coder", "scale", "score"),
+        )
         empty_the_write_ahead_log(store)
         before = row_counts(store)
         break_disk(fault, disk, store)

@@ -41,8 +41,10 @@ class MediaStudy:
     def declare_withdrawn_ratings(self, rule: str, root: Path) -> None:
         """Re-initialise with a codebook whose [study] section says what a withdrawal does to ratings."""
         path = root / "codebook-withdrawals.toml"
-        path.write_text(DEFAULT_CODEBOOK.read_text(encoding="utf-8") + f'\n[study]\nwithdrawn_ratings = "{rule}"\n',
-                        encoding="utf-8")  # fmt: skip
+        path.write_text(
+            DEFAULT_CODEBOOK.read_text(encoding="utf-8") + f'\n[study]\nwithdrawn_ratings = "{rule}"\n',
+            encoding="utf-8",
+        )
         initialise(self.store, load_codebook(path), "test")
 
 

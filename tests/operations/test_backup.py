@@ -62,15 +62,18 @@ def _ratings(store: Store) -> dict[tuple[str, str, str], tuple[float | None, str
     with store.read() as db:
         rows = db.execute(
             select(Recording.code, Account.name, ScaleRow.key, Rating.score, Rating.status)
-            .join(Assignment, Assignment.id == Rating.assignment_id).join(Account, Account.id == Assignment.account_id)
-            .join(Recording, Recording.id == Assignment.recording_id).join(ScaleRow, ScaleRow.id == Rating.scale_id)
+            .join(Assignment, Assignment.id == Rating.assignment_id)
+            .join(Account, Account.id == Assignment.account_id)
+            .join(Recording, Recording.id == Assignment.recording_id)
+            .join(ScaleRow, ScaleRow.id == Rating.scale_id)
             .order_by(Rating.version)
-        ).all()  # fmt: skip
+        ).all()
     return {(code, coder, scale): (score, status) for code, coder, scale, score, status in rows}
 
 
 def _missing(saves: list[Saved], held: dict[tuple[str, str, str], tuple[float | None, str]]) -> list[Saved]:
     """The acknowledged saves the ratings do not hold (a submission: every scale of that recording submitted)."""
+
     def kept(s: Saved) -> bool:
         if s.scale is not None:
             return held.get((s.code, s.coder, s.scale), (None,))[0] == s.score
@@ -83,8 +86,10 @@ def _missing(saves: list[Saved], held: dict[tuple[str, str, str], tuple[float | 
 @pytest.fixture
 def targets(tmp_path, postgres):
     """An empty SQLite file and an empty PostgreSQL database to restore into, each with a media folder of its own."""
-    return {"sqlite": (f"sqlite:///{tmp_path / 'restored.db'}", tmp_path / "restored-media-sqlite"),
-            "postgresql": (postgres.create_database(f"restored_{uuid.uuid4().hex}"), tmp_path / "restored-media-pg")}  # fmt: skip
+    return {
+        "sqlite": (f"sqlite:///{tmp_path / 'restored.db'}", tmp_path / "restored-media-sqlite"),
+        "postgresql": (postgres.create_database(f"restored_{uuid.uuid4().hex}"), tmp_path / "restored-media-pg"),
+    }
 
 
 def test_a_backup_taken_while_coders_save_restores_whole_into_sqlite_and_postgresql(store, tmp_path, targets):
@@ -106,8 +111,13 @@ def test_a_backup_taken_while_coders_save_restores_whole_into_sqlite_and_postgre
     assert made.output.startswith(f"backup written to {tmp_path / 'backup'}: ")
     before = [s for s in saved if s.at < started]
     assert len(before) >= COPIED_FIRST and any(s.at > started for s in saved)  # the coders worked on through it
-    assert sorted(p.name for p in (tmp_path / "backup").iterdir()) == ["SHA256SUMS", "codebook.json", "media",
-                                                                         "media.sha256", "study.sqlite"]  # fmt: skip
+    assert sorted(p.name for p in (tmp_path / "backup").iterdir()) == [
+        "SHA256SUMS",
+        "codebook.json",
+        "media",
+        "media.sha256",
+        "study.sqlite",
+    ]
     assert not (tmp_path / "backup.partial").exists()
     assert [e.actor for e in audit_rows(store, "study.backup")] == ["pi.one"]
     live = study.obscode("verify")
@@ -118,8 +128,9 @@ def test_a_backup_taken_while_coders_save_restores_whole_into_sqlite_and_postgre
         assert restored.exit_code == 0, restored.output
         checked = study.obscode("verify", db=url, media=media)
         assert checked.exit_code == 0, checked.output
-        assert checked.output.startswith("no problems: 60 recordings checked, 0 withdrawn (media deleted on purpose), "
-                                         "0 media files not hashed yet")  # fmt: skip
+        assert checked.output.startswith(
+            "no problems: 60 recordings checked, 0 withdrawn (media deleted on purpose), 0 media files not hashed yet"
+        )
         again = Store(url)
         try:
             assert _missing(before, _ratings(again)) == []
@@ -158,10 +169,15 @@ def test_verify_names_a_flipped_byte_a_lost_file_and_a_rating_changed_behind_the
 
     assert checked.exit_code == 1
     problems = [line for line in checked.output.splitlines() if line.startswith("problem: ")]
-    assert sorted(problems[:2]) == sorted([f"problem: recording {flipped}: media file does not match its recorded hash "
-                                           "(changed or damaged)", f"problem: recording {lost}: media file missing (lost)"])  # fmt: skip
-    assert len(problems) == 3 and problems[2].startswith(f"problem: ratings: ('{drafted}', '{study.coders[0]}', "
-                                                         "'ea_sensitivity', 1): the log gives")  # fmt: skip
+    assert sorted(problems[:2]) == sorted(
+        [
+            f"problem: recording {flipped}: media file does not match its recorded hash (changed or damaged)",
+            f"problem: recording {lost}: media file missing (lost)",
+        ]
+    )
+    assert len(problems) == 3 and problems[2].startswith(
+        f"problem: ratings: ('{drafted}', '{study.coders[0]}', 'ea_sensitivity', 1): the log gives"
+    )
     assert not any(name in checked.output for name in names.values()) and "LP0" not in checked.output
     assert [e.new["problems"] for e in audit_rows(store, "study.verify")] == [3]
 
@@ -176,7 +192,10 @@ def test_a_damaged_backup_is_refused_before_anything_is_touched(store, tmp_path)
     refused = study.obscode("restore", str(tmp_path / "backup"), db=f"sqlite:///{target}", media=media)
 
     assert refused.exit_code == 2
-    assert refused.output == f"error: the backup is damaged: media/{damaged.name} does not match its checksum; nothing was restored\n"
+    assert (
+        refused.output
+        == f"error: the backup is damaged: media/{damaged.name} does not match its checksum; nothing was restored\n"
+    )
     assert not target.exists() and not media.exists()
 
 
@@ -190,10 +209,20 @@ def test_restore_refuses_a_database_or_media_folder_that_is_not_empty(store, tmp
     (tmp_path / "used-media" / "a-file.mp4").write_bytes(b"x")
     target = f"sqlite:///{tmp_path / 'restored.db'}"
     into_used_folder = study.obscode("restore", str(tmp_path / "backup"), db=target, media=tmp_path / "used-media")
-    assert into_used_folder.exit_code == 2 and "media folder" in into_used_folder.output and "is not empty" in into_used_folder.output
-    unreachable = study.obscode("restore", str(tmp_path / "backup"), db="postgresql+psycopg://obscode@127.0.0.1:1/none",
-                                media=tmp_path / "new-media")  # fmt: skip
-    assert unreachable.exit_code == 2 and unreachable.output.startswith("error: cannot open the database to restore into (")
+    assert (
+        into_used_folder.exit_code == 2
+        and "media folder" in into_used_folder.output
+        and "is not empty" in into_used_folder.output
+    )
+    unreachable = study.obscode(
+        "restore",
+        str(tmp_path / "backup"),
+        db="postgresql+psycopg://obscode@127.0.0.1:1/none",
+        media=tmp_path / "new-media",
+    )
+    assert unreachable.exit_code == 2 and unreachable.output.startswith(
+        "error: cannot open the database to restore into ("
+    )
     assert not (tmp_path / "new-media").exists()
     empty = Store(target)
     try:
@@ -218,7 +247,9 @@ def test_an_interrupted_backup_leaves_no_folder_that_looks_complete(store, tmp_p
     failed = study.obscode("backup", str(tmp_path / "backup"))
 
     assert failed.exit_code == 4 and failed.output == "error: a file: No space left on device\n"
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("backup")] == []  # neither the folder nor its .partial
+    assert [
+        p.name for p in tmp_path.iterdir() if p.name.startswith("backup")
+    ] == []  # neither the folder nor its .partial
     assert audit_rows(store, "study.backup") == []
 
 
@@ -226,8 +257,11 @@ def test_a_coder_can_neither_back_up_restore_nor_verify(store, tmp_path):
     study = media_study(store, tmp_path, coders=1, recordings=2)
     assert study.obscode("backup", str(tmp_path / "backup")).exit_code == 0
     target = tmp_path / "restored.db"
-    for args, where in ((("backup", str(tmp_path / "other")), {}), (("verify",), {}),
-                        (("restore", str(tmp_path / "backup")), {"db": f"sqlite:///{target}", "media": tmp_path / "m"})):  # fmt: skip
+    for args, where in (
+        (("backup", str(tmp_path / "other")), {}),
+        (("verify",), {}),
+        (("restore", str(tmp_path / "backup")), {"db": f"sqlite:///{target}", "media": tmp_path / "m"}),
+    ):
         said = study.obscode(*args, user=CODER, **where)
         assert (said.exit_code, said.output) == (2, "error: not a PI account, or wrong password\n")
     assert not (tmp_path / "other").exists() and not (tmp_path / "m").exists()
@@ -240,7 +274,9 @@ def test_a_coder_can_neither_back_up_restore_nor_verify(store, tmp_path):
     with pytest.raises(PermissionError):
         verify(store, coder, study.media)
     assert [(e.action, e.actor) for e in audit_rows(store) if e.action in ("refused.backup", "refused.verify")] == [
-        ("refused.backup", CODER), ("refused.verify", CODER)]  # fmt: skip
+        ("refused.backup", CODER),
+        ("refused.verify", CODER),
+    ]
     assert not (tmp_path / "other").exists() and not (tmp_path / "other.partial").exists()
 
 
@@ -273,5 +309,7 @@ def test_a_table_no_model_declares_stops_the_backup_rather_than_being_left_out(s
     refused = study.obscode("backup", str(tmp_path / "backup"))
 
     assert (refused.exit_code, refused.output) == (
-        2, "error: the database has tables obscode does not know (site_notes): nothing was copied\n")  # fmt: skip
+        2,
+        "error: the database has tables obscode does not know (site_notes): nothing was copied\n",
+    )
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("backup")] == []

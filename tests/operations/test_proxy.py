@@ -50,7 +50,7 @@ from tests.e2e.conftest import (
     settle,
     sign_in,
     wait_for_media,
-)  # fmt: skip
+)
 from tests.e2e.test_blinding import assert_nothing_unblinds
 from tests.e2e.test_coding import choose, scale_groups, wait_checked
 
@@ -99,7 +99,8 @@ class Proxied:
     def start(self, replica: Replica) -> None:
         command = [str(VENV_BIN / "obscode"), "run", "--port", str(replica.port)]
         replica.process = self.stack.enter_context(
-            serving(command, f"{replica.url}/_stcore/health", replica.log, cwd=ROOT, env=replica.env))
+            serving(command, f"{replica.url}/_stcore/health", replica.log, cwd=ROOT, env=replica.env)
+        )
 
     def kill(self, address: str) -> Replica:
         """SIGKILL the replica at this address (its whole process group: no shutdown code runs)."""
@@ -112,22 +113,61 @@ class Proxied:
 
 def nginx_main(prefix: Path, site: Path) -> str:
     """nginx.conf for a test instance: everything under ``prefix``, the site included as Debian would."""
-    temp = "\n".join(f"    {kind}_temp_path {prefix / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp = "\n".join(
+        f"    {kind}_temp_path {prefix / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     # As root nginx's workers would run as nobody, who cannot enter pytest's private tmp folders.
     user = "user root;\n" if os.geteuid() == 0 else ""
-    return (f"{user}worker_processes 1;\npid {prefix / 'nginx.pid'};\nerror_log {prefix / 'error.log'} info;\n"
-            f"events {{ worker_connections 512; }}\nhttp {{\n{temp}\n    include {site};\n}}\n")  # fmt: skip
+    return (
+        f"{user}worker_processes 1;\npid {prefix / 'nginx.pid'};\nerror_log {prefix / 'error.log'} info;\n"
+        f"events {{ worker_connections 512; }}\nhttp {{\n{temp}\n    include {site};\n}}\n"
+    )
 
 
 def test_obscode_deploy_nginx_prints_an_https_site_nginx_accepts(tmp_path):
-    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=t",
-                           "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
-                          capture_output=True, text=True)  # fmt: skip
+    made = subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=t",
+            "-keyout",
+            str(tmp_path / "key.pem"),
+            "-out",
+            str(tmp_path / "cert.pem"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert made.returncode == 0, made.stderr
     media_dir = tmp_path / "media-store"
-    printed = CliRunner().invoke(app, ["--media", str(media_dir), "deploy", "nginx", "--port", "8601", "--port", "8602",
-                                       "--server-name", "coding.example.org", "--certificate", str(tmp_path / "cert.pem"),
-                                       "--certificate-key", str(tmp_path / "key.pem"), "--log-dir", str(tmp_path)])  # fmt: skip
+    printed = CliRunner().invoke(
+        app,
+        [
+            "--media",
+            str(media_dir),
+            "deploy",
+            "nginx",
+            "--port",
+            "8601",
+            "--port",
+            "8602",
+            "--server-name",
+            "coding.example.org",
+            "--certificate",
+            str(tmp_path / "cert.pem"),
+            "--certificate-key",
+            str(tmp_path / "key.pem"),
+            "--log-dir",
+            str(tmp_path),
+        ],
+    )
     assert printed.exit_code == 0, printed.output
     site = printed.output
     assert "hash $cookie_obscode_session consistent;" in site
@@ -135,17 +175,32 @@ def test_obscode_deploy_nginx_prints_an_https_site_nginx_accepts(tmp_path):
     assert f"alias {media_dir.resolve()}/;" in site and f"location {MEDIA_LOCATION} {{\n        internal;" in site
     (tmp_path / "obscode.conf").write_text(site)
     (tmp_path / "nginx.conf").write_text(nginx_main(tmp_path, tmp_path / "obscode.conf"))
-    checked = subprocess.run(["/usr/sbin/nginx", "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"),
-                              "-e", str(tmp_path / "error.log")], capture_output=True, text=True)  # fmt: skip
+    checked = subprocess.run(
+        [
+            "/usr/sbin/nginx",
+            "-t",
+            "-p",
+            str(tmp_path),
+            "-c",
+            str(tmp_path / "nginx.conf"),
+            "-e",
+            str(tmp_path / "error.log"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert checked.returncode == 0, checked.stderr
 
 
-@pytest.mark.parametrize(("arguments", "message"), [
-    (["deploy", "nginx", "--port", "8601", "--port", "8601"], "replica ports are given twice: 8601, 8601"),
-    (["deploy", "nginx", "--server-name", "coding.example.org; evil"], "server name 'coding.example.org; evil'"),
-    (["deploy", "nginx", "--port", "70000"], "not a port: 70000"),
-    (["run", "--accel-redirect", "_protected_media"], "'_protected_media' is not a location"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["deploy", "nginx", "--port", "8601", "--port", "8601"], "replica ports are given twice: 8601, 8601"),
+        (["deploy", "nginx", "--server-name", "coding.example.org; evil"], "server name 'coding.example.org; evil'"),
+        (["deploy", "nginx", "--port", "70000"], "not a port: 70000"),
+        (["run", "--accel-redirect", "_protected_media"], "'_protected_media' is not a location"),
+    ],
+)
 def test_deploy_and_run_refuse_what_nginx_could_not_use(tmp_path, arguments, message):
     result = CliRunner().invoke(app, ["--db", f"sqlite:///{tmp_path / 'none.db'}", *arguments])
     assert result.exit_code == REFUSED and message in result.output, result.output
@@ -153,12 +208,15 @@ def test_deploy_and_run_refuse_what_nginx_could_not_use(tmp_path, arguments, mes
 
 
 def test_obscode_deploy_systemd_prints_a_replica_unit_handing_media_to_nginx(tmp_path):
-    printed = CliRunner().invoke(app, ["--media", str(tmp_path / "media-store"), "deploy", "systemd",
-                                       "--working-directory", str(tmp_path)])  # fmt: skip
+    printed = CliRunner().invoke(
+        app, ["--media", str(tmp_path / "media-store"), "deploy", "systemd", "--working-directory", str(tmp_path)]
+    )
     assert printed.exit_code == 0, printed.output
     lines = printed.output.splitlines()
     assert f"Environment=OBSCODE_MEDIA_DIR={(tmp_path / 'media-store').resolve()}" in lines
-    assert f"Environment={ACCEL_REDIRECT}={MEDIA_LOCATION}" in lines and f"WorkingDirectory={tmp_path.resolve()}" in lines
+    assert (
+        f"Environment={ACCEL_REDIRECT}={MEDIA_LOCATION}" in lines and f"WorkingDirectory={tmp_path.resolve()}" in lines
+    )
     (start,) = (line for line in lines if line.startswith("ExecStart="))
     assert start.endswith("/obscode run --port %i --address 127.0.0.1") and Path(start.split()[0][10:]).is_file()
     assert not [line for line in lines if "OBSCODE_DATABASE_URL=" in line and not line.startswith("#")]
@@ -179,8 +237,14 @@ def proxied(postgres, tmp_path_factory, pytestconfig) -> Iterator[Proxied]:
     env = os.environ | {"OBSCODE_DATABASE_URL": url, "OBSCODE_MEDIA_DIR": str(media_dir)}
     study = tmp / "study"
     _seed_study_sources(pytestconfig, study, env)
-    loaded = subprocess.run([str(VENV_BIN / "python"), "-m", "fixtures.load_demo", str(study), "--coding-open"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=LOAD_TIMEOUT)  # fmt: skip
+    loaded = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "fixtures.load_demo", str(study), "--coding-open"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=LOAD_TIMEOUT,
+    )
     assert loaded.returncode == 0, f"loading the demo study failed:\n{loaded.stdout}\n{loaded.stderr}"
     replica_env = env | {ACCEL_REDIRECT: MEDIA_LOCATION}
     replicas = [Replica(_free_port(), replica_env, tmp / f"replica-{n}.log") for n in (1, 2)]
@@ -190,8 +254,17 @@ def proxied(postgres, tmp_path_factory, pytestconfig) -> Iterator[Proxied]:
     site = nginx_config([r.port for r in replicas], "127.0.0.1", media_dir, listen=port, tls=False, log_dir=prefix)
     (prefix / "obscode.conf").write_text(with_replica_header(site))
     (prefix / "nginx.conf").write_text(nginx_main(prefix, prefix / "obscode.conf"))
-    nginx = ["/usr/sbin/nginx", "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log"),
-             "-g", "daemon off;"]  # fmt: skip
+    nginx = [
+        "/usr/sbin/nginx",
+        "-p",
+        str(prefix),
+        "-c",
+        str(prefix / "nginx.conf"),
+        "-e",
+        str(prefix / "error.log"),
+        "-g",
+        "daemon off;",
+    ]
     store = Store(url)
     with ExitStack() as stack:
         stack.callback(store.dispose)

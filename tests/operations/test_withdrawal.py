@@ -27,9 +27,12 @@ def study(store, tmp_path):
 
 def _code_of(study, participant: str) -> str:
     with study.store.read() as db:
-        return db.scalar(select(Recording.code).join(RecordingKey, RecordingKey.recording_id == Recording.id)
-                         .join(Participant, Participant.id == RecordingKey.participant_id)
-                         .where(Participant.external_id == participant))  # fmt: skip
+        return db.scalar(
+            select(Recording.code)
+            .join(RecordingKey, RecordingKey.recording_id == Recording.id)
+            .join(Participant, Participant.id == RecordingKey.participant_id)
+            .where(Participant.external_id == participant)
+        )
 
 
 def _queue(study, coder: str) -> list[str]:
@@ -60,10 +63,19 @@ def test_withdrawal_deletes_the_media_empties_the_queues_and_keeps_or_excludes_t
     with study.store.read() as db:
         exclusion = db.get(Exclusion, db.scalar(select(Recording.id).where(Recording.code == code)))
         withdrawal = db.scalars(select(Withdrawal)).one()
-    assert (exclusion.cause, exclusion.ratings_count, exclusion.reason, exclusion.by) == ("withdrawal", rule == "keep", "", PI)
+    assert (exclusion.cause, exclusion.ratings_count, exclusion.reason, exclusion.by) == (
+        "withdrawal",
+        rule == "keep",
+        "",
+        PI,
+    )
     assert (withdrawal.reason, withdrawal.ratings_kept, withdrawal.by) == ("asked by phone", rule == "keep", PI)
     [entry] = audit_rows(study.store, "participant.withdraw")
-    assert (entry.actor, entry.reason, entry.new) == (PI, "asked by phone", {"recordings": 1, "ratings_kept": rule == "keep"})
+    assert (entry.actor, entry.reason, entry.new) == (
+        PI,
+        "asked by phone",
+        {"recordings": 1, "ratings_kept": rule == "keep"},
+    )
     assert row_counts(study.store)["rating"] == 2  # kept or not in the analysis, never deleted
     with study.store.read() as db:
         assert not_counted(db) == ({} if rule == "keep" else {code: "withdrawal"})  # what the analysis leaves out
@@ -72,7 +84,9 @@ def test_withdrawal_deletes_the_media_empties_the_queues_and_keeps_or_excludes_t
     assert checked.exit_code == 0, checked.output
     assert checked.output.startswith("no problems: 4 recordings checked, 1 withdrawn (media deleted on purpose)")
     assert study.obscode("backup", str(tmp_path / "after")).exit_code == 0  # no later backup holds her media
-    assert sorted(p.name for p in (tmp_path / "after" / "media").iterdir()) == sorted(n for c, n in names.items() if c != code)
+    assert sorted(p.name for p in (tmp_path / "after" / "media").iterdir()) == sorted(
+        n for c, n in names.items() if c != code
+    )
 
 
 def test_verify_tells_a_withdrawal_from_a_loss(study, tmp_path):
@@ -86,14 +100,17 @@ def test_verify_tells_a_withdrawal_from_a_loss(study, tmp_path):
     checked = study.obscode("verify")
 
     assert checked.exit_code == 1
-    assert sorted(line for line in checked.output.splitlines() if line.startswith("problem: ")) == sorted([
-        f"problem: recording {_code_of(study, WITHDRAWING)}: its participant withdrew consent, but its media file is still in the store",
-        f"problem: recording {lost}: media file missing (lost)",
-    ])  # fmt: skip
+    assert sorted(line for line in checked.output.splitlines() if line.startswith("problem: ")) == sorted(
+        [
+            f"problem: recording {_code_of(study, WITHDRAWING)}: its participant withdrew consent, but its media file is still in the store",
+            f"problem: recording {lost}: media file missing (lost)",
+        ]
+    )
     backed_up = study.obscode("backup", str(tmp_path / "after"))  # the lost file named; the withdrawn one never copied
     assert backed_up.exit_code == 1 and f"problem: recording {lost}: media file missing" in backed_up.output
     assert sorted(p.name for p in (tmp_path / "after" / "media").iterdir()) == sorted(
-        name for code, name in names.items() if code not in (lost, _code_of(study, WITHDRAWING)))  # fmt: skip
+        name for code, name in names.items() if code not in (lost, _code_of(study, WITHDRAWING))
+    )
 
 
 def test_withdrawal_is_refused_for_an_unknown_participant_a_second_time_a_coder_and_an_undeclared_rule(study, tmp_path):
@@ -104,14 +121,18 @@ def test_withdrawal_is_refused_for_an_unknown_participant_a_second_time_a_coder_
     before = row_counts(study.store), before[1]
 
     unknown = study.obscode("withdraw", "LP9999", "--reason", "letter")
-    assert (unknown.exit_code, unknown.output) == (2, "error: no participant with that id in the study "
-                                                      "(ids are as in the import manifest)\n")  # fmt: skip
+    assert (unknown.exit_code, unknown.output) == (
+        2,
+        "error: no participant with that id in the study (ids are as in the import manifest)\n",
+    )
     by_coder = study.obscode("withdraw", WITHDRAWING, "--reason", "letter", user=CODER)
     assert (by_coder.exit_code, by_coder.output) == (2, "error: not a PI account, or wrong password\n")
     no_reason = study.obscode("withdraw", WITHDRAWING, "--reason", " ")
     assert no_reason.exit_code == 2 and "needs its reason" in no_reason.output
     assert (row_counts(study.store) | {"audit": 0}, sorted(p.name for p in study.media.root.iterdir())) == (
-        before[0] | {"audit": 0}, before[1])  # fmt: skip
+        before[0] | {"audit": 0},
+        before[1],
+    )
 
     assert study.obscode("withdraw", WITHDRAWING, "--reason", "letter").exit_code == 0
     again = study.obscode("withdraw", WITHDRAWING, "--reason", "letter")
@@ -123,6 +144,8 @@ def test_withdrawal_is_refused_for_an_unknown_participant_a_second_time_a_coder_
 
 def test_a_codebook_may_say_only_keep_or_exclude(tmp_path):
     path = tmp_path / "codebook.toml"
-    path.write_text(DEFAULT_CODEBOOK.read_text(encoding="utf-8") + '\n[study]\nwithdrawn_ratings = "delete"\n', encoding="utf-8")
+    path.write_text(
+        DEFAULT_CODEBOOK.read_text(encoding="utf-8") + '\n[study]\nwithdrawn_ratings = "delete"\n', encoding="utf-8"
+    )
     with pytest.raises(CodebookError, match=r"\[study\] withdrawn_ratings must be one of keep, exclude, not 'delete'"):
         load_codebook(path)

@@ -48,8 +48,10 @@ def arms(draw, max_n: int = 60) -> tuple[int, int, int, int]:
 
 def grid_scores(max_n: int = 25):
     """Scores on the EA half-point grid: constant arms and arms of one come up."""
-    return st.one_of(st.lists(st.sampled_from(EA.levels.tolist()), min_size=1, max_size=max_n),
-                     st.lists(st.sampled_from([5.0, 5.5]), min_size=1, max_size=3))  # fmt: skip
+    return st.one_of(
+        st.lists(st.sampled_from(EA.levels.tolist()), min_size=1, max_size=max_n),
+        st.lists(st.sampled_from([5.0, 5.5]), min_size=1, max_size=3),
+    )
 
 
 @given(st.integers(0, 300).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))), CONFIDENCES)
@@ -64,7 +66,9 @@ def test_clopper_pearson_matches_scipy_binomtest_exact(counts, confidence):
     assert ours.estimate == events / n
 
 
-@given(st.lists(st.integers(1, 80).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))), min_size=1, max_size=20))
+@given(
+    st.lists(st.integers(1, 80).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))), min_size=1, max_size=20)
+)
 def test_clopper_pearson_over_arrays_is_the_same_as_one_at_a_time(counts):
     events, n = (np.array(c) for c in zip(*counts, strict=True))
     low, high = clopper_pearson(events, n)
@@ -151,11 +155,15 @@ def test_hedges_g_matches_pingouin_and_the_issue_standard_error(one, two, confid
     assert close(ours.estimate, g)
     # pingouin's interval is g -+ t(n1 + n2 - 2) SE with the same SE; ours uses z (the issue's normal interval).
     # The SE is symmetric in the arms: the larger goes second, since pingouin reads ny = 1 as one-sample.
-    low, high = pingouin.compute_esci(stat=g, nx=min(n1, n2), ny=max(n1, n2), eftype="cohen", confidence=confidence, decimals=15)
+    low, high = pingouin.compute_esci(
+        stat=g, nx=min(n1, n2), ny=max(n1, n2), eftype="cohen", confidence=confidence, decimals=15
+    )
     se = (high - low) / (2 * t.ppf((1 + confidence) / 2, n1 + n2 - 2))
     assert close(ours.se, se)
     assert close(ours.se, math.sqrt((n1 + n2) / (n1 * n2) + g**2 / (2 * (n1 + n2))))
-    assert close(ours.ci[0], g - norm.ppf((1 + confidence) / 2) * se) and close(ours.ci[1], g + norm.ppf((1 + confidence) / 2) * se)
+    assert close(ours.ci[0], g - norm.ppf((1 + confidence) / 2) * se) and close(
+        ours.ci[1], g + norm.ppf((1 + confidence) / 2) * se
+    )
 
 
 @given(grid_scores(), grid_scores())
@@ -185,8 +193,14 @@ def trials(draw):
 @settings(max_examples=40, deadline=None)
 @given(trials(), st.booleans())
 def test_table_rows_and_follow_up_agree_with_independent_counts_and_peers(long, complete_case):
-    tables = outcome_tables(long, {"sens": EA, "nonint": EA}, control="Usual care", baseline="baseline",
-                            treatment="VIPP", complete_case=complete_case)  # fmt: skip
+    tables = outcome_tables(
+        long,
+        {"sens": EA, "nonint": EA},
+        control="Usual care",
+        baseline="baseline",
+        treatment="VIPP",
+        complete_case=complete_case,
+    )
     assert list(tables.rows.columns) == list(ROW_FIELDS)
     data = long
     if complete_case:
@@ -199,8 +213,13 @@ def test_table_rows_and_follow_up_agree_with_independent_counts_and_peers(long, 
         assert (row.n_treatment, row.n_control) == (len(one), len(two))
         assert (row.events_treatment, row.events_control) == ((one.score >= 5.5).sum(), (two.score >= 5.5).sum())
         if len(one) and len(two) and one.score.ge(5.5).any() and two.score.ge(5.5).any():
-            table = np.array([[row.events_treatment, len(one) - row.events_treatment],
-                              [row.events_control, len(two) - row.events_control]], dtype=float)  # fmt: skip
+            table = np.array(
+                [
+                    [row.events_treatment, len(one) - row.events_treatment],
+                    [row.events_control, len(two) - row.events_control],
+                ],
+                dtype=float,
+            )
             rr, _, _ = statsmodels_rr(table, 0.95)
             assert close(row.risk_ratio, rr)
         if row.timepoint == "baseline":
@@ -208,7 +227,9 @@ def test_table_rows_and_follow_up_agree_with_independent_counts_and_peers(long, 
     seen_at_baseline = long[long.timepoint == "baseline"].drop_duplicates("participant")
     for row in tables.follow_up.itertuples():
         members = seen_at_baseline if row.arm == "all" else seen_at_baseline[seen_at_baseline.arm == row.arm]
-        seen = long[(long.timepoint == row.timepoint) & long.participant.isin(members.participant)].participant.nunique()
+        seen = long[
+            (long.timepoint == row.timepoint) & long.participant.isin(members.participant)
+        ].participant.nunique()
         assert (row.n, row.of) == (seen, len(members))
         peer = binomtest(seen, len(members)).proportion_ci(method="exact")
         assert close(row.ci_low, peer.low) and close(row.ci_high, peer.high)

@@ -19,11 +19,17 @@ def long(*records: tuple, first_row: int = 2) -> pd.DataFrame:
 
 
 TRIAL = long(
-    ("p1", "VIPP", "baseline", "sens", 5), ("p2", "VIPP", "baseline", "sens", 6),
-    ("p3", "UC", "baseline", "sens", 5.5), ("p4", "UC", "baseline", "sens", 3),
-    ("p1", "VIPP", "12m", "sens", 6), ("p3", "UC", "12m", "sens", 4),
-    ("p1", "VIPP", "6m", "sens", 6), ("p2", "VIPP", "6m", "sens", 6.5), ("p3", "UC", "6m", "sens", 5), ("p4", "UC", "6m", "sens", 4),
-)  # fmt: skip
+    ("p1", "VIPP", "baseline", "sens", 5),
+    ("p2", "VIPP", "baseline", "sens", 6),
+    ("p3", "UC", "baseline", "sens", 5.5),
+    ("p4", "UC", "baseline", "sens", 3),
+    ("p1", "VIPP", "12m", "sens", 6),
+    ("p3", "UC", "12m", "sens", 4),
+    ("p1", "VIPP", "6m", "sens", 6),
+    ("p2", "VIPP", "6m", "sens", 6.5),
+    ("p3", "UC", "6m", "sens", 5),
+    ("p4", "UC", "6m", "sens", 4),
+)
 
 
 def problems(frame: pd.DataFrame, scales=SCALES, **options) -> list[str]:
@@ -42,7 +48,7 @@ def test_every_bad_row_is_named_and_nothing_is_computed():
         ("p2", "UC", "baseline", "sens", 6),  # row 7: p2 baseline sens again
         ("p5", "UC", "baseline", "intrusive", 4),  # row 8: no scale for it
         ("p6", "UC", "baseline", "sens", " "),  # row 9: blank score
-    )  # fmt: skip
+    )
     found = problems(frame)
     assert found == [
         "row 6: field 'arm' is blank",
@@ -56,9 +62,14 @@ def test_every_bad_row_is_named_and_nothing_is_computed():
 
 
 def test_a_control_or_baseline_no_row_has_is_refused_by_name():
-    assert problems(TRIAL, control="Usual care") == ["no row has the control arm 'Usual care' (arms in the data: 'VIPP', 'UC')"]
+    assert problems(TRIAL, control="Usual care") == [
+        "no row has the control arm 'Usual care' (arms in the data: 'VIPP', 'UC')"
+    ]
     assert problems(TRIAL, baseline="week 0") == ["no row is at the baseline timepoint 'week 0'"]
-    assert problems(TRIAL, treatment="Waitlist")[0] == "no row has the treatment arm 'Waitlist' (arms in the data: 'VIPP', 'UC')"
+    assert (
+        problems(TRIAL, treatment="Waitlist")[0]
+        == "no row has the treatment arm 'Waitlist' (arms in the data: 'VIPP', 'UC')"
+    )
     only_control = long(("p1", "UC", "baseline", "sens", 5))
     assert problems(only_control) == ["every row is in the control arm 'UC': there is no arm to compare it with"]
 
@@ -68,7 +79,10 @@ def test_a_timepoint_not_declared_is_named_and_the_declared_order_kept():
         "row 6: timepoint '12m' is not declared (declared: baseline, 6m)",
         "row 7: timepoint '12m' is not declared (declared: baseline, 6m)",
     ]
-    assert problems(TRIAL, timepoints=["6m", "12m"])[0] == "the baseline 'baseline' is not among the declared timepoints (6m, 12m)"
+    assert (
+        problems(TRIAL, timepoints=["6m", "12m"])[0]
+        == "the baseline 'baseline' is not among the declared timepoints (6m, 12m)"
+    )
     tables = outcome_tables(TRIAL, SCALES, control="UC", baseline="baseline", timepoints=["baseline", "6m", "12m"])
     assert tables.rows["timepoint"].tolist() == ["baseline", "6m", "12m"]
 
@@ -81,7 +95,9 @@ def test_without_declared_timepoints_baseline_comes_first_then_as_they_appear():
 
 
 def test_a_scale_without_threshold_has_no_classes():
-    assert problems(TRIAL, scales={"sens": Scale(1, 7, 0.5)}) == ["subscale 'sens' has no threshold, so no classes to compare"]
+    assert problems(TRIAL, scales={"sens": Scale(1, 7, 0.5)}) == [
+        "subscale 'sens' has no threshold, so no classes to compare"
+    ]
 
 
 def test_missing_columns_are_named():
@@ -105,7 +121,10 @@ def test_undefined_values_are_null_with_the_reason_in_the_notes_and_the_correcti
     tables = outcome_tables(TRIAL, SCALES, control="UC", baseline="baseline")
     six = tables.rows.set_index("timepoint").loc["6m"]
     assert math.isnan(six.risk_ratio) and math.isnan(six.risk_ratio_ci_low)
-    assert "sens at 6m: risk ratio undefined: no one in the control arm is in class (0 of 2): the ratio divides by zero" in tables.notes
+    assert (
+        "sens at 6m: risk ratio undefined: no one in the control arm is in class (0 of 2): the ratio divides by zero"
+        in tables.notes
+    )
     corrected = outcome_tables(TRIAL, SCALES, control="UC", baseline="baseline", correction=True)
     ratio = corrected.comparisons["sens", "6m"].classes.risk_ratio
     assert ratio.estimate == pytest.approx((2.5 / 3) / (0.5 / 3)) and "Haldane-Anscombe" in ratio.method
@@ -124,7 +143,11 @@ def test_complete_case_keeps_only_participants_scored_at_every_timepoint_and_fol
 def test_follow_up_is_out_of_those_seen_at_baseline_or_the_allocation():
     follow_up = outcome_tables(TRIAL, SCALES, control="UC", baseline="baseline").follow_up
     at_12m = follow_up[follow_up.timepoint == "12m"]
-    assert at_12m[["arm", "n", "of", "rate"]].to_numpy().tolist() == [["VIPP", 1, 2, 0.5], ["UC", 1, 2, 0.5], ["all", 2, 4, 0.5]]
+    assert at_12m[["arm", "n", "of", "rate"]].to_numpy().tolist() == [
+        ["VIPP", 1, 2, 0.5],
+        ["UC", 1, 2, 0.5],
+        ["all", 2, 4, 0.5],
+    ]
     allocation = {"p1": "VIPP", "p2": "VIPP", "p3": "UC", "p4": "UC", "p5": "UC"}  # p5 randomised, never seen
     follow_up = outcome_tables(TRIAL, SCALES, control="UC", baseline="baseline", randomised=allocation).follow_up
     at_baseline = follow_up[follow_up.timepoint == "baseline"]
@@ -153,5 +176,11 @@ def test_class_changes_count_each_participant_from_their_baseline_class():
     assert len(moved) == 1 * 2 * 2 * 2 * 2  # subscale x later timepoint x arm x class at baseline x class then
     flows = {tuple(r[1:5]): r[5] for r in moved.itertuples(index=False) if r[5]}
     # Baseline: p1 (VIPP) 0, p2 (VIPP) 1, p3 (UC) 1, p4 (UC) 0; 6m: 1, 1, 0, 0; 12m: p1 1, p3 0.
-    assert flows == {("12m", "VIPP", 0, 1): 1, ("12m", "UC", 1, 0): 1,
-                     ("6m", "VIPP", 0, 1): 1, ("6m", "VIPP", 1, 1): 1, ("6m", "UC", 0, 0): 1, ("6m", "UC", 1, 0): 1}  # fmt: skip
+    assert flows == {
+        ("12m", "VIPP", 0, 1): 1,
+        ("12m", "UC", 1, 0): 1,
+        ("6m", "VIPP", 0, 1): 1,
+        ("6m", "VIPP", 1, 1): 1,
+        ("6m", "UC", 0, 0): 1,
+        ("6m", "UC", 1, 0): 1,
+    }

@@ -248,7 +248,9 @@ def test_icc_interval_is_empty_rather_than_reversed_when_the_df_collapse():
         ((-0.5, 0.5), (-2.0, 2 / 3)),  # x k / (1 + x (k - 1)) with k = 2
     ],
 )
-def test_average_icc_interval_is_stepped_up_only_where_spearman_brown_is_monotone(monkeypatch, single_bounds, average_bounds):
+def test_average_icc_interval_is_stepped_up_only_where_spearman_brown_is_monotone(
+    monkeypatch, single_bounds, average_bounds
+):
     icc_module = importlib.import_module("reliability.icc")
 
     monkeypatch.setattr(icc_module, "_single_interval", lambda *args: single_bounds)

@@ -59,9 +59,15 @@ SCALE_KINDS = {
     "2-4 by 0.25": Scale(2, 4, 0.25),
 }
 # Every level on every kind of grid, but ratio on a grid below 0 (refused: see test_edge_cases).
-ALPHA_CASES = {f"{level}-{name}": (scale, level) for name, scale in SCALE_KINDS.items() for level in LEVELS
-               if not (level == "ratio" and scale.low < 0)}  # fmt: skip
-every_level_on_every_scale_kind = pytest.mark.parametrize(("scale", "level"), ALPHA_CASES.values(), ids=ALPHA_CASES.keys())
+ALPHA_CASES = {
+    f"{level}-{name}": (scale, level)
+    for name, scale in SCALE_KINDS.items()
+    for level in LEVELS
+    if not (level == "ratio" and scale.low < 0)
+}
+every_level_on_every_scale_kind = pytest.mark.parametrize(
+    ("scale", "level"), ALPHA_CASES.values(), ids=ALPHA_CASES.keys()
+)
 # Every level on every kind of grid is 32 cases: fewer examples each keeps the suite's time.
 per_case = settings(max_examples=25)
 WEIGHTS = ("none", "linear", "quadratic")
@@ -383,9 +389,7 @@ def test_icc_single_and_average_equal_pingouin_with_interval(matrix):
     grand = y.mean()
     ms_units = coders * ((y.mean(axis=1) - grand) ** 2).sum() / (units - 1)
     ms_coders = units * ((y.mean(axis=0) - grand) ** 2).sum() / (coders - 1)
-    ms_error = ((y - y.mean(axis=1, keepdims=True) - y.mean(axis=0) + grand) ** 2).sum() / (
-        (units - 1) * (coders - 1)
-    )
+    ms_error = ((y - y.mean(axis=1, keepdims=True) - y.mean(axis=0) + grand) ** 2).sum() / ((units - 1) * (coders - 1))
     # pingouin divides by the residual mean square; a vanishing residual is our own edge case.
     assume(ms_error > 1e-9)
     # ICC(A,k)'s denominator MSR + (MSC - MSE) / n is zero or negative when MSE >= n MSR + MSC:
@@ -413,8 +417,11 @@ def test_icc_single_and_average_equal_pingouin_with_interval(matrix):
         rho = single.estimate
         scale_f = ms_coders / ms_error
         spread = units * (1 + (coders - 1) * rho) - coders * rho
-        df = (coders - 1) * (units - 1) * (coders * rho * scale_f + spread) ** 2 / (
-            (units - 1) * coders**2 * rho**2 * scale_f**2 + spread**2
+        df = (
+            (coders - 1)
+            * (units - 1)
+            * (coders * rho * scale_f + spread) ** 2
+            / ((units - 1) * coders**2 * rho**2 * scale_f**2 + spread**2)
         )
         assert df < 1e-9
         return
@@ -493,8 +500,14 @@ def irrcac_raw(
     ratings = pd.DataFrame({"a": a, "b": b})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # irrCAC's own use of pandas
-        cac = irrCAC.raw.CAC(ratings, IRRCAC_WEIGHTS[weights], categories=scale.levels.tolist(),
-                             confidence_level=confidence, N=population, digits=15)  # fmt: skip
+        cac = irrCAC.raw.CAC(
+            ratings,
+            IRRCAC_WEIGHTS[weights],
+            categories=scale.levels.tolist(),
+            confidence_level=confidence,
+            N=population,
+            digits=15,
+        )
         return getattr(cac, method)()["est"]
 
 
@@ -519,8 +532,9 @@ def test_gwet_ac_equals_irrcac_on_the_raw_ratings(scores, weights, more_in_popul
     population = complete.sum() + more_in_population
     ours = gwet_ac(a, b, scale, weights, population=population)
     assert (ours.n, ours.n_dropped) == (complete.sum(), a.size - complete.sum())
-    assert_matches_irrcac(ours.estimate, ours.se, ours.ci, irrcac_raw(a[complete], b[complete], scale, weights,
-                                                                      population=population))  # fmt: skip
+    assert_matches_irrcac(
+        ours.estimate, ours.se, ours.ci, irrcac_raw(a[complete], b[complete], scale, weights, population=population)
+    )
 
 
 @given(tables(), st.sampled_from(WEIGHTS), st.one_of(st.just(math.inf), st.integers(0, 100)))
@@ -533,8 +547,11 @@ def test_gwet_from_table_equals_irrcac_on_the_table(table, weights, more_in_popu
         warnings.simplefilter("ignore", RuntimeWarning)  # irrCAC's p-value divides by a zero SE
         est = irrCAC.table.CAC(pd.DataFrame(table), IRRCAC_WEIGHTS[weights], N=population, digits=15).gwet()["est"]
     # Its table functions answer in 1-element arrays.
-    theirs = {"coefficient_value": float(np.squeeze(est["coefficient_value"])), "se": float(np.squeeze(est["se"])),
-              "confidence_interval": [float(np.squeeze(x)) for x in est["confidence_interval"]]}  # fmt: skip
+    theirs = {
+        "coefficient_value": float(np.squeeze(est["coefficient_value"])),
+        "se": float(np.squeeze(est["se"])),
+        "confidence_interval": [float(np.squeeze(x)) for x in est["confidence_interval"]],
+    }
     # irrCAC subtracts two near-equal sums for the table variance (ours sums squared deviations): a
     # zero variance comes out as 0 or +-1e-15, an SE of 0, 4e-8 or NaN, and scipy gives no interval for 0.
     if not theirs["se"] > 0:
@@ -560,8 +577,10 @@ def test_kappa_keeps_fleiss_cohen_everitts_variance_where_irrcac_raw_conger_divi
     assert ours.se * math.sqrt(n / (n - 1)) == pytest.approx(theirs["se"], rel=1e-7, abs=1e-9)
 
 
-@given(paired_scores_with_missing(st.sampled_from([HALF_POINTS, SCALE_KINDS["VIPP 1-5 by 1 (integers)"]])),
-       st.sampled_from([0.9, 0.95, 0.99]))  # fmt: skip
+@given(
+    paired_scores_with_missing(st.sampled_from([HALF_POINTS, SCALE_KINDS["VIPP 1-5 by 1 (integers)"]])),
+    st.sampled_from([0.9, 0.95, 0.99]),
+)
 def test_agreement_table_statistics_equal_their_references(scores, confidence):
     """What the pages, the report and the CLI show (the agreement table) is each statistic's
     reference: Gwet's AC as irrCAC's raw ratings; kappa, weighted and on the classes, as
@@ -569,8 +588,9 @@ def test_agreement_table_statistics_equal_their_references(scores, confidence):
     the ICC as :func:`icc` (checked against pingouin above)."""
     scale, a, b = scores
     units = [f"u{i}" for i in range(a.size)]
-    ratings = pd.DataFrame({"unit": units * 2, "coder": ["A"] * a.size + ["B"] * b.size, "subscale": "s",
-                            "score": np.concatenate([a, b])})  # fmt: skip
+    ratings = pd.DataFrame(
+        {"unit": units * 2, "coder": ["A"] * a.size + ["B"] * b.size, "subscale": "s", "score": np.concatenate([a, b])}
+    )
     row = agreement_table(ratings, scale, within=1, confidence=confidence, n_boot=0).iloc[0]
     complete = np.isfinite(a) & np.isfinite(b)
     a, b = a[complete], b[complete]
@@ -595,11 +615,16 @@ def test_agreement_table_statistics_equal_their_references(scores, confidence):
         assert row[key] == pytest.approx(kappa, abs=1e-9)
         assert row[f"{key}_se"] == pytest.approx(se, rel=1e-7, abs=slack)
         assert list(shown(key)[2]) == pytest.approx([kappa - z * se, min(kappa + z * se, 1)], abs=3 * slack + 1e-9)
-    shares = {"exact_agreement": a == b, "within_agreement": np.abs(a - b) <= 1 + 1e-9,
-              "class_agreement": scale.classify(a) == scale.classify(b)}  # fmt: skip
+    shares = {
+        "exact_agreement": a == b,
+        "within_agreement": np.abs(a - b) <= 1 + 1e-9,
+        "class_agreement": scale.classify(a) == scale.classify(b),
+    }
     for key, agreeing in shares.items():
         low, high = proportion_confint(int(agreeing.sum()), agreeing.size, alpha=1 - confidence, method="wilson")
-        assert [row[key], row[f"{key}_ci_low"], row[f"{key}_ci_high"]] == pytest.approx([agreeing.mean(), low, high], abs=1e-9)
+        assert [row[key], row[f"{key}_ci_low"], row[f"{key}_ci_high"]] == pytest.approx(
+            [agreeing.mean(), low, high], abs=1e-9
+        )
     for key, measures in (("icc_single", "single"), ("icc_average", "average")):
         alone = icc([a, b], scale, measures, confidence=confidence)
         assert [row[key], *shown(key)[2]] == pytest.approx([alone.estimate, *alone.ci], abs=1e-9, nan_ok=True)

@@ -28,12 +28,22 @@ C_SENS = [4.5, 6, 6.5, 3, 4, 7, 2, np.nan]
 
 
 def test_one_row_per_subscale_and_coder_pair_with_every_statistic():
-    ratings = long({("A", "sens"): A_SENS, ("B", "sens"): B_SENS, ("C", "sens"): C_SENS,
-                    ("A", "adh"): [3, 4, 5, 2], ("B", "adh"): [3, 4, 4, 2]})  # fmt: skip
+    ratings = long(
+        {
+            ("A", "sens"): A_SENS,
+            ("B", "sens"): B_SENS,
+            ("C", "sens"): C_SENS,
+            ("A", "adh"): [3, 4, 5, 2],
+            ("B", "adh"): [3, 4, 4, 2],
+        }
+    )
     table = agreement_table(ratings, {"sens": EA, "adh": VIPP}, seed=7)
     assert table[["subscale", "coder_a", "coder_b"]].values.tolist() == [
-        ["sens", "A", "B"], ["sens", "A", "C"], ["sens", "B", "C"], ["adh", "A", "B"],
-    ]  # fmt: skip
+        ["sens", "A", "B"],
+        ["sens", "A", "C"],
+        ["sens", "B", "C"],
+        ["adh", "A", "B"],
+    ]
     for statistic in STATISTICS:
         for suffix in ("", "_se", "_ci_low", "_ci_high"):
             assert statistic + suffix in table.columns

@@ -36,13 +36,28 @@ from tests.coding_app.web.conftest import (  # noqa: F401 - web_media is a fixtu
     build_web_study,
     post_form,
     web_media,
-)  # fmt: skip
+)
 
 # A video dealt to bob alone, so that ann has a coder's recording that is not hers.
 BOB_ONLY = "W5,PX03,South,usual care,month 5,video,,,PX03_month5.mp4\n"
 # What would unblind a coder or name a mother: never in an audit row, a response or an error.
-IDENTIFYING = ("PX01", "PX02", "PX03", "North", "South", "VIPP-PMH", "usual care", "baseline", "month 5",
-               "clinician Q", "_baseline", "_month5", "_session2", ".mp4", ".m4a")  # fmt: skip
+IDENTIFYING = (
+    "PX01",
+    "PX02",
+    "PX03",
+    "North",
+    "South",
+    "VIPP-PMH",
+    "usual care",
+    "baseline",
+    "month 5",
+    "clinician Q",
+    "_baseline",
+    "_month5",
+    "_session2",
+    ".mp4",
+    ".m4a",
+)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from coding_app import (
     ratings,
     sessions,
     unblinding,
-)  # fmt: skip
+)
 from coding_app.cli import app as cli_app
 from coding_app.sessions import Identity, identify
 from coding_app.store.models import Account, WebSession, now
@@ -87,7 +87,9 @@ class Attack:
 
 def over_http(response) -> Outcome:
     """Media bytes are what a media request hands over; a session cookie is what a login does."""
-    media_bytes = len(response.content) if response.headers.get("content-type", "").startswith(("video/", "audio/")) else 0
+    media_bytes = (
+        len(response.content) if response.headers.get("content-type", "").startswith(("video/", "audio/")) else 0
+    )
     session = int(COOKIE in response.cookies)
     return Outcome(str(response.status_code), "" if media_bytes else response.text, media_bytes + session)
 
@@ -135,8 +137,9 @@ def on_page(bench: Bench, name: str, page: str, query: dict[str, str] | None = N
         if page == "code":
             at.switch_page("views/code.py").run()
     assert not at.exception, at.exception
-    shown = "\n".join(str(e.value) for kind in ("title", "markdown", "caption", "info", "error", "success")
-                      for e in getattr(at, kind))  # fmt: skip
+    shown = "\n".join(
+        str(e.value) for kind in ("title", "markdown", "caption", "info", "error", "success") for e in getattr(at, kind)
+    )
     refused = REFUSED_PAGE in shown or NOT_IN_QUEUE in shown
     return Outcome("page refused" if refused else "page shown", shown, len(at.dataframe) + len(at.radio))
 
@@ -287,7 +290,11 @@ def login_form(name: str, password: str) -> Callable[[Bench], Fire]:
 
     def arm(b: Bench) -> Fire:
         browser = b.client()
-        form = {"name": name, "password": password, "form_token": FORM_TOKEN.search(browser.get(LOGIN_PATH).text).group(1)}
+        form = {
+            "name": name,
+            "password": password,
+            "form_token": FORM_TOKEN.search(browser.get(LOGIN_PATH).text).group(1),
+        }
         return lambda: over_http(browser.post(LOGIN_PATH, data=form, follow_redirects=False))
 
     return arm
@@ -321,126 +328,395 @@ REOPEN = ("reopen", submitted, "bob", "ea_sensitivity", "--reason", "second look
 
 ATTACKS = [
     # A coder reaching for a recording that is not theirs: the door, the coding page, its media.
-    Attack("coder opens another coder's recording at the door", "ann", door("ann", blinded.task, bob_only),
-           "NotFound", blinded.NOT_ASSIGNED, "refused.recording", door("bob", blinded.task, bob_only)),
-    Attack("coder drafts a score on another coder's recording", "ann",
-           door("ann", blinded.save_draft, bob_only, "ea_sensitivity", 7.0),
-           "NotFound", blinded.NOT_ASSIGNED, "refused.recording",
-           door("bob", blinded.save_draft, bob_only, "ea_sensitivity", 7.0)),
-    Attack("coder opens another coder's recording by the coding page's URL", "ann", page("ann", "code", bob_only),
-           "page refused", NOT_IN_QUEUE, "refused.recording", page("bob", "code", bob_only)),
-    Attack("coder streams another coder's recording with a token for it", "ann", own_media("ann", bob_only),
-           *FORBIDDEN[:2], "refused.recording", own_media("bob", bob_only)),
-    Attack("fidelity coder opens a play video at the door", "fay", door("fay", blinded.task, ann_code),
-           "NotFound", blinded.NOT_ASSIGNED, "refused.recording", door("ann", blinded.task, ann_code)),
-    Attack("fidelity coder opens a play video by the coding page's URL", "fay", page("fay", "code", ann_code),
-           "page refused", NOT_IN_QUEUE, "refused.recording", page("ann", "code", ann_code)),
-    Attack("EA rater opens a session audio at the door", "ann", door("ann", blinded.task, fay_code),
-           "NotFound", blinded.NOT_ASSIGNED, "refused.recording", door("fay", blinded.task, fay_code)),
-    Attack("PI streams a recording through the coders' door", "pat", own_media("pat", ann_code),
-           *FORBIDDEN[:2], "refused.recording", OWN_FIRST_MEDIA),
+    Attack(
+        "coder opens another coder's recording at the door",
+        "ann",
+        door("ann", blinded.task, bob_only),
+        "NotFound",
+        blinded.NOT_ASSIGNED,
+        "refused.recording",
+        door("bob", blinded.task, bob_only),
+    ),
+    Attack(
+        "coder drafts a score on another coder's recording",
+        "ann",
+        door("ann", blinded.save_draft, bob_only, "ea_sensitivity", 7.0),
+        "NotFound",
+        blinded.NOT_ASSIGNED,
+        "refused.recording",
+        door("bob", blinded.save_draft, bob_only, "ea_sensitivity", 7.0),
+    ),
+    Attack(
+        "coder opens another coder's recording by the coding page's URL",
+        "ann",
+        page("ann", "code", bob_only),
+        "page refused",
+        NOT_IN_QUEUE,
+        "refused.recording",
+        page("bob", "code", bob_only),
+    ),
+    Attack(
+        "coder streams another coder's recording with a token for it",
+        "ann",
+        own_media("ann", bob_only),
+        *FORBIDDEN[:2],
+        "refused.recording",
+        own_media("bob", bob_only),
+    ),
+    Attack(
+        "fidelity coder opens a play video at the door",
+        "fay",
+        door("fay", blinded.task, ann_code),
+        "NotFound",
+        blinded.NOT_ASSIGNED,
+        "refused.recording",
+        door("ann", blinded.task, ann_code),
+    ),
+    Attack(
+        "fidelity coder opens a play video by the coding page's URL",
+        "fay",
+        page("fay", "code", ann_code),
+        "page refused",
+        NOT_IN_QUEUE,
+        "refused.recording",
+        page("ann", "code", ann_code),
+    ),
+    Attack(
+        "EA rater opens a session audio at the door",
+        "ann",
+        door("ann", blinded.task, fay_code),
+        "NotFound",
+        blinded.NOT_ASSIGNED,
+        "refused.recording",
+        door("fay", blinded.task, fay_code),
+    ),
+    Attack(
+        "PI streams a recording through the coders' door",
+        "pat",
+        own_media("pat", ann_code),
+        *FORBIDDEN[:2],
+        "refused.recording",
+        OWN_FIRST_MEDIA,
+    ),
     # Flags: a coder flags only their own recording; only the PI decides on a flag.
-    Attack("coder flags another coder's recording", "ann", door("ann", blinded.flag, bob_only, "no_sound"),
-           "NotFound", blinded.NOT_ASSIGNED, "refused.recording"),
-    Attack("coder sends a flag back to the queue", "ann", pi_action("ann", flags.clear, 1, "back"),
-           "NotAllowed", "needs the pi role", "refused.flag"),
-    Attack("coder excludes a recording from the study", "ann", pi_action("ann", flags.exclude, 1, "not needed"),
-           "NotAllowed", "needs the pi role", "refused.flag"),
+    Attack(
+        "coder flags another coder's recording",
+        "ann",
+        door("ann", blinded.flag, bob_only, "no_sound"),
+        "NotFound",
+        blinded.NOT_ASSIGNED,
+        "refused.recording",
+    ),
+    Attack(
+        "coder sends a flag back to the queue",
+        "ann",
+        pi_action("ann", flags.clear, 1, "back"),
+        "NotAllowed",
+        "needs the pi role",
+        "refused.flag",
+    ),
+    Attack(
+        "coder excludes a recording from the study",
+        "ann",
+        pi_action("ann", flags.exclude, 1, "not needed"),
+        "NotAllowed",
+        "needs the pi role",
+        "refused.flag",
+    ),
     # Pages of another role: each page checks the role itself, whatever the navigation offers.
-    *(Attack(f"{role} opens the PI page {name}", who, page(who, name), "page refused", REFUSED_PAGE, "refused.page",
-             page("pat", name))
-      for role, who in (("coder", "ann"), ("fidelity coder", "fay")) for name in ("agreement", "progress", "certification", "fidelity")),
-    Attack("PI opens the coders' queue page", "pat", page("pat", "queue"), "page refused", REFUSED_PAGE,
-           "refused.page", page("ann", "queue")),
+    *(
+        Attack(
+            f"{role} opens the PI page {name}",
+            who,
+            page(who, name),
+            "page refused",
+            REFUSED_PAGE,
+            "refused.page",
+            page("pat", name),
+        )
+        for role, who in (("coder", "ann"), ("fidelity coder", "fay"))
+        for name in ("agreement", "progress", "certification", "fidelity")
+    ),
+    Attack(
+        "PI opens the coders' queue page",
+        "pat",
+        page("pat", "queue"),
+        "page refused",
+        REFUSED_PAGE,
+        "refused.page",
+        page("ann", "queue"),
+    ),
     # What only a PI may do.
-    Attack("coder exports ratings unblinded", "ann", pi_action("ann", export.ratings_table, True),
-           "NotAllowed", "needs the pi role", "refused.export", pi_action("pat", export.ratings_table, True)),
-    Attack("unblinded export with no account", "anonymous", pi_action("", export.ratings_table, True),
-           "PermissionError", "needs a PI account", "refused.export", pi_action("pat", export.ratings_table, True)),
-    Attack("coder reads the unblinding key", "ann", pi_action("ann", unblinding.key_table, "curiosity"),
-           "NotAllowed", "needs the pi role", "refused.unblinding", pi_action("pat", unblinding.key_table, "analysis")),
-    Attack("fidelity coder reads the audit log", "fay", pi_action("fay", unblinding.audit_entries),
-           "NotAllowed", "needs the pi role", "refused.audit", pi_action("pat", unblinding.audit_entries)),
-    *(Attack(f"coder calls the PI's {label}", "ann", pi_action("ann", function), "NotAllowed", "needs the pi role",
-             audited, pi_action("pat", function))
-      for label, function, audited in (
-          ("agreement report", agreement.agreement_report, "refused.agreement"),
-          ("coding progress", progress.coder_progress, "refused.progress"),
-          ("fidelity report", fidelity.fidelity_report, "refused.fidelity"),
-          ("certification status", certification.certification_status, "refused.certification"),
-          ("consensus ratings", consensus.consensus_ratings, "refused.consensus"),
-      )),
-    Attack("coder records a consensus rating", "ann",
-           door("ann", consensus.record_consensus, submitted, "ea_sensitivity", 5.0, "my view"),
-           "NotAllowed", "needs the pi role", "refused.consensus",
-           door("pat", consensus.record_consensus, submitted, "ea_sensitivity", 5.0, "reviewed together")),
-    Attack("coder reopens a submitted rating at the door", "ann",
-           door("ann", ratings.reopen, submitted, "bob", "ea_sensitivity", "second look"),
-           "NotAllowed", "needs the pi role", "refused.reopen",
-           door("pat", ratings.reopen, submitted, "bob", "ea_sensitivity", "second look")),
-    Attack("coder runs the unblinded export command", "ann", command("ann", *UNBLINDED),
-           "exit 2", "not a PI account", "refused.command", command("pat", *UNBLINDED)),
-    Attack("coder reopens a submitted rating", "ann", command("ann", *REOPEN),
-           "exit 2", "not a PI account", "refused.command", command("pat", *REOPEN)),
+    Attack(
+        "coder exports ratings unblinded",
+        "ann",
+        pi_action("ann", export.ratings_table, True),
+        "NotAllowed",
+        "needs the pi role",
+        "refused.export",
+        pi_action("pat", export.ratings_table, True),
+    ),
+    Attack(
+        "unblinded export with no account",
+        "anonymous",
+        pi_action("", export.ratings_table, True),
+        "PermissionError",
+        "needs a PI account",
+        "refused.export",
+        pi_action("pat", export.ratings_table, True),
+    ),
+    Attack(
+        "coder reads the unblinding key",
+        "ann",
+        pi_action("ann", unblinding.key_table, "curiosity"),
+        "NotAllowed",
+        "needs the pi role",
+        "refused.unblinding",
+        pi_action("pat", unblinding.key_table, "analysis"),
+    ),
+    Attack(
+        "fidelity coder reads the audit log",
+        "fay",
+        pi_action("fay", unblinding.audit_entries),
+        "NotAllowed",
+        "needs the pi role",
+        "refused.audit",
+        pi_action("pat", unblinding.audit_entries),
+    ),
+    *(
+        Attack(
+            f"coder calls the PI's {label}",
+            "ann",
+            pi_action("ann", function),
+            "NotAllowed",
+            "needs the pi role",
+            audited,
+            pi_action("pat", function),
+        )
+        for label, function, audited in (
+            ("agreement report", agreement.agreement_report, "refused.agreement"),
+            ("coding progress", progress.coder_progress, "refused.progress"),
+            ("fidelity report", fidelity.fidelity_report, "refused.fidelity"),
+            ("certification status", certification.certification_status, "refused.certification"),
+            ("consensus ratings", consensus.consensus_ratings, "refused.consensus"),
+        )
+    ),
+    Attack(
+        "coder records a consensus rating",
+        "ann",
+        door("ann", consensus.record_consensus, submitted, "ea_sensitivity", 5.0, "my view"),
+        "NotAllowed",
+        "needs the pi role",
+        "refused.consensus",
+        door("pat", consensus.record_consensus, submitted, "ea_sensitivity", 5.0, "reviewed together"),
+    ),
+    Attack(
+        "coder reopens a submitted rating at the door",
+        "ann",
+        door("ann", ratings.reopen, submitted, "bob", "ea_sensitivity", "second look"),
+        "NotAllowed",
+        "needs the pi role",
+        "refused.reopen",
+        door("pat", ratings.reopen, submitted, "bob", "ea_sensitivity", "second look"),
+    ),
+    Attack(
+        "coder runs the unblinded export command",
+        "ann",
+        command("ann", *UNBLINDED),
+        "exit 2",
+        "not a PI account",
+        "refused.command",
+        command("pat", *UNBLINDED),
+    ),
+    Attack(
+        "coder reopens a submitted rating",
+        "ann",
+        command("ann", *REOPEN),
+        "exit 2",
+        "not a PI account",
+        "refused.command",
+        command("pat", *REOPEN),
+    ),
     # The database lock and the outcomes behind it.
-    Attack("coder reads the analysis dataset (the outcomes)", "ann", pi_action("ann", analysis.analysis_dataset, "curiosity"),
-           "NotAllowed", "needs the pi role", "refused.unblinding",
-           pi_action("pat", analysis.analysis_dataset, "data monitoring committee")),
-    Attack("coder locks coding at the door", "ann", pi_action("ann", lock.lock), "NotAllowed", "needs the pi role",
-           "refused.lock", pi_action("pat", lock.lock)),
-    Attack("coder runs obscode lock", "ann", command("ann", "lock"), "exit 2", "not a PI account", "refused.command",
-           command("pat", "lock")),
+    Attack(
+        "coder reads the analysis dataset (the outcomes)",
+        "ann",
+        pi_action("ann", analysis.analysis_dataset, "curiosity"),
+        "NotAllowed",
+        "needs the pi role",
+        "refused.unblinding",
+        pi_action("pat", analysis.analysis_dataset, "data monitoring committee"),
+    ),
+    Attack(
+        "coder locks coding at the door",
+        "ann",
+        pi_action("ann", lock.lock),
+        "NotAllowed",
+        "needs the pi role",
+        "refused.lock",
+        pi_action("pat", lock.lock),
+    ),
+    Attack(
+        "coder runs obscode lock",
+        "ann",
+        command("ann", "lock"),
+        "exit 2",
+        "not a PI account",
+        "refused.command",
+        command("pat", "lock"),
+    ),
     # Media tokens: another user's, replayed, forged, stale, or without a session.
-    Attack("coder uses another user's media token", "ann", media_with(others_token), *FORBIDDEN,
-           own_media("bob", ann_code)),
-    Attack("media token from a signed-out session, in a new session", "ann", media_with(old_token_in_a_new_session),
-           *FORBIDDEN, OWN_FIRST_MEDIA),
-    Attack("media URL without any session", "anonymous", media_with(lambda b, cookie, token: (None, token)),
-           *FORBIDDEN, OWN_FIRST_MEDIA),
+    Attack(
+        "coder uses another user's media token", "ann", media_with(others_token), *FORBIDDEN, own_media("bob", ann_code)
+    ),
+    Attack(
+        "media token from a signed-out session, in a new session",
+        "ann",
+        media_with(old_token_in_a_new_session),
+        *FORBIDDEN,
+        OWN_FIRST_MEDIA,
+    ),
+    Attack(
+        "media URL without any session",
+        "anonymous",
+        media_with(lambda b, cookie, token: (None, token)),
+        *FORBIDDEN,
+        OWN_FIRST_MEDIA,
+    ),
     Attack("media token with a forged signature", "ann", media_with(forged_signature), *FORBIDDEN, OWN_FIRST_MEDIA),
     Attack("expired media token", "ann", media_with(expired_token), *FORBIDDEN, OWN_FIRST_MEDIA),
     # Session cookies: replayed after sign-out, forged, run out.
     Attack("cookie replayed after sign-out", "ann", media_with(signed_out), *DEAD_SESSION, OWN_FIRST_MEDIA),
-    Attack("forged cookie: not signed at all", "anonymous", media_with(lambda b, c, t: ("made-up.cookie", t)),
-           *DEAD_SESSION, OWN_FIRST_MEDIA),
-    Attack("forged cookie: signed with another secret", "anonymous",
-           media_with(made_up_session(lambda b: "not the study's secret")), *DEAD_SESSION, OWN_FIRST_MEDIA),
-    Attack("forged cookie: the study's secret, a made-up session", "anonymous",
-           media_with(made_up_session(lambda b: sessions.secret_key(b.store))), *DEAD_SESSION, OWN_FIRST_MEDIA),
-    Attack("cookie of an expired session", "ann",
-           media_with(session_row(lambda s, a: setattr(s, "expires_at", now() - timedelta(seconds=1)))),
-           *DEAD_SESSION, OWN_FIRST_MEDIA),
-    Attack("cookie of a session idle too long", "ann",
-           media_with(session_row(lambda s, a: setattr(s, "last_seen_at", now() - sessions.IDLE_TIMEOUT))),
-           *DEAD_SESSION, OWN_FIRST_MEDIA),
-    Attack("cookie of a deactivated account", "ann", media_with(session_row(lambda s, a: setattr(a, "active", False))),
-           *DEAD_SESSION, OWN_FIRST_MEDIA),
+    Attack(
+        "forged cookie: not signed at all",
+        "anonymous",
+        media_with(lambda b, c, t: ("made-up.cookie", t)),
+        *DEAD_SESSION,
+        OWN_FIRST_MEDIA,
+    ),
+    Attack(
+        "forged cookie: signed with another secret",
+        "anonymous",
+        media_with(made_up_session(lambda b: "not the study's secret")),
+        *DEAD_SESSION,
+        OWN_FIRST_MEDIA,
+    ),
+    Attack(
+        "forged cookie: the study's secret, a made-up session",
+        "anonymous",
+        media_with(made_up_session(lambda b: sessions.secret_key(b.store))),
+        *DEAD_SESSION,
+        OWN_FIRST_MEDIA,
+    ),
+    Attack(
+        "cookie of an expired session",
+        "ann",
+        media_with(session_row(lambda s, a: setattr(s, "expires_at", now() - timedelta(seconds=1)))),
+        *DEAD_SESSION,
+        OWN_FIRST_MEDIA,
+    ),
+    Attack(
+        "cookie of a session idle too long",
+        "ann",
+        media_with(session_row(lambda s, a: setattr(s, "last_seen_at", now() - sessions.IDLE_TIMEOUT))),
+        *DEAD_SESSION,
+        OWN_FIRST_MEDIA,
+    ),
+    Attack(
+        "cookie of a deactivated account",
+        "ann",
+        media_with(session_row(lambda s, a: setattr(a, "active", False))),
+        *DEAD_SESSION,
+        OWN_FIRST_MEDIA,
+    ),
     # Path traversal on the media route, as far as a client sends it to the server.
-    *(Attack(f"path traversal {path}", "ann", media_with(traversal(path)), *FORBIDDEN, OWN_FIRST_MEDIA)
-      for path in ("%2e%2e%2fweb.db", "..%2F..%2Fetc%2Fpasswd", "%2e%2e/%2e%2e/etc/passwd", "..%5c..%5cweb.db",
-                   "....//....//web.db", "/etc/passwd")),  # fmt: skip
+    *(
+        Attack(f"path traversal {path}", "ann", media_with(traversal(path)), *FORBIDDEN, OWN_FIRST_MEDIA)
+        for path in (
+            "%2e%2e%2fweb.db",
+            "..%2F..%2Fetc%2Fpasswd",
+            "%2e%2e/%2e%2e/etc/passwd",
+            "..%5c..%5cweb.db",
+            "....//....//web.db",
+            "/etc/passwd",
+        )
+    ),
     # Guessing a password: the sixth try is refused even when it is right.
-    Attack("login brute force: the sixth attempt, with the right password", "anonymous", brute_force,
-           "429", "too many failed attempts", "login.throttled", own_login),
-    Attack("one address guessing many names: the next attempt, with a right password", "anonymous",
-           guessing_many_names, "429", "too many failed attempts from this address", "login.throttled", own_login),
+    Attack(
+        "login brute force: the sixth attempt, with the right password",
+        "anonymous",
+        brute_force,
+        "429",
+        "too many failed attempts",
+        "login.throttled",
+        own_login,
+    ),
+    Attack(
+        "one address guessing many names: the next attempt, with a right password",
+        "anonymous",
+        guessing_many_names,
+        "429",
+        "too many failed attempts from this address",
+        "login.throttled",
+        own_login,
+    ),
     # Forms posted by another site's page: a sign-in as someone else (login CSRF), a sign-out.
-    Attack("another site signs a signed-in browser in as another coder", "anonymous",
-           login_from_another_site({"origin": "https://evil.example", "sec-fetch-site": "cross-site"}),
-           "403", "did not come from this page", "refused.login", own_login),
-    Attack("another site's sign-in post, from a browser that names no origin", "anonymous",
-           login_from_another_site({}), "403", "did not come from this page", "refused.login", own_login),
-    Attack("another site signs a coder out", "ann",
-           sign_out_from_another_site({"origin": "https://evil.example", "sec-fetch-site": "cross-site"}),
-           "403", "did not come from obscode", "refused.logout", own_sign_out),
-    Attack("a sign-out post without the session's form token", "ann", sign_out_from_another_site({}),
-           "403", "did not come from obscode", "refused.logout", own_sign_out),
+    Attack(
+        "another site signs a signed-in browser in as another coder",
+        "anonymous",
+        login_from_another_site({"origin": "https://evil.example", "sec-fetch-site": "cross-site"}),
+        "403",
+        "did not come from this page",
+        "refused.login",
+        own_login,
+    ),
+    Attack(
+        "another site's sign-in post, from a browser that names no origin",
+        "anonymous",
+        login_from_another_site({}),
+        "403",
+        "did not come from this page",
+        "refused.login",
+        own_login,
+    ),
+    Attack(
+        "another site signs a coder out",
+        "ann",
+        sign_out_from_another_site({"origin": "https://evil.example", "sec-fetch-site": "cross-site"}),
+        "403",
+        "did not come from obscode",
+        "refused.logout",
+        own_sign_out,
+    ),
+    Attack(
+        "a sign-out post without the session's form token",
+        "ann",
+        sign_out_from_another_site({}),
+        "403",
+        "did not come from obscode",
+        "refused.logout",
+        own_sign_out,
+    ),
     # What a stranger could make the append-only audit log keep.
-    Attack("a megabyte login name", "anonymous", login_form("n" * 1_000_000, "whatever-x"),
-           "413", "at most 100 characters", "refused.login", own_login),
-    Attack("a login name longer than any account's", "anonymous", login_form("n" * 5000, "whatever-x"),
-           "400", "at most 100 characters", "refused.login", own_login),
-]  # fmt: skip
+    Attack(
+        "a megabyte login name",
+        "anonymous",
+        login_form("n" * 1_000_000, "whatever-x"),
+        "413",
+        "at most 100 characters",
+        "refused.login",
+        own_login,
+    ),
+    Attack(
+        "a login name longer than any account's",
+        "anonymous",
+        login_form("n" * 5000, "whatever-x"),
+        "400",
+        "at most 100 characters",
+        "refused.login",
+        own_login,
+    ),
+]
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])

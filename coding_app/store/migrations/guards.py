@@ -31,7 +31,9 @@ def create_guards(guards: Guards, *, with_function: bool = False) -> None:
         return
     for name, (event, table, when, message) in guards.items():
         condition = f" WHEN {when}" if when else ""
-        op.execute(f"CREATE TRIGGER {name} BEFORE {event} ON {table}{condition} BEGIN SELECT RAISE(ABORT, '{message}'); END")
+        op.execute(
+            f"CREATE TRIGGER {name} BEFORE {event} ON {table}{condition} BEGIN SELECT RAISE(ABORT, '{message}'); END"
+        )
 
 
 def drop_guards(guards: Guards, *, with_function: bool = False) -> None:

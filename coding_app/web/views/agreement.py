@@ -21,7 +21,7 @@ from coding_app.reliability_report import (
     report_tables,
     tables_csv_zip,
     tables_xlsx,
-)  # fmt: skip
+)
 from coding_app.web import pi_view, runtime
 from coding_app.web.identity import require
 from coding_app.web.reports import pi_report
@@ -45,10 +45,12 @@ def consensus_form(apart: pd.DataFrame, definition: ScaleDefinition) -> None:
     scale = definition.scale
     with st.form("consensus", clear_on_submit=True):
         score = st.selectbox(
-            f"Consensus score on {definition.label}", [float(x) for x in scale.levels], index=None,
+            f"Consensus score on {definition.label}",
+            [float(x) for x in scale.levels],
+            index=None,
             placeholder=f"Choose a score: {scale.low:g} to {scale.high:g} by {scale.step:g}",
             format_func=lambda x: f"{x:g}" + (f"  (given by {' and '.join(given[x])})" if x in given else ""),
-        )  # fmt: skip
+        )
         reason = st.text_area("Reason", placeholder="e.g. reviewed together; the second half of the session decides it")
         if st.form_submit_button("Record consensus"):
             if score is None:
@@ -61,8 +63,9 @@ def consensus_form(apart: pd.DataFrame, definition: ScaleDefinition) -> None:
                 except (ValueError, NotFound) as error:  # coding of the scale locked, or the recording gone
                     st.error(f"Not saved: {error}")
                 else:
-                    st.session_state[SAVED] = (f"Consensus for {code}, {definition.label}: {score:g} saved"
-                                               + (f" (revision {version})." if version > 1 else "."))  # fmt: skip
+                    st.session_state[SAVED] = f"Consensus for {code}, {definition.label}: {score:g} saved" + (
+                        f" (revision {version})." if version > 1 else "."
+                    )
                     st.rerun()
 
 
@@ -77,8 +80,10 @@ if data.pairs.empty:
 labels = {key: definition.label for key, definition in data.codebook.scales.items()}
 consensus = consensus_ratings(runtime.store(), identity.account)
 closed = closed_scales(data, lock_report(runtime.store(), identity.account))
-pi_view.next_steps(agreement_steps(data, consensus, closed),
-                   "Nothing waiting: no disagreement waits for a consensus rating and every scale's alpha is 0.80 or more.")
+pi_view.next_steps(
+    agreement_steps(data, consensus, closed),
+    "Nothing waiting: no disagreement waits for a consensus rating and every scale's alpha is 0.80 or more.",
+)
 st.markdown("**For the methods section:** " + methods_paragraph(data, "recordings"))
 if not data.alphas.empty:
     st.subheader("All coders together")
@@ -91,18 +96,28 @@ scale_key = st.selectbox("Scale", scales, format_func=labels.get)
 pairs = data.pairs[data.pairs["subscale"] == scale_key]
 pair_labels = [f"{a} and {b}" for a, b in zip(pairs["coder_a"], pairs["coder_b"], strict=True)]
 chosen = pairs.iloc[pair_labels.index(st.selectbox("Coders", pair_labels))]
-row = pi_report(f"agreement {scale_key} {chosen['coder_a']} {chosen['coder_b']}",
-                lambda _store, _pi: pair_statistics(data, scale_key, chosen["coder_a"], chosen["coder_b"]), identity.account)
+row = pi_report(
+    f"agreement {scale_key} {chosen['coder_a']} {chosen['coder_b']}",
+    lambda _store, _pi: pair_statistics(data, scale_key, chosen["coder_a"], chosen["coder_b"]),
+    identity.account,
+)
 definition = data.codebook[scale_key]
 st.caption(f"n = {row['n']} recordings scored by both; {row['n_unpaired']} by only one. {row['notes']}")
 groups = statistic_groups(definition.scale)
 for group in groups:
     st.markdown(f"**{group.title}**")
-    shown = pd.DataFrame([
-        {"statistic": label, "estimate": row[key], "95% CI low": row[f"{key}_ci_low"],
-         "95% CI high": row[f"{key}_ci_high"], "interpretation": band(row[key], bands) if bands else None}
-        for key, label, bands in group.statistics
-    ])  # fmt: skip
+    shown = pd.DataFrame(
+        [
+            {
+                "statistic": label,
+                "estimate": row[key],
+                "95% CI low": row[f"{key}_ci_low"],
+                "95% CI high": row[f"{key}_ci_high"],
+                "interpretation": band(row[key], bands) if bands else None,
+            }
+            for key, label, bands in group.statistics
+        ]
+    )
     pi_view.table(shown)
 pi_view.legends(legends(groups))
 
@@ -115,24 +130,32 @@ else:
     tabs[0].plotly_chart(charts.confusion_heatmap(scores, definition.scale, row["coder_a"], row["coder_b"]))
     tabs[1].plotly_chart(charts.scatter(scores, definition.scale, row["coder_a"], row["coder_b"]))
     if definition.scale.threshold is not None:
-        tabs[1].caption("A point past the dashed class boundary on one axis and not the other is a recording the "
-                        "two coders put in different classes.")  # fmt: skip
+        tabs[1].caption(
+            "A point past the dashed class boundary on one axis and not the other is a recording the "
+            "two coders put in different classes."
+        )
     tabs[2].plotly_chart(charts.bland_altman(scores, row["coder_a"], row["coder_b"]))
     tabs[3].plotly_chart(charts.over_time(agreement_over_time(scores, WINDOW), WINDOW))
 listed = disagreement_list(data, consensus)
-apart = listed[(listed["scale"] == scale_key) & (listed["coder_a"] == row["coder_a"]) & (listed["coder_b"] == row["coder_b"])]
+apart = listed[
+    (listed["scale"] == scale_key) & (listed["coder_a"] == row["coder_a"]) & (listed["coder_b"] == row["coder_b"])
+]
 with tabs[4]:
     if apart.empty:
         st.success("No recording is more than a point apart or on opposite sides of the threshold.")
     else:
         waiting = int(apart["consensus"].isna().sum())
         st.caption(f"{len(apart)} recordings listed, {waiting} waiting for a consensus rating.")
-        pi_view.table(apart.drop(columns=["scale", "coder_a", "coder_b"]),
-                      headers={"a": row["coder_a"], "b": row["coder_b"], "reason": "why listed"},
-                      formats={"a": "{:g}", "b": "{:g}", "consensus": "{:g}"})  # fmt: skip
+        pi_view.table(
+            apart.drop(columns=["scale", "coder_a", "coder_b"]),
+            headers={"a": row["coder_a"], "b": row["coder_b"], "reason": "why listed"},
+            formats={"a": "{:g}", "b": "{:g}", "consensus": "{:g}"},
+        )
         if scale_key in closed:
-            st.info("Coding of this scale is locked: no consensus rating can be recorded now, and the codebook's "
-                    "analysis rule decides which score counts (`obscode unlock` reopens it, with a reason).")  # fmt: skip
+            st.info(
+                "Coding of this scale is locked: no consensus rating can be recorded now, and the codebook's "
+                "analysis rule decides which score counts (`obscode unlock` reopens it, with a reason)."
+            )
         else:
             consensus_form(apart, definition)
 
@@ -147,9 +170,24 @@ def _everything():
 
 
 columns = st.columns(3)
-columns[0].download_button("Reliability report (HTML)", lambda: report_html(*_everything()), file_name=names["html"],
-                           mime="text/html", on_click="ignore")  # fmt: skip
-columns[1].download_button("Tables (Excel)", lambda: tables_xlsx(report_tables(*_everything())), file_name=names["xlsx"],
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore")  # fmt: skip
-columns[2].download_button("Tables (CSV, zipped)", lambda: tables_csv_zip(report_tables(*_everything())),
-                           file_name=names["csv"], mime="application/zip", on_click="ignore")  # fmt: skip
+columns[0].download_button(
+    "Reliability report (HTML)",
+    lambda: report_html(*_everything()),
+    file_name=names["html"],
+    mime="text/html",
+    on_click="ignore",
+)
+columns[1].download_button(
+    "Tables (Excel)",
+    lambda: tables_xlsx(report_tables(*_everything())),
+    file_name=names["xlsx"],
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    on_click="ignore",
+)
+columns[2].download_button(
+    "Tables (CSV, zipped)",
+    lambda: tables_csv_zip(report_tables(*_everything())),
+    file_name=names["csv"],
+    mime="application/zip",
+    on_click="ignore",
+)

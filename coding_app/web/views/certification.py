@@ -14,16 +14,22 @@ st.title("Coder certification")
 status = certification_status(runtime.store(), identity.account)
 table = status.table
 if table.empty:
-    st.info("No scale has a training set yet. Set master codes with `obscode training import FILE`, then "
-            "assign the training recordings with `obscode assign CODER --recordings training`.")  # fmt: skip
+    st.info(
+        "No scale has a training set yet. Set master codes with `obscode training import FILE`, then "
+        "assign the training recordings with `obscode assign CODER --recordings training`."
+    )
     st.stop()
 
 rule = status.rule
 measure = statistic_label(rule.statistic)
-pi_view.next_steps(certification_steps(status), "Nothing waiting: every coder is certified on every scale with a training set.")
-st.caption(f"Rule: {measure} with the master codes of at least {rule.threshold:g}, over at least "
-           f"{rule.min_recordings} training recordings. A coder may be given live recordings on a scale once certified "
-           "on it. Certification is granted once, with the figures of that moment, and kept.")  # fmt: skip
+pi_view.next_steps(
+    certification_steps(status), "Nothing waiting: every coder is certified on every scale with a training set."
+)
+st.caption(
+    f"Rule: {measure} with the master codes of at least {rule.threshold:g}, over at least "
+    f"{rule.min_recordings} training recordings. A coder may be given live recordings on a scale once certified "
+    "on it. Certification is granted once, with the figures of that moment, and kept."
+)
 pi_view.table(table, status.labels, {rule.statistic: measure})
 
 st.subheader("History")

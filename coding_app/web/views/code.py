@@ -122,7 +122,9 @@ def save(scale_key: str, expected: float | None, score: float | None) -> None:
     except RatingLocked:
         saved("This recording was submitted in another window: it is locked.")
     except RatingChanged:
-        st.session_state[CONFLICT] = "Not saved: this score was changed in another window. What is saved now is shown here."
+        st.session_state[CONFLICT] = (
+            "Not saved: this score was changed in another window. What is saved now is shown here."
+        )
     except ValueError as error:  # a score key that is not on the scale's grid
         saved(f"Not saved: {error}.")
     except StoreUnavailable:
@@ -158,10 +160,14 @@ def submit(shown: dict[str, float], then_next: bool = False) -> None:
     except IncompleteRating as error:
         st.session_state[CONFLICT] = str(error)
     except RatingChanged:
-        st.session_state[CONFLICT] = ("Not submitted: the scores were changed in another window since you confirmed. "
-                                      "What is saved now is shown here; check it and submit again.")  # fmt: skip
+        st.session_state[CONFLICT] = (
+            "Not submitted: the scores were changed in another window since you confirmed. "
+            "What is saved now is shown here; check it and submit again."
+        )
     except StoreUnavailable:
-        st.session_state[CONFLICT] = "Not submitted: the study database cannot be reached just now. Try again in a moment."
+        st.session_state[CONFLICT] = (
+            "Not submitted: the study database cannot be reached just now. Try again in a moment."
+        )
 
 
 def ask_to_confirm() -> None:
@@ -192,9 +198,11 @@ if st.session_state.pop(ADVANCE, False) and task.submitted and next_code:
 position = next((item.position for item in items if item.code == code), 0)
 done = sum(item.status == "submitted" for item in items)
 # The player, both scales and the submit button fit a 1280x720 window: less of Streamlit's padding.
-st.html("<style>[data-testid=stMainBlockContainer] { padding: 2.2rem 2.5rem 2rem; }"
-        "[data-testid=stMainBlockContainer] h3 { padding: 0; }"
-        "[data-testid=stRadio] [role=radiogroup] { column-gap: .35rem; }</style>")  # fmt: skip
+st.html(
+    "<style>[data-testid=stMainBlockContainer] { padding: 2.2rem 2.5rem 2rem; }"
+    "[data-testid=stMainBlockContainer] h3 { padding: 0; }"
+    "[data-testid=stRadio] [role=radiogroup] { column-gap: .35rem; }</style>"
+)
 st.subheader(f"Recording {code}")
 st.caption(f"Number {position} in your queue of {len(items)}; {done} of {len(items)} done")
 if offline:
@@ -207,10 +215,21 @@ if conflict:
 
 left, right = st.columns([5, 4], gap="large")
 with left:
-    typed = player(src=media_url(), kind=task.kind, code=code, facts=playback_facts(), notes=task.notes, locked=task.submitted,
-                   saved_label=st.session_state.get(("saved", code), ""),
-                   label_at=st.session_state.get(("saved-at", code), 0), scales=task.scales, scores=scores,
-                   confirming=bool(st.session_state.get(CONFIRMING)), key=f"player-{code}", on_action=act)  # fmt: skip
+    typed = player(
+        src=media_url(),
+        kind=task.kind,
+        code=code,
+        facts=playback_facts(),
+        notes=task.notes,
+        locked=task.submitted,
+        saved_label=st.session_state.get(("saved", code), ""),
+        label_at=st.session_state.get(("saved-at", code), 0),
+        scales=task.scales,
+        scores=scores,
+        confirming=bool(st.session_state.get(CONFIRMING)),
+        key=f"player-{code}",
+        on_action=act,
+    )
     # The component repeats its last value on every rerun: act on a text once, against the notes
     # this window showed when it was typed.
     if typed is not None and typed != st.session_state.get(("typed", code)) and not task.submitted:
@@ -224,16 +243,25 @@ with right:
     confirming = bool(st.session_state.get(CONFIRMING)) and not task.submitted
     if confirming:
         st.session_state[CONFIRMING] = dict(scores)  # exactly what this screen shows is what a confirmation locks
-        st.warning("Submit this recording? These scores are then locked; only the PI can reopen them.  \n"
-                   "Enter submits and opens the next recording; Esc cancels.")
-        st.markdown("\n".join(
-            f"#### {scale.label}: **{scores[scale.key]:g}**"
-            + (f" ({scale.class_of(scores[scale.key])})" if scale.scale.threshold is not None else "")
-            for scale in task.scales
-        ))  # fmt: skip
+        st.warning(
+            "Submit this recording? These scores are then locked; only the PI can reopen them.  \n"
+            "Enter submits and opens the next recording; Esc cancels."
+        )
+        st.markdown(
+            "\n".join(
+                f"#### {scale.label}: **{scores[scale.key]:g}**"
+                + (f" ({scale.class_of(scores[scale.key])})" if scale.scale.threshold is not None else "")
+                for scale in task.scales
+            )
+        )
         with st.container(horizontal=True):
-            st.button("Submit & next" if next_code else "Submit and finish", type="primary", on_click=submit,
-                      args=(scores, True), help="Enter")  # fmt: skip
+            st.button(
+                "Submit & next" if next_code else "Submit and finish",
+                type="primary",
+                on_click=submit,
+                args=(scores, True),
+                help="Enter",
+            )
             st.button("Yes, submit", help="Submit and stay on this recording", on_click=submit, args=(scores,))
             st.button("Cancel", help="Esc", on_click=st.session_state.pop, args=(CONFIRMING, None))
     for scale in task.scales:
@@ -244,10 +272,17 @@ with right:
         widget = f"score-{code}-{scale.key}-{scores[scale.key]}"
         st.markdown(f"**{scale.label}**")
         chosen = st.radio(
-            scale.label, levels, index=None if scores[scale.key] is None else levels.index(scores[scale.key]),
-            label_visibility="collapsed", format_func=lambda x: f"{x:g}", horizontal=True, key=widget,
-            disabled=task.submitted, on_change=clicked, args=(widget, scale.key, scores[scale.key]),
-        )  # fmt: skip
+            scale.label,
+            levels,
+            index=None if scores[scale.key] is None else levels.index(scores[scale.key]),
+            label_visibility="collapsed",
+            format_func=lambda x: f"{x:g}",
+            horizontal=True,
+            key=widget,
+            disabled=task.submitted,
+            on_change=clicked,
+            args=(widget, scale.key, scores[scale.key]),
+        )
         if chosen is not None and scale.scale.threshold is not None:
             st.markdown(f"Class: **{scale.class_of(chosen)}** (threshold {scale.scale.threshold:g})")
         anchor = scale.anchors.get(chosen) if chosen is not None else None
@@ -262,8 +297,13 @@ with right:
         st.success("Submitted and locked. Thank you.")
     elif not confirming:
         unscored = [s.label for s in task.scales if scores[s.key] is None]
-        st.button("Submit ratings", type="primary", disabled=bool(unscored), on_click=ask_to_confirm,
-                  help=f"Still to score: {', '.join(unscored)}" if unscored else "Enter, then Enter again to confirm")  # fmt: skip
+        st.button(
+            "Submit ratings",
+            type="primary",
+            disabled=bool(unscored),
+            on_click=ask_to_confirm,
+            help=f"Still to score: {', '.join(unscored)}" if unscored else "Enter, then Enter again to confirm",
+        )
     if next_code and st.button("Next recording"):
         st.switch_page("views/code.py", query_params={"recording": next_code})
     st.page_link("views/queue.py", label="Back to my queue")

@@ -14,10 +14,14 @@ st.title("Treatment fidelity")
 # The scores are computed once per change to the study; the key is read (and audited) on every view.
 data = fidelity_report(runtime.store(), identity.account, pi_report("fidelity", fidelity_scores, identity.account))
 formats = {"sampled_fraction": "{:.0%}", "acceptable_share": "{:.0%}", "mean_adherence": "{:.2f}"}
-pi_view.next_steps(fidelity_steps(data), "Nothing waiting: every sampled session is coded, and each at acceptable fidelity.")
+pi_view.next_steps(
+    fidelity_steps(data), "Nothing waiting: every sampled session is coded, and each at acceptable fidelity."
+)
 grid = data.grid
-st.caption(f"Adherence on {data.label}, {grid.low:g} to {grid.high:g}"
-           + (f"; acceptable fidelity is {data.threshold:g} or more." if data.threshold is not None else "."))  # fmt: skip
+st.caption(
+    f"Adherence on {data.label}, {grid.low:g} to {grid.high:g}"
+    + (f"; acceptable fidelity is {data.threshold:g} or more." if data.threshold is not None else ".")
+)
 st.subheader("By clinician")
 pi_view.table(data.by_clinician, formats=formats)
 coded = data.by_clinician.dropna(subset=["mean_adherence"])

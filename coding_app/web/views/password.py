@@ -14,10 +14,17 @@ st.title("Choose a new password" if forced else "Change my password")
 if forced:
     st.info("The PI has reset your password. Choose a new one of your own to carry on: nothing else opens until then.")
 with st.form("password", clear_on_submit=True, width=480):
-    now_in_use = st.text_input("Temporary password from the PI" if forced else "Current password", type="password",
-                               max_chars=accounts.MAX_PASSWORD_LENGTH)  # fmt: skip
-    new = st.text_input("New password", type="password", max_chars=accounts.MAX_PASSWORD_LENGTH,
-                        placeholder=f"at least {accounts.MIN_PASSWORD_LENGTH} characters")  # fmt: skip
+    now_in_use = st.text_input(
+        "Temporary password from the PI" if forced else "Current password",
+        type="password",
+        max_chars=accounts.MAX_PASSWORD_LENGTH,
+    )
+    new = st.text_input(
+        "New password",
+        type="password",
+        max_chars=accounts.MAX_PASSWORD_LENGTH,
+        placeholder=f"at least {accounts.MIN_PASSWORD_LENGTH} characters",
+    )
     again = st.text_input("New password again", type="password", max_chars=accounts.MAX_PASSWORD_LENGTH)
     saved = st.form_submit_button("Save my new password", type="primary")
 if saved:

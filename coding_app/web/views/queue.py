@@ -39,7 +39,8 @@ elif st.button(f"Continue where I left off: recording {resume}", type="primary")
 table = pd.DataFrame(
     [(item.position, item.code, item.kind, item.status) for item in items], columns=["#", "Recording", "Kind", "Status"]
 )
-picked = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", width="stretch",
-                      key="queue")  # fmt: skip
+picked = st.dataframe(
+    table, hide_index=True, on_select="rerun", selection_mode="single-row", width="stretch", key="queue"
+)
 if picked.selection.rows:
     st.switch_page("views/code.py", query_params={"recording": items[picked.selection.rows[0]].code})

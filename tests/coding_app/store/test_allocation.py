@@ -13,11 +13,14 @@ from tests.coding_app.helpers import add_recordings, audit_rows, row_counts, wri
 
 def setup_participants(store) -> None:
     """P1 and P2 imported with no arm yet, P3 already allocated to VIPP-PMH."""
-    add_recordings(store, [
-        dict(recording_id="V1", participant_id="P1", kind="video", timepoint="baseline"),
-        dict(recording_id="V2", participant_id="P2", kind="video", timepoint="baseline"),
-        dict(recording_id="V3", participant_id="P3", kind="video", timepoint="baseline", arm="VIPP-PMH"),
-    ])  # fmt: skip
+    add_recordings(
+        store,
+        [
+            dict(recording_id="V1", participant_id="P1", kind="video", timepoint="baseline"),
+            dict(recording_id="V2", participant_id="P2", kind="video", timepoint="baseline"),
+            dict(recording_id="V3", participant_id="P3", kind="video", timepoint="baseline", arm="VIPP-PMH"),
+        ],
+    )
 
 
 def arms(store) -> dict[str, str | None]:
@@ -26,21 +29,26 @@ def arms(store) -> dict[str, str | None]:
 
 
 def allocation(study, rows: list[tuple[str, str]]):
-    return write_csv(study.root / "allocation.csv", [{"participant_id": p, "arm": a} for p, a in rows], ("participant_id", "arm"))
+    return write_csv(
+        study.root / "allocation.csv", [{"participant_id": p, "arm": a} for p, a in rows], ("participant_id", "arm")
+    )
 
 
 def test_the_allocation_list_fills_blank_arms_and_is_audited(study):
     """Blank arms are set (ids matched ignoring case and spaces); an already-set identical arm is left alone."""
     setup_participants(study.store)
 
-    count = import_allocation(study.store, allocation(study, [("p 1", "VIPP-PMH"), ("P2", "usual care"), ("P3", "VIPP-PMH")]),
-                              "pi.one")  # fmt: skip
+    count = import_allocation(
+        study.store, allocation(study, [("p 1", "VIPP-PMH"), ("P2", "usual care"), ("P3", "VIPP-PMH")]), "pi.one"
+    )
 
     assert count == 2
     assert arms(study.store) == {"P1": "VIPP-PMH", "P2": "usual care", "P3": "VIPP-PMH"}
     entries = audit_rows(study.store, "allocation.set")
     assert sorted((e.actor, e.entity_id, e.old["arm"], e.new["arm"]) for e in entries) == [
-        ("pi.one", "P1", None, "VIPP-PMH"), ("pi.one", "P2", None, "usual care")]  # fmt: skip
+        ("pi.one", "P1", None, "VIPP-PMH"),
+        ("pi.one", "P2", None, "usual care"),
+    ]
 
 
 def test_the_same_arm_again_is_a_no_op(study):
@@ -57,7 +65,10 @@ def test_the_same_arm_again_is_a_no_op(study):
 
 
 BAD_ROWS = {
-    "unknown participant": (("P99", "usual care"), "row 3: field 'participant_id': 'P99' has no recordings in the study"),
+    "unknown participant": (
+        ("P99", "usual care"),
+        "row 3: field 'participant_id': 'P99' has no recordings in the study",
+    ),
     "repeated participant": (("P1", "VIPP-PMH"), "row 3: field 'participant_id': 'P1' repeats row 2"),
     "conflicting arm": (("P3", "usual care"), "row 3: participant 'P3' is already allocated to another arm"),
     "undeclared arm": (("P2", "VIPP"), "row 3: field 'arm': 'VIPP' is not one of the study's arms"),

@@ -41,10 +41,20 @@ def videos(ids):
 def setup_study(store) -> dict[str, str]:
     """Six videos and four session recordings, in import order V1..V6, A1..A4; one account per role."""
     codes = add_recordings(store, videos(VIDEOS))
-    codes |= add_recordings(store, [dict(recording_id=r, participant_id="PA", kind="audio", session=r[1:],
-                                         clinician="clinician A") for r in AUDIO])  # fmt: skip
-    for name, role in (("rater.one", "coder"), ("rater.two", "coder"), ("rater.three", "coder"),
-                       ("fidelity.one", "fidelity"), ("pi.one", "pi")):  # fmt: skip
+    codes |= add_recordings(
+        store,
+        [
+            dict(recording_id=r, participant_id="PA", kind="audio", session=r[1:], clinician="clinician A")
+            for r in AUDIO
+        ],
+    )
+    for name, role in (
+        ("rater.one", "coder"),
+        ("rater.two", "coder"),
+        ("rater.three", "coder"),
+        ("fidelity.one", "fidelity"),
+        ("pi.one", "pi"),
+    ):
         add_account(store, name, role)
     return codes
 
@@ -52,12 +62,16 @@ def setup_study(store) -> dict[str, str]:
 def queue_of(store, name: str) -> list[tuple[int, str]]:
     """(position, manifest id) of a coder's assignments, in position order."""
     with store.read() as db:
-        return [tuple(r) for r in db.execute(
-            select(Assignment.position, RecordingKey.external_id)
-            .join(Account, Account.id == Assignment.account_id)
-            .join(RecordingKey, RecordingKey.recording_id == Assignment.recording_id)
-            .where(Account.name == name).order_by(Assignment.position)
-        )]  # fmt: skip
+        return [
+            tuple(r)
+            for r in db.execute(
+                select(Assignment.position, RecordingKey.external_id)
+                .join(Account, Account.id == Assignment.account_id)
+                .join(RecordingKey, RecordingKey.recording_id == Assignment.recording_id)
+                .where(Account.name == name)
+                .order_by(Assignment.position)
+            )
+        ]
 
 
 def order(store, name: str) -> list[str]:
@@ -73,7 +87,7 @@ def scales_of(store, name: str) -> dict[str, set[str]]:
             .join(AssignmentScale, AssignmentScale.assignment_id == Assignment.id)
             .join(ScaleRow, ScaleRow.id == AssignmentScale.scale_id)
             .where(Account.name == name)
-        )  # fmt: skip
+        )
         found: dict[str, set[str]] = {}
         for external, key in rows:
             found.setdefault(external, set()).add(key)
@@ -81,15 +95,23 @@ def scales_of(store, name: str) -> dict[str, set[str]]:
 
 
 REFUSED = {
-    "fidelity given video": (["fidelity.one"], "video", AssignmentError,
-                             "fidelity.one has the fidelity role; video recordings go to coder"),
-    "coder given audio": (["rater.one"], "audio", AssignmentError,
-                          "rater.one has the coder role; audio recordings go to fidelity"),
+    "fidelity given video": (
+        ["fidelity.one"],
+        "video",
+        AssignmentError,
+        "fidelity.one has the fidelity role; video recordings go to coder",
+    ),
+    "coder given audio": (
+        ["rater.one"],
+        "audio",
+        AssignmentError,
+        "rater.one has the coder role; audio recordings go to fidelity",
+    ),
     "pi": (["pi.one"], "video", AssignmentError, "pi.one has the pi role"),
     "pi among coders": (["rater.one", "pi.one"], "video", AssignmentError, "pi.one has the pi role"),
     "unknown account": (["nobody"], "video", NotFound, "no active account named 'nobody'"),
     "unknown kind": (["rater.one"], "photo", AssignmentError, "kind must be video or audio"),
-}  # fmt: skip
+}
 
 
 def test_roles_are_enforced_per_kind_and_a_refusal_assigns_nothing(study, subtests):
@@ -140,12 +162,22 @@ def test_coders_assigned_together_get_different_orders(study):
 def start(store, name: str, external: str, status: str) -> None:
     """A draft (work in progress) or a submitted rating of one of the coder's recordings, on one scale."""
     with store.write() as db:
-        assignment = db.scalar(select(Assignment).join(Account, Account.id == Assignment.account_id)
-                               .join(RecordingKey, RecordingKey.recording_id == Assignment.recording_id)
-                               .where(Account.name == name, RecordingKey.external_id == external))  # fmt: skip
+        assignment = db.scalar(
+            select(Assignment)
+            .join(Account, Account.id == Assignment.account_id)
+            .join(RecordingKey, RecordingKey.recording_id == Assignment.recording_id)
+            .where(Account.name == name, RecordingKey.external_id == external)
+        )
         scale = db.scalar(select(ScaleRow.id).where(ScaleRow.key == "ea_sensitivity"))
-        db.add(Rating(assignment_id=assignment.id, scale_id=scale, score=5, status=status,
-                      submitted_at=now() if status == "submitted" else None))  # fmt: skip
+        db.add(
+            Rating(
+                assignment_id=assignment.id,
+                scale_id=scale,
+                score=5,
+                status=status,
+                submitted_at=now() if status == "submitted" else None,
+            )
+        )
 
 
 def test_new_work_is_shuffled_among_the_unstarted_and_started_work_stays_put(study):
@@ -153,8 +185,14 @@ def test_new_work_is_shuffled_among_the_unstarted_and_started_work_stays_put(stu
     codes = setup_study(study.store)
     early = [f"V{n}" for n in range(10, 30)]
     add_recordings(study.store, videos(early))
-    assign(study.store, ["rater.one"], kind="video", recordings=",".join(codes[v] for v in ("V4", "V2", "V6")), seed=3,
-           actor="pi.one")  # fmt: skip
+    assign(
+        study.store,
+        ["rater.one"],
+        kind="video",
+        recordings=",".join(codes[v] for v in ("V4", "V2", "V6")),
+        seed=3,
+        actor="pi.one",
+    )
     assign(study.store, ["rater.one"], kind="video", recordings="all", seed=5, actor="pi.one")
     start(study.store, "rater.one", "V2", "submitted")
     start(study.store, "rater.one", "V4", "draft")
@@ -182,8 +220,14 @@ VISITS = [f"V{n}" for n in range(10, 50)]
 def first_twenty_assigned(study) -> None:
     setup_study(study.store)
     ids = add_recordings(study.store, videos(VISITS))
-    assign(study.store, ["rater.one"], kind="video", recordings=",".join(ids[v] for v in VISITS[:20]), seed=1,
-           actor="pi.one")  # fmt: skip
+    assign(
+        study.store,
+        ["rater.one"],
+        kind="video",
+        recordings=",".join(ids[v] for v in VISITS[:20]),
+        seed=1,
+        actor="pi.one",
+    )
 
 
 def test_recordings_enqueued_one_at_a_time_in_visit_order_land_in_a_random_order(study):
@@ -207,7 +251,9 @@ def test_the_coding_order_of_an_import_does_not_follow_the_file(study):
     first_twenty_assigned(study)
     rows = [dict(recording_id=v, coder="rater.one", scale="ea_sensitivity", score="5") for v in VISITS[20:]]
 
-    import_ratings(study.store, write_csv(study.root / "r.csv", rows, ("recording_id", "coder", "scale", "score")), "pi.one")
+    import_ratings(
+        study.store, write_csv(study.root / "r.csv", rows, ("recording_id", "coder", "scale", "score")), "pi.one"
+    )
 
     queue = order(study.store, "rater.one")
     assert [e for e in queue if e in VISITS[20:]] != VISITS[20:]
@@ -279,7 +325,11 @@ def test_assignments_are_audited_with_the_seed_that_reproduces_them(study):
     assert (entry.actor, entry.entity_id) == ("pi.one", "rater.one")
     assert entry.new["seed"] == summary.seed
     assert {k: entry.new[k] for k in ("recordings", "kind", "from", "split")} == {
-        "recordings": 6, "kind": "video", "from": "all video recordings", "split": False}  # fmt: skip
+        "recordings": 6,
+        "kind": "video",
+        "from": "all video recordings",
+        "split": False,
+    }
     assign(study.store, ["rater.two"], kind="video", seed=entry.new["seed"], actor="pi.one")
     assert order(study.store, "rater.two") == order(study.store, "rater.one")
 
@@ -321,7 +371,9 @@ def test_a_draw_gives_its_own_kind_and_a_contradicting_kind_is_refused(study):
     """draw:N needs no --kind; a --kind that is not the draw's is refused whole, naming both."""
     members = fidelity_draw(study)
     counts = row_counts(study.store)
-    with pytest.raises(AssignmentError, match="draw 1 is a fidelity draw, not of video recordings: its recordings are audio"):
+    with pytest.raises(
+        AssignmentError, match="draw 1 is a fidelity draw, not of video recordings: its recordings are audio"
+    ):
         assign(study.store, ["fidelity.one"], kind="video", recordings="draw:1", seed=1, actor="pi.one")
     assert row_counts(study.store) == counts
 
@@ -350,18 +402,30 @@ def test_unassign_takes_out_only_recordings_not_started_and_is_audited(study):
     assert queue_of(study.store, "rater.one") == kept
     [entry] = audit_rows(study.store, "assignment.remove")
     assert (entry.actor, entry.entity_id, entry.old["recordings"]) == ("pi.one", "rater.one", 4)
-    assert summary.warnings == ["rater.one stays the primary coder of 4 of them (the first coder assigned; a primary "
-                                "never changes): only their score, or a consensus rating, counts for those"]  # fmt: skip
+    assert summary.warnings == [
+        "rater.one stays the primary coder of 4 of them (the first coder assigned; a primary "
+        "never changes): only their score, or a consensus rating, counts for those"
+    ]
     again = assign(study.store, ["rater.one"], kind="video", seed=2, actor="pi.one")
     assert again.added == {"rater.one": 4} and sorted(order(study.store, "rater.one")) == VIDEOS
-    with pytest.raises(AssignmentError, match=r"nothing to unassign: rater.two's queue has none of these \(recordings "):
+    with pytest.raises(
+        AssignmentError, match=r"nothing to unassign: rater.two's queue has none of these \(recordings "
+    ):
         unassign(study.store, "rater.two", recordings=codes["V3"], actor="pi.one")
 
 
 def test_a_named_primary_coder_cannot_be_unassigned(study):
     """Whose score counts was fixed by name before any score was seen: taking them off is refused."""
     codes = setup_study(study.store)
-    assign(study.store, ["rater.one", "rater.two"], kind="video", recordings=codes["V1"], primary="rater.two", seed=1, actor="pi.one")
+    assign(
+        study.store,
+        ["rater.one", "rater.two"],
+        kind="video",
+        recordings=codes["V1"],
+        primary="rater.two",
+        seed=1,
+        actor="pi.one",
+    )
     with pytest.raises(AssignmentError, match=f"rater.two was named the primary coder of {codes['V1']}"):
         unassign(study.store, "rater.two", recordings=codes["V1"], actor="pi.one")
     assert unassign(study.store, "rater.one", recordings=codes["V1"], actor="pi.one").removed == 1

@@ -34,8 +34,19 @@ from tests.coding_app.store.test_recordings import ENCODER_TEXT, media_setting
 
 KEY_TABLES = ("participant", "recording_key", "withdrawal", "draw", "draw_member", "audit")
 KEY_MODELS = {"Participant", "RecordingKey", "Withdrawal", "Draw", "DrawMember", "AuditEntry"}
-KEY_FIELD_WORDS = ("participant", "arm", "site", "timepoint", "session", "clinician", "path", "external", "metadata",
-                   "camera", "extra")  # fmt: skip
+KEY_FIELD_WORDS = (
+    "participant",
+    "arm",
+    "site",
+    "timepoint",
+    "session",
+    "clinician",
+    "path",
+    "external",
+    "metadata",
+    "camera",
+    "extra",
+)
 
 
 # ------------------------------------------------------------------------- the demo, blinded
@@ -53,24 +64,49 @@ def demo_study(study, demo):
     arm_of = {row["participant_id"]: row["arm"] for row in allocation}
     chosen = [next(p for p, arm in arm_of.items() if arm == which) for which in ("VIPP-PMH", "usual care")]
     # Their recordings that browsers play as they are (copied, not transcoded: quicker), three sessions at most.
-    rows = [row | {"path": str(demo.parent / row["path"])} for row in manifest
-            if row["participant_id"] in chosen and Path(row["path"]).suffix in (".mp4", ".m4a", ".wav", ".mp3")
-            and row["session"] in ("", "1", "2", "3")]
+    rows = [
+        row | {"path": str(demo.parent / row["path"])}
+        for row in manifest
+        if row["participant_id"] in chosen
+        and Path(row["path"]).suffix in (".mp4", ".m4a", ".wav", ".mp3")
+        and row["session"] in ("", "1", "2", "3")
+    ]
     columns = list(manifest[0])
     import_manifest(study.store, study.media, write_csv(study.root / "subset.csv", rows, columns), "pi.one")
-    import_allocation(study.store, write_csv(study.root / "allocation.csv",
-                                             [{"participant_id": p, "arm": arm_of[p]} for p in chosen],
-                                             ("participant_id", "arm")), "pi.one")  # fmt: skip
-    accounts = {name: add_account(study.store, name, role) for name, role in
-                (("rater.one", "coder"), ("rater.two", "coder"), ("fidelity.one", "fidelity"), ("pi.one", "pi"))}  # fmt: skip
+    import_allocation(
+        study.store,
+        write_csv(
+            study.root / "allocation.csv",
+            [{"participant_id": p, "arm": arm_of[p]} for p in chosen],
+            ("participant_id", "arm"),
+        ),
+        "pi.one",
+    )
+    accounts = {
+        name: add_account(study.store, name, role)
+        for name, role in (
+            ("rater.one", "coder"),
+            ("rater.two", "coder"),
+            ("fidelity.one", "fidelity"),
+            ("pi.one", "pi"),
+        )
+    }
     assign(study.store, ["rater.one", "rater.two"], kind="video", seed=5, actor="pi.one")
     assign(study.store, ["fidelity.one"], kind="audio", seed=6, actor="pi.one")
     # Everything the key could give away, from the whole demo study.
     leaks = set()
     for row in manifest:
         name = Path(row["path"]).name
-        leaks |= {row["recording_id"], row["participant_id"], row["site"], row["timepoint"], row["clinician"],
-                  row["camera"], name, Path(name).stem}  # fmt: skip
+        leaks |= {
+            row["recording_id"],
+            row["participant_id"],
+            row["site"],
+            row["timepoint"],
+            row["clinician"],
+            row["camera"],
+            name,
+            Path(name).stem,
+        }
     leaks |= set(arm_of.values())
     study.accounts, study.leaks = accounts, {leak for leak in leaks if leak}
     kinds = {(r["kind"], arm_of[r["participant_id"]]) for r in rows}
@@ -110,8 +146,11 @@ def noting(called: set[str], name: str, function):
 def test_the_coder_door_never_touches_the_key_in_sql_or_in_what_it_returns(demo_study, monkeypatch):
     """Every public function of blinded, as rater and fidelity coder: no key table in the SQL, no key value returned."""
     store = demo_study.store
-    public = {name for name, function in inspect.getmembers(blinded, inspect.isfunction)
-              if function.__module__ == blinded.__name__ and not name.startswith("_")}  # fmt: skip
+    public = {
+        name
+        for name, function in inspect.getmembers(blinded, inspect.isfunction)
+        if function.__module__ == blinded.__name__ and not name.startswith("_")
+    }
     called: set[str] = set()
     for name in public:  # noted when called, so that a function added to the door cannot miss the crawl
         monkeypatch.setattr(blinded, name, noting(called, name, getattr(blinded, name)))
@@ -129,13 +168,19 @@ def test_the_coder_door_never_touches_the_key_in_sql_or_in_what_it_returns(demo_
         assert len(items) >= 3
         for item in items[:2]:
             task = blinded.task(store, account, item.code)
-            returned += [task, blinded.media(store, account, item.code),
-                         blinded.playback_facts(store, account, item.code, demo_study.media)]
+            returned += [
+                task,
+                blinded.media(store, account, item.code),
+                blinded.playback_facts(store, account, item.code, demo_study.media),
+            ]
             for definition in task.scales:
                 returned.append(blinded.save_draft(store, account, item.code, definition.key, score))
             returned.append(blinded.save_notes(store, account, item.code, "seen"))
-            returned += [blinded.submit(store, account, item.code), blinded.task(store, account, item.code),
-                         blinded.coding_closed(store, account, item.code)]
+            returned += [
+                blinded.submit(store, account, item.code),
+                blinded.task(store, account, item.code),
+                blinded.coding_closed(store, account, item.code),
+            ]
         returned.append(blinded.flag(store, account, items[2].code, "other", "the picture freezes"))
         returned.append(blinded.queue(store, account))
         assert items[2].code not in [item.code for item in returned[-1]]
@@ -180,10 +225,13 @@ def test_the_coder_module_imports_and_names_no_key_model():
         elif isinstance(node, ast.Import):
             modules |= {alias.name for alias in node.names}
     named = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
-        n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}  # fmt: skip
+        n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+    }
     assert not KEY_MODELS & (imported | named)
     assert "*" not in imported
-    assert not {m for m in modules if m.split(".")[-1] in ("unblinding", "sampling", "recordings", "export", "allocation")}
+    assert not {
+        m for m in modules if m.split(".")[-1] in ("unblinding", "sampling", "recordings", "export", "allocation")
+    }
     assert {"Recording", "Assignment", "Rating"} <= imported  # the check looks where the models come from
 
 
@@ -193,20 +241,34 @@ def test_the_coder_module_imports_and_names_no_key_model():
 @pytest.fixture
 def queued(study):
     """Six videos imported in order V1..V6; rater.one has all of them at seed 4, rater.two none."""
-    study.codes = add_recordings(study.store, [dict(recording_id=f"V{n}", participant_id=f"P{n}", kind="video",
-                                                    timepoint="baseline") for n in range(1, 7)])  # fmt: skip
-    study.accounts = {name: add_account(study.store, name, role) for name, role in
-                      (("rater.one", "coder"), ("rater.two", "coder"), ("fidelity.one", "fidelity"), ("pi.one", "pi"))}  # fmt: skip
+    study.codes = add_recordings(
+        study.store,
+        [dict(recording_id=f"V{n}", participant_id=f"P{n}", kind="video", timepoint="baseline") for n in range(1, 7)],
+    )
+    study.accounts = {
+        name: add_account(study.store, name, role)
+        for name, role in (
+            ("rater.one", "coder"),
+            ("rater.two", "coder"),
+            ("fidelity.one", "fidelity"),
+            ("pi.one", "pi"),
+        )
+    }
     assign(study.store, ["rater.one"], kind="video", seed=4, actor="pi.one")
     return study
 
 
 def positions(store, name: str) -> list[str]:
     with store.read() as db:
-        return list(db.scalars(
-            select(Recording.code).join(Assignment, Assignment.recording_id == Recording.id)
-            .join(Account, Account.id == Assignment.account_id).where(Account.name == name).order_by(Assignment.position)
-        ))  # fmt: skip
+        return list(
+            db.scalars(
+                select(Recording.code)
+                .join(Assignment, Assignment.recording_id == Recording.id)
+                .join(Account, Account.id == Assignment.account_id)
+                .where(Account.name == name)
+                .order_by(Assignment.position)
+            )
+        )
 
 
 def test_the_queue_follows_the_coders_random_positions_not_import_order(queued):
@@ -221,7 +283,9 @@ def test_the_queue_follows_the_coders_random_positions_not_import_order(queued):
     # Positions, not insertion order, decide: swap the first and last and the queue follows.
     with queued.store.write() as db:
         for position, new in ((1, 100), (6, 1), (100, 6)):
-            db.execute(text("UPDATE assignment SET position = :new WHERE position = :old"), {"new": new, "old": position})
+            db.execute(
+                text("UPDATE assignment SET position = :new WHERE position = :old"), {"new": new, "old": position}
+            )
     swapped = [i.code for i in blinded.queue(queued.store, queued.accounts["rater.one"])]
     assert swapped == [items[5].code, *[i.code for i in items[1:5]], items[0].code]
 
@@ -259,8 +323,11 @@ def test_a_recording_outside_the_queue_is_reported_exactly_like_one_that_does_no
     counts = row_counts(store)
     for name, call in calls.items():
         messages = set()
-        for account, asked in ((queued.accounts["rater.two"], code), (queued.accounts["fidelity.one"], code),
-                               (queued.accounts["rater.two"], "XXXXXXXX")):  # fmt: skip
+        for account, asked in (
+            (queued.accounts["rater.two"], code),
+            (queued.accounts["fidelity.one"], code),
+            (queued.accounts["rater.two"], "XXXXXXXX"),
+        ):
             with pytest.raises(NotFound) as refused:
                 call(account, asked)
             messages.add(str(refused.value))
@@ -274,9 +341,13 @@ def test_a_recording_outside_the_queue_is_reported_exactly_like_one_that_does_no
 def test_a_pi_is_refused_by_role_at_the_coder_door(queued):
     """The coder door serves coder and fidelity accounts only: a PI gets NotAllowed from each function."""
     store, pi, code = queued.store, queued.accounts["pi.one"], queued.codes["V1"]
-    for call in (lambda: blinded.queue(store, pi), lambda: blinded.task(store, pi, code),
-                 lambda: blinded.media(store, pi, code), lambda: blinded.submit(store, pi, code),
-                 lambda: blinded.save_draft(store, pi, code, "ea_sensitivity", 5)):  # fmt: skip
+    for call in (
+        lambda: blinded.queue(store, pi),
+        lambda: blinded.task(store, pi, code),
+        lambda: blinded.media(store, pi, code),
+        lambda: blinded.submit(store, pi, code),
+        lambda: blinded.save_draft(store, pi, code, "ea_sensitivity", 5),
+    ):
         with pytest.raises(NotAllowed):
             call()
 
@@ -290,11 +361,18 @@ def test_a_coder_of_the_other_kind_is_refused_even_with_a_stray_assignment(queue
         stray = Assignment(account_id=fidelity.id, recording_id=recording_id, position=1)
         db.add(stray)
         db.flush()
-        db.add(AssignmentScale(assignment_id=stray.id, scale_id=db.scalar(select(ScaleRow.id).where(ScaleRow.key == "ea_sensitivity"))))
+        db.add(
+            AssignmentScale(
+                assignment_id=stray.id, scale_id=db.scalar(select(ScaleRow.id).where(ScaleRow.key == "ea_sensitivity"))
+            )
+        )
 
     assert [i.code for i in blinded.queue(store, fidelity)] == []
-    for call in (lambda: blinded.task(store, fidelity, code), lambda: blinded.media(store, fidelity, code),
-                 lambda: blinded.save_draft(store, fidelity, code, "ea_sensitivity", 5)):  # fmt: skip
+    for call in (
+        lambda: blinded.task(store, fidelity, code),
+        lambda: blinded.media(store, fidelity, code),
+        lambda: blinded.save_draft(store, fidelity, code, "ea_sensitivity", 5),
+    ):
         with pytest.raises((NotAllowed, NotFound)):
             call()
 
@@ -330,7 +408,8 @@ def test_unblinding_is_for_pis_only_and_every_use_is_audited(queued):
     key = unblinding.key_table(store, queued.accounts["pi.one"], "outcome analysis")
 
     assert dict(zip(key["code"], key["participant_id"], strict=True)) == {
-        queued.codes[f"V{n}"]: f"P{n}" for n in range(1, 7)}  # fmt: skip
+        queued.codes[f"V{n}"]: f"P{n}" for n in range(1, 7)
+    }
     assert list(key.columns) == ["code", *unblinding.KEY_COLUMNS]
     [entry] = audit_rows(store, "unblind.key_table")
     assert (entry.actor, entry.reason, entry.new) == ("pi.one", "outcome analysis", {"rows": 6})
@@ -358,29 +437,137 @@ def text_laden(tmp_path_factory) -> dict[str, Path]:
     (root / "captions.srt").write_text(f"1\n00:00:00,000 --> 00:00:00,900\n{say}\n", encoding="utf-8")
     (root / "notes.txt").write_text(say, encoding="utf-8")
     (root / "chapters.txt").write_text(
-        f";FFMETADATA1\ntitle={say}\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=500\ntitle={say}\n", encoding="utf-8")
-    tags = ["-metadata", f"title={say}", "-metadata", f"comment={say}", "-metadata", f"location={place}",
-            "-metadata:s:0", f"title={say}", "-metadata:s:0", f"handler_name={serial}"]  # fmt: skip
+        f";FFMETADATA1\ntitle={say}\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=500\ntitle={say}\n", encoding="utf-8"
+    )
+    tags = [
+        "-metadata",
+        f"title={say}",
+        "-metadata",
+        f"comment={say}",
+        "-metadata",
+        f"location={place}",
+        "-metadata:s:0",
+        f"title={say}",
+        "-metadata:s:0",
+        f"handler_name={serial}",
+    ]
     sei = ["-bsf:v", f"h264_metadata=sei_user_data=086f3693-b7b3-4f2c-9653-21492feee5b8+{say}"]
     picture = ["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=1"]
     sound = ["-f", "lavfi", "-i", "sine=frequency=440:duration=1"]
     text_inputs = ["-i", str(root / "captions.srt"), "-i", str(root / "chapters.txt")]
-    files = {"h264.mkv": [*picture, *sound, *text_inputs, "-map", "0", "-map", "1", "-map", "2", "-map_chapters", "3",
-                          "-c:v", "libx264", "-pix_fmt", "yuv420p", *sei, "-c:a", "aac", "-c:s", "srt",
-                          "-attach", str(root / "notes.txt"), "-metadata:s:t", "mimetype=text/plain", *tags],
-             "h264.mp4": [*picture, *sound, *text_inputs, "-map", "0", "-map", "1", "-map", "2", "-map_chapters", "3",
-                          "-c:v", "libx264", "-pix_fmt", "yuv420p", *sei, "-c:a", "aac", "-c:s", "mov_text", *tags],
-             "mpeg4.mov": [*picture, *sound, *text_inputs, "-map", "0", "-map", "1", "-map", "2", "-map_chapters", "3",
-                           "-c:v", "mpeg4", "-c:a", "pcm_s16le", "-c:s", "mov_text", *tags],
-             "voice.mp3": [*sound, *picture, "-i", str(root / "chapters.txt"), "-map", "0", "-map", "1",
-                           "-map_chapters", "2", "-c:a", "libmp3lame", "-c:v", "png", "-disposition:v", "attached_pic",
-                           "-metadata", f"lyrics={say}", *tags],
-             "voice.wav": [*sound, "-c:a", "pcm_s16le", "-write_bext", "1", "-metadata", f"description={say}",
-                           "-metadata", f"originator={serial}", "-metadata", f"origination_date={date}", *tags]}  # fmt: skip
+    files = {
+        "h264.mkv": [
+            *picture,
+            *sound,
+            *text_inputs,
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-map",
+            "2",
+            "-map_chapters",
+            "3",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            *sei,
+            "-c:a",
+            "aac",
+            "-c:s",
+            "srt",
+            "-attach",
+            str(root / "notes.txt"),
+            "-metadata:s:t",
+            "mimetype=text/plain",
+            *tags,
+        ],
+        "h264.mp4": [
+            *picture,
+            *sound,
+            *text_inputs,
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-map",
+            "2",
+            "-map_chapters",
+            "3",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            *sei,
+            "-c:a",
+            "aac",
+            "-c:s",
+            "mov_text",
+            *tags,
+        ],
+        "mpeg4.mov": [
+            *picture,
+            *sound,
+            *text_inputs,
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-map",
+            "2",
+            "-map_chapters",
+            "3",
+            "-c:v",
+            "mpeg4",
+            "-c:a",
+            "pcm_s16le",
+            "-c:s",
+            "mov_text",
+            *tags,
+        ],
+        "voice.mp3": [
+            *sound,
+            *picture,
+            "-i",
+            str(root / "chapters.txt"),
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-map_chapters",
+            "2",
+            "-c:a",
+            "libmp3lame",
+            "-c:v",
+            "png",
+            "-disposition:v",
+            "attached_pic",
+            "-metadata",
+            f"lyrics={say}",
+            *tags,
+        ],
+        "voice.wav": [
+            *sound,
+            "-c:a",
+            "pcm_s16le",
+            "-write_bext",
+            "1",
+            "-metadata",
+            f"description={say}",
+            "-metadata",
+            f"originator={serial}",
+            "-metadata",
+            f"origination_date={date}",
+            *tags,
+        ],
+    }
     made = {}
     for name, args in files.items():
         made[name] = root / name
-        subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *args, "-shortest", str(made[name])], check=True)
+        subprocess.run(
+            ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *args, "-shortest", str(made[name])], check=True
+        )
         assert PLANTED[0].encode() in made[name].read_bytes(), name  # the text is really there to be found
     assert ffprobe(made["h264.mkv"])["streams"][0]["codec_name"] == "h264"  # (copied, unless normalising)
     return made
@@ -391,9 +578,18 @@ def test_no_text_inside_a_file_reaches_the_coders_copy(study, write_manifest, te
     """Copied H.264 (its SEI units dropped), re-encoded video and audio: the stored bytes hold none of the planted
     text and no encoder's name or version, though the originals carry them in every place a file can."""
     media_setting(study, normalise)
-    rows = [dict(recording_id=f"R{i}", participant_id="P01", site="North", timepoint="baseline", path=str(path),
-                 kind="audio" if path.suffix in (".mp3", ".wav") else "video", session="1")
-            for i, path in enumerate(text_laden.values())]  # fmt: skip
+    rows = [
+        dict(
+            recording_id=f"R{i}",
+            participant_id="P01",
+            site="North",
+            timepoint="baseline",
+            path=str(path),
+            kind="audio" if path.suffix in (".mp3", ".wav") else "video",
+            session="1",
+        )
+        for i, path in enumerate(text_laden.values())
+    ]
 
     summary = import_manifest(study.store, study.media, write_manifest(rows), "importer")
 

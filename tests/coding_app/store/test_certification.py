@@ -28,15 +28,36 @@ POOR = [4.0, 5.5, 3.0, 6.0, 4.5, 5.0, 2.5, 3.5, 6.5, 7.0]
 @pytest.fixture
 def training(study, tmp_path):
     """Ten pilot videos with master codes on both EA scales, two live videos, two raters and a PI."""
-    study.codes = add_recordings(study.store, [
-        *(dict(recording_id=f"T{n}", participant_id=f"PILOT{n}", kind="video", timepoint="baseline") for n in range(10)),
-        *(dict(recording_id=r, participant_id=f"P{r}", kind="video", timepoint="baseline", arm="usual care") for r in ("V1", "V2")),
-    ])  # fmt: skip
-    study.accounts = {name: add_account(study.store, name, role) for name, role in
-                      (("good.rater", "coder"), ("poor.rater", "coder"), ("pi.one", "pi"))}  # fmt: skip
-    rows = [{"recording_id": f"T{n}", "scale": scale, "score": f"{score:g}"} for n, score in enumerate(MASTER) for scale in EA]
-    assert import_master_codes(study.store, study.accounts["pi.one"],
-                               write_csv(tmp_path / "master.csv", rows, ("recording_id", "scale", "score"))) == 20  # fmt: skip
+    study.codes = add_recordings(
+        study.store,
+        [
+            *(
+                dict(recording_id=f"T{n}", participant_id=f"PILOT{n}", kind="video", timepoint="baseline")
+                for n in range(10)
+            ),
+            *(
+                dict(recording_id=r, participant_id=f"P{r}", kind="video", timepoint="baseline", arm="usual care")
+                for r in ("V1", "V2")
+            ),
+        ],
+    )
+    study.accounts = {
+        name: add_account(study.store, name, role)
+        for name, role in (("good.rater", "coder"), ("poor.rater", "coder"), ("pi.one", "pi"))
+    }
+    rows = [
+        {"recording_id": f"T{n}", "scale": scale, "score": f"{score:g}"}
+        for n, score in enumerate(MASTER)
+        for scale in EA
+    ]
+    assert (
+        import_master_codes(
+            study.store,
+            study.accounts["pi.one"],
+            write_csv(tmp_path / "master.csv", rows, ("recording_id", "scale", "score")),
+        )
+        == 20
+    )
     assign(study.store, ["good.rater", "poor.rater"], kind="video", recordings="training", seed=3, actor="pi.one")
     return study
 
@@ -61,8 +82,11 @@ def status_of(study, coder: str, scale: str = "ea_sensitivity"):
 
 
 def test_live_recordings_wait_for_certification_and_training_ones_do_not(training):
-    with pytest.raises(AssignmentError, match=r"good.rater is not yet certified on ea_sensitivity \(0 training recordings; "
-                                              r"needs kappa quadratic >= 0.8 over at least 8 recordings\)"):  # fmt: skip
+    with pytest.raises(
+        AssignmentError,
+        match=r"good.rater is not yet certified on ea_sensitivity \(0 training recordings; "
+        r"needs kappa quadratic >= 0.8 over at least 8 recordings\)",
+    ):
         assign(training.store, ["good.rater"], kind="video", recordings="all", actor="pi.one")
     code_training(training, "good.rater", GOOD, count=7)
     with pytest.raises(AssignmentError, match=r"over 7 training recordings"):
@@ -74,8 +98,9 @@ def test_live_recordings_wait_for_certification_and_training_ones_do_not(trainin
 
 def test_certification_is_granted_once_at_the_rule_with_the_figures_of_that_moment(training):
     code_training(training, "good.rater", GOOD, count=8)
-    expected = cohen_kappa_score(np.array(GOOD[:8]) * 2, np.array(MASTER[:8]) * 2, weights="quadratic",
-                                 labels=np.arange(2, 15))  # fmt: skip
+    expected = cohen_kappa_score(
+        np.array(GOOD[:8]) * 2, np.array(MASTER[:8]) * 2, weights="quadratic", labels=np.arange(2, 15)
+    )
     grants = audit_rows(training.store, "certification.grant")
     assert [(g.entity_id, g.new["scale"], g.new["n"]) for g in grants] == [("good.rater", s, 8) for s in EA]
     assert grants[0].new["value"] == pytest.approx(expected)
@@ -107,8 +132,9 @@ def test_history_is_the_running_statistic_after_each_training_recording(training
     history = certification_history(training.store, training.accounts["pi.one"], "good.rater", "ea_sensitivity")
     assert list(history["recordings"]) == list(range(1, 11))
     for k in (4, 8, 10):
-        expected = cohen_kappa_score(np.array(GOOD[:k]) * 2, np.array(MASTER[:k]) * 2, weights="quadratic",
-                                     labels=np.arange(2, 15))  # fmt: skip
+        expected = cohen_kappa_score(
+            np.array(GOOD[:k]) * 2, np.array(MASTER[:k]) * 2, weights="quadratic", labels=np.arange(2, 15)
+        )
         assert history["value"].iloc[k - 1] == pytest.approx(expected)
 
 
@@ -152,7 +178,9 @@ def test_master_codes_are_all_or_nothing_and_never_change(training, tmp_path):
     again = [{"recording_id": "T0", "scale": "ea_sensitivity", "score": "6.5"}]
     assert import_master_codes(training.store, pi, write_csv(tmp_path / "same.csv", again, columns)) == 0
     with pytest.raises(NotAllowed):
-        import_master_codes(training.store, training.accounts["good.rater"], write_csv(tmp_path / "same.csv", again, columns))
+        import_master_codes(
+            training.store, training.accounts["good.rater"], write_csv(tmp_path / "same.csv", again, columns)
+        )
     with pytest.raises(DBAPIError, match="never changed"), training.store.write() as db:
         db.execute(text("UPDATE master_code SET score = 1"))
     with pytest.raises(DBAPIError, match="never deleted"), training.store.write() as db:
@@ -163,7 +191,10 @@ def test_the_rule_comes_from_the_codebook_and_bad_rules_are_refused(study, tmp_p
     default = load_codebook().certification
     assert (default.statistic, default.threshold, default.min_recordings) == ("kappa_quadratic", 0.8, 8)
     path = tmp_path / "codebook.toml"
-    path.write_text(DEFAULT_CODEBOOK.read_text() + '\n[certification]\nstatistic = "ac2_quadratic"\nthreshold = 0.7\nmin_recordings = 5\n')
+    path.write_text(
+        DEFAULT_CODEBOOK.read_text()
+        + '\n[certification]\nstatistic = "ac2_quadratic"\nthreshold = 0.7\nmin_recordings = 5\n'
+    )
     initialise(study.store, load_codebook(path), "test")
     pi = add_account(study.store, "pi.one", "pi")
     assert certification_status(study.store, pi).rule.describe() == "ac2 quadratic >= 0.7 over at least 5 recordings"

@@ -21,19 +21,41 @@ from tests.coding_app.helpers import add_account, add_recordings, audit_rows, wr
 
 # A key that would be recognised anywhere it turned up.
 KEY = [
-    dict(recording_id="REC-LEAK-101", participant_id="PID-LEAK-A", site="Northfield", arm="VIPP-PMH",
-         timepoint="baseline", kind="video"),
-    dict(recording_id="REC-LEAK-102", participant_id="PID-LEAK-B", site="Southmoor", arm="usual care",
-         timepoint="month 5", kind="video"),
-    dict(recording_id="REC-LEAK-201", participant_id="PID-LEAK-A", site="Northfield", arm="VIPP-PMH",
-         kind="audio", session="4", clinician="Dr Leakwell"),
-]  # fmt: skip
+    dict(
+        recording_id="REC-LEAK-101",
+        participant_id="PID-LEAK-A",
+        site="Northfield",
+        arm="VIPP-PMH",
+        timepoint="baseline",
+        kind="video",
+    ),
+    dict(
+        recording_id="REC-LEAK-102",
+        participant_id="PID-LEAK-B",
+        site="Southmoor",
+        arm="usual care",
+        timepoint="month 5",
+        kind="video",
+    ),
+    dict(
+        recording_id="REC-LEAK-201",
+        participant_id="PID-LEAK-A",
+        site="Northfield",
+        arm="VIPP-PMH",
+        kind="audio",
+        session="4",
+        clinician="Dr Leakwell",
+    ),
+]
 SCORES = {  # (recording, coder, scale) -> score
-    ("REC-LEAK-101", "rater.one", "ea_sensitivity"): "6", ("REC-LEAK-101", "rater.one", "ea_non_intrusiveness"): "4.5",
-    ("REC-LEAK-101", "rater.two", "ea_sensitivity"): "5.5", ("REC-LEAK-101", "rater.two", "ea_non_intrusiveness"): "5",
-    ("REC-LEAK-102", "rater.one", "ea_sensitivity"): "3", ("REC-LEAK-102", "rater.one", "ea_non_intrusiveness"): "7",
+    ("REC-LEAK-101", "rater.one", "ea_sensitivity"): "6",
+    ("REC-LEAK-101", "rater.one", "ea_non_intrusiveness"): "4.5",
+    ("REC-LEAK-101", "rater.two", "ea_sensitivity"): "5.5",
+    ("REC-LEAK-101", "rater.two", "ea_non_intrusiveness"): "5",
+    ("REC-LEAK-102", "rater.one", "ea_sensitivity"): "3",
+    ("REC-LEAK-102", "rater.one", "ea_non_intrusiveness"): "7",
     ("REC-LEAK-201", "fidelity.one", "vipp_adherence"): "4",
-}  # fmt: skip
+}
 KEY_VALUES = {v for row in KEY for k, v in row.items() if k not in ("kind", "session")}
 
 
@@ -41,11 +63,19 @@ KEY_VALUES = {v for row in KEY for k, v in row.items() if k not in ("kind", "ses
 def rated(study):
     """Three recordings with a leaky key, seven submitted ratings by three coders, and a PI."""
     study.codes = add_recordings(study.store, KEY)
-    study.accounts = {name: add_account(study.store, name, role) for name, role in
-                      (("rater.one", "coder"), ("rater.two", "coder"), ("fidelity.one", "fidelity"), ("pi.one", "pi"))}  # fmt: skip
+    study.accounts = {
+        name: add_account(study.store, name, role)
+        for name, role in (
+            ("rater.one", "coder"),
+            ("rater.two", "coder"),
+            ("fidelity.one", "fidelity"),
+            ("pi.one", "pi"),
+        )
+    }
     rows = [dict(recording_id=r, coder=c, scale=s, score=v) for (r, c, s), v in SCORES.items()]
-    import_ratings(study.store, write_csv(study.root / "ratings.csv", rows, ("recording_id", "coder", "scale", "score")),
-                   "pi.one")  # fmt: skip
+    import_ratings(
+        study.store, write_csv(study.root / "ratings.csv", rows, ("recording_id", "coder", "scale", "score")), "pi.one"
+    )
     return study
 
 
@@ -90,14 +120,20 @@ def test_the_spss_file_keeps_variable_labels_and_value_labels_of_the_classes(rat
 
     assert meta.variable_value_labels["ea_sensitivity_class"] == {0: "Inconsistent or insensitive", 1: "Sensitive"}
     assert meta.variable_value_labels["ea_non_intrusiveness_class"] == {0: "Intrusive", 1: "Non-intrusive"}
-    assert meta.variable_value_labels["vipp_adherence_class"] == {0: "Below acceptable fidelity", 1: "Acceptable fidelity"}
+    assert meta.variable_value_labels["vipp_adherence_class"] == {
+        0: "Below acceptable fidelity",
+        1: "Acceptable fidelity",
+    }
     labels = meta.column_names_to_labels
     assert labels["ea_sensitivity"] == "Maternal sensitivity (EA Scales)"
     assert labels["ea_sensitivity_class"] == "Maternal sensitivity (EA Scales): class (threshold 5.5)"
     assert labels["code"] == "Recording (opaque code)"
     assert all(labels[c] for c in frame.columns)
     rows = frame.set_index(["code", "coder"])
-    one, two = rows.loc[(rated.codes["REC-LEAK-101"], "rater.one")], rows.loc[(rated.codes["REC-LEAK-101"], "rater.two")]
+    one, two = (
+        rows.loc[(rated.codes["REC-LEAK-101"], "rater.one")],
+        rows.loc[(rated.codes["REC-LEAK-101"], "rater.two")],
+    )
     # 6 and 5.5 are at or above 5.5 (Sensitive = 1); 4.5 and 5 are below it (Intrusive = 0).
     assert (one["ea_sensitivity"], one["ea_sensitivity_class"], one["ea_non_intrusiveness_class"]) == (6, 1, 0)
     assert (two["ea_sensitivity"], two["ea_sensitivity_class"], two["ea_non_intrusiveness_class"]) == (5.5, 1, 0)
@@ -116,7 +152,9 @@ def test_an_unblinded_export_without_a_pi_is_refused_and_leaves_no_file(rated, s
                 export_ratings(rated.store, path, "csv", account, who or "cli", unblinded=True)
             assert who is None or isinstance(refused.value, NotAllowed)
             assert not path.exists()
-            assert audit_rows(rated.store, "unblind.key_table") == [] and audit_rows(rated.store, "export.ratings") == []
+            assert (
+                audit_rows(rated.store, "unblind.key_table") == [] and audit_rows(rated.store, "export.ratings") == []
+            )
 
 
 def test_a_pi_gets_the_unblinded_export_and_both_the_unblinding_and_the_export_are_audited(rated):
@@ -131,7 +169,11 @@ def test_a_pi_gets_the_unblinded_export_and_both_the_unblinding_and_the_export_a
     for _, row in table.iterrows():
         key = by_code[row["code"]]
         assert (row["recording_id"], row["participant_id"], row["site"], row["arm"]) == (
-            key["recording_id"], key["participant_id"], key["site"], key["arm"])  # fmt: skip
+            key["recording_id"],
+            key["participant_id"],
+            key["site"],
+            key["arm"],
+        )
         assert row["timepoint"] == key.get("timepoint", "") and row["clinician"] == key.get("clinician", "")
     [unblind] = audit_rows(rated.store, "unblind.key_table")
     assert (unblind.actor, unblind.reason) == ("pi.one", "unblinded ratings export")
@@ -160,14 +202,19 @@ def xlsx_cells(data) -> list:
 
 def test_text_a_spreadsheet_would_run_is_written_as_text_in_the_csv_and_xlsx_exports(study):
     """Key values such as a clinician '=HYPERLINK(...)': no formula in the XLSX, a leading quote in both; scores stay numbers."""
-    codes = add_recordings(study.store, [
-        dict(recording_id=f"REC-{i}", participant_id=text, site=text, kind="audio", session="1", clinician=text)
-        for i, text in enumerate(RUNNABLE)
-    ])  # fmt: skip
+    codes = add_recordings(
+        study.store,
+        [
+            dict(recording_id=f"REC-{i}", participant_id=text, site=text, kind="audio", session="1", clinician=text)
+            for i, text in enumerate(RUNNABLE)
+        ],
+    )
     pi = add_account(study.store, "pi.one", "pi")
     add_account(study.store, "fidelity.one", "fidelity")
     rows = [dict(recording_id=code, coder="fidelity.one", scale="vipp_adherence", score="4") for code in codes.values()]
-    import_ratings(study.store, write_csv(study.root / "ratings.csv", rows, ("recording_id", "coder", "scale", "score")), "pi.one")
+    import_ratings(
+        study.store, write_csv(study.root / "ratings.csv", rows, ("recording_id", "coder", "scale", "score")), "pi.one"
+    )
 
     export_ratings(study.store, study.root / "out.xlsx", "xlsx", pi, "pi.one", unblinded=True)
     export_ratings(study.store, study.root / "out.csv", "csv", pi, "pi.one", unblinded=True)
@@ -186,8 +233,10 @@ def test_text_a_spreadsheet_would_run_is_written_as_text_in_the_csv_and_xlsx_exp
 
 
 def test_the_reliability_tables_write_a_consensus_reason_and_a_header_as_text_and_a_negative_kappa_as_a_number():
-    tables = {"pairs": pd.DataFrame({"scale": ["ea_sensitivity"], "kappa_linear": [-0.25]}),
-              "consensus": pd.DataFrame({"code": ["K7Q2M9XA"], "reason": [FORMULA], "@header": [1]})}  # fmt: skip
+    tables = {
+        "pairs": pd.DataFrame({"scale": ["ea_sensitivity"], "kappa_linear": [-0.25]}),
+        "consensus": pd.DataFrame({"code": ["K7Q2M9XA"], "reason": [FORMULA], "@header": [1]}),
+    }
 
     cells = {(c.parent.title, c.coordinate): c for c in xlsx_cells(tables_xlsx(tables))}
     with zipfile.ZipFile(io.BytesIO(tables_csv_zip(tables))) as archive:

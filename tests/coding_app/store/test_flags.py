@@ -30,10 +30,17 @@ SCALES = ("ea_sensitivity", "ea_non_intrusiveness")
 @pytest.fixture
 def flagging(study):
     """Four videos in the queues of rater.one and rater.two (double coding), a PI."""
-    study.codes = add_recordings(study.store, [dict(recording_id=f"V{n}", participant_id=f"P{n}", kind="video",
-                                                    arm="VIPP-PMH", timepoint="baseline") for n in range(1, 5)])  # fmt: skip
-    study.accounts = {name: add_account(study.store, name, role) for name, role in
-                      (("rater.one", "coder"), ("rater.two", "coder"), ("pi.one", "pi"))}  # fmt: skip
+    study.codes = add_recordings(
+        study.store,
+        [
+            dict(recording_id=f"V{n}", participant_id=f"P{n}", kind="video", arm="VIPP-PMH", timepoint="baseline")
+            for n in range(1, 5)
+        ],
+    )
+    study.accounts = {
+        name: add_account(study.store, name, role)
+        for name, role in (("rater.one", "coder"), ("rater.two", "coder"), ("pi.one", "pi"))
+    }
     assign(study.store, ["rater.one", "rater.two"], kind="video", seed=4, actor="pi.one")
     return study
 
@@ -51,12 +58,16 @@ def code_and_submit(study, name: str, code: str, score: float) -> None:
 def refused_like_unassigned(study, name: str, code: str) -> None:
     """Every door function asked for this code answers exactly as for a recording never assigned."""
     store, account = study.store, study.accounts[name]
-    for call in (lambda: blinded.task(store, account, code), lambda: blinded.media(store, account, code),
-                 lambda: blinded.playback_facts(store, account, code, study.media),
-                 lambda: blinded.save_draft(store, account, code, "ea_sensitivity", 5),
-                 lambda: blinded.save_notes(store, account, code, "x"), lambda: blinded.submit(store, account, code),
-                 lambda: blinded.coding_closed(store, account, code),
-                 lambda: blinded.flag(store, account, code, "no_sound")):  # fmt: skip
+    for call in (
+        lambda: blinded.task(store, account, code),
+        lambda: blinded.media(store, account, code),
+        lambda: blinded.playback_facts(store, account, code, study.media),
+        lambda: blinded.save_draft(store, account, code, "ea_sensitivity", 5),
+        lambda: blinded.save_notes(store, account, code, "x"),
+        lambda: blinded.submit(store, account, code),
+        lambda: blinded.coding_closed(store, account, code),
+        lambda: blinded.flag(store, account, code, "no_sound"),
+    ):
         with pytest.raises(NotFound) as refusal:
             call()
         assert str(refusal.value) == blinded.NOT_ASSIGNED
@@ -80,9 +91,18 @@ def test_a_flag_takes_the_recording_out_of_its_coders_queue_and_a_clear_puts_it_
     [raised] = audit_rows(store, "flag.raise")
     assert (raised.actor, raised.entity) == ("rater.one", "flag")
     assert {k: raised.new[k] for k in ("recording", "coder", "reason", "text")} == {
-        "recording": code, "coder": "rater.one", "reason": "no_sound", "text": "only hiss after the first minute"}
+        "recording": code,
+        "coder": "rater.one",
+        "reason": "no_sound",
+        "text": "only hiss after the first minute",
+    }
     [shown] = flags.open_flags(store, pi)
-    assert (shown.code, shown.coder, shown.reason, shown.text) == (code, "rater.one", "No sound", "only hiss after the first minute")
+    assert (shown.code, shown.coder, shown.reason, shown.text) == (
+        code,
+        "rater.one",
+        "No sound",
+        "only hiss after the first minute",
+    )
 
     decided = flags.clear(store, pi, shown.id, "re-imported with its sound")
 
@@ -92,10 +112,18 @@ def test_a_flag_takes_the_recording_out_of_its_coders_queue_and_a_clear_puts_it_
     assert flags.open_flags(store, pi) == []
     [cleared] = audit_rows(store, "flag.clear")
     assert (cleared.actor, cleared.entity_id, cleared.reason) == ("pi.one", str(shown.id), "re-imported with its sound")
-    assert (cleared.old, cleared.new["resolution"], cleared.new["coder"]) == ({"resolution": None}, "cleared", "rater.one")
+    assert (cleared.old, cleared.new["resolution"], cleared.new["coder"]) == (
+        {"resolution": None},
+        "cleared",
+        "rater.one",
+    )
     with store.read() as db:
         row = db.get(Flag, shown.id)
-        assert (row.resolution, row.resolved_by, row.resolution_note) == ("cleared", "pi.one", "re-imported with its sound")
+        assert (row.resolution, row.resolved_by, row.resolution_note) == (
+            "cleared",
+            "pi.one",
+            "re-imported with its sound",
+        )
     # Flagged again later, it is a new flag: the cleared one stays as history.
     blinded.flag(store, flagging.accounts["rater.one"], code, "no_picture")
     assert [f.reason for f in flags.open_flags(store, pi)] == ["No picture"]
@@ -128,13 +156,18 @@ def test_excluding_takes_the_recording_out_of_every_queue_and_its_ratings_out_of
     data = analysis_dataset(store, pi)
     assert code not in set(data.rows["recording"])
     assert set(data.listed.loc[data.listed["recording"] == code, "reason"]) == {
-        "excluded from the study (a coder could not code it): its ratings do not count"}
+        "excluded from the study (a coder could not code it): its ratings do not count"
+    }
     with store.read() as db:
         row = db.get(Exclusion, db.scalar(select(Recording.id).where(Recording.code == code)))
         assert (row.cause, row.ratings_count, row.reason, row.by) == ("flag", False, "not a trial family", "pi.one")
     [listed] = excluded(store, pi)
     assert (listed.code, listed.cause, listed.ratings_count, listed.reason) == (
-        code, "a coder could not code it", False, "not a trial family")
+        code,
+        "a coder could not code it",
+        False,
+        "not a trial family",
+    )
     [recorded] = audit_rows(store, "recording.exclude")
     assert (recorded.actor, recorded.entity_id, recorded.reason) == ("pi.one", code, "not a trial family")
     assert recorded.new == {"recording": code, "cause": "flag", "ratings_count": False, "flag": shown.id}
@@ -150,7 +183,9 @@ def test_excluding_settles_every_open_flag_on_the_recording(flagging):
     blinded.flag(store, flagging.accounts["rater.two"], code, "other", "black screen throughout")
     first, second = flags.open_flags(store, pi)
     assert [(f.coder, f.reason) for f in (first, second)] == [
-        ("rater.one", "No picture"), ("rater.two", "Something else (say what)")]
+        ("rater.one", "No picture"),
+        ("rater.two", "Something else (say what)"),
+    ]
 
     flags.exclude(store, pi, second.id, "no picture at all")
 
@@ -174,9 +209,13 @@ def test_an_exclusion_written_elsewhere_takes_the_recording_out_of_coding_and_co
     [waiting] = flags.open_flags(store, pi)
     with store.write() as db:
         ids = dict(db.execute(select(Recording.code, Recording.id)).all())
-        db.add_all([Exclusion(recording_id=ids[kept], cause="withdrawal", ratings_count=True, by="pi.one"),
-                    Exclusion(recording_id=ids[dropped], cause="withdrawal", ratings_count=False, by="pi.one"),
-                    Exclusion(recording_id=ids[flagged], cause="withdrawal", ratings_count=False, by="pi.one")])  # fmt: skip
+        db.add_all(
+            [
+                Exclusion(recording_id=ids[kept], cause="withdrawal", ratings_count=True, by="pi.one"),
+                Exclusion(recording_id=ids[dropped], cause="withdrawal", ratings_count=False, by="pi.one"),
+                Exclusion(recording_id=ids[flagged], cause="withdrawal", ratings_count=False, by="pi.one"),
+            ]
+        )
 
     for name in ("rater.one", "rater.two"):
         assert not {kept, dropped, flagged} & set(order(flagging, name))
@@ -186,12 +225,21 @@ def test_an_exclusion_written_elsewhere_takes_the_recording_out_of_coding_and_co
         flags.exclude(store, pi, waiting.id, "no sound")
 
 
-@pytest.mark.parametrize(("reason", "words", "message"), [
-    ("sound_gone", "", "no reason 'sound_gone': choose one of no_picture, no_sound, wrong_recording, not_the_task, other"),
-    ("other", "   ", 'say what is wrong: "Something else (say what)" needs a few words'),
-    ("no_sound", "x" * 2_001, "limited to 2,000 characters; this has 2,001: shorten it by 1"),
-])  # fmt: skip
-def test_a_flag_without_a_listed_reason_or_with_too_much_text_is_refused_and_keeps_nothing(flagging, reason, words, message):
+@pytest.mark.parametrize(
+    ("reason", "words", "message"),
+    [
+        (
+            "sound_gone",
+            "",
+            "no reason 'sound_gone': choose one of no_picture, no_sound, wrong_recording, not_the_task, other",
+        ),
+        ("other", "   ", 'say what is wrong: "Something else (say what)" needs a few words'),
+        ("no_sound", "x" * 2_001, "limited to 2,000 characters; this has 2,001: shorten it by 1"),
+    ],
+)
+def test_a_flag_without_a_listed_reason_or_with_too_much_text_is_refused_and_keeps_nothing(
+    flagging, reason, words, message
+):
     store = flagging.store
     code = order(flagging, "rater.one")[0]
     counts = row_counts(store)
@@ -219,8 +267,12 @@ def test_only_coders_flag_and_only_the_pi_decides(flagging):
         blinded.flag(store, pi, code, "no_picture")
     blinded.flag(store, coder, code, "no_picture")
     [shown] = flags.open_flags(store, pi)
-    for call in (lambda: flags.open_flags(store, coder), lambda: flags.clear(store, coder, shown.id),
-                 lambda: flags.exclude(store, coder, shown.id, "mine"), lambda: excluded(store, coder)):  # fmt: skip
+    for call in (
+        lambda: flags.open_flags(store, coder),
+        lambda: flags.clear(store, coder, shown.id),
+        lambda: flags.exclude(store, coder, shown.id, "mine"),
+        lambda: excluded(store, coder),
+    ):
         with pytest.raises(NotAllowed):
             call()
     assert len(audit_rows(store, "refused.flag")) == 3 and len(audit_rows(store, "refused.exclusion")) == 1
@@ -238,8 +290,13 @@ def test_a_decision_is_refused_on_a_decided_or_unknown_flag_and_an_exclusion_nee
         flags.clear(store, pi, 999)
     flags.clear(store, pi, shown.id)
     counts = row_counts(store)
-    for call in (lambda: flags.clear(store, pi, shown.id, "again"), lambda: flags.exclude(store, pi, shown.id, "after all")):
-        with pytest.raises(flags.FlagRefused, match=rf"the flag on recording {code} was cleared already, by pi\.one on "):
+    for call in (
+        lambda: flags.clear(store, pi, shown.id, "again"),
+        lambda: flags.exclude(store, pi, shown.id, "after all"),
+    ):
+        with pytest.raises(
+            flags.FlagRefused, match=rf"the flag on recording {code} was cleared already, by pi\.one on "
+        ):
             call()
     assert row_counts(store) == counts
 
@@ -306,14 +363,18 @@ def test_on_postgresql_a_second_decision_on_a_flag_waits_for_the_first_and_refus
 
     second = threading.Thread(target=exclude)
     with store.write() as db:  # the first decision, holding the flag until it commits
-        db.execute(text("UPDATE flag SET resolution = 'cleared', resolved_by = 'pi.one', resolved_at = now() WHERE id = :id"),
-                   {"id": shown.id})  # fmt: skip
+        db.execute(
+            text("UPDATE flag SET resolution = 'cleared', resolved_by = 'pi.one', resolved_at = now() WHERE id = :id"),
+            {"id": shown.id},
+        )
         second.start()
         waiting, deadline = 0, time.monotonic() + 30
         while not waiting and not outcome:
             assert time.monotonic() < deadline, "the second decision neither waited nor finished"
             with store.read() as reading:
-                waiting = reading.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).scalar()
+                waiting = reading.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                ).scalar()
         assert waiting == 1
     second.join(30)
     [said] = outcome
@@ -325,8 +386,9 @@ def test_an_excluded_recording_enters_no_queue_no_draw_and_no_fidelity_figure(fl
     """Exclusion is for good: a later assignment of every video passes it over, naming it is refused, a fidelity draw
     never picks an excluded session, and an excluded session's adherence leaves the fidelity figures."""
     store, pi = flagging.store, flagging.accounts["pi.one"]
-    sessions = add_recordings(store, [dict(recording_id=f"S{n}", participant_id="P1", kind="audio", session=str(n))
-                                      for n in range(1, 5)])  # fmt: skip
+    sessions = add_recordings(
+        store, [dict(recording_id=f"S{n}", participant_id="P1", kind="audio", session=str(n)) for n in range(1, 5)]
+    )
     flagging.accounts["rater.three"] = add_account(store, "rater.three", "coder")
     fidelity_coder = add_account(store, "fid.one", "fidelity")
     assign(store, ["fid.one"], kind="audio", recordings=sessions["S1"], actor="pi.one")
@@ -336,8 +398,12 @@ def test_an_excluded_recording_enters_no_queue_no_draw_and_no_fidelity_figure(fl
     gone = order(flagging, "rater.one")[0]
     with store.write() as db:
         ids = dict(db.execute(select(Recording.code, Recording.id)).all())
-        db.add_all([Exclusion(recording_id=ids[code], cause="flag", ratings_count=False, by="pi.one")
-                    for code in (gone, sessions["S1"], sessions["S2"])])  # fmt: skip
+        db.add_all(
+            [
+                Exclusion(recording_id=ids[code], cause="flag", ratings_count=False, by="pi.one")
+                for code in (gone, sessions["S1"], sessions["S2"])
+            ]
+        )
 
     assign(store, ["rater.three"], kind="video", actor="pi.one")
     assert set(order(flagging, "rater.three")) == set(flagging.codes.values()) - {gone}

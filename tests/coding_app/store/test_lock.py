@@ -33,12 +33,18 @@ def attempts(study):
     """Every way scores change, each as the one who may do it."""
     store, rater, pi = study.store, study.accounts["rater.one"], study.accounts["pi.one"]
     v1, v2 = study.codes["V1"], study.codes["V2"]
-    ratings = write_csv(study.root / "late.csv", [{"recording_id": "V2", "coder": "rater.two", "scale": "ea_sensitivity",
-                                                   "score": "4"}], ("recording_id", "coder", "scale", "score"))  # fmt: skip
+    ratings = write_csv(
+        study.root / "late.csv",
+        [{"recording_id": "V2", "coder": "rater.two", "scale": "ea_sensitivity", "score": "4"}],
+        ("recording_id", "coder", "scale", "score"),
+    )
     return {
         "draft": lambda: blinded.save_draft(store, rater, v2, "ea_sensitivity", 6),
         "notes": lambda: blinded.save_notes(store, rater, v2, "seen again"),
-        "submit": lambda: (blinded.save_draft(store, rater, v2, "ea_non_intrusiveness", 5), blinded.submit(store, rater, v2)),
+        "submit": lambda: (
+            blinded.save_draft(store, rater, v2, "ea_non_intrusiveness", 5),
+            blinded.submit(store, rater, v2),
+        ),
         "reopen": lambda: reopen(store, pi, v1, "rater.one", "ea_sensitivity", "coder asked"),
         "consensus": lambda: record_consensus(store, pi, v1, "ea_sensitivity", 5, "watched together"),
         "import": lambda: import_ratings(store, ratings, "pi.one"),
@@ -65,7 +71,9 @@ def test_a_scale_lock_leaves_the_other_scales_open_and_unlocking_needs_a_reason(
     blinded.save_draft(store, rater, v2, "ea_sensitivity", 6)  # its scale is open
     with pytest.raises(CodingClosed):
         blinded.save_draft(store, rater, v2, "ea_non_intrusiveness", 6)
-    assert blinded.coding_closed(store, rater, v2).startswith("Coding is closed: Maternal non-intrusiveness (EA Scales) locked on")
+    assert blinded.coding_closed(store, rater, v2).startswith(
+        "Coding is closed: Maternal non-intrusiveness (EA Scales) locked on"
+    )
     for reason in ("", "   "):
         with pytest.raises(ValueError, match="needs a reason"):
             unlock(store, pi, "ea_non_intrusiveness", reason)
@@ -78,11 +86,13 @@ def test_a_scale_lock_leaves_the_other_scales_open_and_unlocking_needs_a_reason(
     entries = audit_rows(store, "coding.lock") + audit_rows(store, "coding.unlock")
     assert [(e.action, e.actor, e.new["scope"], e.reason) for e in entries] == [
         ("coding.lock", "pi.one", "scale ea_non_intrusiveness", "primary outcome coded"),
-        ("coding.unlock", "pi.one", "scale ea_non_intrusiveness", "a late video turned up")]
+        ("coding.unlock", "pi.one", "scale ea_non_intrusiveness", "a late video turned up"),
+    ]
     report = lock_report(store, pi)
     assert report[["action", "scope", "by", "reason", "in_force"]].values.tolist() == [
         ["lock", "ea_non_intrusiveness", "pi.one", "primary outcome coded", False],
-        ["unlock", "ea_non_intrusiveness", "pi.one", "a late video turned up", False]]
+        ["unlock", "ea_non_intrusiveness", "pi.one", "a late video turned up", False],
+    ]
 
 
 def test_the_study_lock_covers_every_scale_and_is_undone_only_as_a_whole(coding):
@@ -90,7 +100,9 @@ def test_the_study_lock_covers_every_scale_and_is_undone_only_as_a_whole(coding)
     lock(store, pi)
     with pytest.raises(ValueError, match="already closed"):
         lock(store, pi, "ea_sensitivity")
-    with pytest.raises(ValueError, match="ea_sensitivity is not locked; the whole study locked on .*unlock the whole study"):
+    with pytest.raises(
+        ValueError, match="ea_sensitivity is not locked; the whole study locked on .*unlock the whole study"
+    ):
         unlock(store, pi, "ea_sensitivity", "only this one")
     assert lock_report(store, pi)[["scope", "in_force"]].values.tolist() == [["the whole study", True]]
     assert blinded.coding_closed(store, coding.accounts["fidelity.one"]) is None  # nothing in their queue yet
@@ -98,7 +110,11 @@ def test_the_study_lock_covers_every_scale_and_is_undone_only_as_a_whole(coding)
 
 def test_only_a_pi_locks_or_unlocks_each_refusal_audited_and_the_history_cannot_be_edited(coding):
     store, rater, pi = coding.store, coding.accounts["rater.one"], coding.accounts["pi.one"]
-    for attempt in (lambda: lock(store, rater), lambda: unlock(store, rater, None, "x"), lambda: lock_report(store, rater)):
+    for attempt in (
+        lambda: lock(store, rater),
+        lambda: unlock(store, rater, None, "x"),
+        lambda: lock_report(store, rater),
+    ):
         with pytest.raises(NotAllowed):
             attempt()
     assert [e.actor for e in audit_rows(store, "refused.lock")] == ["rater.one"] * 3
@@ -132,7 +148,9 @@ def test_on_postgresql_a_lock_waits_for_a_change_already_checked_and_is_seen_by_
         waiting = locked = 0
         while not (waiting or locked):  # the lock either waits on the open draft's transaction or goes through
             with store.read() as db:
-                waiting = db.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).scalar()
+                waiting = db.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                ).scalar()
                 locked = db.execute(text("SELECT count(*) FROM coding_lock")).scalar()
         assert (waiting, locked) == (1, 0)
         release.set()

@@ -31,13 +31,23 @@ EA = ("ea_sensitivity", "ea_non_intrusiveness")
 @pytest.fixture
 def rated(study):
     """Two videos and a session recording; rater.one has both videos on both EA scales."""
-    codes = add_recordings(study.store, [
-        dict(recording_id="V1", participant_id="P1", kind="video", timepoint="baseline"),
-        dict(recording_id="V2", participant_id="P2", kind="video", timepoint="month 5"),
-        dict(recording_id="A1", participant_id="P1", kind="audio", session="1", clinician="clinician A"),
-    ])  # fmt: skip
-    accounts = {name: add_account(study.store, name, role) for name, role in
-                (("rater.one", "coder"), ("rater.two", "coder"), ("fidelity.one", "fidelity"), ("pi.one", "pi"))}  # fmt: skip
+    codes = add_recordings(
+        study.store,
+        [
+            dict(recording_id="V1", participant_id="P1", kind="video", timepoint="baseline"),
+            dict(recording_id="V2", participant_id="P2", kind="video", timepoint="month 5"),
+            dict(recording_id="A1", participant_id="P1", kind="audio", session="1", clinician="clinician A"),
+        ],
+    )
+    accounts = {
+        name: add_account(study.store, name, role)
+        for name, role in (
+            ("rater.one", "coder"),
+            ("rater.two", "coder"),
+            ("fidelity.one", "fidelity"),
+            ("pi.one", "pi"),
+        )
+    }
     assign(study.store, ["rater.one"], kind="video", seed=1, actor="pi.one")
     study.codes, study.accounts = codes, accounts
     return study
@@ -46,15 +56,18 @@ def rated(study):
 def versions(store, code: str, coder: str = "rater.one", scale: str = "ea_sensitivity") -> list[tuple]:
     """(version, score, status, reopened_by, reopen_reason) of one rating, oldest first."""
     with store.read() as db:
-        return [tuple(r) for r in db.execute(
-            select(Rating.version, Rating.score, Rating.status, Rating.reopened_by, Rating.reopen_reason)
-            .join(Assignment, Assignment.id == Rating.assignment_id)
-            .join(Account, Account.id == Assignment.account_id)
-            .join(Recording, Recording.id == Assignment.recording_id)
-            .join(ScaleRow, ScaleRow.id == Rating.scale_id)
-            .where(Recording.code == code, Account.name == coder, ScaleRow.key == scale)
-            .order_by(Rating.version)
-        )]  # fmt: skip
+        return [
+            tuple(r)
+            for r in db.execute(
+                select(Rating.version, Rating.score, Rating.status, Rating.reopened_by, Rating.reopen_reason)
+                .join(Assignment, Assignment.id == Rating.assignment_id)
+                .join(Account, Account.id == Assignment.account_id)
+                .join(Recording, Recording.id == Assignment.recording_id)
+                .join(ScaleRow, ScaleRow.id == Rating.scale_id)
+                .where(Recording.code == code, Account.name == coder, ScaleRow.key == scale)
+                .order_by(Rating.version)
+            )
+        ]
 
 
 def submit_both(study, code: str, scores=(6.0, 4.5)) -> None:
@@ -71,7 +84,7 @@ def ids_for(store, code: str, scale: str = "ea_sensitivity", coder: str = "rater
             .join(Recording, Recording.id == Assignment.recording_id)
             .join(Account, Account.id == Assignment.account_id)
             .where(Recording.code == code, Account.name == coder)
-        )  # fmt: skip
+        )
         return assignment_id, db.scalar(select(ScaleRow.id).where(ScaleRow.key == scale))
 
 
@@ -247,9 +260,19 @@ def test_notes_are_locked_with_the_submission_and_compare_and_set_like_scores(ra
 
 
 def test_imported_notes_over_the_limit_are_named_by_row(rated, tmp_path):
-    sheet = write_csv(tmp_path / "long.csv", [
-        {"recording_id": "V1", "coder": "rater.two", "scale": "ea_sensitivity", "score": "5", "notes": "y" * (NOTES_LIMIT + 1)},
-    ], ("recording_id", "coder", "scale", "score", "notes"))  # fmt: skip
+    sheet = write_csv(
+        tmp_path / "long.csv",
+        [
+            {
+                "recording_id": "V1",
+                "coder": "rater.two",
+                "scale": "ea_sensitivity",
+                "score": "5",
+                "notes": "y" * (NOTES_LIMIT + 1),
+            },
+        ],
+        ("recording_id", "coder", "scale", "score", "notes"),
+    )
     with pytest.raises(ImportRefused, match="row 2: field 'notes': notes are limited to"):
         import_ratings(rated.store, sheet, "pi.one")
 
@@ -270,8 +293,10 @@ def test_scores_off_the_grid_are_refused_by_the_code(rated, subtests):
 def test_scores_off_the_grid_are_refused_by_the_database(rated):
     """A raw INSERT of 5.25 on an EA scale fails on the foreign key to scale_level; 5.5 in the same INSERT works."""
     assignment_id, scale_id = ids_for(rated.store, rated.codes["V1"])
-    insert = ("INSERT INTO rating (assignment_id, scale_id, version, score, notes, status, source, created_at, updated_at) "
-              f"VALUES ({assignment_id}, {scale_id}, 1, {{score}}, '', 'draft', 'app', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+    insert = (
+        "INSERT INTO rating (assignment_id, scale_id, version, score, notes, status, source, created_at, updated_at) "
+        f"VALUES ({assignment_id}, {scale_id}, 1, {{score}}, '', 'draft', 'app', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    )
 
     with pytest.raises(IntegrityError), rated.store.write() as db:
         db.execute(text(insert.format(score="5.25")))
@@ -289,22 +314,33 @@ def test_a_pi_reopens_a_submitted_rating_as_a_new_draft_version_with_who_and_why
     code = rated.codes["V1"]
     submit_both(rated, code)
 
-    version = reopen(rated.store, rated.accounts["pi.one"], code, "rater.one", "ea_sensitivity", "  rated the wrong clip ")
+    version = reopen(
+        rated.store, rated.accounts["pi.one"], code, "rater.one", "ea_sensitivity", "  rated the wrong clip "
+    )
 
     assert version == 2
-    assert versions(rated.store, code) == [(1, 6.0, "submitted", None, None),
-                                           (2, 6.0, "draft", "pi.one", "rated the wrong clip")]  # fmt: skip
+    assert versions(rated.store, code) == [
+        (1, 6.0, "submitted", None, None),
+        (2, 6.0, "draft", "pi.one", "rated the wrong clip"),
+    ]
     [entry] = audit_rows(rated.store, "rating.reopen")
     assert (entry.actor, entry.reason) == ("pi.one", "rated the wrong clip")
-    assert (entry.old["version"], entry.old["status"], entry.new["version"], entry.new["status"]) == (1, "submitted", 2, "draft")
+    assert (entry.old["version"], entry.old["status"], entry.new["version"], entry.new["status"]) == (
+        1,
+        "submitted",
+        2,
+        "draft",
+    )
 
     rater = rated.accounts["rater.one"]
     task = blinded.task(rated.store, rater, code)
     assert task.submitted is False and task.ratings["ea_sensitivity"].version == 2
     blinded.save_draft(rated.store, rater, code, "ea_sensitivity", 5)
     assert blinded.submit(rated.store, rater, code) is True
-    assert versions(rated.store, code) == [(1, 6.0, "submitted", None, None),
-                                           (2, 5.0, "submitted", "pi.one", "rated the wrong clip")]  # fmt: skip
+    assert versions(rated.store, code) == [
+        (1, 6.0, "submitted", None, None),
+        (2, 5.0, "submitted", "pi.one", "rated the wrong clip"),
+    ]
     with rated.store.read() as db:
         latest = submitted_ratings(db).set_index(["code", "scale"]).loc[(code, "ea_sensitivity")]
     assert (latest["score"], latest["version"]) == (5.0, 2)
@@ -376,10 +412,12 @@ def test_import_keeps_to_the_roles_video_ratings_are_not_taken_from_a_fidelity_a
 def test_imported_ratings_are_submitted_versions_marked_as_imported_with_excel_dates(rated):
     """By manifest id or opaque code; Excel serial 45000.5 is 2023-03-15 12:00; assignments made as needed."""
     rows = [
-        dict(recording_id="V1", coder="rater.two", scale="ea_sensitivity", score="6.5", rated_at="45000.5", notes="pilot"),
+        dict(
+            recording_id="V1", coder="rater.two", scale="ea_sensitivity", score="6.5", rated_at="45000.5", notes="pilot"
+        ),
         dict(recording_id="v 1", coder="rater.two", scale="ea_non_intrusiveness", score="5", rated_at="2023-03-16"),
         dict(recording_id=rated.codes["A1"], coder="fidelity.one", scale="vipp_adherence", score="4"),
-    ]  # fmt: skip
+    ]
 
     assert import_ratings(rated.store, ratings_file(rated, rows), "pi.one") == 3
 
@@ -415,7 +453,8 @@ def test_a_conflicting_reimport_is_refused(rated):
         import_ratings(rated.store, ratings_file(rated, changed, "changed.csv"), "pi.one")
     assert refused.value.problems == [
         "row 3: rater.two already has a different rating of this recording on ea_sensitivity; "
-        "a PI reopens and changes it instead"]  # fmt: skip
+        "a PI reopens and changes it instead"
+    ]
     assert row_counts(rated.store) == counts
     assert versions(rated.store, rated.codes["V2"], coder="rater.two") == [(1, 5.5, "submitted", None, None)]
 

@@ -32,8 +32,21 @@ from tests.coding_app.helpers import (
 )
 
 # Tags that would tell a coder when, where or of whom a recording was made.
-IDENTIFYING_TAGS = {"creation_time", "date", "title", "comment", "location", "location-eng", "make", "model",
-                    "service_name", "service_provider", "encoded_by", "artist", "description"}  # fmt: skip
+IDENTIFYING_TAGS = {
+    "creation_time",
+    "date",
+    "title",
+    "comment",
+    "location",
+    "location-eng",
+    "make",
+    "model",
+    "service_name",
+    "service_provider",
+    "encoded_by",
+    "artist",
+    "description",
+}
 OPAQUE_NAME = re.compile(r"^[0-9a-f]{32}\.(mp4|m4a)$")
 
 
@@ -43,8 +56,14 @@ def video(recording_id: str, path: Path | str, **fields: str) -> dict[str, str]:
 
 
 def audio(recording_id: str, path: Path | str, **fields: str) -> dict[str, str]:
-    row = dict(recording_id=recording_id, participant_id="P01", site="North", kind="audio", session="1",
-               clinician="clinician A")  # fmt: skip
+    row = dict(
+        recording_id=recording_id,
+        participant_id="P01",
+        site="North",
+        kind="audio",
+        session="1",
+        clinician="clinician A",
+    )
     return row | {"path": str(path)} | fields
 
 
@@ -65,8 +84,9 @@ def media_setting(study, normalise: bool) -> None:
 
 
 @pytest.mark.parametrize("normalise", [False, True], ids=["copy", "normalise"])
-def test_import_gives_opaque_codes_and_stripped_playable_media_and_keeps_the_key_for_the_pi(study, clips, write_manifest,
-                                                                                             normalise):  # fmt: skip
+def test_import_gives_opaque_codes_and_stripped_playable_media_and_keeps_the_key_for_the_pi(
+    study, clips, write_manifest, normalise
+):
     """Codes random from CODE_ALPHABET; media opaque, stripped, browser-playable; the key keeps path, hash, metadata, extras."""
     media_setting(study, normalise)
     rows = leaky_rows(clips)
@@ -128,7 +148,9 @@ def test_import_gives_opaque_codes_and_stripped_playable_media_and_keeps_the_key
     for recording_id in ("A1", "A2"):  # AAC and PCM alike: audio frames can carry text, so sound is re-encoded
         recording = stored[recording_id]
         assert (recording.media_type, ffprobe(study.media.path(recording.media_name))["streams"][0]["codec_name"]) == (
-            "audio/mp4", "aac")  # fmt: skip
+            "audio/mp4",
+            "aac",
+        )
         assert recording.media_name.endswith(".m4a")
 
 
@@ -186,18 +208,29 @@ def _bad_rows(case: str, study, clips):
 
 
 ON_THEIR_OWN = [
-    "missing column", "blank required field", "unknown kind", "duplicate recording_id",
-    "ids differing only in case or spaces", "same file twice by content", "missing file", "zero-byte file",
-    "non-media file", "video without a video stream", "arm not declared", "timepoint not declared",
-    "video without a timepoint", "conflicting arm for one participant",
+    "missing column",
+    "blank required field",
+    "unknown kind",
+    "duplicate recording_id",
+    "ids differing only in case or spaces",
+    "same file twice by content",
+    "missing file",
+    "zero-byte file",
+    "non-media file",
+    "video without a video stream",
+    "arm not declared",
+    "timepoint not declared",
+    "video without a timepoint",
+    "conflicting arm for one participant",
     "conflicting site for one participant",
-]  # fmt: skip
+]
 
 
 def _refused_cleanly(study, rows, columns, row, field) -> None:
     """Import refused: the right row and field named, no file path or name, tables and media unchanged."""
-    manifest = write_csv(study.root / "manifest.csv", [{c: r.get(c, "") for c in columns} for r in manifest_rows(rows)],
-                         columns)  # fmt: skip
+    manifest = write_csv(
+        study.root / "manifest.csv", [{c: r.get(c, "") for c in columns} for r in manifest_rows(rows)], columns
+    )
     counts, files = row_counts(study.store), media_listing(study.media.root)
 
     with pytest.raises(ImportRefused) as refused:
@@ -221,16 +254,29 @@ def _refused_cleanly(study, rows, columns, row, field) -> None:
 def test_a_bad_manifest_imports_nothing_and_names_row_and_field_but_never_the_file(study, clips, subtests):
     """Each bad manifest: ImportRefused names the spreadsheet row and field; tables and media folder unchanged."""
     study.declare_arms()
-    import_manifest(study.store, study.media, write_csv(study.root / "before.csv", manifest_rows(
-        [video("OLD1", clips.m4a, participant_id="P09", kind="audio", session="1")]), MANIFEST_COLUMNS), "importer")
+    import_manifest(
+        study.store,
+        study.media,
+        write_csv(
+            study.root / "before.csv",
+            manifest_rows([video("OLD1", clips.m4a, participant_id="P09", kind="audio", session="1")]),
+            MANIFEST_COLUMNS,
+        ),
+        "importer",
+    )
     for case in ON_THEIR_OWN:  # each refusal leaves the study as it was, so the next case starts from the same state
         with subtests.test(case):
             _refused_cleanly(study, *_bad_rows(case, study, clips))
 
 
 @pytest.mark.parametrize(
-    "case", ["file already imported under another id", "participant already in the study with another site",
-             "changed re-import"])  # fmt: skip
+    "case",
+    [
+        "file already imported under another id",
+        "participant already in the study with another site",
+        "changed re-import",
+    ],
+)
 def test_a_manifest_clashing_with_earlier_imports_imports_nothing(study, clips, case):
     """Against what is already imported: the clashing row and field are named, nothing changes."""
     here = study.root / "incoming"
@@ -243,8 +289,12 @@ def test_a_manifest_clashing_with_earlier_imports_imports_nothing(study, clips, 
     else:
         before = [video("V1", clips.mp4_other), video("V2", clips.mp4, timepoint="month 5")]
         rows, row, field = [before[0], video("V2", clips.mp4, timepoint="month 8")], 3, "'timepoint'"
-    import_manifest(study.store, study.media, write_csv(study.root / "before.csv", manifest_rows(before),
-                                                        MANIFEST_COLUMNS), "importer")  # fmt: skip
+    import_manifest(
+        study.store,
+        study.media,
+        write_csv(study.root / "before.csv", manifest_rows(before), MANIFEST_COLUMNS),
+        "importer",
+    )
     _refused_cleanly(study, rows, MANIFEST_COLUMNS, row, field)
 
 
@@ -254,9 +304,11 @@ def test_a_manifest_clashing_with_earlier_imports_imports_nothing(study, clips, 
 def test_a_manifest_saved_by_excel_with_bom_crlf_and_stray_spaces_imports(study, clips):
     """A UTF-8 BOM, CRLF line ends, capitalised padded headers and padded values are all accepted."""
     header = " Recording_ID , Participant_ID ,Site,ARM, Timepoint ,Kind,Session,Clinician, Path "
-    lines = [header,
-             f" V1 , P01 , North ,, baseline , Video ,,, {clips.mp4} ",
-             f"A1,P01,North,,,audio, 2 , clinician A ,{clips.wav}"]  # fmt: skip
+    lines = [
+        header,
+        f" V1 , P01 , North ,, baseline , Video ,,, {clips.mp4} ",
+        f"A1,P01,North,,,audio, 2 , clinician A ,{clips.wav}",
+    ]
     manifest = study.root / "excel.csv"
     manifest.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
 
@@ -265,7 +317,12 @@ def test_a_manifest_saved_by_excel_with_bom_crlf_and_stray_spaces_imports(study,
     assert summary.added == 2
     found = keys_by_external_id(study.store)
     recording, key, participant = found["V1"]
-    assert (recording.kind, key.timepoint, participant.external_id, participant.site) == ("video", "baseline", "P01", "North")
+    assert (recording.kind, key.timepoint, participant.external_id, participant.site) == (
+        "video",
+        "baseline",
+        "P01",
+        "North",
+    )
     assert (found["A1"][1].session, found["A1"][1].clinician) == ("2", "clinician A")
     assert found["V1"][1].original_path == str(clips.mp4.resolve())
 
@@ -273,7 +330,9 @@ def test_a_manifest_saved_by_excel_with_bom_crlf_and_stray_spaces_imports(study,
 def test_an_xlsx_manifest_imports_with_blank_cells_as_blanks(study, clips):
     """An Excel workbook works like a CSV; empty cells are blanks, numbers are read as text."""
     manifest = study.root / "manifest.xlsx"
-    pd.DataFrame(manifest_rows([video("V1", clips.mp4), audio("A1", clips.wav, session=2)])).to_excel(manifest, index=False)
+    pd.DataFrame(manifest_rows([video("V1", clips.mp4), audio("A1", clips.wav, session=2)])).to_excel(
+        manifest, index=False
+    )
 
     summary = import_manifest(study.store, study.media, manifest, "importer")
 
@@ -303,7 +362,9 @@ def test_unicode_and_spaces_in_media_paths(study, clips, write_manifest):
 # ------------------------------------------------------------------------------- media store
 
 
-def test_an_import_first_removes_what_a_killed_import_left_but_never_a_running_imports_files(study, clips, write_manifest):
+def test_an_import_first_removes_what_a_killed_import_left_but_never_a_running_imports_files(
+    study, clips, write_manifest
+):
     """Copies no recording names and .partial files go at the next import; named copies and files the store did
     not make stay; while another import holds the store, nothing is removed; the database is not touched."""
     import_manifest(study.store, study.media, write_manifest([video("V1", clips.mp4)], "first.csv"), "importer")
@@ -331,9 +392,23 @@ def test_an_import_first_removes_what_a_killed_import_left_but_never_a_running_i
 def stream_facts(path: Path) -> dict[str, tuple]:
     """What could tell one device's recordings from another's, per stream kind."""
     info = ffprobe(path)
-    keys = {"video": ("codec_name", "profile", "pix_fmt", "width", "height", "r_frame_rate", "sample_aspect_ratio",
-                      "color_range", "color_space", "color_primaries", "color_transfer", "level"),
-            "audio": ("codec_name", "profile", "sample_rate", "channels", "channel_layout")}  # fmt: skip
+    keys = {
+        "video": (
+            "codec_name",
+            "profile",
+            "pix_fmt",
+            "width",
+            "height",
+            "r_frame_rate",
+            "sample_aspect_ratio",
+            "color_range",
+            "color_space",
+            "color_primaries",
+            "color_transfer",
+            "level",
+        ),
+        "audio": ("codec_name", "profile", "sample_rate", "channels", "channel_layout"),
+    }
     return {s["codec_type"]: tuple(s.get(k) for k in keys[s["codec_type"]]) for s in info["streams"]}
 
 
@@ -348,19 +423,70 @@ def test_a_normalising_study_stores_every_device_in_one_profile(study, clips, wr
     phone, camera, dictaphone = tmp_path / "phone.mp4", tmp_path / "camera.mov", tmp_path / "dictaphone.mp3"
     mute = tmp_path / "mute.mpg"
     make = lambda *args: subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *args], check=True)  # noqa: E731
-    make("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=1", "-f", "lavfi",
-         "-i", "sine=frequency=500:sample_rate=44100:duration=1", "-ac", "2", "-c:v", "libx264", "-profile:v", "baseline",
-         "-pix_fmt", "yuv420p", "-c:a", "aac", "-metadata", "make=Kestrel", "-shortest", str(phone))
-    make("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15:duration=1", "-f", "lavfi",
-         "-i", "sine=frequency=300:sample_rate=22050:duration=1", "-c:v", "mpeg4", "-c:a", "pcm_s16le",
-         "-metadata", "make=Pellam", "-shortest", str(camera))
-    make("-f", "lavfi", "-i", "sine=frequency=700:sample_rate=16000:duration=1", "-c:a", "libmp3lame",
-         "-metadata", "encoded_by=Voxlet", str(dictaphone))
-    make("-f", "lavfi", "-i", "testsrc2=size=720x576:rate=50:duration=1", "-c:v", "mpeg2video", str(mute))  # fmt: skip
+    make(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=640x360:rate=30:duration=1",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=500:sample_rate=44100:duration=1",
+        "-ac",
+        "2",
+        "-c:v",
+        "libx264",
+        "-profile:v",
+        "baseline",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-metadata",
+        "make=Kestrel",
+        "-shortest",
+        str(phone),
+    )
+    make(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=15:duration=1",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=300:sample_rate=22050:duration=1",
+        "-c:v",
+        "mpeg4",
+        "-c:a",
+        "pcm_s16le",
+        "-metadata",
+        "make=Pellam",
+        "-shortest",
+        str(camera),
+    )
+    make(
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=700:sample_rate=16000:duration=1",
+        "-c:a",
+        "libmp3lame",
+        "-metadata",
+        "encoded_by=Voxlet",
+        str(dictaphone),
+    )
+    make("-f", "lavfi", "-i", "testsrc2=size=720x576:rate=50:duration=1", "-c:v", "mpeg2video", str(mute))
     with study.store.read() as db:
         assert study_codebook(db).normalise_media is True
-    rows = [video("V1", phone), video("V2", camera), video("V3", mute), audio("A1", clips.m4a), audio("A2", clips.wav),
-            audio("A3", dictaphone)]  # fmt: skip
+    rows = [
+        video("V1", phone),
+        video("V2", camera),
+        video("V3", mute),
+        audio("A1", clips.m4a),
+        audio("A2", clips.wav),
+        audio("A3", dictaphone),
+    ]
 
     import_manifest(study.store, study.media, write_manifest(rows), "importer")
 
@@ -396,22 +522,29 @@ def test_the_media_setting_is_on_for_new_studies_kept_for_old_ones_and_checked(s
     with study.store.read() as db:
         assert study_codebook(db).normalise_media is False
     assert initialise(study.store, replace(load_codebook(), normalise_media=True), "pi") == [
-        "media: every recording re-encoded to one profile"]  # fmt: skip
+        "media: every recording re-encoded to one profile"
+    ]
     assert audit_rows(study.store, "study.declare")[-1].new == {"normalise_media": True}
 
     bad = study.root / "bad-codebook.toml"
-    bad.write_text(DEFAULT_CODEBOOK.read_text(encoding="utf-8") + '\n[study]\nnormalise_media = "yes"\n', encoding="utf-8")
+    bad.write_text(
+        DEFAULT_CODEBOOK.read_text(encoding="utf-8") + '\n[study]\nnormalise_media = "yes"\n', encoding="utf-8"
+    )
     with pytest.raises(CodebookError, match="normalise_media must be true or false"):
         load_codebook(bad)
 
 
-def test_near_duplicate_labels_are_imported_with_a_warning_naming_both_spellings_and_their_rows(study, clips, write_manifest):
+def test_near_duplicate_labels_are_imported_with_a_warning_naming_both_spellings_and_their_rows(
+    study, clips, write_manifest
+):
     """No [study] section: 'Month5' beside 'month 5' (and 'Site A' beside 'site-a', '01' beside '1') import as written,
     and each pair is named with its rows; a later manifest is compared with what the study already has."""
     here = study.root / "sessions"
-    rows = [audio("A1", clips.wav_variant(here, 1), site="Site A", timepoint="Month5", session="1"),
-            audio("A2", clips.wav_variant(here, 2), participant_id="P02", site="site-a", timepoint="month 5", session="01"),
-            audio("A3", clips.wav_variant(here, 3), site="Site A", timepoint="month 5", session="2")]  # fmt: skip
+    rows = [
+        audio("A1", clips.wav_variant(here, 1), site="Site A", timepoint="Month5", session="1"),
+        audio("A2", clips.wav_variant(here, 2), participant_id="P02", site="site-a", timepoint="month 5", session="01"),
+        audio("A3", clips.wav_variant(here, 3), site="Site A", timepoint="month 5", session="2"),
+    ]
 
     summary = import_manifest(study.store, study.media, write_manifest(rows), "importer")
 
@@ -423,36 +556,69 @@ def test_near_duplicate_labels_are_imported_with_a_warning_naming_both_spellings
         "zero padding, and count as different timepoints: spell each timepoint one way",
         "field 'session': '1' (row 2) and '01' (row 3) differ only in case, spaces, punctuation or zero padding, and "
         "count as different sessions: spell each session one way",
-    ]  # fmt: skip
-    later = import_manifest(study.store, study.media, write_manifest(
-        [audio("A4", clips.wav_variant(here, 4), participant_id="P03", site="North", timepoint="MONTH 05", session="2")],
-        "later.csv"), "importer")  # fmt: skip
+    ]
+    later = import_manifest(
+        study.store,
+        study.media,
+        write_manifest(
+            [
+                audio(
+                    "A4",
+                    clips.wav_variant(here, 4),
+                    participant_id="P03",
+                    site="North",
+                    timepoint="MONTH 05",
+                    session="2",
+                )
+            ],
+            "later.csv",
+        ),
+        "importer",
+    )
     assert later.warnings[1].startswith(
-        "field 'timepoint': 'Month5' (already in the study), 'month 5' (already in the study) and 'MONTH 05' (row 2)")
+        "field 'timepoint': 'Month5' (already in the study), 'month 5' (already in the study) and 'MONTH 05' (row 2)"
+    )
 
 
 def test_declared_labels_are_checked_exactly_and_not_warned_about(study, clips, write_manifest):
     """With [study] timepoints, 'Month5' is refused as before (naming the label it resembles), never merely warned."""
     study.declare_arms()
     refused = write_manifest([video("V1", clips.mp4, timepoint="Month5")])
-    with pytest.raises(ImportRefused, match="row 2: field 'timepoint': 'Month5' is not one of the study's timepoints "
-                                            r"\(baseline, month 5, month 8\); did you mean 'month 5'\?"):  # fmt: skip
+    with pytest.raises(
+        ImportRefused,
+        match="row 2: field 'timepoint': 'Month5' is not one of the study's timepoints "
+        r"\(baseline, month 5, month 8\); did you mean 'month 5'\?",
+    ):
         import_manifest(study.store, study.media, refused, "importer")
     here = study.root / "sessions"
-    summary = import_manifest(study.store, study.media, write_manifest(
-        [audio("A1", clips.wav_variant(here, 1), timepoint="month 5"),
-         audio("A2", clips.wav_variant(here, 2), participant_id="P02", timepoint="baseline", site="north")]), "importer")  # fmt: skip
-    assert summary.warnings == ["field 'site': 'North' (row 2) and 'north' (row 3) differ only in case, spaces, "
-                                "punctuation or zero padding, and count as different sites: spell each site one way"]  # fmt: skip
+    summary = import_manifest(
+        study.store,
+        study.media,
+        write_manifest(
+            [
+                audio("A1", clips.wav_variant(here, 1), timepoint="month 5"),
+                audio("A2", clips.wav_variant(here, 2), participant_id="P02", timepoint="baseline", site="north"),
+            ]
+        ),
+        "importer",
+    )
+    assert summary.warnings == [
+        "field 'site': 'North' (row 2) and 'north' (row 3) differ only in case, spaces, "
+        "punctuation or zero padding, and count as different sites: spell each site one way"
+    ]
 
 
 def test_an_import_reports_each_row_checked_and_each_recording_stored(study, clips, write_manifest):
     """The progress callback: every manifest row as it is checked, then every new recording as it is stored."""
     here = study.root / "sessions"
-    import_manifest(study.store, study.media, write_manifest([audio("A1", clips.wav_variant(here, 1))], "first.csv"), "importer")
+    import_manifest(
+        study.store, study.media, write_manifest([audio("A1", clips.wav_variant(here, 1))], "first.csv"), "importer"
+    )
     rows = [audio(f"A{n}", clips.wav_variant(here, n), session=str(n)) for n in range(1, 4)]
     calls = []
 
-    import_manifest(study.store, study.media, write_manifest(rows), "importer", progress=lambda *call: calls.append(call))
+    import_manifest(
+        study.store, study.media, write_manifest(rows), "importer", progress=lambda *call: calls.append(call)
+    )
 
     assert calls == [("checked", 1, 3), ("checked", 2, 3), ("checked", 3, 3), ("stored", 1, 2), ("stored", 2, 2)]

@@ -32,26 +32,47 @@ def session_audio(prefix: str = "S") -> list[dict[str, str]]:
     for clinician, size in CLINICIAN_SIZES.items():
         for number in range(size):
             participant = f"P{clinician[-1]}{number // 6}"
-            rows.append(dict(recording_id=f"{prefix}-{clinician[-1]}-{number:02d}", participant_id=participant,
-                             kind="audio", clinician=clinician, session=str(number % 6 + 1), arm="VIPP-PMH"))  # fmt: skip
+            rows.append(
+                dict(
+                    recording_id=f"{prefix}-{clinician[-1]}-{number:02d}",
+                    participant_id=participant,
+                    kind="audio",
+                    clinician=clinician,
+                    session=str(number % 6 + 1),
+                    arm="VIPP-PMH",
+                )
+            )
     return rows
 
 
 # Play videos by arm x timepoint cell. Recording ids sort with VIPP-PMH/baseline first.
 CELL_SIZES = {
-    ("VIPP-PMH", "baseline"): 5, ("VIPP-PMH", "month 5"): 4, ("VIPP-PMH", "month 8"): 3,
-    ("usual care", "baseline"): 5, ("usual care", "month 5"): 2, ("usual care", "month 8"): 1,
-}  # fmt: skip
+    ("VIPP-PMH", "baseline"): 5,
+    ("VIPP-PMH", "month 5"): 4,
+    ("VIPP-PMH", "month 8"): 3,
+    ("usual care", "baseline"): 5,
+    ("usual care", "month 5"): 2,
+    ("usual care", "month 8"): 1,
+}
 
 
 def play_videos(unallocated: int = 0) -> list[dict[str, str]]:
     rows = []
     for cell, ((arm, timepoint), size) in enumerate(CELL_SIZES.items()):
         for number in range(size):
-            rows.append(dict(recording_id=f"V{cell}-{number}", participant_id=f"{arm[0]}{number}", kind="video",
-                             arm=arm, timepoint=timepoint))  # fmt: skip
+            rows.append(
+                dict(
+                    recording_id=f"V{cell}-{number}",
+                    participant_id=f"{arm[0]}{number}",
+                    kind="video",
+                    arm=arm,
+                    timepoint=timepoint,
+                )
+            )
     for number in range(unallocated):
-        rows.append(dict(recording_id=f"V9-{number}", participant_id="late", kind="video", arm="", timepoint="baseline"))
+        rows.append(
+            dict(recording_id=f"V9-{number}", participant_id="late", kind="video", arm="", timepoint="baseline")
+        )
     return rows
 
 
@@ -122,9 +143,18 @@ def test_a_second_draw_without_top_up_is_refused(study):
 def test_top_up_after_importing_more_draws_only_new_recordings_and_keeps_the_first_draw(study, clips, write_manifest):
     """Re-importing the manifest with new rows, a top-up samples just those; draw 1 is untouched."""
     folder = study.root / "audio"
-    first_rows = [dict(recording_id=f"S{n}", participant_id="P1", site="North", kind="audio", session=str(n),
-                       clinician="clinician X" if n <= 4 else "clinician Y", path=str(clips.wav_variant(folder, n)))
-                  for n in range(1, 7)]  # fmt: skip
+    first_rows = [
+        dict(
+            recording_id=f"S{n}",
+            participant_id="P1",
+            site="North",
+            kind="audio",
+            session=str(n),
+            clinician="clinician X" if n <= 4 else "clinician Y",
+            path=str(clips.wav_variant(folder, n)),
+        )
+        for n in range(1, 7)
+    ]
     import_manifest(study.store, study.media, write_manifest(first_rows), "importer")
     first = draw_fidelity(study.store, fraction=0.5, seed=5, stratify=("clinician",), actor="pi.one")
     assert first.strata == {"clinician X": {"size": 4, "drawn": 2}, "clinician Y": {"size": 2, "drawn": 1}}
@@ -132,9 +162,18 @@ def test_top_up_after_importing_more_draws_only_new_recordings_and_keeps_the_fir
         draw = db.get(Draw, first.draw_id)
         before = (list(draw.frame), dict(draw.strata), sorted(draw_members(db, first.draw_id)))
 
-    new_rows = [dict(recording_id=f"S{n}", participant_id="P2", site="North", kind="audio", session=str(n - 6),
-                     clinician="clinician X" if n <= 8 else "clinician Z", path=str(clips.wav_variant(folder, n)))
-                for n in range(7, 10)]  # fmt: skip
+    new_rows = [
+        dict(
+            recording_id=f"S{n}",
+            participant_id="P2",
+            site="North",
+            kind="audio",
+            session=str(n - 6),
+            clinician="clinician X" if n <= 8 else "clinician Z",
+            path=str(clips.wav_variant(folder, n)),
+        )
+        for n in range(7, 10)
+    ]
     import_manifest(study.store, study.media, write_manifest(first_rows + new_rows), "importer")
     top_up = draw_fidelity(study.store, fraction=0.5, seed=6, stratify=("clinician",), top_up=True, actor="pi.one")
 
@@ -157,11 +196,18 @@ def test_reliability_draw_by_count_covers_every_cell_and_follows_the_largest_rem
 
     # quotas 16/14, 12/14, 8/14, 16/14, 4/14, 0: floors give 2,1,1,2,1,1 (8); the two left go to the
     # largest remainders, 12/14 and 8/14 (VIPP-PMH month 5 and month 8).
-    expected = {"VIPP-PMH x baseline": 2, "VIPP-PMH x month 5": 2, "VIPP-PMH x month 8": 2,
-                "usual care x baseline": 2, "usual care x month 5": 1, "usual care x month 8": 1}  # fmt: skip
+    expected = {
+        "VIPP-PMH x baseline": 2,
+        "VIPP-PMH x month 5": 2,
+        "VIPP-PMH x month 8": 2,
+        "usual care x baseline": 2,
+        "usual care x month 5": 1,
+        "usual care x month 8": 1,
+    }
     assert {label: s["drawn"] for label, s in summary.strata.items()} == expected
     assert {label: s["size"] for label, s in summary.strata.items()} == {
-        f"{arm} x {tp}": size for (arm, tp), size in CELL_SIZES.items()}  # fmt: skip
+        f"{arm} x {tp}": size for (arm, tp), size in CELL_SIZES.items()
+    }
     assert members_by(study.store, summary.draw_id, "cell") == Counter(expected)
     with study.store.read() as db:
         assert db.get(Draw, summary.draw_id).rounding == COUNT_ROUNDING
@@ -174,8 +220,14 @@ def test_reliability_count_ties_go_to_the_earlier_cell(study):
     summary = draw_reliability(study.store, seed=3, n=7, actor="pi.one")
 
     drawn = {label: s["drawn"] for label, s in summary.strata.items()}
-    assert drawn == {"VIPP-PMH x baseline": 2, "VIPP-PMH x month 5": 1, "VIPP-PMH x month 8": 1,
-                     "usual care x baseline": 1, "usual care x month 5": 1, "usual care x month 8": 1}  # fmt: skip
+    assert drawn == {
+        "VIPP-PMH x baseline": 2,
+        "VIPP-PMH x month 5": 1,
+        "VIPP-PMH x month 8": 1,
+        "usual care x baseline": 1,
+        "usual care x month 5": 1,
+        "usual care x month 8": 1,
+    }
 
 
 def test_reliability_n_below_the_number_of_cells_is_refused(study):
@@ -205,7 +257,13 @@ def test_draws_are_stored_whole_and_audited(study):
 
     with study.store.read() as db:
         draw = db.get(Draw, summary.draw_id)
-        assert (draw.purpose, draw.seed, draw.fraction, draw.n, draw.stratify) == ("fidelity", 77, 0.10, None, ["clinician"])
+        assert (draw.purpose, draw.seed, draw.fraction, draw.n, draw.stratify) == (
+            "fidelity",
+            77,
+            0.10,
+            None,
+            ["clinician"],
+        )
         assert draw.rounding == FRACTION_ROUNDING
         assert external_ids(study.store, draw.frame) == sorted(r["recording_id"] for r in rows)
         assert draw.strata == summary.strata
@@ -214,8 +272,14 @@ def test_draws_are_stored_whole_and_audited(study):
     [entry] = audit_rows(study.store, "draw.create")
     assert (entry.actor, entry.entity_id) == ("pi.one", str(summary.draw_id))
     logged = {k: entry.new[k] for k in ("purpose", "seed", "fraction", "stratify", "frame_size", "drawn")}
-    assert logged == {"purpose": "fidelity", "seed": 77, "fraction": 0.10, "stratify": ["clinician"], "frame_size": 44,
-                      "drawn": 6}
+    assert logged == {
+        "purpose": "fidelity",
+        "seed": 77,
+        "fraction": 0.10,
+        "stratify": ["clinician"],
+        "frame_size": 44,
+        "drawn": 6,
+    }
 
 
 @pytest.mark.parametrize("seed", [2**31, 2**63 - 1])
@@ -225,4 +289,3 @@ def test_a_seed_beyond_32_bits_is_stored_and_reproduced(study, seed):
     summary = draw_fidelity(study.store, fraction=0.10, seed=seed, actor="pi.one")
     with study.store.read() as db:
         assert db.get(Draw, summary.draw_id).seed == seed
-

@@ -40,11 +40,16 @@ def audit_rows(store: Store) -> list[AuditEntry]:
 def test_every_field_that_reaches_the_audit_log_is_bounded(store):
     huge = "x" * MEGABYTE
     with store.write() as db:
-        audit.record(db, huge, "test.huge", "thing", huge, old={"list": [huge, 1]}, new={"nested": {"text": huge}},
-                     reason=huge)  # fmt: skip
+        audit.record(
+            db, huge, "test.huge", "thing", huge, old={"list": [huge, 1]}, new={"nested": {"text": huge}}, reason=huge
+        )
     audit.refused(store, huge, "refused.test", "thing", huge, reason=huge)
     for row in audit_rows(store):
-        assert (len(row.actor), len(row.entity_id), len(row.reason)) == (audit.ACTOR_WIDTH, audit.ID_WIDTH, audit.TEXT_WIDTH)
+        assert (len(row.actor), len(row.entity_id), len(row.reason)) == (
+            audit.ACTOR_WIDTH,
+            audit.ID_WIDTH,
+            audit.TEXT_WIDTH,
+        )
         assert row.actor.endswith(audit.CUT) and row.entity_id.endswith(audit.CUT) and row.reason.endswith(audit.CUT)
     kept = audit_rows(store)[0]
     assert kept.old == {"list": [huge[: audit.TEXT_WIDTH - 1] + audit.CUT, 1]}

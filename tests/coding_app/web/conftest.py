@@ -41,8 +41,9 @@ def _clip(path: Path, frequency: int, video: bool) -> None:
         codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"]
     else:
         codecs = ["-c:a", "aac"]
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *sources, *codecs, "-shortest", str(path)],
-                   check=True)  # fmt: skip
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *sources, *codecs, "-shortest", str(path)], check=True
+    )
 
 
 @pytest.fixture(scope="session")

@@ -28,8 +28,9 @@ NEW = "fay-own-password-2"
 @pytest.fixture
 def as_user(web_study, monkeypatch):
     def sign_in(name: str | None) -> None:
-        monkeypatch.setattr(identity, "current",
-                            lambda: None if name is None else Identity(web_study.account(name), "test-session"))  # fmt: skip
+        monkeypatch.setattr(
+            identity, "current", lambda: None if name is None else Identity(web_study.account(name), "test-session")
+        )
 
     return sign_in
 

@@ -130,7 +130,9 @@ def test_a_consensus_rating_is_recorded_from_the_disagreement_list(as_user):
     at.button[0].click().run()
     assert not at.exception, at.exception
     after = consensus_ratings(runtime.store(), pi)
-    added = after[~after.set_index(["code", "scale", "version"]).index.isin(before.set_index(["code", "scale", "version"]).index)]
+    added = after[
+        ~after.set_index(["code", "scale", "version"]).index.isin(before.set_index(["code", "scale", "version"]).index)
+    ]
     assert added[["code", "reason", "decided_by"]].values.tolist() == [[code, "reviewed the clip together", "pi.one"]]
 
 

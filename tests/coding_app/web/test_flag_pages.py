@@ -43,7 +43,9 @@ def test_a_coder_flags_a_recording_and_the_next_one_opens(as_user, web_study):
 def test_something_else_without_words_is_refused_in_the_dialog_and_nothing_is_flagged(as_user, web_study):
     as_user("ann")
     at = flag_from_the_page(web_study, "other")
-    assert 'Not flagged: say what is wrong: "Something else (say what)" needs a few words.' in [e.value for e in at.error]
+    assert 'Not flagged: say what is wrong: "Something else (say what)" needs a few words.' in [
+        e.value for e in at.error
+    ]
     assert [i.code for i in blinded.queue(web_study.store, web_study.account("ann"))] == web_study.codes["ann"]
     assert button(at, "Take it out of my queue")  # the dialog stays open with what was chosen
 
@@ -77,8 +79,10 @@ def test_the_pi_sees_the_flag_says_what_to_do_and_puts_it_back_in_the_queue(as_u
     flag = waiting_flag(web_study)
     as_user("pat")
     at = open_page("views/progress.py")
-    assert ("**What to do next**\n\n- 1 flag waits for your decision: under Flagged recordings, put each back in the "
-            "queue or exclude it from the study.") in [w.value for w in at.warning]  # fmt: skip
+    assert (
+        "**What to do next**\n\n- 1 flag waits for your decision: under Flagged recordings, put each back in the "
+        "queue or exclude it from the study."
+    ) in [w.value for w in at.warning]
     shown = texts(at)
     assert f"**Recording {flag.code}** (video): **No sound**. Flagged by ann on" in shown
     assert NOTE in [t.value for t in at.text]
@@ -98,8 +102,10 @@ def test_the_pi_excludes_a_recording_with_a_reason_and_sees_it_listed(as_user, w
     as_user("pat")
     at = open_page("views/progress.py")
     button(at, "Exclude from the study").click().run()
-    assert ("Nothing changed: excluding a recording from the study needs a reason (kept with it and in the audit log)."
-            in [e.value for e in at.error])  # fmt: skip
+    assert (
+        "Nothing changed: excluding a recording from the study needs a reason (kept with it and in the audit log)."
+        in [e.value for e in at.error]
+    )
     assert flags.open_flags(web_study.store, web_study.account("pat")) == [flag]
 
     at.text_input(key=f"note-{flag.id}").input("not a trial family").run()
@@ -108,7 +114,8 @@ def test_the_pi_excludes_a_recording_with_a_reason_and_sees_it_listed(as_user, w
     assert any(s.value.startswith(f"Recording {flag.code} is excluded from the study") for s in at.success)
     gone = at.dataframe[-1].value
     assert gone[["recording", "why", "ratings count", "PI's reason", "excluded by"]].values.tolist() == [
-        [flag.code, "a coder could not code it", "no", "not a trial family", "pat"]]
+        [flag.code, "a coder could not code it", "no", "not a trial family", "pat"]
+    ]
     for name in ("ann", "bob"):
         assert flag.code not in [i.code for i in blinded.queue(web_study.store, web_study.account(name))]
 
@@ -119,10 +126,21 @@ def test_the_progress_table_reads_in_words(as_user, web_study):
     as_user("pat")
     at = open_page("views/progress.py")
     table = at.dataframe[0].value
-    assert list(table.columns) == ["coder", "scale", "assigned", "in progress", "submitted", "flagged", "excluded",
-                                   "left to code"]  # fmt: skip
+    assert list(table.columns) == [
+        "coder",
+        "scale",
+        "assigned",
+        "in progress",
+        "submitted",
+        "flagged",
+        "excluded",
+        "left to code",
+    ]
     ann = table[(table["coder"] == "ann") & (table["scale"] == "Maternal sensitivity (EA Scales)")].iloc[0]
     assert (ann["assigned"], ann["flagged"], ann["left to code"]) == (3, 1, 2)
-    assert set(table["scale"]) == {"Maternal sensitivity (EA Scales)", "Maternal non-intrusiveness (EA Scales)",
-                                   "VIPP-PMH adherence to the manual"}
+    assert set(table["scale"]) == {
+        "Maternal sensitivity (EA Scales)",
+        "Maternal non-intrusiveness (EA Scales)",
+        "VIPP-PMH adherence to the manual",
+    }
     assert "None" not in table.astype(str).values

@@ -18,8 +18,13 @@ from coding_app.web.routes import routes
 from coding_app.web.runtime import COOKIE
 
 APP = identity.__file__.replace("identity.py", "app.py")
-AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "obscode",
-        "client_secret": "s", "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}  # fmt: skip
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "x" * 32,
+    "client_id": "obscode",
+    "client_secret": "s",
+    "server_metadata_url": "https://idp.example/.well-known/openid-configuration",
+}
 
 
 def signed_in_with_institution(email: str, **claims) -> AppTest:
@@ -110,4 +115,6 @@ def test_a_ticket_redeemed_again_within_its_lifetime_is_refused_and_audited(stor
     with store.read() as db:
         assert db.scalar(select(func.count()).select_from(WebSession)) == 1
         refusals = db.scalars(select(AuditEntry).where(AuditEntry.action == "refused.ticket")).all()
-    assert [(r.actor, r.entity_id, r.reason) for r in refusals] == [("anonymous", "cy@uni.example", "sign-in link used again")]
+    assert [(r.actor, r.entity_id, r.reason) for r in refusals] == [
+        ("anonymous", "cy@uni.example", "sign-in link used again")
+    ]

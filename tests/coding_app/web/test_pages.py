@@ -47,8 +47,11 @@ def open_page(page: str, query: dict | None = None) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    parts = [e.value for kind in ("title", "markdown", "caption", "info", "error", "success", "warning")
-             for e in getattr(at, kind)]  # fmt: skip
+    parts = [
+        e.value
+        for kind in ("title", "markdown", "caption", "info", "error", "success", "warning")
+        for e in getattr(at, kind)
+    ]
     return "\n".join(str(p) for p in parts)
 
 

@@ -85,15 +85,21 @@ def test_the_agreement_page_groups_statistics_explains_its_words_and_says_what_w
     said = texts(at, "markdown")
     assert "On the full scale: 13 levels, 1 to 7 by 0.5" in said
     assert "On the two classes: Sensitive (5.5 or more) and Inconsistent or insensitive (below)" in said
-    assert "Gwet AC1" in list(full["statistic"]) and list(classes["statistic"]) == ["class agreement (>= 5.5)", "class kappa (>= 5.5)"]
+    assert "Gwet AC1" in list(full["statistic"]) and list(classes["statistic"]) == [
+        "class agreement (>= 5.5)",
+        "class kappa (>= 5.5)",
+    ]
     legends = texts(at, "caption")
     assert "Landis & Koch (1977)" in legends and "Koo & Li (2016)" in legends and "Krippendorff (2004)" in legends
     assert "almost perfect 0.81 or more" in legends and "good 0.75 to under 0.9" in legends
-    assert (f"2 disagreements wait for a consensus rating ({SENSITIVITY}: 1; {NON_INTRUSIVENESS}: 1)"
-            in at.warning[0].value)  # fmt: skip
+    assert (
+        f"2 disagreements wait for a consensus rating ({SENSITIVITY}: 1; {NON_INTRUSIVENESS}: 1)" in at.warning[0].value
+    )
     # the scatter's dashed lines say why they sit at 5.25
     scatter = json.loads(at.get("plotly_chart")[1].proto.spec)
-    assert "class boundary 5.25: between 5 and 5.5 on the 0.5-point grid (Sensitive from 5.5)" in [t.get("name") for t in scatter["data"]]
+    assert "class boundary 5.25: between 5 and 5.5 on the 0.5-point grid (Sensitive from 5.5)" in [
+        t.get("name") for t in scatter["data"]
+    ]
 
 
 def test_the_consensus_form_names_the_scale_offers_its_grid_and_confirms_the_save(as_user, web_study, double_coded):
@@ -131,7 +137,9 @@ def test_a_locked_scale_offers_no_consensus_form_and_nothing_waits_on_it(as_user
 def test_the_certification_page_names_the_rule_in_words_and_who_is_below_it(as_user, web_study, tmp_path):
     pat = web_study.account("pat")
     masters = tmp_path / "master.csv"
-    masters.write_text("recording_id,scale,score\n" + "".join(f"{code},ea_sensitivity,5\n" for code in web_study.codes["ann"]))
+    masters.write_text(
+        "recording_id,scale,score\n" + "".join(f"{code},ea_sensitivity,5\n" for code in web_study.codes["ann"])
+    )
     import_master_codes(web_study.store, pat, masters)
     ann = web_study.account("ann")
     for code in web_study.codes["ann"]:
@@ -145,7 +153,9 @@ def test_the_certification_page_names_the_rule_in_words_and_who_is_below_it(as_u
     table = at.dataframe[0].value
     assert "weighted kappa (quadratic)" in table.columns and set(table["scale"]) == {SENSITIVITY}
     assert set(table["certified (UTC)"]) == {"—"}
-    assert "Rule: weighted kappa (quadratic) with the master codes of at least 0.8, over at least 8" in texts(at, "caption")
+    assert "Rule: weighted kappa (quadratic) with the master codes of at least 0.8, over at least 8" in texts(
+        at, "caption"
+    )
     steps = at.warning[0].value
     assert f"ann is below the certification rule on {SENSITIVITY} (3 training recordings coded)" in steps
     assert f"bob is below the certification rule on {SENSITIVITY} (0 training recordings coded)" in steps
@@ -180,5 +190,9 @@ def test_the_reliability_report_lists_the_disagreements_and_explains_its_words(w
     assert readable.count("1 recordings more than a point apart or on opposite sides of the threshold; 1 waiting") == 2
     listed = readable.split("<h3>Disagreements</h3>", 1)[1].split("</table>", 1)[0]
     assert double_coded in listed and "opposite sides of the threshold" in listed and "<td>5.5</td>" in listed
-    assert "Landis &amp; Koch (1977)" in readable and "Koo &amp; Li (2016)" in readable and "Krippendorff (2004)" in readable
+    assert (
+        "Landis &amp; Koch (1977)" in readable
+        and "Koo &amp; Li (2016)" in readable
+        and "Krippendorff (2004)" in readable
+    )
     assert "On the two classes: Sensitive (5.5 or more)" in readable and "ci_low" not in readable

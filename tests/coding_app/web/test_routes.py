@@ -114,15 +114,20 @@ def test_behind_nginx_media_are_authorised_here_and_handed_to_its_internal_locat
     code = web_study.codes["ann"][0]
     answer = client.get(f"/obscode/media/{token_for(web_study, cookie, code)}", headers={"Range": "bytes=0-9"})
     assert answer.status_code == 200 and answer.content == b""
-    assert answer.headers["x-accel-redirect"] == f"/_protected_media/{media(web_study.store, web_study.account('ann'), code).name}"
+    assert (
+        answer.headers["x-accel-redirect"]
+        == f"/_protected_media/{media(web_study.store, web_study.account('ann'), code).name}"
+    )
     assert answer.headers["content-type"] == "video/mp4" and answer.headers["cache-control"] == "private, no-store"
     assert answer.headers["x-content-type-options"] == "nosniff" and "content-disposition" not in answer.headers
     refused = client.get(f"/obscode/media/{token_for(web_study, cookie, web_study.codes['fay'][0])}")
     assert refused.status_code == 403 and "x-accel-redirect" not in refused.headers
 
 
-@pytest.mark.parametrize("path", ["/obscode/media/../../etc/passwd", "/obscode/media/%2e%2e%2fweb.db",
-                                  "/obscode/media/..%2F..%2Fetc%2Fpasswd"])  # fmt: skip
+@pytest.mark.parametrize(
+    "path",
+    ["/obscode/media/../../etc/passwd", "/obscode/media/%2e%2e%2fweb.db", "/obscode/media/..%2F..%2Fetc%2Fpasswd"],
+)
 def test_path_traversal_gets_nothing(client, path):
     sign_in(client, "ann")
     response = client.get(path)
@@ -200,8 +205,15 @@ def live_sessions(web_study) -> int:
         return db.scalar(select(func.count()).select_from(WebSession).where(WebSession.revoked_at.is_(None)))
 
 
-@pytest.mark.parametrize("headers", [{"sec-fetch-site": "cross-site"}, {"sec-fetch-site": "same-site"},
-                                     {"origin": "https://evil.example"}, {"origin": "null"}])  # fmt: skip
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"sec-fetch-site": "cross-site"},
+        {"sec-fetch-site": "same-site"},
+        {"origin": "https://evil.example"},
+        {"origin": "null"},
+    ],
+)
 def test_a_login_posted_from_another_site_is_refused_and_audited(client, web_study, headers):
     response = log_in(client, "ann", PASSWORDS["ann"], headers=headers)
     assert response.status_code == 403 and "did not come from this page" in response.text
@@ -212,8 +224,12 @@ def test_a_login_posted_from_another_site_is_refused_and_audited(client, web_stu
 def test_a_browsers_own_post_with_its_origin_signs_in(client):
     own = {"sec-fetch-site": "same-origin", "origin": "http://testserver"}
     assert log_in(client, "ann", PASSWORDS["ann"], headers=own).status_code == 303
-    assert log_in(TestClient(Starlette(routes=routes())), "ann", PASSWORDS["ann"],
-                  headers={"origin": "http://testserver"}).status_code == 303  # fmt: skip
+    assert (
+        log_in(
+            TestClient(Starlette(routes=routes())), "ann", PASSWORDS["ann"], headers={"origin": "http://testserver"}
+        ).status_code
+        == 303
+    )
 
 
 def test_a_login_without_this_browsers_own_form_token_is_refused(client, web_study):
@@ -246,8 +262,10 @@ def test_a_link_to_sign_out_only_offers_a_button(client, web_study):
     assert identify(web_study.store, cookie) is not None
 
 
-@pytest.mark.parametrize("headers, token", [({"sec-fetch-site": "cross-site"}, True), ({"origin": "https://evil.example"}, True),
-                                            ({}, False)])  # fmt: skip
+@pytest.mark.parametrize(
+    "headers, token",
+    [({"sec-fetch-site": "cross-site"}, True), ({"origin": "https://evil.example"}, True), ({}, False)],
+)
 def test_a_sign_out_posted_from_elsewhere_is_refused_and_audited(client, web_study, headers, token):
     cookie = sign_in(client, "ann")
     form = {"form_token": FORM_TOKEN.search(client.get(LOGOUT_PATH).text).group(1)} if token else {}
@@ -285,8 +303,9 @@ def test_the_apps_sign_out_control_posts_a_form_the_route_accepts(client, web_st
 def test_a_megabyte_login_name_is_refused_unread(client, web_study):
     response = log_in(client, "n" * 1_000_000, "whatever")
     assert response.status_code == 413 and "at most 100 characters" in response.text
-    assert last_audit(web_study) == [("refused.login", "anonymous", None, f"form of {len(response.request.content)} "
-                                                                           f"bytes, over {MAX_FORM_BYTES}")]  # fmt: skip
+    assert last_audit(web_study) == [
+        ("refused.login", "anonymous", None, f"form of {len(response.request.content)} bytes, over {MAX_FORM_BYTES}")
+    ]
 
 
 def test_a_login_name_longer_than_any_accounts_is_refused_and_kept_cut(client, web_study):
@@ -334,8 +353,11 @@ def test_a_login_flood_never_holds_up_a_coders_saves_and_never_answers_500(clien
     assert set(statuses) <= {401, 429} and len(statuses) == FLOOD
     assert blinded.task(web_study.store, ann, code).ratings["ea_sensitivity"].score == scores[-1]
     with web_study.store.read() as db:
-        saves = db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.actor == "ann",
-                                                                              AuditEntry.action == "rating.draft"))  # fmt: skip
+        saves = db.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.actor == "ann", AuditEntry.action == "rating.draft")
+        )
     assert saves == len(scores)
 
 
@@ -345,8 +367,10 @@ def test_an_unavailable_database_answers_503_with_the_reason(client, web_study, 
 
     cookie = sign_in(client, "ann")
     monkeypatch.setattr(Store, "write", busy)
-    for response in (log_in(TestClient(Starlette(routes=routes()), raise_server_exceptions=False), "ann", "wrong-pass"),
-                     post_form(client, LOGOUT_PATH)):
+    for response in (
+        log_in(TestClient(Starlette(routes=routes()), raise_server_exceptions=False), "ann", "wrong-pass"),
+        post_form(client, LOGOUT_PATH),
+    ):
         assert response.status_code == 503 and "busy with other writers" in response.text, response.text
     assert identify(web_study.store, cookie) is not None
 
@@ -364,8 +388,12 @@ def test_streamlit_metrics_answer_only_when_the_operator_asks(web_study, tmp_pat
     env |= {"OBSCODE_METRICS": operator_asks} if operator_asks else {}
     base = f"http://127.0.0.1:{port}"
     with (tmp_path / "server.log").open("wb") as log:
-        server = subprocess.Popen([str(Path(sys.executable).with_name("obscode")), "run", "--port", str(port)],
-                                  env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        server = subprocess.Popen(
+            [str(Path(sys.executable).with_name("obscode")), "run", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         with httpx.Client(base_url=base, timeout=5) as http:
             for _ in range(SERVER_START_POLLS):

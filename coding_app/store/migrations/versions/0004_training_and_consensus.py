@@ -32,8 +32,11 @@ def upgrade() -> None:
         sa.Column("set_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["recording_id"], ["recording.id"], name=op.f("fk_master_code_recording_id_recording")),
         sa.ForeignKeyConstraint(["scale_id"], ["scale.id"], name=op.f("fk_master_code_scale_id_scale")),
-        sa.ForeignKeyConstraint(["scale_id", "score"], ["scale_level.scale_id", "scale_level.score"],
-                                name=op.f("fk_master_code_scale_id_score_scale_level")),  # fmt: skip
+        sa.ForeignKeyConstraint(
+            ["scale_id", "score"],
+            ["scale_level.scale_id", "scale_level.score"],
+            name=op.f("fk_master_code_scale_id_score_scale_level"),
+        ),
         sa.PrimaryKeyConstraint("recording_id", "scale_id", name=op.f("pk_master_code")),
     )
     op.create_table(
@@ -64,12 +67,19 @@ def upgrade() -> None:
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("length(reason) > 0", name=op.f("ck_consensus_rating_reason")),
         sa.CheckConstraint("version >= 1", name=op.f("ck_consensus_rating_version")),
-        sa.ForeignKeyConstraint(["recording_id"], ["recording.id"], name=op.f("fk_consensus_rating_recording_id_recording")),
+        sa.ForeignKeyConstraint(
+            ["recording_id"], ["recording.id"], name=op.f("fk_consensus_rating_recording_id_recording")
+        ),
         sa.ForeignKeyConstraint(["scale_id"], ["scale.id"], name=op.f("fk_consensus_rating_scale_id_scale")),
-        sa.ForeignKeyConstraint(["scale_id", "score"], ["scale_level.scale_id", "scale_level.score"],
-                                name=op.f("fk_consensus_rating_scale_id_score_scale_level")),  # fmt: skip
+        sa.ForeignKeyConstraint(
+            ["scale_id", "score"],
+            ["scale_level.scale_id", "scale_level.score"],
+            name=op.f("fk_consensus_rating_scale_id_score_scale_level"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consensus_rating")),
-        sa.UniqueConstraint("recording_id", "scale_id", "version", name=op.f("uq_consensus_rating_recording_id_scale_id_version")),
+        sa.UniqueConstraint(
+            "recording_id", "scale_id", "version", name=op.f("uq_consensus_rating_recording_id_scale_id_version")
+        ),
     )
     create_guards(GUARDS)
 

@@ -24,8 +24,10 @@ def upgrade() -> None:
     )
     # Each coder's notes as the app last saved them: the latest version's notes on the first scale
     # that has any. Ratings keep their copies (submitted versions cannot change), so nothing is lost.
-    latest = "NOT EXISTS (SELECT 1 FROM rating later WHERE later.assignment_id = {r}.assignment_id " \
-             "AND later.scale_id = {r}.scale_id AND later.version > {r}.version)"
+    latest = (
+        "NOT EXISTS (SELECT 1 FROM rating later WHERE later.assignment_id = {r}.assignment_id "
+        "AND later.scale_id = {r}.scale_id AND later.version > {r}.version)"
+    )
     noted = "{r}.source = 'app' AND {r}.notes <> '' AND " + latest
     op.execute(
         "INSERT INTO note (assignment_id, text, updated_at) SELECT r.assignment_id, r.notes, r.updated_at "

@@ -23,7 +23,9 @@ def upgrade() -> None:
         sa.Column("frame_rate", sa.Float(), nullable=True),
         sa.Column("peaks_per_second", sa.Integer(), nullable=False),
         sa.Column("peaks", sa.LargeBinary(), nullable=False),
-        sa.ForeignKeyConstraint(["recording_id"], ["recording.id"], name=op.f("fk_playback_facts_recording_id_recording")),
+        sa.ForeignKeyConstraint(
+            ["recording_id"], ["recording.id"], name=op.f("fk_playback_facts_recording_id_recording")
+        ),
         sa.PrimaryKeyConstraint("recording_id", name=op.f("pk_playback_facts")),
     )
 

@@ -43,7 +43,9 @@ def upgrade() -> None:
         sa.Column("named", sa.Boolean(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["account_id"], ["account.id"], name=op.f("fk_primary_coder_account_id_account")),
-        sa.ForeignKeyConstraint(["recording_id"], ["recording.id"], name=op.f("fk_primary_coder_recording_id_recording")),
+        sa.ForeignKeyConstraint(
+            ["recording_id"], ["recording.id"], name=op.f("fk_primary_coder_recording_id_recording")
+        ),
         sa.PrimaryKeyConstraint("recording_id", name=op.f("pk_primary_coder")),
     )
     create_guards(GUARDS)

@@ -33,15 +33,25 @@ def upgrade() -> None:
         sa.Column("resolved_by", sa.String(length=100), nullable=True),
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("resolution_note", sa.Text(), nullable=False),
-        sa.CheckConstraint("reason IN ('no_picture', 'no_sound', 'wrong_recording', 'not_the_task', 'other')",
-                           name=op.f("ck_flag_reason")),
-        sa.CheckConstraint("resolution IS NULL OR resolution IN ('cleared', 'excluded')", name=op.f("ck_flag_resolution")),
+        sa.CheckConstraint(
+            "reason IN ('no_picture', 'no_sound', 'wrong_recording', 'not_the_task', 'other')",
+            name=op.f("ck_flag_reason"),
+        ),
+        sa.CheckConstraint(
+            "resolution IS NULL OR resolution IN ('cleared', 'excluded')", name=op.f("ck_flag_resolution")
+        ),
         sa.CheckConstraint("reason <> 'other' OR length(text) > 0", name=op.f("ck_flag_other_has_text")),
         sa.ForeignKeyConstraint(["assignment_id"], ["assignment.id"], name=op.f("fk_flag_assignment_id_assignment")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_flag")),
     )
-    op.create_index("uq_flag_open_assignment", "flag", ["assignment_id"], unique=True,
-                    sqlite_where=sa.text("resolution IS NULL"), postgresql_where=sa.text("resolution IS NULL"))
+    op.create_index(
+        "uq_flag_open_assignment",
+        "flag",
+        ["assignment_id"],
+        unique=True,
+        sqlite_where=sa.text("resolution IS NULL"),
+        postgresql_where=sa.text("resolution IS NULL"),
+    )
     op.create_table(
         "exclusion",
         sa.Column("recording_id", sa.Integer(), nullable=False),

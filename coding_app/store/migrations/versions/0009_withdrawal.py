@@ -29,8 +29,9 @@ def upgrade() -> None:
         sa.Column("ratings_kept", sa.Boolean(), nullable=False),
         sa.Column("by", sa.String(length=100), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["participant_id"], ["participant.id"],
-                                name=op.f("fk_withdrawal_participant_id_participant")),
+        sa.ForeignKeyConstraint(
+            ["participant_id"], ["participant.id"], name=op.f("fk_withdrawal_participant_id_participant")
+        ),
         sa.PrimaryKeyConstraint("participant_id", name=op.f("pk_withdrawal")),
     )
     create_guards(GUARDS)

@@ -65,8 +65,10 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         role = sa.Column("role", sa.String(length=16), nullable=False)
         check = sa.CheckConstraint(ROLES_CHECK, name=op.f("ck_account_role"))
-        _rebuild_sqlite_account(_account(role, checks=(check,)),
-                                f"a.id, a.name, {first_role.format('a')}, a.password_hash, a.active, a.created_at")
+        _rebuild_sqlite_account(
+            _account(role, checks=(check,)),
+            f"a.id, a.name, {first_role.format('a')}, a.password_hash, a.active, a.created_at",
+        )
     else:
         op.add_column("account", sa.Column("role", sa.String(length=16), nullable=True))
         op.execute(f"UPDATE account SET role = {first_role.format('account')}")
