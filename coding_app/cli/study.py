@@ -13,8 +13,8 @@ from ..assignments import assign as assign_recordings
 from ..assignments import unassign as unassign_recordings
 from ..certification import import_master_codes
 from ..codebook import load_codebook
+from ..imports.ratings import import_ratings
 from ..media import MediaStore, media_dir
-from ..ratings import import_ratings
 from ..ratings import reopen as reopen_rating
 from ..recordings import import_manifest
 from ..sampling import (

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from coding_app.allocation import import_allocation
+from coding_app.imports.ratings import import_ratings
 from coding_app.media import MediaStore
-from coding_app.ratings import import_ratings
 from coding_app.recordings import import_manifest
 from coding_app.store import Store
 from fixtures.bad_input import build

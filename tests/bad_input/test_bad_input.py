@@ -23,7 +23,8 @@ from typer.testing import CliRunner
 from coding_app.allocation import import_allocation
 from coding_app.cli import app
 from coding_app.errors import ImportRefused
-from coding_app.ratings import import_ratings, submitted_ratings
+from coding_app.imports.ratings import import_ratings
+from coding_app.ratings import submitted_ratings
 from coding_app.recordings import import_manifest
 from coding_app.spreadsheet import SpreadsheetError
 from coding_app.store.models import Base, Participant

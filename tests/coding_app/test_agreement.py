@@ -22,7 +22,8 @@ from coding_app.changes import study_version
 from coding_app.codebook import load_codebook
 from coding_app.consensus import record_consensus
 from coding_app.errors import NotAllowed
-from coding_app.ratings import import_ratings, reopen
+from coding_app.imports.ratings import import_ratings
+from coding_app.ratings import reopen
 from coding_app.store.models import Recording
 from coding_app.study import initialise
 from coding_app.unblinding import key_table
@@ -236,5 +237,6 @@ def test_methods_paragraph_reports_kappa_for_two_coders_and_alpha_for_more(rated
     row = two.pairs.iloc[0]
     assert methods_paragraph(two, "videos") == (
         f"Two raters independently coded 6 videos; quadratic weighted Cohen's kappa was {row['kappa_quadratic']:.2f} "
-        f"(95% CI {row['kappa_quadratic_ci_low']:.2f} to {row['kappa_quadratic_ci_high']:.2f}) for maternal sensitivity."
+        f"(95% CI {row['kappa_quadratic_ci_low']:.2f} to {row['kappa_quadratic_ci_high']:.2f}) "
+        "for maternal sensitivity."
     )

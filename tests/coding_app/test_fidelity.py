@@ -10,8 +10,8 @@ from coding_app.blinded import queue
 from coding_app.codebook import load_codebook
 from coding_app.errors import NotAllowed
 from coding_app.fidelity import fidelity_report
+from coding_app.imports.ratings import import_ratings
 from coding_app.next_steps import fidelity_steps
-from coding_app.ratings import import_ratings
 from coding_app.sampling import draw_fidelity
 from coding_app.store.models import AuditEntry, Participant, Recording, RecordingKey
 from coding_app.study import initialise

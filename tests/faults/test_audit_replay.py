@@ -24,7 +24,8 @@ from coding_app.audit_replay import (
     replay_notes,
 )
 from coding_app.errors import NotAllowed
-from coding_app.ratings import import_ratings, reopen
+from coding_app.imports.ratings import import_ratings
+from coding_app.ratings import reopen
 from tests.coding_app.helpers import add_account, audit_rows, write_csv
 from tests.faults.load import make_study, run_load
 

@@ -20,7 +20,7 @@ import pytest
 
 from coding_app import blinded
 from coding_app.accounts import account_named
-from coding_app.ratings import import_ratings
+from coding_app.imports.ratings import import_ratings
 from coding_app.store import Store, StoreUnavailable
 from tests.coding_app.helpers import add_account, row_counts, write_csv
 from tests.faults.load import make_study

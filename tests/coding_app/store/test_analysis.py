@@ -1,4 +1,5 @@
-"""The analysis dataset: the codebook's rule picks the score that counts; exclusions are listed; reads are the PI's, after lock, audited."""
+"""The analysis dataset: the codebook's rule picks the score that counts; exclusions are listed; reads are the PI's,
+after lock, audited."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from coding_app.assignments import AssignmentError, assign
 from coding_app.codebook import ANALYSIS_SCORES, DEFAULT_CODEBOOK, CodebookError, load_codebook
 from coding_app.consensus import record_consensus
 from coding_app.errors import NotAllowed
+from coding_app.imports.ratings import import_ratings
 from coding_app.lock import lock
-from coding_app.ratings import import_ratings
 from coding_app.study import initialise
 from outcomes import outcome_tables
 from tests.coding_app.helpers import add_account, add_recordings, audit_rows, write_csv

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from coding_app.assignments import AssignmentError, assign, enqueue, unassign
 from coding_app.codebook import CodebookError
 from coding_app.errors import NotFound
-from coding_app.ratings import import_ratings
+from coding_app.imports.ratings import import_ratings
 from coding_app.sampling import draw_fidelity, draw_members
 from coding_app.store.models import (
     Account,
@@ -384,7 +384,8 @@ def test_a_draw_gives_its_own_kind_and_a_contradicting_kind_is_refused(study):
 
 
 def test_unassign_takes_out_only_recordings_not_started_and_is_audited(study):
-    """Started work (a draft or a submitted rating) refuses the whole request; unstarted ones leave, the rest stay put."""
+    """Started work (a draft or a submitted rating) refuses the whole request; unstarted ones leave, the rest stay
+    put."""
     codes = setup_study(study.store)
     assign(study.store, ["rater.one"], kind="video", seed=1, actor="pi.one")
     start(study.store, "rater.one", "V1", "draft")

@@ -14,7 +14,7 @@ import pytest
 
 from coding_app.errors import NotAllowed
 from coding_app.export import FORMATS, default_name, export_ratings
-from coding_app.ratings import import_ratings
+from coding_app.imports.ratings import import_ratings
 from coding_app.reliability_report import tables_csv_zip, tables_xlsx
 from coding_app.unblinding import KEY_COLUMNS
 from tests.coding_app.helpers import add_account, add_recordings, audit_rows, write_csv
@@ -89,7 +89,8 @@ def read_back(path, fmt: str) -> pd.DataFrame:
 
 
 def test_the_blinded_export_has_no_key_column_and_no_key_value(rated, subtests):
-    """CSV, XLSX, SAV: a row per recording and coder, by opaque code; nothing of participant, site, arm, timepoint, clinician."""
+    """CSV, XLSX, SAV: a row per recording and coder, by opaque code; nothing of participant, site, arm, timepoint,
+    clinician."""
     for fmt in FORMATS:
         with subtests.test(fmt):
             path = rated.root / f"out.{fmt}"
@@ -158,7 +159,8 @@ def test_an_unblinded_export_without_a_pi_is_refused_and_leaves_no_file(rated, s
 
 
 def test_a_pi_gets_the_unblinded_export_and_both_the_unblinding_and_the_export_are_audited(rated):
-    """Key columns beside each code, each code matched to its own participant; 'unblind.key_table' and 'export.ratings' logged."""
+    """Key columns beside each code, each code matched to its own participant; 'unblind.key_table' and
+    'export.ratings' logged."""
     path = rated.root / "unblinded.csv"
 
     export_ratings(rated.store, path, "csv", rated.accounts["pi.one"], "pi.one", unblinded=True)
@@ -201,7 +203,8 @@ def xlsx_cells(data) -> list:
 
 
 def test_text_a_spreadsheet_would_run_is_written_as_text_in_the_csv_and_xlsx_exports(study):
-    """Key values such as a clinician '=HYPERLINK(...)': no formula in the XLSX, a leading quote in both; scores stay numbers."""
+    """Key values such as a clinician '=HYPERLINK(...)': no formula in the XLSX, a leading quote in both; scores
+    stay numbers."""
     codes = add_recordings(
         study.store,
         [

@@ -13,8 +13,9 @@ from coding_app import lock as lock_module
 from coding_app import ratings as ratings_module
 from coding_app.consensus import record_consensus
 from coding_app.errors import NotAllowed
+from coding_app.imports.ratings import import_ratings
 from coding_app.lock import CodingClosed, lock, lock_report, unlock
-from coding_app.ratings import import_ratings, reopen
+from coding_app.ratings import reopen
 from tests.coding_app.helpers import audit_rows, row_counts, write_csv
 from tests.coding_app.store.test_ratings import EA, rated, submit_both  # noqa: F401 - the fixture
 
@@ -128,7 +129,8 @@ def test_only_a_pi_locks_or_unlocks_each_refusal_audited_and_the_history_cannot_
 
 @pytest.mark.parametrize("store", ["postgresql"], indirect=True)  # SQLite serialises every write transaction whole
 def test_on_postgresql_a_lock_waits_for_a_change_already_checked_and_is_seen_by_the_next(coding):
-    """READ COMMITTED would let a draft checked just before a lock commit just after it; the check's table lock orders them."""
+    """READ COMMITTED would let a draft checked just before a lock commit just after it; the check's table lock
+    orders them."""
 
     store, pi, rater, v2 = coding.store, coding.accounts["pi.one"], coding.accounts["rater.one"], coding.codes["V2"]
     checked, release = threading.Event(), threading.Event()

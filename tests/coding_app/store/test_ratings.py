@@ -11,13 +11,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from coding_app import blinded
 from coding_app.assignments import assign
 from coding_app.errors import ImportRefused, NotAllowed, NotFound
+from coding_app.imports.ratings import import_ratings
 from coding_app.ratings import (
     NOTES_LIMIT,
     IncompleteRating,
     NotesRefused,
     RatingChanged,
     RatingLocked,
-    import_ratings,
     reopen,
     submitted_ratings,
 )

@@ -1,4 +1,5 @@
-"""The Outcomes page (AppTest), `obscode outcomes` on the study and the downloads: the same numbers, the PI's alone, after lock."""
+"""The Outcomes page (AppTest), `obscode outcomes` on the study and the downloads: the same numbers, the PI's
+alone, after lock."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from typer.testing import CliRunner
 from coding_app.assignments import assign
 from coding_app.cli import app
 from coding_app.codebook import ANALYSIS_SCORES, DEFAULT_CODEBOOK, load_codebook
+from coding_app.imports.ratings import import_ratings
 from coding_app.interpretation import header
 from coding_app.lock import lock
 from coding_app.outcome_report import dataset_file, outcome_report, report_html, report_tables, tables_xlsx
-from coding_app.ratings import import_ratings
 from coding_app.sessions import Identity
 from coding_app.study import initialise
 from coding_app.web import identity, runtime

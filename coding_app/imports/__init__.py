@@ -1,0 +1,1 @@
+"""Spreadsheets a PI brings into a study, each all or nothing."""
