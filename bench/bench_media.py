@@ -621,13 +621,15 @@ def main() -> int:
     print()
     print(f"media memory, {OURS_SIZE // GiB} GiB file, {CLIENTS} clients, full read + {SEEKS} seeks")
     print(
-        f"  ours   : {ours.growth / MB:+,.1f} MB peak over baseline (limit {LIMIT_MB} MB)  {'PASS' if passed else 'FAIL'}"
+        f"  ours   : {ours.growth / MB:+,.1f} MB peak over baseline (limit {LIMIT_MB} MB)  "
+        f"{'PASS' if passed else 'FAIL'}"
     )
     if peer is not None:
         scale = OURS_SIZE / PEER_SIZE
         aborted = "  ABORTED at the 8 GB guard, so at least this" if peer.aborted else ""
         print(
-            f"  peer   : {peer.growth / MB:+,.1f} MB peak over baseline for a {PEER_SIZE // MiB} MiB file with st.video "
+            f"  peer   : {peer.growth / MB:+,.1f} MB peak over baseline for a {PEER_SIZE // MiB} MiB file "
+            "with st.video "
             f"({peer.seeks_done} seeks)  (~{peer.growth * scale / MB:,.0f} MB for {OURS_SIZE // GiB} GiB, "
             f"estimated as growth x {scale:g}){aborted}"
         )

@@ -357,7 +357,8 @@ def print_table(figures: list[Figure]) -> None:
         verdict = "" if f.target is None else "meets" if f.ours <= f.target else "MISSES"
         ratio = "" if f.peer is None else f"{f.peer / f.ours:7.1f}x"
         print(
-            f"{f.name:62} {_seconds(f.ours):>11} {_seconds(f.target):>11} {verdict:8} {_seconds(f.peer):>11} {ratio:>8}  {f.peer_name}"
+            f"{f.name:62} {_seconds(f.ours):>11} {_seconds(f.target):>11} {verdict:8} "
+            f"{_seconds(f.peer):>11} {ratio:>8}  {f.peer_name}"
         )
 
 

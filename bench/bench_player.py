@@ -243,7 +243,8 @@ async def first_frames(base: str, times: int) -> dict[str, list[float]]:
     ready = {
         "video": f"() => {{ {find} const m = find('[data-testid=obscode-media]'); "
         "return m && m.readyState >= 2 ? performance.now() : false; }",
-        "audio": f"() => {{ {find} const m = find('[data-testid=obscode-media]'), w = find('[data-testid=obscode-waveform]'); "
+        "audio": f"() => {{ {find} const m = find('[data-testid=obscode-media]'), "
+        "w = find('[data-testid=obscode-waveform]'); "
         "const drawn = w && !w.hidden && w.firstElementChild?.shadowRoot?.querySelector('canvas'); "
         "return m && m.readyState >= 2 && drawn ? performance.now() : false; }",
     }

@@ -178,7 +178,8 @@ def main() -> int:
     print(f"largest demo file: {size / MiB:.2f} MiB ({name}); {args.rounds} ranges of {span // 1024} KiB each")
     for label, values in times.items():
         print(
-            f"  {label:20} median {statistics.median(values) * 1000:7.2f} ms   p95 {percentile(values, 95) * 1000:7.2f} ms"
+            f"  {label:20} median {statistics.median(values) * 1000:7.2f} ms   "
+            f"p95 {percentile(values, 95) * 1000:7.2f} ms"
             f"   app CPU {cpu[label]:5.2f} s"
         )
     ours, proxied, direct = (statistics.median(times[label]) for label in routes)

@@ -31,7 +31,10 @@ def _row_problem(
     if why := undeclared("arm", arm, declared):
         return why
     if participant.arm and participant.arm != arm:
-        return f"participant {given!r} is already allocated to another arm ({participant.arm!r}); field 'arm' gives {arm!r}"
+        return (
+            f"participant {given!r} is already allocated to another arm ({participant.arm!r}); "
+            f"field 'arm' gives {arm!r}"
+        )
     return None
 
 

@@ -105,8 +105,9 @@ class AnalysisDataset:
         )
 
     def outcome_inputs(self, control: str | None = None, baseline: str | None = None) -> dict:
-        """The arguments of :func:`outcomes.outcome_tables` (and :func:`outcomes.check_scores`) for the scales with a
-        threshold: the long table, scales, control, baseline, timepoints and allocation (follow-up is of those randomised).
+        """The arguments of :func:`outcomes.outcome_tables` (and :func:`outcomes.check_scores`) for the scales
+        with a threshold: the long table, scales, control, baseline, timepoints and allocation (follow-up is of
+        those randomised).
 
         ``control`` and ``baseline`` default to the codebook's ``[analysis]`` and, for the baseline,
         the first declared timepoint; without either a ValueError says what to declare.

@@ -72,7 +72,8 @@ class UnassignSummary:
 
 
 def _kind(db: Session, kind: str | None, which: str | None) -> str:
-    """The kind of recording asked for: a draw gives its own (a contradicting ``kind`` is refused); else ``kind``, default video."""
+    """The kind of recording asked for: a draw gives its own (a contradicting ``kind`` is refused); else ``kind``,
+    default video."""
     number = (which or "").removeprefix("draw:")
     draw = db.get(Draw, int(number)) if which != number and number.isdigit() else None
     if draw is None:
@@ -162,7 +163,8 @@ def enqueue(
     (import order often follows visit order), the unstarted part of the queue stays in uniformly
     random order; a recording with any rating (draft or submitted) never moves. Positions stay
     1..n, with gaps where :func:`unassign` took recordings out. A recording with no primary coder
-    yet gets this coder as its primary (the first coder assigned; see :func:`assign` to name one). Returns the new assignments, flushed.
+    yet gets this coder as its primary (the first coder assigned; see :func:`assign` to name one). Returns the new
+    assignments, flushed.
     """
     rng = np.random.default_rng() if rng is None else rng
     unstarted = ~exists().where(Rating.assignment_id == Assignment.id)
@@ -283,7 +285,8 @@ def assign(
     """
     if primary is not None and split:
         raise AssignmentError(
-            "--primary names whose score counts where every coder codes every recording; with --split each has one coder"
+            "--primary names whose score counts where every coder codes every recording; "
+            "with --split each has one coder"
         )
     if seed is not None and seed < 0:
         raise AssignmentError(f"a seed is a whole number of at least 0, not {seed}")
@@ -333,7 +336,8 @@ def assign(
                 warnings.append(
                     f"{account.name}: {len(beyond)} of these {kind} recordings are outside the "
                     f"{DESIGN_DRAW[kind]} draw, which is what {DESIGN_DRAW[kind]} coding is meant for; "
-                    f"to undo: obscode unassign {account.name} --kind {kind} --recordings {_codes(db, beyond).replace(', ', ',')}"
+                    f"to undo: obscode unassign {account.name} --kind {kind} "
+                    f"--recordings {_codes(db, beyond).replace(', ', ',')}"
                 )
             audit.record(
                 db,

@@ -230,7 +230,8 @@ def check(folder: Path) -> None:
 
 @contextmanager
 def opened(folder: Path) -> Iterator[Store]:
-    """The backup's database, checked, as a store on a scratch copy (signing in may write; the backup stays as it was)."""
+    """The backup's database, checked, as a store on a scratch copy (signing in may write; the backup stays as it
+    was)."""
     check(folder)
     with tempfile.TemporaryDirectory(prefix="obscode-restore-") as scratch:
         copy = Path(scratch) / DATABASE

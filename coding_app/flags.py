@@ -111,7 +111,8 @@ def _flags():
 
 @audit.refusals("refused.flag", "flag")
 def open_flags(store: Store, pi: Account) -> list[FlagShown]:
-    """The flags waiting for the PI's decision, oldest first (a flag on a recording already excluded waits for nothing)."""
+    """The flags waiting for the PI's decision, oldest first (a flag on a recording already excluded waits for
+    nothing)."""
     require_role(pi, "pi")
     with store.read() as db:
         rows = db.execute(

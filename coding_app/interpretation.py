@@ -93,7 +93,8 @@ def legend(bands: tuple[tuple[float, str], ...]) -> str:
 
 
 def statistic_label(key: str) -> str:
-    """A statistic's name in words (the certification rule's, for example), e.g. kappa_quadratic -> "weighted kappa (quadratic)"."""
+    """A statistic's name in words (the certification rule's, for example), e.g. kappa_quadratic -> "weighted
+    kappa (quadratic)"."""
     labels = {k: label.format(within=1, threshold="", level="ordinal") for k, label, _ in SHOWN_STATISTICS}
     return labels.get(key, key.replace("_", " "))
 

@@ -55,7 +55,8 @@ def _history(db: Session, scale_ids: Iterable[int] | None = None) -> list[tuple[
 
 
 def locks_in_force(db: Session, scale_ids: Iterable[int] | None = None) -> dict[str | None, Lock]:
-    """Every scope now closed, by scale key (None: the whole study); with ``scale_ids``, of the study and those scales."""
+    """Every scope now closed, by scale key (None: the whole study); with ``scale_ids``, of the study and those
+    scales."""
     latest: dict[str | None, tuple[CodingLock, str | None]] = {}
     for row, key in _history(db, scale_ids):
         latest[key] = (row, key)

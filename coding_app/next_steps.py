@@ -30,7 +30,8 @@ def _plural(n: int, one: str, many: str) -> str:
 
 
 def closed_scales(report: AgreementReport, locks: pd.DataFrame) -> set[str]:
-    """The scales whose coding is locked now (:func:`coding_app.lock.lock_report`): no consensus can be recorded on them."""
+    """The scales whose coding is locked now (:func:`coding_app.lock.lock_report`): no consensus can be recorded
+    on them."""
     scopes = set(locks.loc[locks["in_force"], "scope"]) if len(locks) else set()
     return set(report.codebook.scales) if STUDY in scopes else scopes & set(report.codebook.scales)
 

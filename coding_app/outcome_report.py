@@ -155,7 +155,8 @@ def results_paragraph(report: OutcomeReport) -> str:
             ""
             if math.isnan(row.risk_ratio_ci_low)
             else (
-                f"; risk ratio {row.risk_ratio:.2f} (95% CI {row.risk_ratio_ci_low:.2f} to {row.risk_ratio_ci_high:.2f})"
+                f"; risk ratio {row.risk_ratio:.2f} "
+                f"(95% CI {row.risk_ratio_ci_low:.2f} to {row.risk_ratio_ci_high:.2f})"
             )
         )
         sentences.append(
@@ -245,7 +246,8 @@ def report_html(report: OutcomeReport) -> str:
 
     scales = list(dict.fromkeys(report.tables.rows["subscale"]))
     body = [
-        f"<h1>Outcomes report</h1><p class='note'>obscode, {report.made_at:%Y-%m-%d}. {escape(report.dataset.describe())}</p>",
+        f"<h1>Outcomes report</h1><p class='note'>obscode, {report.made_at:%Y-%m-%d}. "
+        f"{escape(report.dataset.describe())}</p>",
         f"<p><b>Results:</b> {escape(results_paragraph(report))}</p>",
         f"<h2>Outcomes by arm ({escape(report.tables.treatment)} against {escape(report.tables.control)})</h2>",
         table(report.published),

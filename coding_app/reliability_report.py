@@ -132,7 +132,8 @@ def _table(table: pd.DataFrame, scores: tuple[str, ...] = ()) -> str:
 
 
 def alpha_table(report: AgreementReport) -> pd.DataFrame:
-    """Alpha over all coders per scale with its interpretation (Krippendorff's words); the note column only when a note says something."""
+    """Alpha over all coders per scale with its interpretation (Krippendorff's words); the note column only when a
+    note says something."""
     if report.alphas.empty:
         return report.alphas
     alphas = report.alphas.assign(band=[band(a, KRIPPENDORFF) for a in report.alphas["alpha"]])

@@ -55,8 +55,8 @@ class DrawSummary:
 
 
 def _frame(db: Session, kind: str, excluded: set[int]) -> list[Candidate]:
-    """Recordings of ``kind`` not in ``excluded``, not in the training set and not excluded from the study, in a stable order
-    that does not depend on import order."""
+    """Recordings of ``kind`` not in ``excluded``, not in the training set and not excluded from the study, in a
+    stable order that does not depend on import order."""
     excluded = excluded | training_recordings(db)
     rows = db.execute(
         select(
@@ -143,7 +143,8 @@ def _make_draw(
         if n is not None:
             if n < len(sizes):
                 raise DrawError(
-                    f"{n} recordings cannot cover the {len(sizes)} {' x '.join(stratify)} cells; ask for at least {len(sizes)}"
+                    f"{n} recordings cannot cover the {len(sizes)} {' x '.join(stratify)} cells; "
+                    f"ask for at least {len(sizes)}"
                 )
             if n > len(frame):
                 raise DrawError(f"cannot draw {n} recordings from {len(frame)}")

@@ -70,7 +70,8 @@ def _database(connection: Connection) -> tuple[list[str], str]:
         indexes = (
             connection.execute(
                 text(
-                    "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam "
+                    "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                    "JOIN pg_am a ON a.oid = c.relam "
                     "WHERE a.amname = 'btree' AND c.relnamespace = current_schema()::regnamespace"
                 )
             )

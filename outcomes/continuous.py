@@ -94,8 +94,9 @@ def hedges_g(treatment: ArmScores, control: ArmScores, confidence: float = 0.95)
     SE = sqrt((n1 + n2)/(n1 n2) + g^2/(2(n1 + n2))), interval g -+ z SE (Hedges 1981, J Educ
     Stat 6:107; Hedges & Olkin 1985, Statistical Methods for Meta-Analysis), the formulas the
     source trial used (DESIGN.md). The correction factor is Hedges' approximation to the exact
-    gamma-function one, and pingouin's; it is 0 at n1 + n2 = 3, where g is then 0. Borenstein et al. (2009, Introduction to Meta-Analysis, ch. 4) scale d's variance
-    by the factor squared instead of putting g in it: their SE is slightly smaller.
+    gamma-function one, and pingouin's; it is 0 at n1 + n2 = 3, where g is then 0. Borenstein et al.
+    (2009, Introduction to Meta-Analysis, ch. 4) scale d's variance by the factor squared instead of
+    putting g in it: their SE is slightly smaller.
 
     Borenstein et al.'s example: means 103 and 100, SDs 5.5 and 4.5, 50 per arm: g = 0.5924.
 

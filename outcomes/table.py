@@ -199,7 +199,8 @@ def check_scores(
 
     >>> long = pd.DataFrame({"participant": ["p1", "p2"], "arm": ["VIPP", "Usual care"],
     ...                      "timepoint": "baseline", "subscale": "sensitivity", "score": ["5.5", "4"]})
-    >>> check_scores(long, Scale(1, 7, 0.5, threshold=5.5), control="Usual care", baseline="baseline")["in_class"].tolist()
+    >>> checked = check_scores(long, Scale(1, 7, 0.5, threshold=5.5), control="Usual care", baseline="baseline")
+    >>> checked["in_class"].tolist()
     [1, 0]
     """
     if not scores.index.is_unique:
@@ -342,7 +343,8 @@ def outcome_tables(
     ...     "timepoint": ["baseline"] * 4 + ["post"] * 4, "subscale": "sensitivity",
     ...     "score": [5, 4, 5.5, 3, 6, 5.5, 5, 4]})
     >>> tables = outcome_tables(long, Scale(1, 7, 0.5, threshold=5.5), control="UC", baseline="baseline")
-    >>> tables.rows[["timepoint", "events_treatment", "events_control", "risk_difference", "change_difference"]].to_numpy().tolist()
+    >>> columns = ["timepoint", "events_treatment", "events_control", "risk_difference", "change_difference"]
+    >>> tables.rows[columns].to_numpy().tolist()
     [['baseline', 0, 1, -0.5, nan], ['post', 2, 0, 1.0, 1.5]]
     >>> tables.follow_up.loc[tables.follow_up.timepoint == "post", ["arm", "n", "of", "rate"]].to_numpy().tolist()
     [['VIPP', 2, 2, 1.0], ['UC', 2, 2, 1.0], ['all', 4, 4, 1.0]]

@@ -72,7 +72,7 @@ def test_the_readme_set_up_walk_takes_an_empty_folder_to_coders_at_work(tmp_path
         coders = {name: account_named(db, name) for name in ("rater.one", "rater.two", "fidelity.one")}
     queues = {name: blinded.queue(store, account) for name, account in coders.items()}
     store.dispose()
-    # Two training videos (scored in ratings.csv) and then work: every live video; the reliability draw; the fidelity draw.
+    # Two training videos (scored in ratings.csv), then work: every live video; the reliability and fidelity draws.
     waiting = {name: sum(item.status == "not started" for item in queue) for name, queue in queues.items()}
     submitted = {name: sum(item.status == "submitted" for item in queue) for name, queue in queues.items()}
     assert waiting == {"rater.one": 6, "rater.two": 4, "fidelity.one": 2}

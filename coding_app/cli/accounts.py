@@ -79,7 +79,8 @@ def user_reactivate(ctx: typer.Context, name: NAME) -> None:
 
 @user_app.command("reset")
 def user_reset(ctx: typer.Context, name: NAME) -> None:
-    """Set a temporary password (asked for, or OBSCODE_NEW_PASSWORD); the account chooses its own at next sign-in (PI only)."""
+    """Set a temporary password (asked for, or OBSCODE_NEW_PASSWORD); the account chooses its own at next sign-in
+    (PI only)."""
     store = ctx.obj.store()
     pi = ctx.obj.pi(store)
     password = os.environ.get("OBSCODE_NEW_PASSWORD") or typer.prompt(

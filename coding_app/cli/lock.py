@@ -23,7 +23,8 @@ def lock_(
     scale: Annotated[str | None, typer.Option(help="Close only this scale (default: the whole study).")] = None,
     reason: Annotated[str, typer.Option(help="Why, for the record (optional).")] = "",
 ) -> None:
-    """Close coding of the whole study, or of one scale: no draft, submission, reopening, consensus or import after it."""
+    """Close coding of the whole study, or of one scale: no draft, submission, reopening, consensus or import
+    after it."""
     if ctx.invoked_subcommand is not None:
         return
     store = ctx.obj.store()

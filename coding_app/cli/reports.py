@@ -189,8 +189,8 @@ def outcomes(
     file: Annotated[
         Path | None,
         typer.Argument(
-            help="Long-format scores, CSV or XLSX: participant, arm, timepoint, subscale, score. Without it: the study's "
-            "locked scales (PI only, audited), by the codebook's analysis rule."
+            help="Long-format scores, CSV or XLSX: participant, arm, timepoint, subscale, score. "
+            "Without it: the study's locked scales (PI only, audited), by the codebook's analysis rule."
         ),
     ] = None,
     control: Annotated[
@@ -230,7 +230,8 @@ def outcomes(
     confidence: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.95,
     output: Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")] = OutputFormat.table,
 ) -> None:
-    """Outcomes by arm, of a scores file or of the locked study: share in class, difference, ratio, change, scores, follow-up."""
+    """Outcomes by arm, of a scores file or of the locked study: share in class, difference, ratio, change, scores,
+    follow-up."""
     from ..outcomes_file import as_csv, as_json, file_outcomes, print_table  # kept beside the command: one edit here
 
     said: dict = {}
@@ -275,5 +276,6 @@ def outcomes(
             typer.echo(said["rule"])
             for row in said["not_counted"]:
                 typer.echo(
-                    f"not counted: {row['recording']} {row['scale']} ({row['participant']}, {row['timepoint']}): {row['reason']}"
+                    f"not counted: {row['recording']} {row['scale']} ({row['participant']}, {row['timepoint']}): "
+                    f"{row['reason']}"
                 )

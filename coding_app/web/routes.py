@@ -52,7 +52,8 @@ from .runtime import COOKIE, LOGIN_PATH, LOGOUT_PATH, MEDIA_PATH, SESSION_PATH
 
 _FORBIDDEN = "Forbidden"
 ACCEL_REDIRECT = "OBSCODE_ACCEL_REDIRECT"
-"""Environment: the proxy's internal location for the media store (e.g. /_protected_media/); unset, the app sends media."""
+"""Environment: the proxy's internal location for the media store (e.g. /_protected_media/); unset, the app sends
+media."""
 FORM_COOKIE = "obscode_form"
 """The pre-session cookie the sign-in form's token is bound to (only ever sent to the login path)."""
 FORM_TOKEN = "form_token"

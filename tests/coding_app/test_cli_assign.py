@@ -28,7 +28,8 @@ def cli(study):
 
 
 def test_every_session_only_by_name_and_the_warning_goes_to_stderr(cli, study):
-    """--recordings all after a fidelity draw: done, the summary counts what is outside, stderr says so and how to undo it."""
+    """--recordings all after a fidelity draw: done, the summary counts what is outside, stderr says so and how to
+    undo it."""
     said = cli("assign", "fidelity.one", "--kind", "audio", "--recordings", "all", "--seed", "1")
     assert said.exit_code == 0, said.output
     assert (

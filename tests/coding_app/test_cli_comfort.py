@@ -1,4 +1,5 @@
-"""What `obscode` says to a person at a terminal: why it asks for a password, where the study is, how far an import is."""
+"""What `obscode` says to a person at a terminal: why it asks for a password, where the study is, how far an
+import is."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def test_the_password_prompt_says_whose_and_why(pi, monkeypatch):
 
 
 def test_no_password_at_the_prompt_is_one_clear_line_not_aborted(pi, monkeypatch):
-    """The end of input (no terminal; Ctrl-C ends the prompt the same way): a line saying what stopped and how to give it."""
+    """The end of input (no terminal; Ctrl-C ends the prompt the same way): a line saying what stopped and how to
+    give it."""
     monkeypatch.delenv("OBSCODE_PASSWORD", raising=False)
     said = runner.invoke(app, ["--db", pi.store.url, "--as", "pi.one", "lock", "status"], input="")
     assert said.exit_code == 2

@@ -103,7 +103,8 @@ def leaks(cli_study) -> set[str]:
 
 
 def test_init_loads_the_codebook(cli_study):
-    """init says where the study is, creates the schema, adds the three shipped scales and the default certification rule."""
+    """init says where the study is, creates the schema, adds the three shipped scales and the default certification
+    rule."""
     assert ok(cli_study.steps["init"]).splitlines() == [
         f"study database: {cli_study.cli.root / 'cli_study.db'}; blinded media: {cli_study.cli.media}",
         "added scale ea_sensitivity",
@@ -217,7 +218,8 @@ def test_reliability_of_the_study_pairs_the_two_raters_on_both_ea_subscales(cli_
 
 
 def test_the_blinded_export_shows_no_key_value(cli_study, tmp_path):
-    """60 rater rows + 3 fidelity rows, opaque codes only: no participant, site, arm, timepoint, clinician, file name."""
+    """60 rater rows + 3 fidelity rows, opaque codes only: no participant, site, arm, timepoint, clinician, file
+    name."""
     path = tmp_path / "blinded.csv"
     assert (
         ok(cli_study.cli("export", "ratings", "--format", "csv", "--output", path)).strip()

@@ -210,7 +210,8 @@ def test_an_import_measures_each_stored_copy(study, clips, write_manifest):
 
 
 def test_a_variable_rate_file_steps_at_its_base_rate(tmp_path):
-    """15 frames of 2/15 s then frames of 1/30 s: steps of 1/30 s (the average, about 19 a second, would jump frames)."""
+    """15 frames of 2/15 s then frames of 1/30 s: steps of 1/30 s (the average, about 19 a second, would jump
+    frames)."""
     path = _make(
         tmp_path / "vfr.mp4",
         "-f",

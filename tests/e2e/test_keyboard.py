@@ -234,7 +234,8 @@ def test_three_videos_and_a_session_audio_coded_with_the_keyboard_alone(browser_
     expect(page.locator(".obscode-player .loop.closed")).to_be_visible()
     handle = media(page).element_handle()
     handle.evaluate(
-        "m => { m.loopedTo = []; m.addEventListener('seeked', () => { if (!m.paused) m.loopedTo.push(m.currentTime); }); }"
+        "m => { m.loopedTo = []; "
+        "m.addEventListener('seeked', () => { if (!m.paused) m.loopedTo.push(m.currentTime); }); }"
     )
     page.keyboard.press("Space")
     page.wait_for_function("m => m.loopedTo.some((t) => Math.abs(t - 1) < 1e-3)", arg=handle, timeout=15_000)

@@ -413,7 +413,10 @@ PAINTED = """w => [...(w.firstElementChild.shadowRoot || w).querySelectorAll('ca
   return false;
 })"""
 WAVE_TEXT = "w => (w.firstElementChild.shadowRoot || w).textContent"
-WAVE_SCROLL = "w => { const s = (w.firstElementChild.shadowRoot || w).querySelector('.scroll'); return [s.scrollWidth, s.clientWidth]; }"
+WAVE_SCROLL = (
+    "w => { const s = (w.firstElementChild.shadowRoot || w).querySelector('.scroll'); "
+    "return [s.scrollWidth, s.clientWidth]; }"
+)
 
 
 def test_the_waveform_is_drawn_from_the_measured_envelope_with_a_ruler_and_a_click_seeks(browser_page, player_server):

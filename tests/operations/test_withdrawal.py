@@ -102,7 +102,8 @@ def test_verify_tells_a_withdrawal_from_a_loss(study, tmp_path):
     assert checked.exit_code == 1
     assert sorted(line for line in checked.output.splitlines() if line.startswith("problem: ")) == sorted(
         [
-            f"problem: recording {_code_of(study, WITHDRAWING)}: its participant withdrew consent, but its media file is still in the store",
+            f"problem: recording {_code_of(study, WITHDRAWING)}: its participant withdrew consent, "
+            "but its media file is still in the store",
             f"problem: recording {lost}: media file missing (lost)",
         ]
     )

@@ -1,4 +1,5 @@
-"""For the PI: the trial's outcomes by arm, once coding is locked (or for an interim look, with its reason); every view audited."""
+"""For the PI: the trial's outcomes by arm, once coding is locked (or for an interim look, with its reason); every
+view audited."""
 
 import streamlit as st
 

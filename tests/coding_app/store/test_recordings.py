@@ -87,7 +87,8 @@ def media_setting(study, normalise: bool) -> None:
 def test_import_gives_opaque_codes_and_stripped_playable_media_and_keeps_the_key_for_the_pi(
     study, clips, write_manifest, normalise
 ):
-    """Codes random from CODE_ALPHABET; media opaque, stripped, browser-playable; the key keeps path, hash, metadata, extras."""
+    """Codes random from CODE_ALPHABET; media opaque, stripped, browser-playable; the key keeps path, hash,
+    metadata, extras."""
     media_setting(study, normalise)
     rows = leaky_rows(clips)
     summary = import_manifest(study.store, study.media, write_manifest(rows, extra=("camera",)), "importer")

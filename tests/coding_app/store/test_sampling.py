@@ -214,7 +214,8 @@ def test_reliability_draw_by_count_covers_every_cell_and_follows_the_largest_rem
 
 
 def test_reliability_count_ties_go_to_the_earlier_cell(study):
-    """n=7: one left after one per cell; VIPP-PMH and usual-care baseline tie at 4/14, the earlier (VIPP-PMH) gets it."""
+    """n=7: one left after one per cell; VIPP-PMH and usual-care baseline tie at 4/14, the earlier (VIPP-PMH) gets
+    it."""
     add_recordings(study.store, play_videos())
 
     summary = draw_reliability(study.store, seed=3, n=7, actor="pi.one")
