@@ -188,7 +188,8 @@ class Account(Base):
         return any(role in self.roles for role in roles)
 
     @has_role.expression
-    def has_role(cls, *roles: str) -> ColumnElement[bool]:
+    @classmethod
+    def _has_role_expression(cls, *roles: str) -> ColumnElement[bool]:
         return cls.role_rows.any(AccountRole.role.in_(roles))
 
     @property
