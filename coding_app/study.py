@@ -14,6 +14,7 @@ from .codebook import Codebook, CodebookError, ScaleDefinition, analysis_rule, c
 from .lock import locks_in_force
 from .store import Store
 from .store.models import Recording, ScaleLevel, ScaleRow, StudySetting
+from .withdrawal import refuse_a_new_rule
 
 
 def _grid(row: ScaleRow) -> tuple[float, float, float]:
@@ -96,6 +97,8 @@ def initialise(store: Store, codebook: Codebook, actor: str) -> list[str]:
                 changes.append(f"{key}: {declared.describe()}")
         withdrawn, setting = codebook.withdrawn_ratings, db.get(StudySetting, "withdrawn_ratings")
         if withdrawn is not None and (setting is None or setting.value != withdrawn):
+            if setting is not None:
+                refuse_a_new_rule(db, setting.value, withdrawn)
             audit.record(
                 db,
                 actor,

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from . import audit
 from .accounts import require_role
-from .codebook import WITHDRAWN_RATINGS
+from .codebook import WITHDRAWN_RATINGS, CodebookError
 from .media import MediaStore
 from .store import Store
 from .store.models import Account, Exclusion, Participant, Recording, RecordingKey, StudySetting, Withdrawal
@@ -25,6 +26,21 @@ from .store.models import Account, Exclusion, Participant, Recording, RecordingK
 class Withdrawn:
     recordings: int
     ratings_kept: bool
+
+
+def refuse_a_new_rule(db: Session, declared: str, given: str) -> None:
+    """Refuse changing ``[study] withdrawn_ratings`` from ``declared`` to ``given`` once a consent was withdrawn.
+
+    Each withdrawal keeps the rule it was made under (its exclusions' ``ratings_count``); a new rule would hold
+    for later withdrawals only, and the analysis would count withdrawn participants two ways without a word.
+    """
+    withdrawn = db.scalar(select(func.count()).select_from(Withdrawal))
+    if withdrawn:
+        raise CodebookError(
+            f"[study] withdrawn_ratings cannot change from {declared!r} to {given!r}: {withdrawn} participant(s) "
+            f"already withdrew consent under {declared!r}, and their ratings {WITHDRAWN_RATINGS[declared]}; "
+            f"keep withdrawn_ratings = {declared!r} in the codebook"
+        )
 
 
 @audit.refusals("refused.withdrawal", "participant")

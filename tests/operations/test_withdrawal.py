@@ -150,3 +150,24 @@ def test_a_codebook_may_say_only_keep_or_exclude(tmp_path):
     )
     with pytest.raises(CodebookError, match=r"\[study\] withdrawn_ratings must be one of keep, exclude, not 'delete'"):
         load_codebook(path)
+
+
+def test_the_rule_cannot_change_once_a_consent_was_withdrawn(study, tmp_path):
+    """A withdrawal keeps the rule it was made under; a codebook saying otherwise afterwards is refused by name."""
+    study.declare_withdrawn_ratings("keep", tmp_path)
+    study.declare_withdrawn_ratings("exclude", tmp_path)  # no withdrawal yet: the study may still change its mind
+    assert study.obscode("withdraw", WITHDRAWING, "--reason", "letter").exit_code == 0
+    before = row_counts(study.store)
+
+    with pytest.raises(CodebookError) as refused:
+        study.declare_withdrawn_ratings("keep", tmp_path)
+
+    assert str(refused.value) == (
+        "[study] withdrawn_ratings cannot change from 'exclude' to 'keep': 1 participant(s) already withdrew consent "
+        "under 'exclude', and their ratings leave the analysis; keep withdrawn_ratings = 'exclude' in the codebook"
+    )
+    assert row_counts(study.store) == before
+    with study.store.read() as db:
+        assert not_counted(db) == {_code_of(study, WITHDRAWING): "withdrawal"}
+    study.declare_withdrawn_ratings("exclude", tmp_path)  # the same rule again changes nothing and is accepted
+    assert row_counts(study.store) == before
