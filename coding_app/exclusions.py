@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import SQLColumnExpression, exists, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -25,12 +25,12 @@ CAUSES = {"flag": "a coder could not code it", "withdrawal": "consent withdrawn"
 """Why a recording left the study, as the PI reads it."""
 
 
-def in_coding(recording_id: ColumnElement[int]) -> ColumnElement[bool]:
+def in_coding(recording_id: SQLColumnExpression[int]) -> ColumnElement[bool]:
     """True for a recording that no exclusion has taken out of coding."""
     return ~exists().where(aliased(Exclusion).recording_id == recording_id)
 
 
-def counted(recording_id: ColumnElement[int]) -> ColumnElement[bool]:
+def counted(recording_id: SQLColumnExpression[int]) -> ColumnElement[bool]:
     """True for a recording whose submitted ratings count in the analysis: not excluded, or excluded with its
     ratings kept."""
     exclusion = aliased(Exclusion)  # its own, never the outer query's exclusion

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import SQLColumnExpression, exists, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -55,7 +55,7 @@ class FlagShown:
     raised_at: datetime
 
 
-def open_on(assignment_id: ColumnElement[int]) -> ColumnElement[bool]:
+def open_on(assignment_id: SQLColumnExpression[int]) -> ColumnElement[bool]:
     """True for an assignment with an open flag: out of its coder's queue until the PI decides."""
     return exists().where(Flag.assignment_id == assignment_id, Flag.resolution.is_(None))
 
