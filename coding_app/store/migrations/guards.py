@@ -6,9 +6,11 @@ one shared function, ``obscode_refuse``, created with the first migration's guar
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from alembic import op
 
-Guards = dict[str, tuple[str, str, str | None, str]]
+Guards = Mapping[str, tuple[str, str, str | None, str]]
 
 
 def _postgres() -> bool:

@@ -51,7 +51,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("account_id", "role", name=op.f("pk_account_role")),
     )
     op.execute("INSERT INTO account_role (account_id, role) SELECT id, role FROM account")
-    must_change = sa.Column("must_change_password", sa.Boolean(), server_default=sa.false(), nullable=False)
+    must_change: sa.Column[bool] = sa.Column(
+        "must_change_password", sa.Boolean(), server_default=sa.false(), nullable=False
+    )
     if op.get_bind().dialect.name == "sqlite":
         _rebuild_sqlite_account(_account(must_change), "a.id, a.name, 0, a.password_hash, a.active, a.created_at")
     else:
