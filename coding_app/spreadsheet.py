@@ -72,7 +72,9 @@ def _header(name: str, records: list[list[str]]) -> tuple[list[str], list[int]]:
     names = [str(cell).strip().lower() for cell in records[0]] if records else []
     if not any(names):
         raise _unreadable(name, [f"row {HEADER_ROW}: no column names (the file is empty, or its first row is)"])
-    problems, keep, first = [], [], {}
+    problems: list[str] = []
+    keep: list[int] = []
+    first: dict[str, int] = {}
     for position, column in enumerate(names):
         if not column:
             filled = next(
