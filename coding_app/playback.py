@@ -99,6 +99,7 @@ def envelope(path: Path) -> bytes:
     ]
     peaks = bytearray()
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as ffmpeg:
+        assert ffmpeg.stdout is not None  # stdout=PIPE
         while chunk := ffmpeg.stdout.read(_BLOCK * 2 * 600):  # a minute of sound at a time
             samples = np.abs(np.frombuffer(chunk[: len(chunk) // 2 * 2], dtype="<i2").astype(np.int32))
             blocks = -(-len(samples) // _BLOCK)
