@@ -51,7 +51,7 @@ def _history(db: Session, scale_ids: Iterable[int] | None = None) -> list[tuple[
     )
     if scale_ids is not None:
         query = query.where(CodingLock.scale_id.is_(None) | CodingLock.scale_id.in_(list(scale_ids)))
-    return [tuple(r) for r in db.execute(query)]
+    return [(lock, key) for lock, key in db.execute(query)]
 
 
 def locks_in_force(db: Session, scale_ids: Iterable[int] | None = None) -> dict[str | None, Lock]:
@@ -80,7 +80,9 @@ def refuse_closed(db: Session, scale_ids: Iterable[int], what: str = "coding") -
     # One statement: a draft save is counted in round trips (tests/faults/test_round_trips.py).
     locks = locks_in_force(db, scale_ids)
     if locks:
-        closed = [locks[None]] if None in locks else [locks[key] for key in sorted(locks)]
+        closed = (
+            [locks[None]] if None in locks else [locks[key] for key in sorted(key for key in locks if key is not None)]
+        )
         raise CodingClosed(f"coding is closed: {what} refused ({'; '.join(lock.describe() for lock in closed)})")
 
 
