@@ -24,6 +24,7 @@ from reliability import resolve_seed
 from . import audit
 from .accounts import ROLE_FOR_KIND
 from .certification import training_recordings, uncertified
+from .codebook import KINDS, RecordingKind
 from .errors import NotFound
 from .exclusions import in_coding
 from .sampling import DRAW_KINDS, draw_members, drawn
@@ -243,10 +244,10 @@ def _coders(db: Session, names: list[str], kind: str) -> list[Account]:
     return accounts
 
 
-def _chosen(db: Session, kind: str | None, recordings: str | None) -> tuple[str, list[int], str]:
+def _chosen(db: Session, kind: str | None, recordings: str | None) -> tuple[RecordingKind, list[int], str]:
     """(kind, recording ids, the choice in words) for an assignment or its undoing."""
     kind = _kind(db, kind, recordings)
-    if kind not in ROLE_FOR_KIND:
+    if kind not in KINDS:
         raise AssignmentError(f"kind must be video or audio, not {kind!r}")
     pool, chosen = _recordings(db, kind, recordings)
     if not pool:
