@@ -150,6 +150,7 @@ def _make_draw(
                 raise DrawError(f"cannot draw {n} recordings from {len(frame)}")
             counts = _allocate_by_count(sizes, n)
         else:
+            assert fraction is not None  # the draw functions give n or fraction
             counts = {label: math.ceil(fraction * size - 1e-9) for label, size in sizes.items()}
         rng = np.random.default_rng(seed)
         chosen = [
