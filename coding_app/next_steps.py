@@ -6,6 +6,7 @@ not counted in the outcomes. An empty list: nothing waits.
 
 from __future__ import annotations
 
+from collections.abc import Set
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -36,7 +37,7 @@ def closed_scales(report: AgreementReport, locks: pd.DataFrame) -> set[str]:
     return set(report.codebook.scales) if STUDY in scopes else scopes & set(report.codebook.scales)
 
 
-def agreement_steps(report: AgreementReport, consensus: pd.DataFrame, closed: set[str] = frozenset()) -> list[str]:
+def agreement_steps(report: AgreementReport, consensus: pd.DataFrame, closed: Set[str] = frozenset()) -> list[str]:
     """Disagreements without a consensus rating (counted by scale; none on a ``closed`` scale, where the
     codebook's analysis rule has decided) and scales whose alpha over all coders is below .80."""
     steps = []
