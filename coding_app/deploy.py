@@ -180,7 +180,7 @@ def nginx_config(
         raise ValueError(f"replica ports are given twice: {', '.join(map(str, ports))}")
     bad = [p for p in ports if not 0 < p < 65536]
     if bad or (listen is not None and not 0 < listen < 65536):
-        raise ValueError(f"not a port: {(bad or [listen])[0]}")
+        raise ValueError(f"not a port: {bad[0] if bad else listen}")
     if not server_name or any(c.isspace() or c in ";{}'\"" for c in server_name):
         raise ValueError(f"server name {server_name!r}: one host name, without spaces, quotes, ';' or braces")
     if tls:
