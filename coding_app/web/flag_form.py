@@ -44,7 +44,7 @@ def _ask(store: Store, account: Account, code: str, next_code: str | None) -> No
     with st.container(horizontal=True):
         confirmed = st.button("Take it out of my queue", type="primary", disabled=reason is None)
         st.button("Cancel", on_click=_stop_asking)
-    if not confirmed:
+    if not confirmed or reason is None:  # the button is disabled until a reason is chosen
         return
     try:
         blinded.flag(store, account, code, reason, text)
