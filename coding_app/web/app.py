@@ -1,6 +1,8 @@
 """The Streamlit entry script: identity, then the pages this account's roles may see."""
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import streamlit as st
 
@@ -33,7 +35,7 @@ def _signed_out() -> None:
     sign_in_prompt("You are not signed in, or your session has ended.")
 
 
-def _only(page: str | object, title: str) -> None:
+def _only(page: Path | Callable[[], None], title: str) -> NoReturn:
     """Run ``page`` whatever the address (a bookmarked /queue too), with no page list in the sidebar."""
     st.navigation(
         [st.Page(page, title=title, url_path=url, default=url == "home") for url in ["home", *ADDRESSES]],
