@@ -1,6 +1,8 @@
 """For the PI: the trial's outcomes by arm, once coding is locked (or for an interim look, with its reason); every
 view audited."""
 
+from functools import partial
+
 import streamlit as st
 
 from coding_app.analysis import CodingOpen
@@ -112,7 +114,7 @@ st.caption("The analysis dataset: one row per participant, timepoint and scale (
 for column, fmt in zip(st.columns(len(DATASET_FORMATS)), DATASET_FORMATS, strict=True):
     column.download_button(
         f"Dataset ({fmt.upper()})",
-        lambda fmt=fmt: dataset_file(report, fmt),
+        partial(dataset_file, report, fmt),
         file_name=names[f"dataset_{fmt}"],
         mime=MIME[fmt],
         on_click="ignore",
