@@ -92,7 +92,7 @@ if not data.alphas.empty:
 
 st.subheader("One pair of coders")
 scales = list(dict.fromkeys(data.pairs["subscale"]))
-scale_key = st.selectbox("Scale", scales, format_func=labels.get)
+scale_key = st.selectbox("Scale", scales, format_func=labels.__getitem__)
 pairs = data.pairs[data.pairs["subscale"] == scale_key]
 pair_labels = [f"{a} and {b}" for a, b in zip(pairs["coder_a"], pairs["coder_b"], strict=True)]
 chosen = pairs.iloc[pair_labels.index(st.selectbox("Coders", pair_labels))]
