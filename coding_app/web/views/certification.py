@@ -35,7 +35,9 @@ pi_view.table(table, status.labels, {rule.statistic: measure})
 st.subheader("History")
 left, right = st.columns(2)
 coder = left.selectbox("Coder", list(dict.fromkeys(table["coder"])))
-scale = right.selectbox("Scale", list(table.loc[table["coder"] == coder, "scale"]), format_func=status.labels.get)
+scale = right.selectbox(
+    "Scale", list(table.loc[table["coder"] == coder, "scale"]), format_func=status.labels.__getitem__
+)
 history = certification_history(runtime.store(), identity.account, coder, scale)
 if history.empty:
     st.info(f"{coder} has not submitted a training recording on this scale yet.")
