@@ -10,11 +10,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from sqlalchemy.engine import make_url
+from typer import _click  # Typer vendors Click: a command's context is this Click's Context
 from typer.core import TyperGroup
 
 from reliability import Scale
@@ -59,11 +59,11 @@ class _ErrorBoundary(TyperGroup):
     """Every command runs inside this group: an expected error ends it with one message on stderr and an
     exit code, never a traceback (which would quote paths and values)."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: _click.Context, args: list[str]) -> list[str]:
         ctx.meta["obscode.typed"] = list(args)
         return super().parse_args(ctx, args)
 
-    def invoke(self, ctx: click.Context) -> object:
+    def invoke(self, ctx: _click.Context) -> object:
         try:
             return super().invoke(ctx)
         except _EXPECTED as error:
