@@ -1,7 +1,7 @@
 """The audit log: who did what, when, to what, with old and new values and the reason.
 
 Rows are only ever added (the database refuses updates and deletes). Reading the log is for
-the PI: see :func:`coding_app.unblinding.audit_entries`. Refused attempts are on it too
+the PI: see :func:`coding_app.audit_log.audit_entries`. Refused attempts are on it too
 (actions ``refused.*``), written by :func:`refused` where each kind of refusal is decided.
 """
 

@@ -20,9 +20,9 @@ from typing import Any, Protocol
 from sqlalchemy import select
 
 from .accounts import require_role
+from .audit_log import audit_entries
 from .store import Store
 from .store.models import Account, Assignment, Note, Rating, Recording, ScaleRow
-from .unblinding import audit_entries
 
 Key = tuple[str, str, str, int]
 """Recording code, coder, scale key, version."""

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from . import audit
 from .accounts import require_role
 from .store import Store
-from .store.models import Account, AuditEntry, Participant, Recording, RecordingKey
+from .store.models import Account, Participant, Recording, RecordingKey
 
 KEY_COLUMNS = ("recording_id", "participant_id", "site", "arm", "timepoint", "session", "clinician")
 
@@ -44,18 +44,4 @@ def key_table(store: Store, pi: Account, purpose: str) -> pd.DataFrame:
     with store.write() as db:
         table = _key_table(db)
         audit.record(db, pi.name, "unblind.key_table", "recording", None, new={"rows": len(table)}, reason=purpose)
-    return table
-
-
-@audit.refusals("refused.audit", "audit")
-def audit_entries(store: Store, pi: Account) -> pd.DataFrame:
-    """The whole audit log, oldest first (reading it is itself audited)."""
-    require_role(pi, "pi")
-    with store.write() as db:
-        entries = db.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
-        table = pd.DataFrame(
-            [(e.id, e.at, e.actor, e.action, e.entity, e.entity_id, e.old, e.new, e.reason) for e in entries],
-            columns=["id", "at", "actor", "action", "entity", "entity_id", "old", "new", "reason"],
-        )
-        audit.record(db, pi.name, "audit.read", "audit", None, new={"rows": len(table)})
     return table

@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 from coding_app import (
     agreement,
     analysis,
+    audit_log,
     blinded,
     certification,
     consensus,
@@ -477,11 +478,11 @@ ATTACKS = [
     Attack(
         "fidelity coder reads the audit log",
         "fay",
-        pi_action("fay", unblinding.audit_entries),
+        pi_action("fay", audit_log.audit_entries),
         "NotAllowed",
         "needs the pi role",
         "refused.audit",
-        pi_action("pat", unblinding.audit_entries),
+        pi_action("pat", audit_log.audit_entries),
     ),
     *(
         Attack(

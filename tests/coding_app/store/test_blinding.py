@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, select, text
 
-from coding_app import blinded, unblinding
+from coding_app import audit_log, blinded, unblinding
 from coding_app.allocation import import_allocation
 from coding_app.assignments import assign
 from coding_app.codebook import ScaleDefinition
@@ -402,7 +402,7 @@ def test_unblinding_is_for_pis_only_and_every_use_is_audited(queued):
         with pytest.raises(NotAllowed):
             unblinding.key_table(store, queued.accounts[name], "curious")
         with pytest.raises(NotAllowed):
-            unblinding.audit_entries(store, queued.accounts[name])
+            audit_log.audit_entries(store, queued.accounts[name])
     assert audit_rows(store, "unblind.key_table") == [] and audit_rows(store, "audit.read") == []
 
     key = unblinding.key_table(store, queued.accounts["pi.one"], "outcome analysis")
@@ -414,7 +414,7 @@ def test_unblinding_is_for_pis_only_and_every_use_is_audited(queued):
     [entry] = audit_rows(store, "unblind.key_table")
     assert (entry.actor, entry.reason, entry.new) == ("pi.one", "outcome analysis", {"rows": 6})
 
-    log = unblinding.audit_entries(store, queued.accounts["pi.one"])
+    log = audit_log.audit_entries(store, queued.accounts["pi.one"])
 
     assert "unblind.key_table" in set(log["action"]) and "assignment.add" in set(log["action"])
     [read] = audit_rows(store, "audit.read")
