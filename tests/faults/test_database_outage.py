@@ -17,7 +17,7 @@ from coding_app.sessions import Identity
 from coding_app.store import StoreUnavailable
 from coding_app.store.models import Rating
 from coding_app.web import identity, runtime
-from coding_app.web.runtime import UNAVAILABLE
+from coding_app.web.outage import UNAVAILABLE
 from tests.coding_app.helpers import row_counts
 from tests.coding_app.web.test_pages import PAGES, open_page, run, texts
 from tests.faults.load import make_study

@@ -16,8 +16,9 @@ from coding_app.store.models import now
 from coding_app.web import runtime
 from coding_app.web.flag_form import cannot_code
 from coding_app.web.identity import require
+from coding_app.web.outage import KEPT, UNAVAILABLE, save_kept
 from coding_app.web.player import player, pressed
-from coding_app.web.runtime import KEPT, MEDIA_PATH, UNAVAILABLE
+from coding_app.web.runtime import MEDIA_PATH
 
 # The last view of the page that the database served, so an outage keeps the form (and what the
 # coder is typing into it) on screen instead of taking it away.
@@ -26,7 +27,7 @@ unsaved = st.session_state.setdefault(KEPT, {})
 try:
     identity = require(*blinded.CODER_ROLES)
     store, account = runtime.store(), identity.account
-    runtime.save_kept(unsaved, store, account)
+    save_kept(unsaved, store, account)
     items = blinded.queue(store, account)
     code = st.query_params.get("recording") or blinded.resume_code(items)
     if code is None:

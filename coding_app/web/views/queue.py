@@ -8,11 +8,11 @@ from coding_app.store import StoreUnavailable
 from coding_app.web import runtime
 from coding_app.web.flag_form import say_flagged
 from coding_app.web.identity import require
-from coding_app.web.runtime import KEPT, UNAVAILABLE
+from coding_app.web.outage import KEPT, UNAVAILABLE, save_kept
 
 try:
     identity = require(*blinded.CODER_ROLES)
-    runtime.save_kept(st.session_state.setdefault(KEPT, {}), runtime.store(), identity.account)
+    save_kept(st.session_state.setdefault(KEPT, {}), runtime.store(), identity.account)
     items = blinded.queue(runtime.store(), identity.account)
     closed = blinded.coding_closed(runtime.store(), identity.account)
 except StoreUnavailable:
