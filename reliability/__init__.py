@@ -9,7 +9,7 @@ Pure functions over numbers: no database, no web, no file I/O.
 """
 
 from .agreement import class_agreement, confusion_matrix, percent_agreement
-from .alpha import krippendorff_alpha
+from .alpha import Level, krippendorff_alpha
 from .bands import KOO_LI, KRIPPENDORFF, LANDIS_KOCH, band
 from .bootstrap import resolve_seed
 from .contingency import TooFewUnitsError, agreement_weights
@@ -28,6 +28,7 @@ __all__ = [
     "STATISTICS",
     "Bootstrap",
     "Estimate",
+    "Level",
     "RatingsError",
     "Scale",
     "ScoreError",
