@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from outcomes import OutcomeTables, outcome_tables
-from reliability import COLUMNS, Scale, agreement_table, band
+from reliability import COLUMNS, Level, Scale, agreement_table, band
 
 from ..agreement import SHOWN_STATISTICS, agreement_report, double_coded
 from ..certification import certification_status
@@ -81,9 +81,7 @@ def reliability(
         float | None, typer.Option(help="For a file: scores at or above it form the upper class.")
     ] = None,
     within: Annotated[float, typer.Option(help="Tolerance in points for 'agreement within'.")] = 1.0,
-    level: Annotated[
-        str, typer.Option(help="Krippendorff alpha's level: nominal, ordinal, interval, ratio.")
-    ] = "ordinal",
+    level: Annotated[Level, typer.Option(help="Krippendorff alpha's level.")] = "ordinal",
     confidence: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.95,
     n_boot: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for alpha's interval (0: none).")] = 1_000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed, so that the table can be reproduced.")] = 1,
@@ -170,7 +168,10 @@ def _study_outcomes(
     dataset: Path | None,
     control: str | None,
     baseline: str | None,
-    **options: object,
+    *,
+    complete_case: bool,
+    correction: bool,
+    confidence: float,
 ) -> tuple[OutcomeTables, dict]:
     """The locked study's outcome tables, and what every output says with them (the rule, what was not counted)."""
     from ..outcome_report import dataset_file, outcome_report
@@ -179,7 +180,12 @@ def _study_outcomes(
     report = outcome_report(store, ctx.obj.pi(store), interim, control=control, baseline=baseline)
     if dataset is not None:
         dataset.write_bytes(dataset_file(report, dataset.suffix.lstrip(".").lower()))
-    tables = outcome_tables(**report.dataset.outcome_inputs(control, baseline), **options)
+    tables = outcome_tables(
+        **report.dataset.outcome_inputs(control, baseline),
+        complete_case=complete_case,
+        correction=correction,
+        confidence=confidence,
+    )
     return tables, {"rule": report.dataset.describe(), "not_counted": report.dataset.listed.to_dict("records")}
 
 

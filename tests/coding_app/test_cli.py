@@ -87,3 +87,12 @@ def test_bad_scale_options_are_refused(args, message):
     result = run("reliability", DEMO, *args)
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_the_level_is_one_of_alphas_levels_checked_as_given():
+    result = run("reliability", DEMO, "--level", "nomial")
+    assert result.exit_code == 2
+    assert "'nomial' is not one of 'nominal', 'ordinal', 'interval', 'ratio'" in " ".join(
+        line.strip("│ ") for line in result.output.splitlines()
+    )
+    assert run("reliability", DEMO, "--level", "nominal", "--n-boot", "0").exit_code == 0
