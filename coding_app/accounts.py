@@ -152,7 +152,7 @@ def set_active(store: Store, pi: Account, name: str, active: bool) -> None:
         if not active:
             _keep_a_pi(db, account)
         account.active = active
-        ended = 0 if active else _end_sessions(db, account)
+        ended = 0 if active else end_sessions(db, account)
         audit.record(
             db,
             pi.name,
@@ -173,7 +173,7 @@ def reset_password(store: Store, pi: Account, name: str, password: str) -> None:
     with store.write() as db:
         account = _existing(db, name)
         account.password_hash, account.must_change_password = hashed, True
-        ended = _end_sessions(db, account)
+        ended = end_sessions(db, account)
         audit.record(
             db, pi.name, "account.reset", "account", name, new={"must_change_password": True, "sessions_ended": ended}
         )
@@ -233,11 +233,9 @@ def _keep_a_pi(db: Session, leaving: Account) -> None:
         raise ValueError(f"{leaving.name} is the study's only active PI: add another PI first")
 
 
-def _end_sessions(db: Session, account: Account) -> int:
-    """Revoke the account's live sessions; how many there were."""
-    ended = db.execute(
-        update(WebSession)
-        .where(WebSession.account_id == account.id, WebSession.revoked_at.is_(None))
-        .values(revoked_at=now())
-    )
-    return ended.rowcount
+def end_sessions(db: Session, account: Account | None = None) -> int:
+    """Revoke the account's live sessions (every account's with None); how many there were."""
+    live = WebSession.revoked_at.is_(None)
+    if account is not None:
+        live &= WebSession.account_id == account.id
+    return db.execute(update(WebSession).where(live).values(revoked_at=now())).rowcount

@@ -28,12 +28,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, DateTime, insert, inspect, select, text
+from sqlalchemy import Connection, DateTime, delete, insert, inspect, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from . import audit
-from .accounts import require_role
+from .accounts import end_sessions, require_role
 from .media import HASHES, MediaStore, content_hash, read_sums, write_sums
 from .store import Store, StoreError
 from .store.models import Account, Base, Recording, RecordingKey, ScaleRow, StudySetting, Withdrawal
@@ -46,6 +46,8 @@ DATABASE, CODEBOOK, MEDIA, MEDIA_HASHES, CHECKSUMS = (
     "SHA256SUMS",
 )
 _BATCH = 1000
+_SECRET = "secret_key"
+"""The setting that holds the study's signing secret (:func:`coding_app.logins.secret_key` makes it when missing)."""
 _CHUNK = 1 << 20
 
 
@@ -175,7 +177,10 @@ def _write(store: Store, media: MediaStore, partial: Path) -> Made:
             rows = copy_tables(source, target)
         with snapshot.read() as db:
             recordings = media_of(db)
-            settings = {s.key: s.value for s in db.scalars(select(StudySetting).order_by(StudySetting.key))}
+            settings = {
+                s.key: s.value
+                for s in db.scalars(select(StudySetting).where(StudySetting.key != _SECRET).order_by(StudySetting.key))
+            }
             scales = [
                 {c.name: getattr(row, c.key) for c in ScaleRow.__table__.columns if c.name != "id"}
                 for row in db.scalars(select(ScaleRow).order_by(ScaleRow.id))
@@ -269,6 +274,9 @@ def restore(snapshot: Store, folder: Path, target: Store, media: MediaStore, pi:
 
     PI only (a PI of the backed-up study), audited in the restored study. The media are copied first
     and removed again if the database copy fails, so a failed restore leaves both empty to try again.
+    The restored study starts signed out: every session the snapshot held is revoked, and the signing
+    secret is made anew, so no cookie, media token or form token from before (or forged from a copy of the
+    backup) is honoured.
     """
     require_role(pi, "pi")
     _refuse_unless_empty(target, media)
@@ -285,13 +293,15 @@ def restore(snapshot: Store, folder: Path, target: Store, media: MediaStore, pi:
         with snapshot.engine.connect() as source, target.engine.begin() as connection:
             rows = copy_tables(source, connection)
             with Session(connection) as db:
+                ended = end_sessions(db)
+                db.execute(delete(StudySetting).where(StudySetting.key == _SECRET))
                 audit.record(
                     db,
                     pi.name,
                     "study.restore",
                     "study",
                     None,
-                    new={"folder": folder.name, "rows": rows, "media_files": len(hashes)},
+                    new={"folder": folder.name, "rows": rows, "media_files": len(hashes), "sessions_ended": ended},
                 )
                 db.flush()
     except BaseException:

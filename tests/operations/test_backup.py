@@ -18,11 +18,12 @@ from sqlalchemy.engine import make_url
 
 from coding_app import backup, blinded
 from coding_app.accounts import account_named
+from coding_app.logins import identify, login, media_token, read_media_token
 from coding_app.media import HASHES
 from coding_app.store import Store
 from coding_app.store.models import Account, Assignment, Rating, Recording, ScaleRow
 from coding_app.verify import verify
-from tests.coding_app.helpers import audit_rows
+from tests.coding_app.helpers import PASSWORD, audit_rows
 from tests.operations.study import CODER, media_study, tree
 
 COPIED_FIRST = 20
@@ -139,6 +140,29 @@ def test_a_backup_taken_while_coders_save_restores_whole_into_sqlite_and_postgre
             again.dispose()
         without_hashes = lambda files: {k: v for k, v in files.items() if k != HASHES}  # noqa: E731
         assert without_hashes(tree(media)) == without_hashes(tree(study.media.root))
+
+
+def test_a_restored_study_starts_with_nobody_signed_in_and_no_media_token_honoured(store, tmp_path, targets):
+    """A session live when the backup was taken, and a media token made for it, open nothing in the restored study;
+    the signing secret is not written where people read (codebook.json), and signing in again works."""
+    study = media_study(store, tmp_path, coders=1, recordings=2)
+    cookie = login(store, CODER, PASSWORD, "192.0.2.1")
+    token = media_token(store, identify(store, cookie), next(iter(study.media_names())))
+    assert study.obscode("backup", str(tmp_path / "backup")).exit_code == 0
+    assert "secret" not in (tmp_path / "backup" / "codebook.json").read_text(encoding="utf-8")
+
+    for url, media in targets.values():
+        assert study.obscode("restore", str(tmp_path / "backup"), db=url, media=media).exit_code == 0
+        restored = Store(url)
+        try:
+            assert identify(restored, cookie) is None
+            assert read_media_token(restored, token) is None
+            [entry] = audit_rows(restored, "study.restore")
+            assert entry.new["sessions_ended"] == 1
+            assert identify(restored, login(restored, CODER, PASSWORD, "192.0.2.1")).account.name == CODER
+        finally:
+            restored.dispose()
+    assert identify(store, cookie).account.name == CODER  # the study backed up is left as it was
 
 
 def test_the_check_of_acknowledged_saves_finds_one_the_ratings_lack(store, tmp_path):
