@@ -47,6 +47,11 @@ def not_counted(db: Session) -> dict[str, str]:
     return dict(rows.all())
 
 
+def why_not_counted(cause: str) -> str:
+    """Why an excluded recording's ratings do not count, in the words the analysis dataset and the export share."""
+    return f"excluded from the study ({CAUSES[cause]}): its ratings do not count"
+
+
 @dataclass(frozen=True)
 class Excluded:
     code: str

@@ -12,6 +12,7 @@ import pyreadstat
 
 from . import audit
 from .accounts import require_role
+from .exclusions import not_counted, why_not_counted
 from .ratings import submitted_ratings
 from .store import Store
 from .store.models import Account
@@ -55,7 +56,10 @@ def default_name(fmt: Format, unblinded: bool) -> str:
 
 @audit.refusals("refused.export", "export")
 def ratings_table(store: Store, account: Account | None, unblinded: bool) -> tuple[pd.DataFrame, dict[str, str], dict]:
-    """One row per recording and coder, a score and class column per scale.
+    """One row per recording and coder, a score and class column per scale, and whether the ratings count.
+
+    Every submitted rating is exported; those of a recording excluded from the study whose ratings do not
+    count (:func:`coding_app.exclusions.counted`) say so, with the reason the analysis dataset lists.
 
     Returns the table, variable labels, and value labels of the class columns (for SPSS).
     Unblinded adds the key columns, needs a PI, and is audited (refused too).
@@ -63,6 +67,7 @@ def ratings_table(store: Store, account: Account | None, unblinded: bool) -> tup
     with store.read() as db:
         long = submitted_ratings(db)
         codebook = study_codebook(db)
+        dropped = not_counted(db)
     index = ["code", "kind", "coder"]
     table = (
         long.pivot(index=index, columns="scale", values="score").reset_index()
@@ -91,6 +96,10 @@ def ratings_table(store: Store, account: Account | None, unblinded: bool) -> tup
         last = pd.to_datetime(last, utc=True).dt.tz_localize(None)
         table = table.merge(last.reset_index(), on=["code", "coder"], how="left")
         labels["submitted_at"] = "Last submission"
+    table["counted"] = ["no" if code in dropped else "yes" for code in table["code"]]
+    table["not_counted_because"] = [why_not_counted(dropped[code]) if code in dropped else "" for code in table["code"]]
+    labels |= {"counted": "Ratings count in the analysis", "not_counted_because": "Why the ratings do not count"}
+    value_labels["counted"] = {0: "no", 1: "yes"}
     if unblinded:
         if account is None:
             raise PermissionError("an unblinded export needs a PI account (--as NAME)")

@@ -11,11 +11,13 @@ import openpyxl
 import pandas as pd
 import pyreadstat
 import pytest
+from sqlalchemy import select
 
 from coding_app.errors import NotAllowed
 from coding_app.export import FORMATS, default_name, export_ratings
 from coding_app.imports.ratings import import_ratings
 from coding_app.reliability_report import tables_csv_zip, tables_xlsx
+from coding_app.store.models import Exclusion, Recording
 from coding_app.unblinding import KEY_COLUMNS
 from tests.coding_app.helpers import add_account, add_recordings, audit_rows, write_csv
 
@@ -181,6 +183,37 @@ def test_a_pi_gets_the_unblinded_export_and_both_the_unblinding_and_the_export_a
     assert (unblind.actor, unblind.reason) == ("pi.one", "unblinded ratings export")
     [export] = audit_rows(rated.store, "export.ratings")
     assert (export.actor, export.new["unblinded"], export.new["file"]) == ("pi.one", True, "unblinded.csv")
+
+
+def test_every_rating_is_exported_and_those_that_do_not_count_say_why(rated, subtests):
+    """A recording excluded with its ratings (a flag) is marked not counted with the analysis dataset's reason; one
+    excluded with its ratings kept (a withdrawal under 'keep') and one not excluded count. SPSS gets value labels."""
+    flagged, kept = rated.codes["REC-LEAK-102"], rated.codes["REC-LEAK-201"]
+    with rated.store.write() as db:
+        ids = dict(db.execute(select(Recording.code, Recording.id)).all())
+        db.add(Exclusion(recording_id=ids[flagged], cause="flag", ratings_count=False, reason="blank", by="pi.one"))
+        db.add(Exclusion(recording_id=ids[kept], cause="withdrawal", ratings_count=True, reason="", by="pi.one"))
+    reason = "excluded from the study (a coder could not code it): its ratings do not count"
+    for fmt in FORMATS:
+        with subtests.test(fmt):
+            path = rated.root / f"out.{fmt}"
+            assert export_ratings(rated.store, path, fmt, None, "pi.one") == 4
+
+            table = read_back(path, fmt).set_index(["code", "coder"])[["counted", "not_counted_because"]]
+            yes, no = (1, 0) if fmt == "sav" else ("yes", "no")
+            assert table.sort_index().to_dict("index") == {
+                key: {"counted": counted, "not_counted_because": why}
+                for key, counted, why in sorted(
+                    [
+                        ((rated.codes["REC-LEAK-101"], "rater.one"), yes, ""),
+                        ((rated.codes["REC-LEAK-101"], "rater.two"), yes, ""),
+                        ((flagged, "rater.one"), no, reason),
+                        ((kept, "fidelity.one"), yes, ""),
+                    ]
+                )
+            }
+    _, meta = pyreadstat.read_sav(str(rated.root / "out.sav"))
+    assert meta.variable_value_labels["counted"] == {0: "no", 1: "yes"}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
