@@ -6,11 +6,13 @@ import tomllib
 from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from types import EllipsisType
+from typing import Literal, TypeVar
 
 from reliability import Scale
 
 RecordingKind = Literal["video", "audio"]
+T = TypeVar("T")
 KINDS: tuple[RecordingKind, ...] = ("video", "audio")
 
 DEFAULT_CODEBOOK = resources.files("coding_app") / "codebook.toml"
@@ -42,9 +44,9 @@ class ScaleDefinition:
 
 
 def _definition(key: str, entry: dict) -> ScaleDefinition:
-    def field(name: str, kind: type | tuple[type, ...], default: object = ...) -> object:
+    def field(name: str, kind: type[T] | tuple[type[T], ...], default: T | EllipsisType = ...) -> T:
         if name not in entry:
-            if default is ...:
+            if isinstance(default, EllipsisType):
                 raise CodebookError(f"scale {key!r}: field {name!r} is missing")
             return default
         value = entry[name]
@@ -204,14 +206,14 @@ def load_codebook(path: Path | None = None) -> Codebook:
     try:
         data = tomllib.loads(source.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise CodebookError(f"codebook {path.name}: no such file") from None
+        raise CodebookError(f"codebook {source.name}: no such file") from None
     except tomllib.TOMLDecodeError as error:
         raise CodebookError(f"codebook {source.name}: not valid TOML ({error})") from None
     entries = data.get("scales")
     if not isinstance(entries, dict) or not entries:
         raise CodebookError(f"codebook {source.name}: no [scales.NAME] tables")
     study = data.get("study", {})
-    declared = {}
+    declared: dict[str, tuple[str, ...]] = {}
     for name in ("arms", "timepoints"):
         values = study.get(name, [])
         if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
@@ -227,10 +229,11 @@ def load_codebook(path: Path | None = None) -> Codebook:
             f"{', '.join(WITHDRAWN_RATINGS)}, not {withdrawn!r}"
         )
     rule = certification_rule(data.get("certification", {}), source.name)
-    declared["analysis"] = analysis_rule(data.get("analysis", {}), source.name)
+    analysis = analysis_rule(data.get("analysis", {}), source.name)
     return Codebook(
         {key: _definition(key, entry) for key, entry in entries.items()},
         **declared,
+        analysis=analysis,
         certification=rule,
         normalise_media=normalise,
         withdrawn_ratings=withdrawn,
