@@ -8,6 +8,7 @@ recording_key and withdrawal, and is read only through :mod:`coding_app.unblindi
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, Literal
 
 from sqlalchemy import (
     JSON,
@@ -38,6 +39,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, aliased, mapped_column, rela
 from sqlalchemy.sql.elements import ColumnElement
 
 ROLES = ("coder", "fidelity", "pi")
+RecordingKind = Literal["video", "audio"]
+KINDS: tuple[RecordingKind, ...] = ("video", "audio")
 RATING_STATUSES = ("draft", "submitted")
 DRAW_PURPOSES = ("fidelity", "reliability")
 # Why a coder cannot code a recording (labels in coding_app.flags); "other" needs its text.
@@ -73,7 +76,7 @@ class StudySetting(Base):
 
     __tablename__ = "study_setting"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[list | dict | str] = mapped_column(JSON)
+    value: Mapped[Any] = mapped_column(JSON)  # by key: a list of labels, a rule's fields, a word or a yes/no
 
 
 class ScaleRow(Base):
@@ -83,12 +86,12 @@ class ScaleRow(Base):
     __table_args__ = (
         CheckConstraint("high > low", name="range"),
         CheckConstraint("step > 0", name="step"),
-        CheckConstraint(_in("kind", ("video", "audio")), name="kind"),
+        CheckConstraint(_in("kind", KINDS), name="kind"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[RecordingKind] = mapped_column(String(8))
     low: Mapped[float] = mapped_column(Score)
     high: Mapped[float] = mapped_column(Score)
     step: Mapped[float] = mapped_column(Score)
@@ -119,10 +122,10 @@ class Recording(Base):
     """What a coder may know of a recording: an opaque code, its kind and its media file."""
 
     __tablename__ = "recording"
-    __table_args__ = (CheckConstraint(_in("kind", ("video", "audio")), name="kind"),)
+    __table_args__ = (CheckConstraint(_in("kind", KINDS), name="kind"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
-    kind: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[RecordingKind] = mapped_column(String(8))
     media_name: Mapped[str] = mapped_column(String(64), unique=True)
     media_type: Mapped[str] = mapped_column(String(64))
 
