@@ -7,13 +7,13 @@ from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
 from types import EllipsisType
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from reliability import Scale
 
-RecordingKind = Literal["video", "audio"]
+from .store.models import KINDS, RecordingKind
+
 T = TypeVar("T")
-KINDS: tuple[RecordingKind, ...] = ("video", "audio")
 
 DEFAULT_CODEBOOK = resources.files("coding_app") / "codebook.toml"
 
