@@ -75,8 +75,8 @@ def initialise(store: Store, codebook: Codebook, actor: str) -> list[str]:
                 )
                 db.merge(StudySetting(key=key, value=declared))
                 changes.append(f"declared {key}: {', '.join(declared)}")
-        for key, declared in (("certification", codebook.certification), ("analysis", codebook.analysis)):
-            rule = asdict(declared)
+        for key, declared_rule in (("certification", codebook.certification), ("analysis", codebook.analysis)):
+            rule = asdict(declared_rule)
             setting = db.get(StudySetting, key)
             if setting is None or setting.value != rule:
                 if key == "analysis" and setting is not None and locks_in_force(db):
@@ -94,7 +94,7 @@ def initialise(store: Store, codebook: Codebook, actor: str) -> list[str]:
                     new=rule,
                 )
                 db.merge(StudySetting(key=key, value=rule))
-                changes.append(f"{key}: {declared.describe()}")
+                changes.append(f"{key}: {declared_rule.describe()}")
         withdrawn, setting = codebook.withdrawn_ratings, db.get(StudySetting, "withdrawn_ratings")
         if withdrawn is not None and (setting is None or setting.value != withdrawn):
             if setting is not None:
