@@ -21,6 +21,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import select
 
+from outcomes import Design
 from reliability import Scale
 
 from . import audit
@@ -28,7 +29,7 @@ from .accounts import require_role
 from .certification import training_recordings
 from .codebook import ANALYSIS_SCORES, AnalysisRule, ScaleDefinition
 from .consensus import consensus_ratings
-from .exclusions import CAUSES, not_counted
+from .exclusions import not_counted, why_not_counted
 from .lock import Lock, locks_in_force
 from .ratings import submitted_ratings
 from .store import Store
@@ -106,8 +107,8 @@ class AnalysisDataset:
 
     def outcome_inputs(self, control: str | None = None, baseline: str | None = None) -> dict:
         """The arguments of :func:`outcomes.outcome_tables` (and :func:`outcomes.check_scores`) for the scales
-        with a threshold: the long table, scales, control, baseline, timepoints and allocation (follow-up is of
-        those randomised).
+        with a threshold: the long table, scales, and the design (control, baseline, timepoints and allocation:
+        follow-up is of those randomised).
 
         ``control`` and ``baseline`` default to the codebook's ``[analysis]`` and, for the baseline,
         the first declared timepoint; without either a ValueError says what to declare.
@@ -123,10 +124,7 @@ class AnalysisDataset:
         return {
             "scores": self.rows[self.rows["scale"].isin(classed)].rename(columns={"scale": "subscale"}),
             "scales": {key: self.grid(key) for key in classed},
-            "control": control,
-            "baseline": baseline,
-            "timepoints": self.timepoints or None,
-            "randomised": self.randomised,
+            "design": Design(control, baseline, timepoints=self.timepoints or None, randomised=self.randomised),
         }
 
 
@@ -187,9 +185,7 @@ def analysis_dataset(store: Store, pi: Account, interim: str | None = None) -> A
                 continue
             where = [visit.code, visit.participant_id, visit.arm, visit.timepoint, scale]
             if visit.code in dropped:
-                listed.append(
-                    [*where, f"excluded from the study ({CAUSES[dropped[visit.code]]}): its ratings do not count"]
-                )
+                listed.append([*where, why_not_counted(dropped[visit.code])])
                 continue
             if pd.isna(visit.arm):
                 listed.append([*where, "the participant is not allocated to an arm"])

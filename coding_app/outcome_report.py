@@ -72,7 +72,7 @@ def outcome_report(
     dataset = analysis_dataset(store, pi, interim)
     inputs = dataset.outcome_inputs(control, baseline)
     tables = outcome_tables(**inputs)
-    changes = class_changes(check_scores(**inputs), inputs["baseline"])
+    changes = class_changes(check_scores(**inputs), inputs["design"].baseline)
     return OutcomeReport(
         dataset,
         tables,

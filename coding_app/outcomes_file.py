@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from outcomes import OutcomeTables, outcome_tables
+from outcomes import Design, OutcomeTables, outcome_tables
 from reliability import Scale
 
 from .export import spreadsheet_csv
@@ -40,10 +40,7 @@ def file_outcomes(
     return outcome_tables(
         read_table(path),
         scales,
-        control=control,
-        baseline=baseline,
-        treatment=treatment,
-        timepoints=timepoints,
+        Design(control, baseline, treatment, timepoints),
         complete_case=complete_case,
         correction=correction,
         confidence=confidence,

@@ -49,6 +49,22 @@ ALL_ARMS = "all"
 
 
 @dataclass(frozen=True)
+class Design:
+    """What the scores are compared by, for :func:`check_scores` and :func:`outcome_tables`.
+
+    ``control`` and ``baseline`` name the control arm and the baseline timepoint; ``treatment`` the arm
+    compared with it (None: the one other arm); ``timepoints`` the declared timepoints in order (None: any,
+    baseline first); ``randomised`` participant -> arm from the allocation (None: those seen at baseline).
+    """
+
+    control: str
+    baseline: str
+    treatment: str | None = None
+    timepoints: Sequence[str] | None = None
+    randomised: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
 class Comparison:
     """Everything computed for one subscale at one timepoint; ``change`` is all NaN at baseline."""
 
@@ -175,22 +191,13 @@ def _two_arms(frame: pd.DataFrame, randomised: Mapping[str, str] | None) -> list
     return problems
 
 
-def check_scores(
-    scores: pd.DataFrame,
-    scales: Mapping[str, Scale] | Scale,
-    *,
-    control: str,
-    baseline: str,
-    treatment: str | None = None,
-    timepoints: Sequence[str] | None = None,
-    randomised: Mapping[str, str] | None = None,
-) -> pd.DataFrame:
+def check_scores(scores: pd.DataFrame, scales: Mapping[str, Scale] | Scale, design: Design) -> pd.DataFrame:
     """The long table of scores checked: columns participant, arm, timepoint, subscale, score, in_class.
 
     Raises :class:`~reliability.RatingsError` listing every problem, each naming its row by the
     frame's index label (give spreadsheet row numbers as the index): a column missing, a blank
-    field, a subscale with no scale (or a scale with no threshold), a timepoint not among
-    ``timepoints`` (when given), a third arm (one neither ``control`` nor the treatment arm,
+    field, a subscale with no scale (or a scale with no threshold), a timepoint not among the
+    design's ``timepoints`` (when given), a third arm (one neither ``control`` nor the treatment arm,
     which is ``treatment`` or else the one other arm), a control or baseline no row has, a
     participant in two arms (or, with ``randomised``, in an arm other than their allocation),
     a score off its grid, and the same participant, timepoint and subscale twice. Text fields
@@ -199,10 +206,11 @@ def check_scores(
 
     >>> long = pd.DataFrame({"participant": ["p1", "p2"], "arm": ["VIPP", "Usual care"],
     ...                      "timepoint": "baseline", "subscale": "sensitivity", "score": ["5.5", "4"]})
-    >>> checked = check_scores(long, Scale(1, 7, 0.5, threshold=5.5), control="Usual care", baseline="baseline")
+    >>> checked = check_scores(long, Scale(1, 7, 0.5, threshold=5.5), Design("Usual care", "baseline"))
     >>> checked["in_class"].tolist()
     [1, 0]
     """
+    control, baseline, treatment, timepoints = design.control, design.baseline, design.treatment, design.timepoints
     if not scores.index.is_unique:
         scores = scores.reset_index(drop=True)  # rows must be told apart; positions then name them
     missing = [c for c in COLUMNS if c not in scores.columns]
@@ -245,7 +253,7 @@ def check_scores(
         problems.append(f"no row is at the baseline timepoint {baseline!r}")
     if not frame.empty:
         treatment, wrong = _arms(frame, control, treatment)
-        problems += wrong + _two_arms(frame, randomised)
+        problems += wrong + _two_arms(frame, design.randomised)
     levels = pd.Series(np.nan, index=frame.index)
     in_class = pd.Series(0, index=frame.index)
     for subscale, group in frame.groupby("subscale", sort=False):
@@ -309,12 +317,8 @@ def _complete(clean: pd.DataFrame, timepoints: tuple[str, ...]) -> pd.DataFrame:
 def outcome_tables(
     scores: pd.DataFrame,
     scales: Mapping[str, Scale] | Scale,
+    design: Design,
     *,
-    control: str,
-    baseline: str,
-    treatment: str | None = None,
-    timepoints: Sequence[str] | None = None,
-    randomised: Mapping[str, str] | None = None,
     complete_case: bool = False,
     correction: bool = False,
     confidence: float = 0.95,
@@ -326,7 +330,7 @@ def outcome_tables(
     :func:`check_scores` first (every bad row named, nothing computed until clean).
 
     For each subscale (in the mapping's order, else as they first appear) and timepoint
-    (``timepoints`` in order if given, else baseline first and the others as they first
+    (the design's ``timepoints`` in order if given, else baseline first and the others as they first
     appear): :func:`~outcomes.binary.compare_classes` (shares, risk difference, risk ratio;
     ``correction`` as in :func:`~outcomes.binary.risk_ratio`),
     :func:`~outcomes.binary.change_from_baseline` and
@@ -335,30 +339,27 @@ def outcome_tables(
     ``complete_case=True`` keeps, per subscale, only participants scored on it at every
     timepoint (the complete-case sensitivity analysis). Follow-up is of the whole data either
     way: a participant counts as seen at a timepoint with any score there, out of those
-    randomised: ``randomised`` (participant -> arm, from the allocation) or, without it, the
-    participants seen at baseline, whose arm the data give.
+    randomised: the design's ``randomised`` (participant -> arm, from the allocation) or, without it,
+    the participants seen at baseline, whose arm the data give.
 
     >>> long = pd.DataFrame({
     ...     "participant": ["p1", "p2", "p3", "p4"] * 2, "arm": ["VIPP", "VIPP", "UC", "UC"] * 2,
     ...     "timepoint": ["baseline"] * 4 + ["post"] * 4, "subscale": "sensitivity",
     ...     "score": [5, 4, 5.5, 3, 6, 5.5, 5, 4]})
-    >>> tables = outcome_tables(long, Scale(1, 7, 0.5, threshold=5.5), control="UC", baseline="baseline")
+    >>> tables = outcome_tables(long, Scale(1, 7, 0.5, threshold=5.5), Design("UC", "baseline"))
     >>> columns = ["timepoint", "events_treatment", "events_control", "risk_difference", "change_difference"]
     >>> tables.rows[columns].to_numpy().tolist()
     [['baseline', 0, 1, -0.5, nan], ['post', 2, 0, 1.0, 1.5]]
     >>> tables.follow_up.loc[tables.follow_up.timepoint == "post", ["arm", "n", "of", "rate"]].to_numpy().tolist()
     [['VIPP', 2, 2, 1.0], ['UC', 2, 2, 1.0], ['all', 4, 4, 1.0]]
     """
-    clean = check_scores(
-        scores,
-        scales,
-        control=control,
-        baseline=baseline,
-        treatment=treatment,
-        timepoints=timepoints,
-        randomised=randomised,
+    clean = check_scores(scores, scales, design)
+    treatment, control, baseline, timepoints = (
+        clean.attrs["treatment"],
+        design.control,
+        design.baseline,
+        design.timepoints,
     )
-    treatment = clean.attrs["treatment"]
     order = (
         tuple(timepoints)
         if timepoints is not None
@@ -391,7 +392,7 @@ def outcome_tables(
                 subscale, timepoint, classes[timepoint], scored[timepoint], change
             )
     rows = pd.DataFrame([c.row() for c in comparisons.values()], columns=list(ROW_FIELDS))
-    follow_up = _follow_up(clean, (treatment, control), baseline, order, randomised, confidence)
+    follow_up = _follow_up(clean, (treatment, control), baseline, order, design.randomised, confidence)
     notes = tuple(note for c in comparisons.values() for note in c.notes())
     used = {subscale: scales if isinstance(scales, Scale) else scales[subscale] for subscale in subscales}
     return OutcomeTables(
@@ -420,7 +421,7 @@ def class_changes(clean: pd.DataFrame, baseline: str) -> pd.DataFrame:
 
     >>> long = pd.DataFrame({"participant": ["p1", "p2", "p1", "p2"], "arm": ["VIPP", "UC"] * 2,
     ...                      "timepoint": ["baseline"] * 2 + ["post"] * 2, "subscale": "sens", "score": [5, 6, 6, 6]})
-    >>> clean = check_scores(long, Scale(1, 7, 0.5, threshold=5.5), control="UC", baseline="baseline")
+    >>> clean = check_scores(long, Scale(1, 7, 0.5, threshold=5.5), Design("UC", "baseline"))
     >>> moved = class_changes(clean, "baseline")
     >>> moved[moved.n > 0][["arm", "class_baseline", "class_then", "n"]].to_numpy().tolist()
     [['VIPP', 0, 1, 1], ['UC', 1, 1, 1]]

@@ -19,6 +19,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 
 from outcomes import (
     ROW_FIELDS,
+    Design,
     clopper_pearson,
     compare_scores,
     outcome_tables,
@@ -196,9 +197,7 @@ def test_table_rows_and_follow_up_agree_with_independent_counts_and_peers(long, 
     tables = outcome_tables(
         long,
         {"sens": EA, "nonint": EA},
-        control="Usual care",
-        baseline="baseline",
-        treatment="VIPP",
+        Design("Usual care", "baseline", treatment="VIPP"),
         complete_case=complete_case,
     )
     assert list(tables.rows.columns) == list(ROW_FIELDS)

@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import pytest
 
-from outcomes import ROW_FIELDS, check_scores, class_changes, outcome_tables
+from outcomes import ROW_FIELDS, Design, check_scores, class_changes, outcome_tables
 from reliability import RatingsError, Scale
 
 EA = Scale(1, 7, 0.5, threshold=5.5)
@@ -32,9 +32,9 @@ TRIAL = long(
 )
 
 
-def problems(frame: pd.DataFrame, scales=SCALES, **options) -> list[str]:
+def problems(frame: pd.DataFrame, scales=SCALES, **design) -> list[str]:
     with pytest.raises(RatingsError) as caught:
-        outcome_tables(frame, scales, **({"control": "UC", "baseline": "baseline"} | options))
+        outcome_tables(frame, scales, Design(**({"control": "UC", "baseline": "baseline"} | design)))
     return caught.value.problems
 
 
@@ -83,13 +83,13 @@ def test_a_timepoint_not_declared_is_named_and_the_declared_order_kept():
         problems(TRIAL, timepoints=["6m", "12m"])[0]
         == "the baseline 'baseline' is not among the declared timepoints (6m, 12m)"
     )
-    tables = outcome_tables(TRIAL, SCALES, control="UC", baseline="baseline", timepoints=["baseline", "6m", "12m"])
+    tables = outcome_tables(TRIAL, SCALES, Design("UC", "baseline", timepoints=["baseline", "6m", "12m"]))
     assert tables.rows["timepoint"].tolist() == ["baseline", "6m", "12m"]
 
 
 def test_without_declared_timepoints_baseline_comes_first_then_as_they_appear():
     shuffled = TRIAL.iloc[::-1]
-    tables = outcome_tables(shuffled, SCALES, control="UC", baseline="baseline")
+    tables = outcome_tables(shuffled, SCALES, Design("UC", "baseline"))
     assert tables.timepoints == ("baseline", "6m", "12m")
     assert tables.rows["timepoint"].tolist() == ["baseline", "6m", "12m"]
 
@@ -107,7 +107,7 @@ def test_missing_columns_are_named():
 
 
 def test_rows_have_exactly_the_issue_fields_and_changes_are_from_baseline():
-    rows = outcome_tables(TRIAL, SCALES, control="UC", baseline="baseline").rows
+    rows = outcome_tables(TRIAL, SCALES, Design("UC", "baseline")).rows
     assert list(rows.columns) == list(ROW_FIELDS)
     rows = rows.set_index("timepoint")
     assert rows.loc["baseline", ["change_treatment", "change_control", "change_difference"]].isna().all()
@@ -118,22 +118,22 @@ def test_rows_have_exactly_the_issue_fields_and_changes_are_from_baseline():
 
 
 def test_undefined_values_are_null_with_the_reason_in_the_notes_and_the_correction_is_labelled():
-    tables = outcome_tables(TRIAL, SCALES, control="UC", baseline="baseline")
+    tables = outcome_tables(TRIAL, SCALES, Design("UC", "baseline"))
     six = tables.rows.set_index("timepoint").loc["6m"]
     assert math.isnan(six.risk_ratio) and math.isnan(six.risk_ratio_ci_low)
     assert (
         "sens at 6m: risk ratio undefined: no one in the control arm is in class (0 of 2): the ratio divides by zero"
         in tables.notes
     )
-    corrected = outcome_tables(TRIAL, SCALES, control="UC", baseline="baseline", correction=True)
+    corrected = outcome_tables(TRIAL, SCALES, Design("UC", "baseline"), correction=True)
     ratio = corrected.comparisons["sens", "6m"].classes.risk_ratio
     assert ratio.estimate == pytest.approx((2.5 / 3) / (0.5 / 3)) and "Haldane-Anscombe" in ratio.method
     assert corrected.comparisons["sens", "baseline"].classes.risk_ratio.method == "Katz log (Katz et al. 1978)"
 
 
 def test_complete_case_keeps_only_participants_scored_at_every_timepoint_and_follow_up_stays_whole():
-    full = outcome_tables(TRIAL, SCALES, control="UC", baseline="baseline")
-    complete = outcome_tables(TRIAL, SCALES, control="UC", baseline="baseline", complete_case=True)
+    full = outcome_tables(TRIAL, SCALES, Design("UC", "baseline"))
+    complete = outcome_tables(TRIAL, SCALES, Design("UC", "baseline"), complete_case=True)
     assert full.rows["timepoint"].tolist() == ["baseline", "12m", "6m"]
     assert full.rows["n_treatment"].tolist() == [2, 1, 2] and full.rows["n_control"].tolist() == [2, 1, 2]
     assert complete.rows["n_treatment"].tolist() == [1, 1, 1] and complete.rows["n_control"].tolist() == [1, 1, 1]
@@ -141,7 +141,7 @@ def test_complete_case_keeps_only_participants_scored_at_every_timepoint_and_fol
 
 
 def test_follow_up_is_out_of_those_seen_at_baseline_or_the_allocation():
-    follow_up = outcome_tables(TRIAL, SCALES, control="UC", baseline="baseline").follow_up
+    follow_up = outcome_tables(TRIAL, SCALES, Design("UC", "baseline")).follow_up
     at_12m = follow_up[follow_up.timepoint == "12m"]
     assert at_12m[["arm", "n", "of", "rate"]].to_numpy().tolist() == [
         ["VIPP", 1, 2, 0.5],
@@ -149,7 +149,7 @@ def test_follow_up_is_out_of_those_seen_at_baseline_or_the_allocation():
         ["all", 2, 4, 0.5],
     ]
     allocation = {"p1": "VIPP", "p2": "VIPP", "p3": "UC", "p4": "UC", "p5": "UC"}  # p5 randomised, never seen
-    follow_up = outcome_tables(TRIAL, SCALES, control="UC", baseline="baseline", randomised=allocation).follow_up
+    follow_up = outcome_tables(TRIAL, SCALES, Design("UC", "baseline", randomised=allocation)).follow_up
     at_baseline = follow_up[follow_up.timepoint == "baseline"]
     assert at_baseline[["arm", "n", "of"]].to_numpy().tolist() == [["VIPP", 2, 2], ["UC", 2, 3], ["all", 4, 5]]
 
@@ -162,7 +162,7 @@ def test_a_participant_outside_their_allocation_is_named():
 
 
 def test_check_scores_gives_grid_levels_and_classes():
-    clean = check_scores(TRIAL.astype({"score": str}), EA, control="UC", baseline="baseline")
+    clean = check_scores(TRIAL.astype({"score": str}), EA, Design("UC", "baseline"))
     assert clean["score"].tolist()[:4] == [5.0, 6.0, 5.5, 3.0] and clean["in_class"].tolist()[:4] == [0, 1, 1, 0]
 
 
@@ -172,7 +172,7 @@ def test_a_frame_whose_rows_share_labels_is_checked_by_position():
 
 
 def test_class_changes_count_each_participant_from_their_baseline_class():
-    moved = class_changes(check_scores(TRIAL, SCALES, control="UC", baseline="baseline"), "baseline")
+    moved = class_changes(check_scores(TRIAL, SCALES, Design("UC", "baseline")), "baseline")
     assert len(moved) == 1 * 2 * 2 * 2 * 2  # subscale x later timepoint x arm x class at baseline x class then
     flows = {tuple(r[1:5]): r[5] for r in moved.itertuples(index=False) if r[5]}
     # Baseline: p1 (VIPP) 0, p2 (VIPP) 1, p3 (UC) 1, p4 (UC) 0; 6m: 1, 1, 0, 0; 12m: p1 1, p3 0.
