@@ -6,10 +6,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeGuard
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -80,7 +81,7 @@ def authenticate(store: Store, name: str, password: str) -> Account | None:
         return None
     if (rehashed := upgraded_hash(account, password)) is not None:
         with store.write() as db:
-            db.get(Account, account.id).password_hash = rehashed
+            db.get_one(Account, account.id).password_hash = rehashed
     return account
 
 
@@ -88,7 +89,7 @@ def active_account(db: Session, name: str) -> Account | None:
     return db.scalar(select(Account).where(Account.name == name, Account.active.is_(True)))
 
 
-def password_matches(account: Account | None, password: str) -> bool:
+def password_matches(account: Account | None, password: str) -> TypeGuard[Account]:
     """Whether ``password`` is the account's; always False for None, after the same argon2 work.
 
     Argon2 is ~50 ms of CPU on purpose: call this outside any write transaction, or a flood of
@@ -210,7 +211,7 @@ def change_password(store: Store, account: Account, current: str, new: str) -> N
         raise ValueError("the current password is not right: nothing was changed")
     hashed = _hasher.hash(new)
     with store.write() as db:
-        found = db.get(Account, found.id)
+        found = db.get_one(Account, found.id)
         found.password_hash, found.must_change_password = hashed, False
         audit.record(db, found.name, "account.password", "account", found.name)
 
@@ -235,7 +236,8 @@ def _keep_a_pi(db: Session, leaving: Account) -> None:
 
 def end_sessions(db: Session, account: Account | None = None) -> int:
     """Revoke the account's live sessions (every account's with None); how many there were."""
-    live = WebSession.revoked_at.is_(None)
+    live: ColumnElement[bool] = WebSession.revoked_at.is_(None)
     if account is not None:
         live &= WebSession.account_id == account.id
-    return db.execute(update(WebSession).where(live).values(revoked_at=now())).rowcount
+    ended = db.execute(update(WebSession).where(live).values(revoked_at=now()))
+    return ended.rowcount  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult; execute() is typed Result
