@@ -125,8 +125,8 @@ def media_of(db: Session) -> list[tuple[str, str, bool]]:
         select(Withdrawal.participant_id).where(Withdrawal.participant_id == RecordingKey.participant_id).exists()
     )
     return [
-        tuple(row)
-        for row in db.execute(
+        (code, media_name, withdrawn)
+        for code, media_name, withdrawn in db.execute(
             select(Recording.code, Recording.media_name, withdrawn)
             .outerjoin(RecordingKey, RecordingKey.recording_id == Recording.id)
             .order_by(Recording.code)
@@ -193,13 +193,13 @@ def _write(store: Store, media: MediaStore, partial: Path) -> Made:
     (partial / CODEBOOK).write_text(json.dumps({"settings": settings, "scales": scales}, indent=2), encoding="utf-8")
     recorded, kept, copied, problems = media.hashes(), {}, {}, []
     for code, name, withdrawn in recordings:
-        source = media.path(name)
+        stored = media.path(name)
         if withdrawn:  # deleted on purpose, and never to be copied again
             continue
-        if not source.exists():
+        if not stored.exists():
             problems.append(f"recording {code}: media file missing (lost, or withdrawn while the backup ran)")
             continue
-        copied[f"{MEDIA}/{name}"] = digest = _copy_hashed(source, partial / MEDIA / name)
+        copied[f"{MEDIA}/{name}"] = digest = _copy_hashed(stored, partial / MEDIA / name)
         if recorded.get(name, digest) != digest:
             problems.append(f"recording {code}: media file does not match its recorded hash (changed or damaged)")
         kept[name] = recorded.get(name, digest)
