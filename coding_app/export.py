@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Literal, overload
 
 import pandas as pd
 import pyreadstat
@@ -43,6 +43,10 @@ def neutralised(table: pd.DataFrame) -> pd.DataFrame:
     return cells.rename(columns=cell)  # a header is a cell too (scale keys come from the study's codebook)
 
 
+@overload
+def spreadsheet_csv(table: pd.DataFrame, path: None = None, **options: object) -> str: ...
+@overload
+def spreadsheet_csv(table: pd.DataFrame, path: Path, **options: object) -> None: ...
 def spreadsheet_csv(table: pd.DataFrame, path: Path | None = None, **options: object) -> str | None:
     """:func:`neutralised` ``table`` as CSV (to ``path``, else returned), with RFC 4180's CRLF line ends
     so that a carriage return inside a cell is quoted rather than read as the end of a row."""
