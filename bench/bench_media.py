@@ -283,7 +283,7 @@ def make_study(root: Path) -> Study:
 
 def media_url(study: Study, base: str, name: str = CODER, password: str = PASSWORD) -> tuple[str, str]:
     """Sign in over HTTP; return the session cookie and the media URL for the recording."""
-    from coding_app.sessions import identify, media_token
+    from coding_app.logins import identify, media_token
     from coding_app.store import Store
 
     with httpx2.Client(timeout=30) as client:  # the sign-in form first, for its token (login CSRF)

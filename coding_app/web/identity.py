@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from .. import audit
-from ..sessions import Identity, identify, institution_ticket
+from ..logins import Identity, identify, institution_ticket
 from ..store import StoreUnavailable
 from . import runtime
 from .runtime import COOKIE, LOGIN_PATH, SESSION_PATH

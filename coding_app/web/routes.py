@@ -1,7 +1,7 @@
 """Custom HTTP routes beside Streamlit: login, logout and media streaming.
 
 Sign-in and sign-out are posts of obscode's own forms only: each form carries a signed token
-bound to a secret of the browser's (see :func:`coding_app.sessions.form_token`), and a post the
+bound to a secret of the browser's (see :func:`coding_app.logins.form_token`), and a post the
 browser marks as coming from another site is refused, so no other page can sign a browser in or
 out. Every refusal is audited; an unavailable database answers 503, never 500.
 
@@ -32,7 +32,7 @@ from starlette.routing import Route
 from .. import audit, blinded
 from ..accounts import MAX_NAME_LENGTH, MAX_PASSWORD_LENGTH
 from ..errors import NotAllowed, NotFound
-from ..sessions import (
+from ..logins import (
     SESSION_LIFETIME,
     Identity,
     LoginRefused,

@@ -12,7 +12,7 @@ from coding_app import accounts, blinded
 from coding_app.assignments import assign
 from coding_app.cli import REFUSED, app
 from coding_app.errors import NotAllowed, NotFound
-from coding_app.sessions import LoginRefused, identify, login
+from coding_app.logins import LoginRefused, identify, login
 from coding_app.store.models import Account, WebSession
 from tests.coding_app.helpers import PASSWORD, add_account, add_recordings, audit_rows
 

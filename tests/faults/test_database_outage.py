@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from coding_app import blinded
 from coding_app.accounts import account_named
-from coding_app.sessions import Identity
+from coding_app.logins import Identity
 from coding_app.store import StoreUnavailable
 from coding_app.store.models import Rating
 from coding_app.web import identity, runtime

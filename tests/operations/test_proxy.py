@@ -26,11 +26,11 @@ from itsdangerous import TimestampSigner
 from playwright.sync_api import expect
 from typer.testing import CliRunner
 
-from coding_app import blinded, sessions
+from coding_app import blinded, logins
 from coding_app.accounts import account_named
 from coding_app.cli import REFUSED, app
 from coding_app.deploy import MEDIA_LOCATION, nginx_config
-from coding_app.sessions import identify, media_token
+from coding_app.logins import identify, media_token
 from coding_app.store import Store
 from coding_app.web.routes import ACCEL_REDIRECT
 from coding_app.web.runtime import COOKIE
@@ -357,7 +357,7 @@ def test_media_bytes_come_from_nginx_with_ranges_and_refusals_through_the_proxy(
     forged = request.get(proxied.demo.url(f"/obscode/media/{token[:-2]}xx"))
     assert forged.status == 403 and forged.body() == b"Forbidden"
     with pytest.MonkeyPatch.context() as patch:
-        stale = TimestampSigner.get_timestamp(None) - int(sessions.MEDIA_TOKEN_LIFETIME.total_seconds()) - 60
+        stale = TimestampSigner.get_timestamp(None) - int(logins.MEDIA_TOKEN_LIFETIME.total_seconds()) - 60
         patch.setattr(TimestampSigner, "get_timestamp", lambda self: stale)
         expired = media_token(proxied.store, identify(proxied.store, cookie), opened.code)
     assert request.get(proxied.demo.url(f"/obscode/media/{expired}")).status == 403

@@ -35,13 +35,13 @@ from coding_app import (
     fidelity,
     flags,
     lock,
+    logins,
     progress,
     ratings,
-    sessions,
     unblinding,
 )
 from coding_app.cli import app as cli_app
-from coding_app.sessions import Identity, identify
+from coding_app.logins import Identity, identify
 from coding_app.store.models import Account, WebSession, now
 from coding_app.web import identity
 from coding_app.web.runtime import COOKIE, LOGIN_PATH, LOGOUT_PATH, MEDIA_PATH
@@ -212,7 +212,7 @@ def others_token(b: Bench, cookie: str, token: str) -> tuple[str, str]:
 
 
 def expired_token(b: Bench, cookie: str, token: str) -> tuple[str, str]:
-    stale = TimestampSigner.get_timestamp(None) - int(sessions.MEDIA_TOKEN_LIFETIME.total_seconds()) - 60
+    stale = TimestampSigner.get_timestamp(None) - int(logins.MEDIA_TOKEN_LIFETIME.total_seconds()) - 60
     with mock.patch.object(TimestampSigner, "get_timestamp", lambda self: stale):
         return cookie, b.token(cookie, b.codes["ann"][0])
 
@@ -245,14 +245,14 @@ def made_up_session(secret: Callable[[Bench], str]) -> Callable[[Bench, str, str
 
 
 def brute_force(b: Bench) -> Fire:
-    for _ in range(sessions.MAX_FAILURES):
+    for _ in range(logins.MAX_FAILURES):
         assert log_in(b, "bob", "guess-number-x").status == "401"
     return lambda: log_in(b, "bob", PASSWORDS["bob"])
 
 
 def guessing_many_names(b: Bench) -> Fire:
     """One address fails with as many names as it may, then tries a real account's right password."""
-    for number in range(sessions.MAX_CLIENT_FAILURES):
+    for number in range(logins.MAX_CLIENT_FAILURES):
         assert log_in(b, f"guess{number}", "guess-number-x").status == "401"
     return lambda: log_in(b, "bob", PASSWORDS["bob"])
 
@@ -605,7 +605,7 @@ ATTACKS = [
     Attack(
         "forged cookie: the study's secret, a made-up session",
         "anonymous",
-        media_with(made_up_session(lambda b: sessions.secret_key(b.store))),
+        media_with(made_up_session(lambda b: logins.secret_key(b.store))),
         *DEAD_SESSION,
         OWN_FIRST_MEDIA,
     ),
@@ -619,7 +619,7 @@ ATTACKS = [
     Attack(
         "cookie of a session idle too long",
         "ann",
-        media_with(session_row(lambda s, a: setattr(s, "last_seen_at", now() - sessions.IDLE_TIMEOUT))),
+        media_with(session_row(lambda s, a: setattr(s, "last_seen_at", now() - logins.IDLE_TIMEOUT))),
         *DEAD_SESSION,
         OWN_FIRST_MEDIA,
     ),

@@ -7,10 +7,10 @@ import streamlit as st
 
 from coding_app import blinded
 from coding_app.errors import NotFound
+from coding_app.logins import MEDIA_TOKEN_LIFETIME, media_token
 from coding_app.media import MediaError
 from coding_app.playback import Facts
 from coding_app.ratings import IncompleteRating, NotesRefused, RatingChanged, RatingLocked, RatingState
-from coding_app.sessions import MEDIA_TOKEN_LIFETIME, media_token
 from coding_app.store import StoreUnavailable
 from coding_app.store.models import now
 from coding_app.web import runtime

@@ -12,10 +12,10 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from coding_app import audit, sessions
+from coding_app import audit, logins
 from coding_app.accounts import add_account, authenticate
+from coding_app.logins import LoginRefused, LoginThrottled, login
 from coding_app.ratings import NOTES_LIMIT
-from coding_app.sessions import LoginRefused, LoginThrottled, login
 from coding_app.store import Store
 from coding_app.store.models import AuditEntry
 
@@ -126,7 +126,7 @@ def test_unknown_and_deactivated_names_cost_the_same_argon2_check(with_ann, monk
 
 
 def test_a_strangers_wrong_guesses_do_not_lock_the_owner_out(with_ann):
-    for _ in range(sessions.MAX_FAILURES):
+    for _ in range(logins.MAX_FAILURES):
         with pytest.raises(LoginRefused, match="wrong name or password"):
             login(with_ann, "ann", "a-guess-number", STRANGER)
     with pytest.raises(LoginThrottled, match="too many failed attempts for this account"):
@@ -135,7 +135,7 @@ def test_a_strangers_wrong_guesses_do_not_lock_the_owner_out(with_ann):
 
 
 def test_one_address_guessing_many_names_is_throttled_for_every_name(with_ann):
-    for number in range(sessions.MAX_CLIENT_FAILURES):
+    for number in range(logins.MAX_CLIENT_FAILURES):
         with pytest.raises(LoginRefused, match="wrong name or password"):
             login(with_ann, f"guess{number}", "a-guess-number", STRANGER)
     with pytest.raises(LoginThrottled, match="too many failed attempts from this address"):
@@ -150,7 +150,7 @@ def test_the_brake_counts_failures_of_names_longer_than_the_logs_column(store):
     long_name = "a" * 100
     with store.write() as db:
         add_account(db, long_name, "coder", PASSWORD, "test")
-    for _ in range(sessions.MAX_FAILURES):
+    for _ in range(logins.MAX_FAILURES):
         with pytest.raises(LoginRefused, match="wrong name or password"):
             login(store, long_name, "a-guess-number", STRANGER)
     with pytest.raises(LoginThrottled):

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from coding_app import accounts
 from coding_app.assignments import assign
-from coding_app.sessions import Identity
+from coding_app.logins import Identity
 from coding_app.web import identity
 from coding_app.web.routes import routes
 from coding_app.web.runtime import LOGIN_PATH

@@ -21,9 +21,9 @@ from streamlit.testing.v1 import AppTest
 from coding_app.accounts import account_named
 from coding_app.agreement import agreement_report
 from coding_app.consensus import consensus_ratings
+from coding_app.logins import Identity
 from coding_app.media import MediaStore
 from coding_app.reliability_report import file_names, report_html, report_tables, tables_csv_zip, tables_xlsx
-from coding_app.sessions import Identity
 from coding_app.store import Store
 from coding_app.web import identity, runtime
 from fixtures.load_demo import load_demo

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from coding_app.sessions import Identity
+from coding_app.logins import Identity
 from coding_app.store import StoreUnavailable
 from coding_app.web import identity
 

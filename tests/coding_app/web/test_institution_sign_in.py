@@ -9,9 +9,9 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from streamlit.testing.v1 import AppTest
 
-from coding_app import sessions
+from coding_app import logins
 from coding_app.accounts import add_account
-from coding_app.sessions import identify
+from coding_app.logins import identify
 from coding_app.store.models import AuditEntry, WebSession
 from coding_app.web import identity
 from coding_app.web.routes import routes
@@ -96,22 +96,22 @@ def test_expired_or_forged_tickets_are_refused(web_study, monkeypatch):
         add_account(db, "bo@uni.example", "coder", "unused-password", "test")
     stale = TimestampSigner.get_timestamp(None) - 3600
     monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: stale)
-    old = sessions.institution_ticket(web_study.store, "bo@uni.example")
+    old = logins.institution_ticket(web_study.store, "bo@uni.example")
     monkeypatch.undo()
     client = TestClient(Starlette(routes=routes()))
     assert client.get(f"/obscode/session?ticket={old}", follow_redirects=False).status_code == 403
     assert client.get("/obscode/session?ticket=forged", follow_redirects=False).status_code == 403
     assert COOKIE not in client.cookies
-    assert sessions.TICKET_LIFETIME <= timedelta(minutes=1)
+    assert logins.TICKET_LIFETIME <= timedelta(minutes=1)
 
 
 def test_a_ticket_redeemed_again_within_its_lifetime_is_refused_and_audited(store):
     with store.write() as db:
         add_account(db, "cy@uni.example", "coder", "unused-password", "test")
-    ticket = sessions.institution_ticket(store, "cy@uni.example")
-    assert identify(store, sessions.redeem_ticket(store, ticket)).account.name == "cy@uni.example"
+    ticket = logins.institution_ticket(store, "cy@uni.example")
+    assert identify(store, logins.redeem_ticket(store, ticket)).account.name == "cy@uni.example"
     # The same sign-in link again (another browser, a history entry, a leaked URL): no second session.
-    assert sessions.redeem_ticket(store, ticket) is None
+    assert logins.redeem_ticket(store, ticket) is None
     with store.read() as db:
         assert db.scalar(select(func.count()).select_from(WebSession)) == 1
         refusals = db.scalars(select(AuditEntry).where(AuditEntry.action == "refused.ticket")).all()

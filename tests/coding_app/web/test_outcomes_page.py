@@ -20,8 +20,8 @@ from coding_app.codebook import ANALYSIS_SCORES, DEFAULT_CODEBOOK, load_codebook
 from coding_app.imports.ratings import import_ratings
 from coding_app.interpretation import header
 from coding_app.lock import lock
+from coding_app.logins import Identity
 from coding_app.outcome_report import dataset_file, outcome_report, report_html, report_tables, tables_xlsx
-from coding_app.sessions import Identity
 from coding_app.study import initialise
 from coding_app.web import identity, runtime
 from outcomes import ROW_FIELDS

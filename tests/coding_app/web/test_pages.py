@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from coding_app import blinded
 from coding_app.accounts import add_account
+from coding_app.logins import Identity
 from coding_app.sampling import draw_fidelity
-from coding_app.sessions import Identity
 from coding_app.web import identity, reports
 from tests.coding_app.helpers import audit_rows
 

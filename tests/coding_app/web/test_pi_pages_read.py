@@ -14,9 +14,9 @@ from coding_app.agreement import agreement_report
 from coding_app.certification import import_master_codes
 from coding_app.consensus import consensus_ratings
 from coding_app.lock import lock
+from coding_app.logins import Identity
 from coding_app.reliability_report import report_html
 from coding_app.sampling import draw_fidelity
-from coding_app.sessions import Identity
 from coding_app.web import identity, reports
 
 PAGES = Path(identity.__file__).with_name("views")

@@ -20,8 +20,8 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from streamlit.testing.v1 import AppTest
 
-from coding_app import audit, blinded, sessions
-from coding_app.sessions import identify, media_token
+from coding_app import audit, blinded, logins
+from coding_app.logins import identify, media_token
 from coding_app.store import Store, StoreUnavailable
 from coding_app.store.models import AuditEntry, WebSession
 from coding_app.web import identity
@@ -69,7 +69,7 @@ def test_secure_cookie_behind_an_https_proxy(client):
 
 
 def test_login_is_throttled_after_repeated_failures_even_with_the_right_password(client):
-    for _ in range(sessions.MAX_FAILURES):
+    for _ in range(logins.MAX_FAILURES):
         assert log_in(client, "bob", "guess").status_code == 401
     blocked = log_in(client, "bob", PASSWORDS["bob"])
     assert blocked.status_code == 429 and "too many failed attempts" in blocked.text
@@ -137,7 +137,7 @@ def test_path_traversal_gets_nothing(client, path):
 
 def test_expired_media_token_is_refused(client, web_study, monkeypatch):
     cookie = sign_in(client, "ann")
-    stale = TimestampSigner.get_timestamp(None) - int(sessions.MEDIA_TOKEN_LIFETIME.total_seconds()) - 60
+    stale = TimestampSigner.get_timestamp(None) - int(logins.MEDIA_TOKEN_LIFETIME.total_seconds()) - 60
     monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: stale)
     token = token_for(web_study, cookie, web_study.codes["ann"][0])
     monkeypatch.undo()
@@ -167,7 +167,7 @@ def test_logout_revokes_the_session_and_the_old_cookie_is_worthless(client, web_
 def test_idle_and_expired_sessions_end(client, web_study, monkeypatch):
     cookie = sign_in(client, "ann")
     assert identify(web_study.store, cookie) is not None
-    monkeypatch.setattr(sessions, "IDLE_TIMEOUT", timedelta(seconds=-1))
+    monkeypatch.setattr(logins, "IDLE_TIMEOUT", timedelta(seconds=-1))
     assert identify(web_study.store, cookie) is None
 
 
@@ -175,7 +175,7 @@ def test_forged_and_unknown_session_cookies_identify_nobody(web_study):
     from itsdangerous import Signer
 
     assert identify(web_study.store, "abc.def") is None
-    signed_unknown = Signer(sessions.secret_key(web_study.store), salt="obscode-session").sign("made-up").decode()
+    signed_unknown = Signer(logins.secret_key(web_study.store), salt="obscode-session").sign("made-up").decode()
     assert identify(web_study.store, signed_unknown) is None
     other_secret = Signer("not the study's secret", salt="obscode-session").sign("made-up").decode()
     assert identify(web_study.store, other_secret) is None
