@@ -38,8 +38,8 @@ from sqlalchemy import insert, select
 from streamlit.testing.v1 import AppTest
 
 from coding_app import blinded
-from coding_app.agreement import agreement_report, pair_statistics
 from coding_app.codebook import load_codebook
+from coding_app.coder_agreement import agreement_report, pair_statistics
 from coding_app.logins import Identity
 from coding_app.store import Store
 from coding_app.store.models import (

@@ -14,7 +14,7 @@ import pandas as pd
 
 from reliability import KOO_LI, KRIPPENDORFF, LANDIS_KOCH, Scale
 
-from .agreement import SHOWN_STATISTICS, shown_statistics
+from .coder_agreement import SHOWN_STATISTICS, shown_statistics
 
 # Whose interpretation words these are, and which statistics they are read against.
 REFERENCES = {
@@ -104,7 +104,7 @@ class StatisticGroup:
     title: str
     """What the statistics are computed on, e.g. "On the full scale: 13 levels, 1 to 7 by 0.5"."""
     statistics: list[tuple[str, str, tuple | None]]
-    """(column prefix, label, bands) as :func:`coding_app.agreement.shown_statistics` gives them."""
+    """(column prefix, label, bands) as :func:`coding_app.coder_agreement.shown_statistics` gives them."""
 
 
 def statistic_groups(scale: Scale) -> list[StatisticGroup]:

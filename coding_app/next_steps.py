@@ -13,8 +13,8 @@ import pandas as pd
 
 from reliability import KRIPPENDORFF
 
-from .agreement import AgreementReport
 from .certification import CertificationStatus
+from .coder_agreement import AgreementReport
 from .fidelity import FidelityReport
 from .lock import STUDY
 from .reliability_report import disagreement_list

@@ -19,7 +19,7 @@ from plotly.offline import get_plotlyjs
 from reliability import KRIPPENDORFF, band
 
 from . import charts
-from .agreement import AgreementReport, agreement_over_time, disagreements, every_pair_scores, methods_paragraph
+from .coder_agreement import AgreementReport, agreement_over_time, disagreements, every_pair_scores, methods_paragraph
 from .export import neutralised, spreadsheet_csv
 from .interpretation import StatisticGroup, legend, legends, readable, statistic_groups
 

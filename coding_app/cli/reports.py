@@ -15,8 +15,8 @@ from rich.table import Table
 from outcomes import OutcomeTables, outcome_tables
 from reliability import COLUMNS, Level, Scale, agreement_table, band
 
-from ..agreement import SHOWN_STATISTICS, agreement_report, double_coded
 from ..certification import certification_status
+from ..coder_agreement import SHOWN_STATISTICS, agreement_report, double_coded
 from ..consensus import consensus_ratings
 from ..export import FORMATS, default_name, export_ratings, spreadsheet_csv
 from ..reliability_report import file_names, report_html, report_tables, tables_csv_zip, tables_xlsx

@@ -25,11 +25,11 @@ from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 from coding_app import (
-    agreement,
     analysis,
     audit_log,
     blinded,
     certification,
+    coder_agreement,
     consensus,
     export,
     fidelity,
@@ -495,7 +495,7 @@ ATTACKS = [
             pi_action("pat", function),
         )
         for label, function, audited in (
-            ("agreement report", agreement.agreement_report, "refused.agreement"),
+            ("agreement report", coder_agreement.agreement_report, "refused.agreement"),
             ("coding progress", progress.coder_progress, "refused.progress"),
             ("fidelity report", fidelity.fidelity_report, "refused.fidelity"),
             ("certification status", certification.certification_status, "refused.certification"),

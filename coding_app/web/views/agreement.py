@@ -6,8 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from coding_app import charts
-from coding_app.agreement import agreement_over_time, agreement_report, methods_paragraph, pair_scores, pair_statistics
 from coding_app.codebook import ScaleDefinition
+from coding_app.coder_agreement import (
+    agreement_over_time,
+    agreement_report,
+    methods_paragraph,
+    pair_scores,
+    pair_statistics,
+)
 from coding_app.consensus import consensus_ratings, record_consensus
 from coding_app.errors import NotFound
 from coding_app.interpretation import legend, legends, statistic_groups

@@ -9,10 +9,10 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from coding_app import blinded
-from coding_app.agreement import double_coded
 from coding_app.assignments import AssignmentError, assign
 from coding_app.certification import certification_history, certification_status, import_master_codes
 from coding_app.codebook import DEFAULT_CODEBOOK, CodebookError, load_codebook
+from coding_app.coder_agreement import double_coded
 from coding_app.errors import ImportRefused, NotAllowed
 from coding_app.sampling import draw_members, draw_reliability
 from coding_app.store.models import Recording

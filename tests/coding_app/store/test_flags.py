@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select, text
 
 from coding_app import blinded, flags
-from coding_app.agreement import double_coded
 from coding_app.analysis import analysis_dataset
 from coding_app.assignments import assign
+from coding_app.coder_agreement import double_coded
 from coding_app.consensus import consensus_ratings, record_consensus
 from coding_app.errors import NotAllowed, NotFound
 from coding_app.exclusions import excluded

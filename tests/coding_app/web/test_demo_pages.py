@@ -19,7 +19,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from coding_app.accounts import account_named
-from coding_app.agreement import agreement_report
+from coding_app.coder_agreement import agreement_report
 from coding_app.consensus import consensus_ratings
 from coding_app.logins import Identity
 from coding_app.media import MediaStore
