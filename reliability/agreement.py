@@ -7,7 +7,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy.special import ndtri
 
-from .contingency import Pairs, pair_scores
+from .contingency import Pairs, paired_levels
 from .kappa import kappa_from_table
 from .result import Estimate, Estimates
 from .scale import Scale
@@ -85,7 +85,7 @@ def percent_agreement(
     (0.75, 'agreement within 0.5')
     """
     steps = within_steps(scale, within)
-    pairs = pair_scores(a, b, scale)
+    pairs = paired_levels(a, b, scale)
     agreeing = int(np.count_nonzero(np.abs(pairs.a - pairs.b) <= steps))
     name = "exact agreement" if within == 0 else f"agreement within {within:g}"
     return _proportion(name, agreeing, pairs, confidence)
@@ -103,7 +103,7 @@ def class_agreement(a: ArrayLike, b: ArrayLike, scale: Scale, *, confidence: flo
     >>> share.estimate, round(kappa.estimate, 3)
     (0.75, 0.5)
     """
-    pairs = pair_scores(a, b, scale)
+    pairs = paired_levels(a, b, scale)
     cut = scale.threshold_index
     classes = Pairs((pairs.a >= cut).astype(np.intp), (pairs.b >= cut).astype(np.intp), 2, pairs.n_dropped)
     share = _proportion("class agreement", int(np.count_nonzero(classes.a == classes.b)), classes, confidence)
@@ -117,6 +117,6 @@ def confusion_matrix(a: ArrayLike, b: ArrayLike, scale: Scale) -> pd.DataFrame:
     >>> confusion_matrix([1, 2], [1, 3], Scale(1, 3)).to_numpy().tolist()
     [[1, 0, 0], [0, 0, 1], [0, 0, 0]]
     """
-    table = pair_scores(a, b, scale).table()
+    table = paired_levels(a, b, scale).table()
     levels = pd.Index(scale.levels)
     return pd.DataFrame(table, index=levels.rename("coder a"), columns=levels.rename("coder b"))

@@ -50,7 +50,7 @@ def _kept(keep: np.ndarray, where: Where) -> Where:
     return lambda i: where(keep[i])
 
 
-def pair_scores(a: ArrayLike, b: ArrayLike, scale: Scale) -> Pairs:
+def paired_levels(a: ArrayLike, b: ArrayLike, scale: Scale) -> Pairs:
     """Validate two coders' scores and keep the units both scored.
 
     ``a[i]`` and ``b[i]`` are the two scores of unit ``i``; a missing score (NaN, None, blank)

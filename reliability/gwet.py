@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.stats import t as student_t
 
-from .contingency import Weights, agreement_weights, pair_scores, weights_name
+from .contingency import Weights, agreement_weights, paired_levels, weights_name
 from .result import Estimate, Estimates
 from .scale import Scale
 
@@ -155,5 +155,5 @@ def gwet_ac(
     >>> round(r.estimate, 5), round(r.se, 5)
     (0.79381, 0.21185)
     """
-    pairs = pair_scores(a, b, scale)
+    pairs = paired_levels(a, b, scale)
     return _estimate(pairs.table().astype(float), weights, confidence, "raw", population, pairs.n_dropped)

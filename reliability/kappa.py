@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike
 from scipy.stats import norm
 
 from .bootstrap import resolve_seed, summarise
-from .contingency import Weights, agreement_weights, pair_scores, weights_name
+from .contingency import Weights, agreement_weights, paired_levels, weights_name
 from .result import Estimate, Estimates, undefined
 from .scale import Scale
 
@@ -209,7 +209,7 @@ def cohen_kappa(
     >>> round(r.estimate, 3), r.n
     (0.955, 5)
     """
-    pairs = pair_scores(a, b, scale)
+    pairs = paired_levels(a, b, scale)
     return kappa_from_table(
         pairs.table(), weights, ci=ci, confidence=confidence, n_boot=n_boot, seed=seed, n_dropped=pairs.n_dropped
     )

@@ -22,6 +22,7 @@ from reliability import (
     krippendorff_alpha,
     percent_agreement,
 )
+from reliability.contingency import paired_levels
 
 EA = Scale(1, 7, 0.5, threshold=5.5, class_labels=("Inconsistent or insensitive", "Sensitive"))
 
@@ -128,6 +129,14 @@ def test_all_missing_is_an_error_that_counts_what_was_left_out():
         krippendorff_alpha(np.full((3, 4), np.nan), EA)
     with pytest.raises(TooFewUnitsError):
         icc(np.full((2, 4), np.nan), EA)
+
+
+def test_paired_levels_are_indices_on_the_declared_grid_of_the_units_both_scored():
+    """Scores become level indices over the whole 1-7 grid (5.5 is level 9 of 0..12), whatever was observed;
+    a unit one coder left unscored is dropped and counted."""
+    pairs = paired_levels([5.5, np.nan, 1, 7], [6, 6, 1, 7], EA)
+    assert (pairs.a.tolist(), pairs.b.tolist(), pairs.k, pairs.n_dropped) == ([9, 0, 12], [10, 0, 12], 13, 1)
+    assert pairs.table()[9, 10] == 1 and pairs.table().sum() == 3
 
 
 def test_missing_pairs_are_dropped_and_counted():
