@@ -27,7 +27,7 @@ from coding_app.ratings import reopen
 from coding_app.store.models import Recording
 from coding_app.study import initialise
 from coding_app.unblinding import key_table
-from coding_app.web import reports, runtime
+from coding_app.web import report_cache, runtime
 from reliability import Scale, agreement_table
 
 EA = Scale(1, 7, 0.5, threshold=5.5)
@@ -162,17 +162,17 @@ def _consensus(store, pi, codes, tmp_path):
 def test_a_cached_report_is_rebuilt_after_every_change_to_the_study(rated, tmp_path, monkeypatch, change):
     store, pi, _, codes = rated
     monkeypatch.setattr(runtime, "store", lambda: store)
-    reports._cached.clear()
+    report_cache._cached.clear()
     built = []
 
     def build(store, pi):
         built.append(1)
         return agreement_report(store, pi, n_boot=0)
 
-    first = reports.pi_report("agreement", build, pi)
-    assert reports.pi_report("agreement", build, pi).pairs.equals(first.pairs) and len(built) == 1
+    first = report_cache.pi_report("agreement", build, pi)
+    assert report_cache.pi_report("agreement", build, pi).pairs.equals(first.pairs) and len(built) == 1
     change(store, pi, codes, tmp_path)
-    rebuilt = reports.pi_report("agreement", build, pi)
+    rebuilt = report_cache.pi_report("agreement", build, pi)
     assert len(built) == 2
     assert rebuilt.ratings.equals(agreement_report(store, pi, n_boot=0).ratings)
 
@@ -182,11 +182,11 @@ def test_the_cached_agreement_shows_the_new_numbers_once_master_codes_make_a_rec
 ):
     store, pi, _, codes = rated
     monkeypatch.setattr(runtime, "store", lambda: store)
-    reports._cached.clear()
+    report_cache._cached.clear()
     build = partial(agreement_report, n_boot=0)
-    before = reports.pi_report("agreement", build, pi)
+    before = report_cache.pi_report("agreement", build, pi)
     _import_master_codes(store, pi, codes, tmp_path)
-    after = reports.pi_report("agreement", build, pi)
+    after = report_cache.pi_report("agreement", build, pi)
     n = lambda report: report.pairs.set_index(["coder_a", "coder_b"]).loc[("ann", "bob"), "n"]  # noqa: E731
     assert (n(before), n(after)) == (6, 5)
 
@@ -195,9 +195,9 @@ def test_the_cached_agreement_leaves_out_a_recording_once_it_is_excluded(rated, 
     """A fourth coder flags a recording and the PI excludes it: the cached figures are rebuilt without it."""
     store, pi, _, codes = rated
     monkeypatch.setattr(runtime, "store", lambda: store)
-    reports._cached.clear()
+    report_cache._cached.clear()
     build = partial(agreement_report, n_boot=0)
-    before = reports.pi_report("agreement", build, pi)
+    before = report_cache.pi_report("agreement", build, pi)
     with store.write() as db:
         add_account(db, "dan", "coder", "a-long-password", "test")
     assign(store, ["dan"], kind="video", recordings=codes[0], scales=["ea_sensitivity"], seed=1, actor="test")
@@ -205,7 +205,7 @@ def test_the_cached_agreement_leaves_out_a_recording_once_it_is_excluded(rated, 
         dan = account_named(db, "dan")
     blinded.flag(store, dan, codes[0], "no_picture")
     flags.exclude(store, pi, flags.open_flags(store, pi)[0].id, "no picture at all")
-    after = reports.pi_report("agreement", build, pi)
+    after = report_cache.pi_report("agreement", build, pi)
     n = lambda report: report.pairs.set_index(["coder_a", "coder_b"]).loc[("ann", "bob"), "n"]  # noqa: E731
     assert (n(before), n(after)) == (6, 5)
     assert codes[0] not in set(after.ratings["code"])

@@ -30,7 +30,7 @@ from coding_app.reliability_report import (
 )
 from coding_app.web import pi_view, runtime
 from coding_app.web.identity import require
-from coding_app.web.reports import pi_report
+from coding_app.web.report_cache import pi_report
 from reliability import KRIPPENDORFF, band
 
 WINDOW = 8

@@ -7,7 +7,7 @@ from coding_app.fidelity import fidelity_report, fidelity_scores
 from coding_app.next_steps import fidelity_steps
 from coding_app.web import pi_view, runtime
 from coding_app.web.identity import require
-from coding_app.web.reports import pi_report
+from coding_app.web.report_cache import pi_report
 
 identity = require("pi")
 st.title("Treatment fidelity")

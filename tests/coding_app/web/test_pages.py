@@ -14,7 +14,7 @@ from coding_app import blinded
 from coding_app.accounts import add_account
 from coding_app.logins import Identity
 from coding_app.sampling import draw_fidelity
-from coding_app.web import identity, reports
+from coding_app.web import identity, report_cache
 from tests.coding_app.helpers import audit_rows
 
 APP = Path(identity.__file__).with_name("app.py")
@@ -241,7 +241,7 @@ def test_the_fidelity_page_is_for_the_pi_only(as_user):
 
 def test_every_pi_reading_the_fidelity_page_is_audited_and_sees_the_latest_draw(as_user, web_study):
     """The figures are cached for every PI, the read of the key is not: each view is audited in its reader's name."""
-    reports._cached.clear()
+    report_cache._cached.clear()
     with web_study.store.write() as db:
         add_account(db, "pia", "pi", "pia-password-1", "test")
     as_user("pat")

@@ -17,7 +17,7 @@ from coding_app.lock import lock
 from coding_app.logins import Identity
 from coding_app.reliability_report import report_html
 from coding_app.sampling import draw_fidelity
-from coding_app.web import identity, reports
+from coding_app.web import identity, report_cache
 
 PAGES = Path(identity.__file__).with_name("views")
 SENSITIVITY = "Maternal sensitivity (EA Scales)"
@@ -28,13 +28,13 @@ SCORES = {"ann": (5.5, 6.0, 3.0), "bob": (5.0, 6.0, 3.5)}
 
 @pytest.fixture
 def as_user(web_study, monkeypatch):
-    reports._cached.clear()  # the PI reports are cached by study version, whatever the database: none kept across tests
+    report_cache._cached.clear()  # the PI report_cache are cached by study version, whatever the database: none kept across tests
 
     def sign_in(name: str) -> None:
         monkeypatch.setattr(identity, "current", lambda: Identity(web_study.account(name), "test-session"))
 
     yield sign_in
-    reports._cached.clear()
+    report_cache._cached.clear()
 
 
 @pytest.fixture
