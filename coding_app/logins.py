@@ -92,11 +92,11 @@ def login(store: Store, name: str, password: str, client: str) -> str:
     with store.read() as db:
         throttled = _throttled(db, name, key)
         account = None if throttled else active_account(db, name)
-    matches = throttled is None and password_matches(account, password)
-    rehashed = upgraded_hash(account, password) if matches else None
+    verified = account if throttled is None and password_matches(account, password) else None
+    rehashed = None if verified is None else upgraded_hash(verified, password)
     with store.write() as db:
         # Read again: an account deactivated since the check is refused like a wrong password.
-        account = db.get(Account, account.id) if matches else None
+        account = None if verified is None else db.get(Account, verified.id)
         if throttled:
             audit.record(db, "anonymous", "login.throttled", "account", name, new={"client": key}, reason=throttled)
             refused: LoginRefused | None = LoginThrottled(throttled)
@@ -135,9 +135,9 @@ def _throttled(db: Session, name: str, key: str) -> str | None:
             AuditEntry.new["client"].as_string() == key,
         )
     )
-    if db.scalar(failures.where(AuditEntry.entity_id == audit.entity_key(name))) >= MAX_FAILURES:
+    if db.execute(failures.where(AuditEntry.entity_id == audit.entity_key(name))).scalar_one() >= MAX_FAILURES:
         return "too many failed attempts for this account: wait 15 minutes, or ask the PI"
-    if db.scalar(failures) >= MAX_CLIENT_FAILURES:
+    if db.execute(failures).scalar_one() >= MAX_CLIENT_FAILURES:
         return "too many failed attempts from this address: wait 15 minutes, or ask the PI"
     return None
 
@@ -182,7 +182,7 @@ def redeem_ticket(store: Store, ticket: str) -> str | None:
     except BadSignature:
         return None
     with store.write() as db:
-        account = db.get(Account, data["account"], with_for_update=True)
+        account = db.get_one(Account, data["account"], with_for_update=True)
         if not account.active:
             return None
         if db.get(WebSession, _digest(data["token"])) is None:
@@ -213,9 +213,10 @@ def identify(store: Store, cookie: str | None) -> Identity | None:
     if why is not None:
         audit.refused(store, account.name if account else "anonymous", "refused.session", "session", reason=why)
         return None
+    assert session is not None and account is not None  # no refusal: both were found
     if aware(session.last_seen_at) + _LAST_SEEN_GRANULARITY <= moment:
         with store.write() as db:
-            db.get(WebSession, session_id).last_seen_at = moment
+            db.get_one(WebSession, session_id).last_seen_at = moment
     return Identity(account, session_id)
 
 
@@ -237,7 +238,7 @@ def _refusal(session: WebSession | None, account: Account | None, moment: dateti
 def logout(store: Store, identity: Identity) -> None:
     """Revoke this session: its cookie is worthless afterwards."""
     with store.write() as db:
-        db.get(WebSession, identity.session_id).revoked_at = now()
+        db.get_one(WebSession, identity.session_id).revoked_at = now()
         audit.record(db, identity.account.name, "logout", "account", identity.account.name)
 
 
