@@ -27,7 +27,9 @@ def save_kept(kept: dict[tuple[str, str | None], float | str | None], store: Sto
     for (code, scale_key), value in list(kept.items()):
         with suppress(RatingLocked):
             if scale_key is None:
+                assert isinstance(value, str)  # (code, None) keeps the notes
                 save_notes(store, account, code, value)
             else:
+                assert not isinstance(value, str)  # (code, scale) keeps a score, or None for one cleared
                 save_draft(store, account, code, scale_key, value)
         del kept[(code, scale_key)]
