@@ -93,7 +93,10 @@ def replay(entries: Iterable[LogEntry]) -> dict[Key, RatingValues]:
 
 def replay_notes(entries: Iterable[LogEntry]) -> dict[tuple[str, str], str]:
     """Each coder's notes on each recording (by code and coder) as the log's last ``notes.save`` left them."""
-    return {(e.new["recording"], e.new["coder"]): e.new["text"] for e in entries if e.action == NOTE_ACTION}
+    return {
+        (new["recording"], new["coder"]): new["text"]
+        for new in (entry.new or {} for entry in entries if entry.action == NOTE_ACTION)
+    }
 
 
 def differences(replayed: Mapping, table: Mapping) -> list[str]:
