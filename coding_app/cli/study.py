@@ -107,8 +107,9 @@ def _report_draw(summary: DrawSummary) -> None:
 @sample_app.command("fidelity", help=f"Draw session audio for fidelity coding. Rounding: {FRACTION_ROUNDING}.")
 def sample_fidelity(
     ctx: typer.Context,
+    *,
     fraction: Annotated[float, typer.Option(help="Share of session audio to code, e.g. 0.10.")] = 0.10,
-    seed: Annotated[int, typer.Option(help="Random seed; stored with the draw.")] = ...,
+    seed: Annotated[int, typer.Option(help="Random seed; stored with the draw.")],
     stratify: Annotated[list[str] | None, typer.Option(help=f"Stratify by: {', '.join(STRATIFIERS)} (repeat).")] = None,
     top_up: Annotated[bool, typer.Option(help="Sample only recordings imported since the last draw.")] = False,
 ) -> None:
@@ -127,9 +128,10 @@ def sample_fidelity(
 )
 def sample_reliability(
     ctx: typer.Context,
+    *,
     n: Annotated[int | None, typer.Option(help="How many videos, e.g. 8.")] = None,
     fraction: Annotated[float | None, typer.Option(help="Or a share of the videos.")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed; stored with the draw.")] = ...,
+    seed: Annotated[int, typer.Option(help="Random seed; stored with the draw.")],
     top_up: Annotated[
         bool, typer.Option(help="Sample only videos imported since the last draw (with --fraction).")
     ] = False,
