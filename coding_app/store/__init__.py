@@ -266,7 +266,9 @@ class _GroupCommit:
             with session, session.begin():
                 yield session
         except BaseException as error:
-            if group.connection.connection.dbapi_connection.in_transaction:
+            dbapi = group.connection.connection.dbapi_connection
+            assert dbapi is not None  # the group holds its connection checked out until it ends
+            if dbapi.in_transaction:
                 self._done(group)  # this write's savepoint is rolled back; the others' stand
             else:  # SQLite rolled the whole transaction back (a full or failing disk)
                 self._end(group, (_outage(error) if isinstance(error, DBAPIError) else None) or "disk")
