@@ -17,7 +17,6 @@ from . import audit
 from .accounts import require_role
 from .certification import training_recordings
 from .codebook import Codebook
-from .exclusions import not_counted
 from .ratings import submitted_ratings
 from .store import Store
 from .store.models import Account
@@ -71,10 +70,8 @@ def double_coded(store: Store) -> tuple[pd.DataFrame, Codebook]:
     """Live recordings scored by two or more coders (training recordings count toward certification only; a
     recording excluded from the study with its ratings not counted, not at all)."""
     with store.read() as db:
-        ratings = submitted_ratings(db)
-        ratings = ratings[
-            ~ratings["recording"].isin(training_recordings(db)) & ~ratings["code"].isin(list(not_counted(db)))
-        ]
+        ratings = submitted_ratings(db, counted_only=True)
+        ratings = ratings[~ratings["recording"].isin(training_recordings(db))]
         codebook = study_codebook(db)
     coders = ratings.groupby(["code", "scale"])["coder"].transform("nunique")
     return ratings[coders >= 2][["code", "coder", "scale", "score", "submitted_at"]].reset_index(drop=True), codebook

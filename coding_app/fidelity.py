@@ -11,7 +11,6 @@ from reliability import Scale
 
 from . import audit
 from .accounts import require_role
-from .exclusions import not_counted
 from .ratings import submitted_ratings
 from .store import Store
 from .store.models import Account, Draw, DrawMember, Recording
@@ -72,8 +71,7 @@ def fidelity_scores(store: Store, pi: Account) -> FidelityScores:
     require_role(pi, "pi")
     with store.read() as db:
         codebook = study_codebook(db)
-        ratings = submitted_ratings(db)
-        ratings = ratings[~ratings["code"].isin(list(not_counted(db)))]
+        ratings = submitted_ratings(db, counted_only=True)
         sampled = set(
             db.scalars(
                 select(DrawMember.recording_id)

@@ -14,12 +14,13 @@ from datetime import datetime
 from types import EllipsisType
 
 import pandas as pd
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, select, true
 from sqlalchemy.orm import Session
 
 from . import audit, certification
 from .accounts import require_role
 from .errors import NotFound
+from .exclusions import counted
 from .lock import refuse_closed
 from .store import Store
 from .store.models import (
@@ -287,8 +288,9 @@ def reopen(store: Store, pi: Account, code: str, coder: str, scale_key: str, rea
         return reopened.version
 
 
-def submitted_ratings(db: Session) -> pd.DataFrame:
-    """The latest submitted version of every rating, by recording code: no unblinding key."""
+def submitted_ratings(db: Session, *, counted_only: bool = False) -> pd.DataFrame:
+    """The latest submitted version of every rating, by recording code: no unblinding key. ``counted_only``
+    leaves out the recordings whose ratings do not count (:func:`coding_app.exclusions.counted`)."""
     rows: list[Row] = db.execute(
         select(
             Recording.id.label("recording"),
@@ -302,7 +304,7 @@ def submitted_ratings(db: Session) -> pd.DataFrame:
             Rating.source,
             func.coalesce(func.nullif(Rating.notes, ""), Note.text, "").label("notes"),
         )
-        .where(latest_submitted())
+        .where(latest_submitted(), counted(Recording.id) if counted_only else true())
         .join(Assignment, Assignment.id == Rating.assignment_id)
         .join(Account, Account.id == Assignment.account_id)
         .join(Recording, Recording.id == Assignment.recording_id)

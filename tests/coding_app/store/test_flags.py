@@ -16,10 +16,11 @@ from coding_app.assignments import assign
 from coding_app.coder_agreement import double_coded
 from coding_app.consensus import consensus_ratings, record_consensus
 from coding_app.errors import NotAllowed, NotFound
-from coding_app.exclusions import excluded
+from coding_app.exclusions import excluded, not_counted
 from coding_app.fidelity import fidelity_scores
 from coding_app.lock import CodingClosed, lock, unlock
 from coding_app.progress import coder_progress
+from coding_app.ratings import submitted_ratings
 from coding_app.sampling import draw_fidelity
 from coding_app.store.models import Exclusion, Flag, Recording
 from tests.coding_app.helpers import add_account, add_recordings, audit_rows, row_counts
@@ -223,6 +224,31 @@ def test_an_exclusion_written_elsewhere_takes_the_recording_out_of_coding_and_co
     assert flags.open_flags(store, pi) == []
     with pytest.raises(flags.FlagRefused, match=rf"recording {flagged} was excluded from the study already"):
         flags.exclude(store, pi, waiting.id, "no sound")
+
+
+def test_the_counted_ratings_are_read_in_sql_as_the_exclusions_say(flagging):
+    """submitted_ratings(counted_only=True) is every submitted rating less those of the recordings whose ratings do
+    not count (excluded on a flag, consent withdrawn), keeping an excluded recording whose ratings stay in."""
+    store = flagging.store
+    kept, dropped, withdrawn, untouched = order(flagging, "rater.one")
+    for code in (kept, dropped, withdrawn, untouched):
+        for name in ("rater.one", "rater.two"):
+            code_and_submit(flagging, name, code, 5)
+    with store.write() as db:
+        ids = dict(db.execute(select(Recording.code, Recording.id)).all())
+        db.add_all(
+            [
+                Exclusion(recording_id=ids[kept], cause="flag", ratings_count=True, by="pi.one"),
+                Exclusion(recording_id=ids[dropped], cause="flag", ratings_count=False, by="pi.one"),
+                Exclusion(recording_id=ids[withdrawn], cause="withdrawal", ratings_count=False, by="pi.one"),
+            ]
+        )
+
+    with store.read() as db:
+        every, counted, gone = submitted_ratings(db), submitted_ratings(db, counted_only=True), not_counted(db)
+    assert gone == {dropped: "flag", withdrawn: "withdrawal"}
+    assert counted.equals(every[~every["code"].isin(list(gone))].reset_index(drop=True))
+    assert set(counted["code"]) == {kept, untouched} and len(counted) == 2 * 2 * len(SCALES)
 
 
 @pytest.mark.parametrize(
