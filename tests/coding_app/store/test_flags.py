@@ -56,6 +56,18 @@ def code_and_submit(study, name: str, code: str, score: float) -> None:
     assert blinded.submit(study.store, study.accounts[name], code)
 
 
+def write_exclusions(study, exclusions: dict[str, tuple[str, bool]]) -> None:
+    """Exclusion rows as another module writes them (a withdrawal, say): {code: (cause, ratings_count)}."""
+    with study.store.write() as db:
+        ids = dict(db.execute(select(Recording.code, Recording.id)).all())
+        db.add_all(
+            [
+                Exclusion(recording_id=ids[code], cause=cause, ratings_count=count, by="pi.one")
+                for code, (cause, count) in exclusions.items()
+            ]
+        )
+
+
 def refused_like_unassigned(study, name: str, code: str) -> None:
     """Every door function asked for this code answers exactly as for a recording never assigned."""
     store, account = study.store, study.accounts[name]
@@ -208,15 +220,9 @@ def test_an_exclusion_written_elsewhere_takes_the_recording_out_of_coding_and_co
             code_and_submit(flagging, name, code, 5)
     blinded.flag(store, flagging.accounts["rater.two"], flagged, "no_sound")
     [waiting] = flags.open_flags(store, pi)
-    with store.write() as db:
-        ids = dict(db.execute(select(Recording.code, Recording.id)).all())
-        db.add_all(
-            [
-                Exclusion(recording_id=ids[kept], cause="withdrawal", ratings_count=True, by="pi.one"),
-                Exclusion(recording_id=ids[dropped], cause="withdrawal", ratings_count=False, by="pi.one"),
-                Exclusion(recording_id=ids[flagged], cause="withdrawal", ratings_count=False, by="pi.one"),
-            ]
-        )
+    write_exclusions(
+        flagging, {kept: ("withdrawal", True), dropped: ("withdrawal", False), flagged: ("withdrawal", False)}
+    )
 
     for name in ("rater.one", "rater.two"):
         assert not {kept, dropped, flagged} & set(order(flagging, name))
@@ -234,15 +240,7 @@ def test_the_counted_ratings_are_read_in_sql_as_the_exclusions_say(flagging):
     for code in (kept, dropped, withdrawn, untouched):
         for name in ("rater.one", "rater.two"):
             code_and_submit(flagging, name, code, 5)
-    with store.write() as db:
-        ids = dict(db.execute(select(Recording.code, Recording.id)).all())
-        db.add_all(
-            [
-                Exclusion(recording_id=ids[kept], cause="flag", ratings_count=True, by="pi.one"),
-                Exclusion(recording_id=ids[dropped], cause="flag", ratings_count=False, by="pi.one"),
-                Exclusion(recording_id=ids[withdrawn], cause="withdrawal", ratings_count=False, by="pi.one"),
-            ]
-        )
+    write_exclusions(flagging, {kept: ("flag", True), dropped: ("flag", False), withdrawn: ("withdrawal", False)})
 
     with store.read() as db:
         every, counted, gone = submitted_ratings(db), submitted_ratings(db, counted_only=True), not_counted(db)
