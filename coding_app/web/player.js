@@ -59,10 +59,9 @@ function el(tag, props, ...children) {
   return node;
 }
 
-// The drawing libraries (LIBRARIES, set by player.py from the npm-installed wavesurfer.js), as modules.
-const loaded = {};
-const library = (name) => (loaded[name] ??= import(URL.createObjectURL(new Blob([LIBRARIES[name]], { type: "text/javascript" })))
-  .then((module) => module.default));
+// The drawing libraries (LIBRARIES: their addresses on the app's asset route, set by player.py), as
+// modules: the browser loads each once and keeps it. Made absolute: this script may run from a blob: URL.
+const library = (name) => import(new URL(LIBRARIES[name], document.baseURI).href).then((module) => module.default);
 
 function build(root, data) {
   root.innerHTML = "";
@@ -104,11 +103,21 @@ function build(root, data) {
                            title: "Click to go there; + and - zoom" });  // fmt: skip
   let surfer = null;
   async function drawWave() {
-    const encoded = state.data.peaks;
-    if (surfer || !encoded || !Number.isFinite(media.duration)) return;
+    const url = state.data.peaks;
+    if (surfer || !url || !Number.isFinite(media.duration)) return;
     surfer = true;
-    const peaks = Float32Array.from(atob(encoded), (c) => c.charCodeAt(0) / 255);
-    const [WaveSurfer, Timeline, Zoom] = await Promise.all(["WaveSurfer", "Timeline", "Zoom"].map(library));
+    const envelope = fetch(url, { credentials: "same-origin" }).then((r) => {
+      if (!r.ok) throw new Error("the waveform answered " + r.status);
+      return r.arrayBuffer();
+    });
+    let peaks, WaveSurfer, Timeline, Zoom;
+    try {
+      [peaks, WaveSurfer, Timeline, Zoom] = await Promise.all([envelope, ...["WaveSurfer", "Timeline", "Zoom"].map(library)]);
+    } catch {
+      surfer = null;  // no waveform this time (a session ended, say); the next load of the media tries again
+      return;
+    }
+    peaks = Float32Array.from(new Uint8Array(peaks), (v) => v / 255);
     wave.hidden = false;
     surfer = WaveSurfer.create({
       container: wave, media, peaks: [peaks], duration: media.duration, height: video ? 40 : 80, normalize: true,
@@ -479,7 +488,7 @@ function build(root, data) {
 }
 
 // --- anchors: the codebook's words for the score level under the pointer or the keyboard focus,
-// shown at that level (on the page's score radios, outside this component) without a rerun.
+// shown by that level's scale (on the page's score radios, outside this component) without a rerun.
 // A level without words of its own is shown between the nearest ones that have them.
 export function anchorText(scale, level) {
   const own = scale.anchors.find(([at]) => at === level);
@@ -511,8 +520,11 @@ function showAnchor(event) {
   box.hidden = !text;
   if (!text) return;
   box.textContent = text;
-  const r = option.getBoundingClientRect();
-  box.style.top = r.bottom + 6 + "px";
+  // Above the scale's levels (over its title), so that none of its levels, nor the next scale's, is
+  // hidden while the coder points; below them when the page is scrolled too far for that.
+  const r = option.getBoundingClientRect(), levels = group.getBoundingClientRect();
+  const above = levels.top - box.offsetHeight - 6;
+  box.style.top = (above >= 8 ? above : levels.bottom + 6) + "px";
   box.style.left = Math.max(8, Math.min(r.left, window.innerWidth - box.offsetWidth - 8)) + "px";
 }
 function hideAnchor(event) {

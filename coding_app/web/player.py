@@ -15,7 +15,6 @@ lose none; :func:`pressed` reads what is new in it, and the page decides what ea
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from collections.abc import Callable
@@ -25,29 +24,15 @@ import streamlit as st
 
 from coding_app.codebook import ScaleDefinition
 from coding_app.playback import Facts
+from coding_app.web.assets import module_urls
+from coding_app.web.routes import peaks_url
 
 _HERE = Path(__file__).parent
-# wavesurfer.js draws the waveform; `make` installs it (npm ci in coding_app/web/waveform). The
-# component's script carries it, for the player to import as a module.
-_WAVESURFER = _HERE / "waveform" / "node_modules" / "wavesurfer.js" / "dist"
-try:
-    _LIBRARIES = {
-        name: (_WAVESURFER / file).read_text()
-        for name, file in (
-            ("WaveSurfer", "wavesurfer.esm.js"),
-            ("Timeline", "plugins/timeline.esm.js"),
-            ("Zoom", "plugins/zoom.esm.js"),
-        )
-    }
-except FileNotFoundError as missing:
-    raise RuntimeError(
-        f"wavesurfer.js is not installed ({missing.filename}): run `make` "
-        "(or `npm ci --prefix coding_app/web/waveform`)"
-    ) from None
 _player = st.components.v2.component(
     "obscode_player",
     css=(_HERE / "player.css").read_text(),
-    js=f"const LIBRARIES = {json.dumps(_LIBRARIES)};\n" + (_HERE / "player.js").read_text(),
+    # wavesurfer.js by its address on the app's asset route (the component's script travels with every rerun)
+    js=f"const LIBRARIES = {json.dumps(module_urls())};\n" + (_HERE / "player.js").read_text(),
     isolate_styles=True,
 )
 
@@ -78,6 +63,7 @@ def player(
     confirming: bool,
     key: str,
     on_action: Callable[[], None],
+    on_notes: Callable[[], None] = lambda: None,
 ) -> str | None:
     """Mount the player; returns the notes as the coder has typed them (None until they type).
 
@@ -85,7 +71,8 @@ def player(
     the notes on screen are not the stored ones (a refusal). ``facts`` are the recording's frame
     rate and sound envelope (None: not known, frame steps then assume 25 per second and no
     waveform is drawn). ``on_action`` runs before the page script
-    when a score key or Enter was pressed; it reads the action from ``st.session_state[key].action``.
+    when a score key or Enter was pressed; it reads the action from ``st.session_state[key].action``;
+    ``on_notes``, when the notes typed changed (``st.session_state[key].notes``).
     """
     result = _player(
         data={
@@ -93,7 +80,8 @@ def player(
             "kind": kind,
             "code": code,
             "fps": facts and facts.frame_rate,
-            "peaks": facts and base64.b64encode(facts.peaks).decode(),
+            # fetched once per page view from the route (not in every rerun's arguments)
+            "peaks": peaks_url(src) if facts and facts.peaks else None,
             "peaks_per_second": facts and facts.peaks_per_second,
             "notes": notes,
             "saved_notes": notes,
@@ -105,7 +93,7 @@ def player(
         },
         key=key,
         default={"notes": None, "action": None},
-        on_notes_change=lambda: None,
+        on_notes_change=on_notes,
         on_action_change=on_action,
     )
     return result.notes

@@ -1,4 +1,4 @@
-"""Custom HTTP routes beside Streamlit: login, logout and media streaming.
+"""Custom HTTP routes beside Streamlit: login, logout, media streaming, and the player's waveform and library.
 
 Sign-in and sign-out are posts of obscode's own forms only: each form carries a signed token
 bound to a secret of the browser's (see :func:`coding_app.logins.form_token`), and a post the
@@ -9,7 +9,8 @@ Not under /auth/ (st.login's paths) nor Streamlit's reserved prefixes. Media are
 Starlette's FileResponse, which streams in chunks and answers Range, HEAD, 206 and 416 itself,
 so memory stays flat however large the file. Behind nginx (OBSCODE_ACCEL_REDIRECT names its
 internal location for the media store) the route only authorises: it answers with an
-X-Accel-Redirect and nginx sends the bytes.
+X-Accel-Redirect and nginx sends the bytes. A recording's sound envelope is authorised by the same
+token as its media; the player's drawing library is public and served under names that carry its hash.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from html import escape
-from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +34,7 @@ from .. import audit, blinded
 from ..accounts import MAX_NAME_LENGTH, MAX_PASSWORD_LENGTH
 from ..errors import NotAllowed, NotFound
 from ..logins import (
+    MEDIA_TOKEN_LIFETIME,
     SESSION_LIFETIME,
     Identity,
     LoginRefused,
@@ -46,11 +48,30 @@ from ..logins import (
     redeem_ticket,
     session_reference,
 )
-from ..store import StoreUnavailable
-from . import runtime
+from ..media import MediaError
+from ..store import Store, StoreUnavailable
+from ..store.models import Account
+from . import assets, runtime
 from .runtime import COOKIE, LOGIN_PATH, LOGOUT_PATH, MEDIA_PATH, SESSION_PATH
 
 _FORBIDDEN = "Forbidden"
+PEAKS_PATH = "/obscode/peaks"
+"""A recording's sound envelope, for its waveform: the media token authorises it too (see :func:`peaks_url`)."""
+_TOKEN_SECONDS = int(MEDIA_TOKEN_LIFETIME.total_seconds())
+T = TypeVar("T")
+
+
+def peaks_url(media_url: str) -> str:
+    """Where the player fetches the sound envelope of the recording that ``media_url`` (this app's) plays."""
+    if not media_url.startswith(f"{MEDIA_PATH}/"):
+        raise ValueError(f"not a media URL of this app: {media_url[:40]!r}")
+    return PEAKS_PATH + media_url.removeprefix(MEDIA_PATH)
+
+
+def _missing() -> Response:
+    return PlainTextResponse("This recording's media file is missing. Tell the PI.", status_code=404)
+
+
 ACCEL_REDIRECT = "OBSCODE_ACCEL_REDIRECT"
 """Environment: the proxy's internal location for the media store (e.g. /_protected_media/); unset, the app sends
 media."""
@@ -258,8 +279,8 @@ async def logout_route(request: Request) -> Response:
     )
 
 
-def _media_file(cookie: str | None, token: str) -> tuple[Path, str] | None:
-    """(path, media type) of the file this request may have, or None: refused, and audited once.
+def _granted(cookie: str | None, token: str, door: Callable[[Store, Account, str], T]) -> T | None:
+    """What ``door`` gives this browser of the recording its media token names, or None: refused, and audited once.
 
     Each refusal is audited where it is decided: a presented but dead cookie by ``identify``, a
     recording not the coder's by the coders' door, the rest (no cookie, a bad token, another
@@ -278,28 +299,56 @@ def _media_file(cookie: str | None, token: str) -> tuple[Path, str] | None:
         why = "media token of another session"
     else:
         try:
-            found = blinded.media(store, identity.account, claim[1])
+            return door(store, identity.account, claim[1])
         except (NotFound, NotAllowed):
             return None
-        return runtime.media().path(found.name), found.media_type
     actor = identity.account.name if identity else "anonymous"
     audit.refused(store, actor, "refused.media", "recording", claim[1] if claim else None, reason=why)
     return None
 
 
 async def media_route(request: Request) -> Response:
-    found = await run_in_threadpool(_media_file, request.cookies.get(COOKIE), request.path_params["token"])
+    found = await run_in_threadpool(_granted, request.cookies.get(COOKIE), request.path_params["token"], blinded.media)
     if found is None:
         return PlainTextResponse(_FORBIDDEN, status_code=403)
-    path, media_type = found
+    path = runtime.media().path(found.name)
     if not path.is_file():
-        return PlainTextResponse("This recording's media file is missing. Tell the PI.", status_code=404)
+        return _missing()
     headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
     location = os.environ.get(ACCEL_REDIRECT)
     if location:
         # nginx keeps the content type and caching of this answer and sends the file (Range too).
-        return Response(media_type=media_type, headers={**headers, "X-Accel-Redirect": location + path.name})
-    return FileResponse(path, media_type=media_type, headers=headers)
+        return Response(media_type=found.media_type, headers={**headers, "X-Accel-Redirect": location + path.name})
+    return FileResponse(path, media_type=found.media_type, headers=headers)
+
+
+def _peaks(store: Store, account: Account, code: str) -> bytes:
+    return blinded.playback_facts(store, account, code, runtime.media()).peaks
+
+
+async def peaks_route(request: Request) -> Response:
+    """A recording's sound envelope (one byte per 1/PEAKS_PER_SECOND s), authorised as its media are.
+
+    The bytes only: no name, date or length of the file. The token is the page view's, so the
+    browser keeps the answer for the token's life and a rerun asks for nothing.
+    """
+    try:
+        peaks = await run_in_threadpool(_granted, request.cookies.get(COOKIE), request.path_params["token"], _peaks)
+    except MediaError:  # measured on first use (imported before measuring) and the file is gone
+        return _missing()
+    if peaks is None:
+        return PlainTextResponse(_FORBIDDEN, status_code=403)
+    headers = {"Cache-Control": f"private, max-age={_TOKEN_SECONDS}, immutable", "X-Content-Type-Options": "nosniff"}
+    return Response(peaks, media_type="application/octet-stream", headers=headers)
+
+
+async def assets_route(request: Request) -> Response:
+    """The player's drawing library: public code, the same for everyone, named by its content (kept for a year)."""
+    path = assets.asset(request.path_params["name"])
+    if path is None:
+        return PlainTextResponse("Not Found", status_code=404)
+    headers = {"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"}
+    return FileResponse(path, media_type="text/javascript", headers=headers)
 
 
 def _outage_is_503(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
@@ -328,5 +377,7 @@ def routes() -> list[Route]:
             (SESSION_PATH, session_route, ["GET"]),
             # Anything under the media path, slashes and dots included, reaches the handler: refused and audited.
             (f"{MEDIA_PATH}/{{token:path}}", media_route, ["GET", "HEAD"]),
+            (f"{PEAKS_PATH}/{{token:path}}", peaks_route, ["GET"]),
+            (f"{assets.ASSETS_PATH}/{{name}}", assets_route, ["GET"]),
         )
     ]

@@ -8,26 +8,29 @@ the coding-flow tests use the demo study's `obscode run` (conftest.demo).
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-import uvicorn
 from playwright.sync_api import expect
-from starlette.staticfiles import StaticFiles
+
+from coding_app.web.assets import module_urls
+from coding_app.web.runtime import MEDIA_PATH
 
 from .conftest import (
     ROOT,
+    SCREENSHOTS,
     VENV_BIN,
     _free_port,
     claim,
     media,
     open_recording,
     queue_rows,
+    reran,
     serving,
     settle,
     sign_in,
@@ -118,16 +121,12 @@ def frame_times(path: Path) -> list[float]:
 
 @pytest.fixture(scope="module")
 def player_server(clips, tmp_path_factory):
-    """The player alone (streamlit run player_app.py) and a static server for the clips (with Range support)."""
-    port, media_port = _free_port(), _free_port()
-    files = uvicorn.Server(
-        uvicorn.Config(StaticFiles(directory=clips), host="127.0.0.1", port=media_port, log_level="warning")
-    )
-    threading.Thread(target=files.run, daemon=True).start()
+    """The player alone (player_launcher.py: player_app.py with the clips, their envelopes and the drawing library)."""
+    port = _free_port()
     command = [
         str(VENV_BIN / "streamlit"),
         "run",
-        str(Path(__file__).with_name("player_app.py")),
+        str(Path(__file__).with_name("player_launcher.py")),
         "--server.port",
         str(port),
         "--server.address",
@@ -140,15 +139,15 @@ def player_server(clips, tmp_path_factory):
         "none",
     ]
     log = tmp_path_factory.mktemp("player-server") / "server.log"
-    with serving(command, f"http://127.0.0.1:{port}/_stcore/health", log, cwd=ROOT):
-        yield f"http://127.0.0.1:{port}", f"http://127.0.0.1:{media_port}", clips
-    files.should_exit = True
+    env = {**os.environ, "PLAYER_CLIPS": str(clips)}
+    with serving(command, f"http://127.0.0.1:{port}/_stcore/health", log, cwd=ROOT, env=env):
+        yield f"http://127.0.0.1:{port}", clips
 
 
 def open_player(page, player_server, name: str, kind: str, measured: bool = True) -> None:
     """The player on one of the clips, measured as an import measures it (or not: no frame rate, no waveform)."""
-    app, media_base, clips = player_server
-    query = {"src": f"{media_base}/{name}", "kind": kind, **({"file": str(clips / name)} if measured else {})}
+    app, clips = player_server
+    query = {"src": f"{MEDIA_PATH}/{name}", "kind": kind, **({"file": str(clips / name)} if measured else {})}
     page.goto(f"{app}/?{urlencode(query)}")
     settle(page)
     wait_for_media(page, ready_state=2)
@@ -301,8 +300,8 @@ def test_score_keys_send_the_chosen_scales_score_with_half_points(browser_page, 
     page.keyboard.press("s")
     page.keyboard.press("9")  # not on the scale: said, and nothing sent
     expect(page.get_by_test_id("obscode-scoring")).to_contain_text("9 is not a score on Maternal non-intrusiveness")
-    page.keyboard.press("3")
-    settle(page)
+    page.keyboard.press("3")  # waits a moment for a possible half point, then is sent: Enter before that would send it
+    wait_for(lambda: any(a.get("score") == 3 for a in actions(page)), lambda: f"3 was not sent: {actions(page)}")
     page.keyboard.press("Enter")
     settle(page)
     sent = [{k: v for k, v in a.items() if k != "at"} for a in actions(page)]
@@ -451,6 +450,80 @@ def test_a_video_shows_its_waveform_underneath_and_without_measurements_none(bro
     open_player(page, player_server, "r25.mp4", "video", measured=False)
     time.sleep(0.5)
     expect(page.get_by_test_id("obscode-waveform")).to_be_hidden()
+
+
+WAVESURFER = ROOT / "coding_app/web/waveform/node_modules/wavesurfer.js/dist/wavesurfer.esm.js"
+
+
+def test_the_waveform_comes_from_the_apps_routes_once_and_a_rerun_sends_neither_library_nor_peaks(browser_page, demo):
+    """The library and the envelope are fetched from the app's routes once per page view; a score key's
+    rerun carries only the player's small arguments; a click on the waveform still seeks."""
+    page = browser_page
+    sign_in(page, demo, "rater.one")
+    code = claim(demo, queue_rows(page))
+    fetched, frames = [], []
+    page.on("request", lambda request: fetched.append(request.url))
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(len(payload))))
+    open_recording(page, demo, code)
+    wait_for_media(page)
+    wave = page.get_by_test_id("obscode-waveform")
+    wait_for(lambda: wave.is_visible() and wave.evaluate(PAINTED), lambda: "no waveform under the video")
+    libraries = sorted(url.removeprefix(demo.base_url) for url in fetched if "/obscode/assets/" in url)
+    assert libraries == sorted(module_urls().values()), libraries
+    assert sum("/obscode/peaks/" in url for url in fetched) == 1, fetched
+
+    fetched.clear()
+    frames.clear()
+    with reran(page):
+        page.keyboard.press("3")  # no half point follows 3 on the EA scales: sent at once
+    wait_checked(scale_groups(page).nth(0), "3")
+    assert frames, "the score key's rerun sent the page nothing"
+    assert not [url for url in fetched if "/obscode/" in url], fetched
+    # the library's core alone is bigger than anything the rerun sent (it used to travel in the player's arguments)
+    assert max(frames) < WAVESURFER.stat().st_size, frames
+
+    box = wave.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 3)
+    duration = media(page).evaluate("m => m.duration")
+    wait_for(
+        lambda: abs(current_time(page) - duration * 0.75) < 0.2,
+        lambda: f"a click at 75 % of {duration} s went to {current_time(page)}",
+    )
+
+
+def overlap(a: dict, b: dict) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and (b["y"] < a["y"] + a["height"])
+    )
+
+
+@pytest.mark.parametrize("width, height", [(1280, 720), (1440, 900)])
+def test_a_levels_anchor_hides_no_level_and_player_scales_and_submit_fit_the_window(browser_page, demo, width, height):
+    page = browser_page
+    page.set_viewport_size({"width": width, "height": height})
+    sign_in(page, demo, "rater.one")
+    open_recording(page, demo, claim(demo, queue_rows(page)))
+    wait_for_media(page)
+    wait_for(lambda: page.get_by_test_id("obscode-waveform").is_visible(), lambda: "no waveform under the video")
+    submit = page.get_by_role("button", name="Submit ratings")
+    needed = [media(page), page.get_by_test_id("obscode-seek"), scale_groups(page).nth(1), submit]
+    for thing in needed:  # in the window without scrolling
+        box = thing.bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height, (thing, box)
+    options = page.locator("[data-testid=stRadioOption]")
+    levels = [options.nth(i).bounding_box() for i in range(options.count())]
+    anchor = page.get_by_test_id("obscode-anchor")
+    for i in range(options.count()):
+        options.nth(i).hover()
+        expect(anchor).to_be_visible()
+        words = anchor.bounding_box()
+        hidden = [levels[j] for j in range(len(levels)) if overlap(words, levels[j])]
+        assert not hidden and not overlap(words, submit.bounding_box()), (options.nth(i).inner_text(), words, hidden)
+        if i == 0:
+            page.screenshot(path=str(SCREENSHOTS / f"code-anchor-placed-{width}.png"))
 
 
 def test_a_stale_windows_score_keys_and_enter_change_nothing_another_window_saved(browser_page, demo):

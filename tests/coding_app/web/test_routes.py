@@ -1,6 +1,8 @@
-"""Login, logout and media routes over HTTP: what a browser, or an attacker, can get."""
+"""Login, logout, media, waveform and library routes over HTTP: what a browser, or an attacker, can get."""
 
+import hashlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -15,18 +17,20 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 from itsdangerous import TimestampSigner
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from streamlit.testing.v1 import AppTest
 
 from coding_app import audit, blinded, logins
 from coding_app.logins import identify, media_token
+from coding_app.playback import PEAKS_PER_SECOND
 from coding_app.store import Store, StoreUnavailable
-from coding_app.store.models import AuditEntry, WebSession
+from coding_app.store.models import AuditEntry, PlaybackFacts, WebSession
 from coding_app.web import identity
-from coding_app.web.routes import ACCEL_REDIRECT, FORM_COOKIE, MAX_FORM_BYTES, routes
-from coding_app.web.runtime import COOKIE, LOGIN_PATH, LOGOUT_PATH
+from coding_app.web.assets import module_urls
+from coding_app.web.routes import ACCEL_REDIRECT, FORM_COOKIE, MAX_FORM_BYTES, PEAKS_PATH, peaks_url, routes
+from coding_app.web.runtime import COOKIE, LOGIN_PATH, LOGOUT_PATH, MEDIA_PATH
 
 from .conftest import FORM_TOKEN, PASSWORDS, post_form
 
@@ -154,6 +158,73 @@ def test_missing_media_file_is_a_clear_404(client, web_study):
     assert response.status_code == 404 and "missing" in response.text
 
 
+# --------------------------------------------------------------------------- the player's waveform and library
+
+
+def peaks_of(web_study, name: str, code: str) -> bytes:
+    return blinded.playback_facts(web_study.store, web_study.account(name), code, web_study.media).peaks
+
+
+@pytest.mark.parametrize("name", ["ann", "fay"])  # a video's sound, a session audio
+def test_peaks_are_the_recordings_envelope_and_nothing_else_kept_for_the_tokens_life(client, web_study, name):
+    cookie = sign_in(client, name)
+    code = web_study.codes[name][0]
+    url = peaks_url(f"{MEDIA_PATH}/{token_for(web_study, cookie, code)}")
+    answer = client.get(url)
+    assert answer.status_code == 200 and answer.content == peaks_of(web_study, name, code)
+    assert len(answer.content) >= 2 * PEAKS_PER_SECOND  # the two-second clip, a byte a tenth
+    assert answer.headers["content-type"] == "application/octet-stream"
+    assert answer.headers["cache-control"] == f"private, max-age={6 * 3600}, immutable"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    # nothing about the file: no name, date or validator to compare recordings by
+    assert not {"content-disposition", "last-modified", "etag"} & set(answer.headers)
+
+
+def test_peaks_refuse_what_the_media_refuse_and_each_refusal_is_audited(client, web_study):
+    ann = sign_in(client, "ann")
+    own = token_for(web_study, ann, web_study.codes["ann"][0])
+    fay_code = web_study.codes["fay"][0]
+    other = TestClient(Starlette(routes=routes()))
+    sign_in(other, "bob")
+    for who, token, audited in (
+        (client, token_for(web_study, ann, fay_code), ("refused.recording", "ann", fay_code)),  # not assigned
+        (client, f"{own[:-2]}xx", ("refused.media", "ann", None)),  # forged
+        (other, own, ("refused.media", "bob", web_study.codes["ann"][0])),  # another session's token
+        (TestClient(Starlette(routes=routes())), own, ("refused.media", "anonymous", web_study.codes["ann"][0])),
+    ):
+        answer = who.get(f"{PEAKS_PATH}/{token}")
+        assert answer.status_code == 403 and answer.text == "Forbidden"
+        assert last_audit(web_study)[0][:3] == audited
+
+
+def test_peaks_of_a_recording_measured_on_first_use_whose_file_is_gone_is_a_clear_404(client, web_study):
+    cookie = sign_in(client, "ann")
+    code = web_study.codes["ann"][0]
+    with web_study.store.write() as db:  # imported before the import measured
+        db.execute(delete(PlaybackFacts))
+    web_study.media.path(blinded.media(web_study.store, web_study.account("ann"), code).name).unlink()
+    answer = client.get(f"{PEAKS_PATH}/{token_for(web_study, cookie, code)}")
+    assert answer.status_code == 404 and "missing" in answer.text
+
+
+def test_the_drawing_library_is_served_by_content_named_urls_kept_for_a_year(client):
+    urls = module_urls()
+    assert set(urls) == {"WaveSurfer", "Timeline", "Zoom"}
+    dist = ROOT / "coding_app/web/waveform/node_modules/wavesurfer.js/dist"
+    for url, file in zip(
+        urls.values(), ("wavesurfer.esm.js", "plugins/timeline.esm.js", "plugins/zoom.esm.js"), strict=True
+    ):
+        body = (dist / file).read_bytes()
+        assert re.fullmatch(rf"/obscode/assets/[a-z]+-{hashlib.sha256(body).hexdigest()[:16]}\.js", url), url
+        answer = TestClient(Starlette(routes=routes())).get(url)  # no session needed: public code
+        assert answer.status_code == 200 and answer.content == body
+        assert answer.headers["content-type"].startswith("text/javascript")
+        assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
+    stale = re.sub(r"-[0-9a-f]{16}\.js$", "-0000000000000000.js", urls["WaveSurfer"])
+    for missing in (stale, "/obscode/assets/package.json", "/obscode/assets/..%2Fplayer.py"):
+        assert client.get(missing).status_code == 404, missing
+
+
 def test_logout_revokes_the_session_and_the_old_cookie_is_worthless(client, web_study):
     cookie = sign_in(client, "ann")
     token = token_for(web_study, cookie, web_study.codes["ann"][0])
@@ -186,7 +257,14 @@ def test_the_launcher_mounts_these_routes_beside_streamlit():
     from coding_app.web.launcher import app
 
     paths = {route.path for route in routes()}
-    assert paths == {"/obscode/login", "/obscode/logout", "/obscode/session", "/obscode/media/{token:path}"}
+    assert paths == {
+        "/obscode/login",
+        "/obscode/logout",
+        "/obscode/session",
+        "/obscode/media/{token:path}",
+        "/obscode/peaks/{token:path}",
+        "/obscode/assets/{name}",
+    }
     assert not any(p.startswith(("/_stcore/", "/media/", "/component/", "/static/", "/auth/")) for p in paths)
     assert type(app).__name__ == "App"
 
