@@ -111,7 +111,8 @@ class Crawl:
                 self.static_changed.append(url)
             return
         kind = headers.get("content-type", "")
-        if url.startswith("blob:") or any(t in kind for t in TEXT_TYPES) or not kind:
+        # the waveform's envelope is bytes, searched as text too: a coder can keep it
+        if url.startswith("blob:") or "/obscode/peaks/" in url or any(t in kind for t in TEXT_TYPES) or not kind:
             self.texts.append((f"body of {url}", body.decode("utf-8", "replace")))
 
     def websocket(self, ws) -> None:
