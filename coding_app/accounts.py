@@ -20,6 +20,8 @@ from .store.models import ROLES, Account, WebSession, now
 
 MIN_PASSWORD_LENGTH = 10
 MAX_NAME_LENGTH, MAX_PASSWORD_LENGTH = 100, 1000
+FIRST_ACCOUNT_ACTOR = "cli"
+"""Who the audit log says added the study's first account: a command run with no account to act as."""
 # Which role codes which kind of recording: EA raters the play videos, fidelity coders the session audio.
 ROLE_FOR_KIND = {"video": "coder", "audio": "fidelity"}
 _NAME = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9._@+-]{{0,{MAX_NAME_LENGTH - 1}}}$")
@@ -44,6 +46,25 @@ def add_account(db: Session, name: str, roles: str | Iterable[str], password: st
     db.flush()
     audit.record(db, actor, "account.add", "account", account.id, new={"name": name, "roles": sorted(roles)})
     return account
+
+
+@audit.refusals("refused.account", "account", entity_id="name")
+def add(store: Store, pi: Account | None, name: str, roles: Iterable[str], password: str) -> Account:
+    """Add an account: the PI's to do, audited (refusals too).
+
+    The study's first account is the exception, made with no PI to act (``pi`` None): somebody must be
+    able to sign in to add the rest, so it may only be a PI. Once any account exists, ``pi`` is required.
+    """
+    roles = check_roles(set(roles))
+    with store.write() as db:
+        if pi is None:
+            if db.scalar(select(Account.id).limit(1)) is not None:
+                raise NotAllowed("the study has accounts: a PI adds the next one (--as NAME)")
+            if roles != {"pi"}:
+                raise NotAllowed("the study's first account must be its PI (--role pi), who then adds the others")
+        else:
+            require_role(pi, "pi")
+        return add_account(db, name, roles, password, FIRST_ACCOUNT_ACTOR if pi is None else pi.name)
 
 
 def check_roles(roles: set[str]) -> set[str]:

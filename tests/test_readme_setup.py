@@ -45,6 +45,7 @@ def run(line: str, here: Path) -> Path:
                 words[1:],
                 env={
                     "OBSCODE_PASSWORD": PASSWORD,
+                    "OBSCODE_NEW_PASSWORD": PASSWORD,  # an account the PI adds (user add --as)
                     "OBSCODE_DATABASE_URL": None,
                     "OBSCODE_MEDIA_DIR": None,
                     "OBSCODE_USER": None,

@@ -1,4 +1,5 @@
-"""Commands for accounts: add, list, deactivate and reactivate, reset a password, change roles (PI only but add)."""
+"""Commands for accounts: add, list, deactivate and reactivate, reset a password, change roles (PI only; the study's
+first account, its PI, is added with no account to act as)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ app.add_typer(user_app, name="user")
 NAME = Annotated[str, typer.Argument(help="Account name.")]
 
 
-def _new_password() -> str:
-    """A password from OBSCODE_PASSWORD, or asked for twice; never on the command line."""
-    return os.environ.get("OBSCODE_PASSWORD") or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+def _new_password(name: str, variable: str = "OBSCODE_NEW_PASSWORD") -> str:
+    """A password for ``name`` from the environment ``variable``, or asked for twice; never on the command line."""
+    return os.environ.get(variable) or typer.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True)
 
 
 @user_app.command("add")
@@ -33,11 +34,12 @@ def user_add(
         ),
     ],
 ) -> None:
-    """Add an account; the password is asked for (or read from OBSCODE_PASSWORD), never given on the command line."""
+    """Add an account (PI only: --as NAME); its password is asked for (or read from OBSCODE_NEW_PASSWORD), never given
+    on the command line. A new study's first account is its PI, added without --as (password: OBSCODE_PASSWORD)."""
     store = ctx.obj.store()
-    password = _new_password()
-    with store.write() as db:
-        added = accounts.add_account(db, name, role, password, ctx.obj.actor)
+    pi = ctx.obj.pi(store) if ctx.obj.user else None
+    password = _new_password(name, "OBSCODE_PASSWORD" if pi is None else "OBSCODE_NEW_PASSWORD")
+    added = accounts.add(store, pi, name, role, password)
     typer.echo(f"added {added.role_text} account {name}")
 
 
@@ -83,9 +85,7 @@ def user_reset(ctx: typer.Context, name: NAME) -> None:
     (PI only)."""
     store = ctx.obj.store()
     pi = ctx.obj.pi(store)
-    password = os.environ.get("OBSCODE_NEW_PASSWORD") or typer.prompt(
-        f"Temporary password for {name}", hide_input=True, confirmation_prompt=True
-    )
+    password = _new_password(name)
     accounts.reset_password(store, pi, name, password)
     typer.echo(f"reset {name}'s password: they sign in with the temporary one, then must choose a new one")
 

@@ -188,7 +188,7 @@ PI_AND_CODER = (
 def test_a_pi_role_beside_a_coding_role_is_refused_however_asked(team):
     assert cli(team, "user", "role", "rater.one", "--add", "pi").stderr.strip() == PI_AND_CODER
     assert cli(team, "user", "role", "pi.one", "--add", "fidelity").stderr.strip() == PI_AND_CODER
-    added = cli(team, "user", "add", "both.one", "--role", "pi", "--role", "coder", user=None)
+    added = cli(team, "user", "add", "both.one", "--role", "pi", "--role", "coder", OBSCODE_NEW_PASSWORD=NEW)
     assert (added.exit_code, added.stderr.strip()) == (REFUSED, PI_AND_CODER)
     assert account(team, "both.one") is None
     assert account(team, "rater.one").roles == {"coder"} and account(team, "pi.one").roles == {"pi"}
@@ -215,10 +215,61 @@ def test_role_changes_name_what_is_wrong(team):
 
 
 def test_an_account_added_with_two_coding_roles_holds_both(team):
-    result = cli(team, "user", "add", "both.one", "--role", "coder", "--role", "fidelity", user=None)
+    result = cli(team, "user", "add", "both.one", "--role", "coder", "--role", "fidelity", OBSCODE_NEW_PASSWORD=NEW)
     assert (result.exit_code, result.stdout.strip()) == (0, "added coder and fidelity account both.one")
     assert account(team, "both.one").roles == {"coder", "fidelity"}
     assert audit_rows(team, "account.add")[-1].new == {"name": "both.one", "roles": ["coder", "fidelity"]}
+
+
+# ------------------------------------------------------------------------------------- add
+
+
+def test_a_new_study_s_first_account_is_its_pi_added_with_no_account_to_act_as(store):
+    coder_first = cli(store, "user", "add", "rater.one", "--role", "coder", user=None)
+    assert (coder_first.exit_code, coder_first.stderr) == (
+        REFUSED,
+        "error: the study's first account must be its PI (--role pi), who then adds the others\n",
+    )
+    assert account(store, "rater.one") is None
+
+    first = cli(store, "user", "add", "pi.one", "--role", "pi", user=None)
+
+    assert (first.exit_code, first.stdout) == (0, "added pi account pi.one\n")
+    assert identify(store, login(store, "pi.one", PASSWORD, "192.0.2.1")).account.name == "pi.one"
+    assert [(e.actor, e.new) for e in audit_rows(store, "account.add")] == [
+        ("cli", {"name": "pi.one", "roles": ["pi"]})
+    ]
+    assert [(e.actor, e.reason) for e in audit_rows(store, "refused.account")] == [
+        ("anonymous", "the study's first account must be its PI (--role pi), who then adds the others")
+    ]
+
+
+def test_once_a_study_has_accounts_only_a_pi_adds_one_and_it_is_audited(team):
+    nobody = cli(team, "user", "add", "pi.two", "--role", "pi", user=None)
+    assert (nobody.exit_code, nobody.stderr) == (
+        REFUSED,
+        "error: the study has accounts: a PI adds the next one (--as NAME)\n",
+    )
+    by_coder = cli(team, "user", "add", "pi.two", "--role", "pi", user="rater.one", OBSCODE_NEW_PASSWORD=NEW)
+    assert (by_coder.exit_code, by_coder.stderr) == (REFUSED, "error: not a PI account, or wrong password\n")
+    with pytest.raises(NotAllowed):
+        accounts.add(team, account(team, "rater.one"), "pi.two", ["pi"], NEW)
+    assert account(team, "pi.two") is None
+
+    added = cli(team, "user", "add", "rater.two", "--role", "coder", OBSCODE_NEW_PASSWORD=NEW)
+
+    assert (added.exit_code, added.stdout) == (0, "added coder account rater.two\n")
+    login(team, "rater.two", NEW, "192.0.2.1")  # the new account's password, not the PI's
+    with pytest.raises(LoginRefused):
+        login(team, "rater.two", PASSWORD, "192.0.2.1")
+    assert [(e.actor, e.new) for e in audit_rows(team, "account.add")][-1] == (
+        "pi.one",
+        {"name": "rater.two", "roles": ["coder"]},
+    )
+    assert [(e.actor, e.reason) for e in audit_rows(team, "refused.account")] == [
+        ("anonymous", "the study has accounts: a PI adds the next one (--as NAME)"),
+        ("rater.one", "this needs the pi role"),
+    ]
 
 
 # ------------------------------------------------------------------------------ migration

@@ -74,7 +74,7 @@ def test_a_database_that_takes_no_writes_just_now_is_one_line_with_exit_3(postgr
         postgres.create_database("cli_read_only", template=TEMPLATE)
         + "?options=-c%20default_transaction_read_only%3Don"
     )
-    result = invoke(url, "user", "add", "rater.one", "--role", "coder")
+    result = invoke(url, "user", "add", "pi.one", "--role", "pi")
     assert result.exit_code == UNAVAILABLE
     assert one_line(result) == "error: the study database is read-only; nothing was changed, try again in a moment"
 

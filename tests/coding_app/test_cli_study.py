@@ -23,7 +23,8 @@ from tests.coding_app.helpers import PASSWORD, audit_rows, manifest_rows, media_
 
 runner = CliRunner()
 EA = ("ea_sensitivity", "ea_non_intrusiveness")
-ACCOUNTS = (("rater.one", "coder"), ("rater.two", "coder"), ("fidelity.one", "fidelity"), ("pi.one", "pi"))
+# The PI first: a new study's first account is its PI, who then adds the others.
+ACCOUNTS = (("pi.one", "pi"), ("rater.one", "coder"), ("rater.two", "coder"), ("fidelity.one", "fidelity"))
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -39,9 +40,11 @@ class Cli:
         self.url = f"sqlite:///{root / 'cli_study.db'}"
         self.media = root / "media-store"
 
-    def __call__(self, *args, user: str | None = None, password: str | None = None):
+    def __call__(self, *args, user: str | None = None, password: str | None = None, new_password: str | None = None):
+        """``password``: the acting account's (or the first PI's own); ``new_password``: an account added by a PI."""
         options = ["--db", self.url, "--media", str(self.media), *(["--as", user] if user else [])]
         env = {"OBSCODE_PASSWORD": password} if password else {}
+        env |= {"OBSCODE_NEW_PASSWORD": new_password} if new_password else {}
         return runner.invoke(app, [*options, *(str(a) for a in args)], env=env)
 
     def store(self) -> Store:
@@ -66,7 +69,10 @@ def cli_study(demo, tmp_path_factory):
     )
     steps["reliability"] = cli("sample", "reliability", "--n", "8", "--seed", "12", user="pi.one")
     for name, role in ACCOUNTS:
-        steps[f"user {name}"] = cli("user", "add", name, "--role", role, password=PASSWORD)
+        by = None if role == "pi" else "pi.one"
+        steps[f"user {name}"] = cli(
+            "user", "add", name, "--role", role, user=by, password=PASSWORD, new_password=PASSWORD
+        )
     steps["assign video"] = cli("assign", "rater.one", "rater.two", "--kind", "video", "--seed", "3")
     steps["assign audio"] = cli("assign", "fidelity.one", "--kind", "audio", "--seed", "4")  # the fidelity draw
     steps["ratings"] = cli("import-ratings", folder / "ratings.csv")
@@ -172,7 +178,8 @@ def test_the_reliability_sample_covers_every_arm_and_timepoint(cli_study):
 
 
 def test_accounts_are_added_with_the_password_from_the_environment_only(cli_study):
-    """user add reads OBSCODE_PASSWORD; there is no --password option; the hash is argon2id, never the password."""
+    """user add reads OBSCODE_PASSWORD (the first PI's) or OBSCODE_NEW_PASSWORD (an account a PI adds); there is no
+    --password option; the hash is argon2id, never the password."""
     for name, role in ACCOUNTS:
         assert ok(cli_study.steps[f"user {name}"]).strip() == f"added {role} account {name}"
     with cli_study.store.read() as db:
@@ -344,7 +351,10 @@ def test_errors_exit_2_with_a_message_and_no_traceback(cli_study, tmp_path, args
     }
     counts = row_counts(cli_study.store)
     result = cli_study.cli(
-        *(a.format(**files) for a in args), user="pi.one", password="x" if "user" in args else PASSWORD
+        *(a.format(**files) for a in args),
+        user="pi.one",
+        password=PASSWORD,
+        new_password="x" if "user" in args else None,
     )
     no_traceback(result, message)
     assert row_counts(cli_study.store) == counts
