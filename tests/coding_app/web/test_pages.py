@@ -72,9 +72,10 @@ def test_a_coder_gets_their_queue_and_no_pi_page(as_user, web_study):
     assert shown == web_study.codes["ann"]
 
 
-def test_a_coder_opening_the_pi_page_file_gets_nothing_of_it(as_user):
+@pytest.mark.parametrize("page", ["progress", "agreement"])
+def test_a_coder_opening_a_pi_page_file_gets_nothing_of_it(as_user, page):
     as_user("ann")
-    at = run(PAGES / "progress.py")
+    at = run(PAGES / f"{page}.py")
     assert "not available to your account" in texts(at)
     assert not at.dataframe
 
@@ -219,13 +220,6 @@ def test_the_agreement_page_shows_every_statistic_once_two_coders_have_submitted
     assert set(alphas["recordings"]) == {3}
     assert "weighted kappa (quadratic)" in list(statistics["statistic"])
     assert "n = 3 recordings scored by both" in texts(at)
-
-
-def test_a_coder_opening_the_agreement_page_gets_nothing_of_it(as_user):
-    as_user("ann")
-    at = run(PAGES / "agreement.py")
-    assert "not available to your account" in texts(at)
-    assert not at.dataframe
 
 
 def test_the_fidelity_page_is_for_the_pi_only(as_user):
