@@ -28,7 +28,7 @@ from pathlib import Path
 from coding_app.codebook import load_codebook
 from coding_app.media import MediaStore, probe
 from coding_app.store import Store
-from coding_app.study import initialise
+from coding_app.study_setup import initialise
 from fixtures.demo import build_demo
 from fixtures.load_demo import load_demo
 

@@ -234,7 +234,7 @@ def make_study(root: Path) -> Study:
     from coding_app.media import MediaStore
     from coding_app.recordings import import_manifest
     from coding_app.store import Store
-    from coding_app.study import initialise
+    from coding_app.study_setup import initialise
 
     clip = root / "clip.mp4"
     ffmpeg(

@@ -54,7 +54,7 @@ from coding_app.store.models import (
     RecordingKey,
     ScaleRow,
 )
-from coding_app.study import initialise
+from coding_app.study_setup import initialise
 from coding_app.web import identity, runtime
 
 PAGES = Path(identity.__file__).with_name("views")

@@ -43,7 +43,7 @@ from coding_app.codebook import load_codebook  # noqa: E402
 from coding_app.media import MediaStore  # noqa: E402
 from coding_app.recordings import import_manifest  # noqa: E402
 from coding_app.store import Store  # noqa: E402
-from coding_app.study import initialise  # noqa: E402
+from coding_app.study_setup import initialise  # noqa: E402
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.e2e.conftest import LOGIN_PATH, _free_port, serving  # noqa: E402
 

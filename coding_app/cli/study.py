@@ -26,7 +26,7 @@ from ..sampling import (
     draw_reliability,
 )
 from ..store import Store
-from ..study import initialise
+from ..study_setup import initialise
 from .app import app, progress_shown, study_location
 
 

@@ -14,7 +14,7 @@ from coding_app.codebook import DEFAULT_CODEBOOK, load_codebook
 from coding_app.media import MediaStore
 from coding_app.recordings import MANIFEST_COLUMNS
 from coding_app.store import Store
-from coding_app.study import initialise
+from coding_app.study_setup import initialise
 from fixtures.demo import build_demo
 from tests.coding_app.helpers import manifest_rows, write_csv
 from tests.conftest import TEMPLATE

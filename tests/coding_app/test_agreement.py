@@ -25,7 +25,7 @@ from coding_app.errors import NotAllowed
 from coding_app.imports.ratings import import_ratings
 from coding_app.ratings import reopen
 from coding_app.store.models import Recording
-from coding_app.study import initialise
+from coding_app.study_setup import initialise
 from coding_app.unblinding import key_table
 from coding_app.web import report_cache, runtime
 from reliability import Scale, agreement_table

@@ -14,7 +14,7 @@ from coding_app.imports.ratings import import_ratings
 from coding_app.next_steps import fidelity_steps
 from coding_app.sampling import draw_fidelity
 from coding_app.store.models import AuditEntry, Participant, Recording, RecordingKey
-from coding_app.study import initialise
+from coding_app.study_setup import initialise
 
 SESSIONS = [("clinician A", "1"), ("clinician A", "2"), ("clinician B", "1"), ("clinician B", "2")]
 

@@ -21,7 +21,7 @@ from coding_app.accounts import add_account
 from coding_app.codebook import load_codebook
 from coding_app.store import Store
 from coding_app.store.models import AuditEntry, WebSession
-from coding_app.study import initialise
+from coding_app.study_setup import initialise
 
 from .conftest import ROOT, VENV_BIN, _free_port, serving, settle
 

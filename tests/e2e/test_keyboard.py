@@ -24,7 +24,7 @@ from coding_app.codebook import load_codebook
 from coding_app.media import MediaStore
 from coding_app.recordings import import_manifest
 from coding_app.store import Store
-from coding_app.study import initialise
+from coding_app.study_setup import initialise
 
 from .conftest import LOGIN_PATH, ROOT, SCREENSHOTS, VENV_BIN, _free_port, media, serving
 from .test_coding import checked, scale_groups, wait_checked

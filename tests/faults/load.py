@@ -31,7 +31,7 @@ from coding_app.assignments import assign
 from coding_app.codebook import load_codebook
 from coding_app.store import Store
 from coding_app.store.models import Account, Assignment, AuditEntry, Note, Rating, Recording, ScaleRow
-from coding_app.study import initialise
+from coding_app.study_setup import initialise
 from tests.coding_app.helpers import add_account, add_recordings
 
 # A coder process that has not reported by then is counted as an error, not waited for forever.

@@ -15,7 +15,7 @@ from coding_app.codebook import DEFAULT_CODEBOOK, load_codebook
 from coding_app.media import MediaStore
 from coding_app.store import Store
 from coding_app.store.models import Recording
-from coding_app.study import initialise
+from coding_app.study_setup import initialise
 from tests.coding_app.helpers import PASSWORD, add_account
 from tests.faults.load import make_study
 

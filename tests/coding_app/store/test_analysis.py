@@ -12,7 +12,7 @@ from coding_app.consensus import record_consensus
 from coding_app.errors import NotAllowed
 from coding_app.imports.ratings import import_ratings
 from coding_app.lock import lock
-from coding_app.study import initialise
+from coding_app.study_setup import initialise
 from outcomes import outcome_tables
 from tests.coding_app.helpers import add_account, add_recordings, audit_rows, write_csv
 

@@ -16,7 +16,7 @@ from coding_app.coder_agreement import double_coded
 from coding_app.errors import ImportRefused, NotAllowed
 from coding_app.sampling import draw_members, draw_reliability
 from coding_app.store.models import Recording
-from coding_app.study import initialise
+from coding_app.study_setup import initialise
 from tests.coding_app.helpers import add_account, add_recordings, audit_rows, row_counts, write_csv
 
 EA = ("ea_sensitivity", "ea_non_intrusiveness")

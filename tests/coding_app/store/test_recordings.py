@@ -18,7 +18,8 @@ from coding_app.errors import ImportRefused
 from coding_app.media import LOCK, MediaStore, probe
 from coding_app.recordings import CODE_ALPHABET, CODE_LENGTH, MANIFEST_COLUMNS, import_manifest
 from coding_app.store.models import StudySetting
-from coding_app.study import initialise, study_codebook
+from coding_app.study import study_codebook
+from coding_app.study_setup import initialise
 from tests.coding_app.conftest import LEAKY_DATE, LEAKY_PARTICIPANT, LEAKY_PLACE
 from tests.coding_app.helpers import (
     all_tags,

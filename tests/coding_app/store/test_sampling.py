@@ -19,7 +19,7 @@ from coding_app.sampling import (
     draw_reliability,
 )
 from coding_app.store.models import Draw
-from coding_app.study import initialise
+from coding_app.study_setup import initialise
 from tests.coding_app.helpers import add_recordings, audit_rows, external_ids, keys_by_external_id, row_counts
 
 # Session audio by clinician: 30, 11 and 3 recordings. A tenth, rounded up within each stratum,

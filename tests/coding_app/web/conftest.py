@@ -14,7 +14,7 @@ from coding_app.codebook import load_codebook
 from coding_app.media import MediaStore
 from coding_app.recordings import import_manifest
 from coding_app.store import Store
-from coding_app.study import initialise
+from coding_app.study_setup import initialise
 from coding_app.web import runtime
 
 FORM_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')

@@ -22,7 +22,7 @@ from coding_app.interpretation import header
 from coding_app.lock import lock
 from coding_app.logins import Identity
 from coding_app.outcome_report import dataset_file, outcome_report, report_html, report_tables, tables_xlsx
-from coding_app.study import initialise
+from coding_app.study_setup import initialise
 from coding_app.web import identity, runtime
 from outcomes import ROW_FIELDS
 from tests.coding_app.helpers import PASSWORD, add_account, add_recordings, audit_rows, write_csv
