@@ -25,8 +25,9 @@ tests/pg_cluster.py with its durability settings on (fsync, full page writes, sy
 commit), so both pay for the disk flush.
 
 On a shared machine the figures move with whatever else runs: ``--repeat N`` runs each N times
-and reports the median of each figure over the runs (counts are summed: the bar holds for every
-run), with the median load average (1 min) at the end of the runs, so a reader can tell.
+and reports the median of each figure over the runs with its best and worst in brackets (counts
+are summed: the bar holds for every run), and the load average (1 min) at the end of the runs,
+median and range, so a reader can tell. Each run's own figures are printed as it ends.
 
 Run from the repository root: ``.venv/bin/python bench/bench_load.py`` (``--runs`` picks some).
 """
@@ -69,10 +70,21 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def latency(runs: list[list[float]]) -> str:
-    """p50 / p95 / max in ms, each the median over the runs."""
+    """p50 / p95 / max in ms, each the median over the runs; with several runs, each figure's best-worst after it."""
     if not all(runs):
         return "-"
-    return " / ".join(f"{statistics.median(percentile(v, q) for v in runs) * 1000:.0f}" for q in (50, 95, 100))
+    figures = []
+    for q in (50, 95, 100):
+        ms = sorted(percentile(v, q) * 1000 for v in runs)
+        spread = f" ({ms[0]:.0f}-{ms[-1]:.0f})" if len(ms) > 1 else ""
+        figures.append(f"{statistics.median(ms):.0f}{spread}")
+    return " / ".join(figures)
+
+
+def _load(loads: list[float]) -> str:
+    """The median load average at the end of the runs, with its range."""
+    spread = f" ({min(loads):.1f}-{max(loads):.1f})" if len(loads) > 1 else ""
+    return f"{statistics.median(loads):.1f}{spread}"
 
 
 RUNS = ("sqlite-processes", "sqlite-threads", "postgresql-processes", "postgresql-threads")
@@ -96,7 +108,13 @@ def run(name: str, coders: int, recordings: int, seed: int, think: float) -> tup
             store.dispose()
     for error in sorted(set(outcome.errors))[:5]:
         print(f"  a coder saw: {error}")
-    return outcome, os.getloadavg()[0]
+    load = os.getloadavg()[0]
+    print(
+        f"  draft ms p50/p95/max {latency([outcome.draft_seconds])}, submit {latency([outcome.submit_seconds])}, "
+        f"{outcome.stored / outcome.seconds:.1f} submissions/s, load {load:.1f}",
+        flush=True,
+    )
+    return outcome, load
 
 
 def main() -> int:
@@ -135,7 +153,7 @@ def main() -> int:
                 latency([o.draft_seconds for o in runs]),
                 latency([o.submit_seconds for o in runs]),
                 f"{statistics.median(o.stored / o.seconds for o in runs):.1f}",
-                f"{statistics.median(load for _, load in result):.1f}",
+                _load([load for _, load in result]),
             )
         )
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from .accounts import require_role
 from .audit_log import audit_entries
 from .store import Store
-from .store.models import Account, Assignment, Note, Rating, Recording, ScaleRow
+from .store.models import Account, Assignment, Note, Rating, Recording, ScaleRow, rating_rows
 
 Key = tuple[str, str, str, int]
 """Recording code, coder, scale key, version."""
@@ -117,7 +117,7 @@ def rating_table(store: Store, pi: Account) -> dict[Key, RatingValues]:
     require_role(pi, "pi")
     with store.read() as db:
         rows = db.execute(
-            select(
+            rating_rows(
                 Recording.code,
                 Account.name,
                 ScaleRow.key,
@@ -127,10 +127,6 @@ def rating_table(store: Store, pi: Account) -> dict[Key, RatingValues]:
                 Rating.status,
                 Rating.submitted_at,
             )
-            .join(Assignment, Assignment.id == Rating.assignment_id)
-            .join(Account, Account.id == Assignment.account_id)
-            .join(Recording, Recording.id == Assignment.recording_id)
-            .join(ScaleRow, ScaleRow.id == Rating.scale_id)
         ).all()
     return {(code, coder, scale, version): _values(*rest) for code, coder, scale, version, *rest in rows}
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import EllipsisType
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -27,7 +27,16 @@ from .exclusions import in_coding
 from .media import MediaStore
 from .ratings import RatingState
 from .store import Store
-from .store.models import Account, Assignment, AssignmentScale, PlaybackFacts, Rating, Recording, ScaleRow
+from .store.models import (
+    Account,
+    Assignment,
+    AssignmentScale,
+    PlaybackFacts,
+    Rating,
+    Recording,
+    ScaleRow,
+    latest_rating,
+)
 from .study import study_scales
 
 CODER_ROLES = ("coder", "fidelity")
@@ -77,56 +86,63 @@ def _served() -> ColumnElement[bool]:
     return in_coding(Assignment.recording_id) & ~flags.open_on(Assignment.id)
 
 
-def _assignment(db: Session, account: Account, code: str) -> tuple[Assignment, Recording]:
-    assignment, recording, _ = _assignment_scale(db, account, code, None)
-    return assignment, recording
-
-
-def _assignment_scale(
-    db: Session, account: Account, code: str, scale_key: str | None
-) -> tuple[Assignment, Recording, ScaleRow | None]:
-    """The coder's assignment of this recording, and the recording; with ``scale_key``, that scale too
-    (None unless the assignment codes it), in the same query: a save is a round trip shorter."""
-    query = (
+def _assignment_query(account: Account, code: str) -> Select[Assignment, Recording]:
+    """The coder's assignment of this recording, and the recording, if it is theirs and served."""
+    return (
         select(Assignment, Recording)
         .join(Recording, Recording.id == Assignment.recording_id)
         .where(_served())
         .where(Assignment.account_id == account.id, Recording.code == code, Recording.kind.in_(_kinds(account)))
     )
-    if scale_key is not None:
-        scale_id = select(ScaleRow.id).where(ScaleRow.key == scale_key).scalar_subquery()
-        query = (
-            query.add_columns(ScaleRow)
-            .outerjoin(
-                AssignmentScale,
-                (AssignmentScale.assignment_id == Assignment.id) & (AssignmentScale.scale_id == scale_id),
-            )
-            .outerjoin(ScaleRow, ScaleRow.id == AssignmentScale.scale_id)
-        )
-    found = db.execute(query).first()
-    if found is None:
+
+
+def _found(row: Row | None) -> Row:
+    if row is None:
         raise NotFound(NOT_ASSIGNED)
-    assignment, recording, *scale = found
-    return assignment, recording, scale[0] if scale else None
+    return row
+
+
+def _assignment(db: Session, account: Account, code: str) -> tuple[Assignment, Recording]:
+    assignment, recording = _found(db.execute(_assignment_query(account, code)).first())
+    return assignment, recording
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """What a draft save needs, asked in one query: the assignment, its recording, the scale (None unless the
+    assignment codes it), the rating's latest version (None: none yet), and whether the scale is closed."""
+
+    assignment: Assignment
+    recording: Recording
+    scale: ScaleRow | None
+    rating: Rating | None
+    closed: bool
+
+
+def _draft(db: Session, account: Account, code: str, scale_key: str) -> _Draft:
+    """See :class:`_Draft`; asked after the lock's table was taken, so ``closed`` is settled."""
+    scale_id = select(ScaleRow.id).where(ScaleRow.key == scale_key).scalar_subquery()
+    query = (
+        _assignment_query(account, code)
+        .add_columns(ScaleRow, Rating, lock.closed(AssignmentScale.scale_id))
+        .outerjoin(
+            AssignmentScale, (AssignmentScale.assignment_id == Assignment.id) & (AssignmentScale.scale_id == scale_id)
+        )
+        .outerjoin(ScaleRow, ScaleRow.id == AssignmentScale.scale_id)
+        .outerjoin(
+            Rating,
+            (Rating.assignment_id == Assignment.id) & (Rating.scale_id == AssignmentScale.scale_id) & latest_rating(),
+        )
+    )
+    return _Draft(*_found(db.execute(query).first()))
 
 
 def _states(db: Session, assignment_ids: list[int]) -> dict[int, dict[str, RatingState]]:
     """The latest version of each of these assignments' ratings, by assignment and scale key."""
-    latest = (
-        select(Rating.assignment_id, Rating.scale_id, func.max(Rating.version).label("version"))
-        .where(Rating.assignment_id.in_(assignment_ids))
-        .group_by(Rating.assignment_id, Rating.scale_id)
-        .subquery()
-    )
     rows = db.execute(
         select(Rating, ScaleRow.key)
-        .join(
-            latest,
-            (Rating.assignment_id == latest.c.assignment_id)
-            & (Rating.scale_id == latest.c.scale_id)
-            & (Rating.version == latest.c.version),
-        )
         .join(ScaleRow, ScaleRow.id == Rating.scale_id)
+        .where(Rating.assignment_id.in_(assignment_ids), latest_rating())
     ).all()
     states: dict[int, dict[str, RatingState]] = {}
     for rating, key in rows:
@@ -244,11 +260,22 @@ def save_draft(
     changed it (:class:`~coding_app.ratings.RatingChanged`); see :func:`coding_app.ratings.save_draft`.
     """
     _check(account)
-    with store.write() as db:
-        assignment, recording, scale = _assignment_scale(db, account, code, scale_key)
+    with store.write(holding=lock.TABLE) as db:
+        draft = _draft(db, account, code, scale_key)
+        scale = draft.scale
         if scale is None:
             raise NotFound(f"scale {scale_key!r} is not part of this recording's coding")
-        rating = ratings.save_draft(db, assignment, scale, score, account.name, recording.code, expected=expected)
+        rating = ratings.save_draft(
+            db,
+            draft.assignment,
+            scale,
+            draft.rating,
+            score,
+            account.name,
+            draft.recording.code,
+            closed=draft.closed,
+            expected=expected,
+        )
         return RatingState(scale.key, rating.score, rating.status, rating.version, rating.updated_at)
 
 

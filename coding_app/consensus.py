@@ -8,7 +8,7 @@ none is ever changed or deleted (database triggers).
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, select
 
 from reliability import ScoreError
 
@@ -18,10 +18,15 @@ from .errors import NotFound
 from .exclusions import counted
 from .lock import refuse_closed
 from .store import Store
-from .store.models import Account, ConsensusRating, Recording, ScaleRow
+from .store.models import Account, ConsensusRating, Recording, ScaleRow, newest
 from .study import study_codebook
 
 COLUMNS = ["code", "scale", "score", "version", "reason", "decided_by", "decided_at"]
+
+
+def latest_decision() -> ColumnElement[bool]:
+    """True for the latest consensus decision on its recording and scale."""
+    return newest(ConsensusRating.version, ConsensusRating.recording_id, ConsensusRating.scale_id)
 
 
 @audit.refusals("refused.consensus", "consensus_rating", entity_id="code")
@@ -45,8 +50,10 @@ def record_consensus(store: Store, pi: Account, code: str, scale_key: str, score
             raise ValueError(str(error)) from None
         latest = (
             db.scalar(
-                select(func.max(ConsensusRating.version)).where(
-                    ConsensusRating.recording_id == recording.id, ConsensusRating.scale_id == scale.id
+                select(ConsensusRating.version).where(
+                    ConsensusRating.recording_id == recording.id,
+                    ConsensusRating.scale_id == scale.id,
+                    latest_decision(),
                 )
             )
             or 0
@@ -102,18 +109,6 @@ def consensus_ratings(store: Store, pi: Account, *, every_version: bool = False)
             .order_by(ConsensusRating.decided_at, ConsensusRating.id)
         )
         if not every_version:
-            latest = (
-                select(
-                    ConsensusRating.recording_id, ConsensusRating.scale_id, func.max(ConsensusRating.version).label("v")
-                )
-                .group_by(ConsensusRating.recording_id, ConsensusRating.scale_id)
-                .subquery()
-            )
-            query = query.join(
-                latest,
-                (latest.c.recording_id == ConsensusRating.recording_id)
-                & (latest.c.scale_id == ConsensusRating.scale_id)
-                & (latest.c.v == ConsensusRating.version),
-            )
+            query = query.where(latest_decision())
         rows = db.execute(query).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=COLUMNS)

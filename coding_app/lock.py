@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, SQLColumnExpression, exists, select, text
+from sqlalchemy.orm import Session, aliased
 
 from . import audit
 from .accounts import require_role
@@ -24,6 +24,8 @@ from .store import Store
 from .store.models import Account, CodingLock, ScaleRow
 
 STUDY = "the whole study"
+TABLE = CodingLock.__tablename__
+"""Held in SHARE mode by a change that checks the lock (PostgreSQL): a lock or unlock waits for it, and it for them."""
 
 
 class CodingClosed(ValueError):
@@ -44,23 +46,37 @@ class Lock:
         return f"{scope} locked on {self.at:%Y-%m-%d %H:%M} UTC by {self.by}"
 
 
-def _history(db: Session, scale_ids: Iterable[int] | None = None) -> list[tuple[CodingLock, str | None]]:
-    """Every lock and unlock, oldest first; with ``scale_ids``, only the study's and those scales'."""
+def in_force() -> ColumnElement[bool]:
+    """True for a lock row that stands: a lock with no later row (lock or unlock) of its scope."""
+    later = aliased(CodingLock)
+    return (CodingLock.action == "lock") & ~exists().where(
+        later.id > CodingLock.id, later.scale_id.is_not_distinct_from(CodingLock.scale_id)
+    )
+
+
+def closed(scale_id: SQLColumnExpression[int]) -> ColumnElement[bool]:
+    """True where the scale ``scale_id`` is closed by its own lock or the study's: for a query that asks along the way
+    (:func:`refuse_closed` says by which lock)."""
+    return exists().where(in_force(), CodingLock.scale_id.is_(None) | (CodingLock.scale_id == scale_id))
+
+
+def _history(db: Session, scale_ids: Iterable[int] | None = None) -> list[tuple[CodingLock, str | None, bool]]:
+    """Every lock and unlock, oldest first, with its scale key and whether it stands; with ``scale_ids``, only the
+    study's and those scales'."""
     query = (
-        select(CodingLock, ScaleRow.key).outerjoin(ScaleRow, ScaleRow.id == CodingLock.scale_id).order_by(CodingLock.id)
+        select(CodingLock, ScaleRow.key, in_force())
+        .outerjoin(ScaleRow, ScaleRow.id == CodingLock.scale_id)
+        .order_by(CodingLock.id)
     )
     if scale_ids is not None:
         query = query.where(CodingLock.scale_id.is_(None) | CodingLock.scale_id.in_(list(scale_ids)))
-    return [(lock, key) for lock, key in db.execute(query)]
+    return [(lock, key, standing) for lock, key, standing in db.execute(query)]
 
 
 def locks_in_force(db: Session, scale_ids: Iterable[int] | None = None) -> dict[str | None, Lock]:
     """Every scope now closed, by scale key (None: the whole study); with ``scale_ids``, of the study and those
     scales."""
-    latest: dict[str | None, tuple[CodingLock, str | None]] = {}
-    for row, key in _history(db, scale_ids):
-        latest[key] = (row, key)
-    return {key: Lock(key, row.at, row.by) for key, (row, _) in latest.items() if row.action == "lock"}
+    return {key: Lock(key, row.at, row.by) for row, key, standing in _history(db, scale_ids) if standing}
 
 
 def closing(db: Session, scale_keys: Iterable[str]) -> dict[str, Lock]:
@@ -76,7 +92,7 @@ def refuse_closed(db: Session, scale_ids: Iterable[int], what: str = "coding") -
         # SHARE conflicts with the lock's insert, not with other coders' SHARE: a lock waits for the changes
         # already past this check to commit, and a change checked after a lock began waits for it and sees it.
         # (SQLite's writers are serialised whole already.)
-        db.execute(text("LOCK TABLE coding_lock IN SHARE MODE"))
+        db.execute(text(f"LOCK TABLE {TABLE} IN SHARE MODE"))
     # One statement: a draft save is counted in round trips (tests/faults/test_round_trips.py).
     locks = locks_in_force(db, scale_ids)
     if locks:
@@ -152,16 +168,8 @@ def lock_report(store: Store, pi: Account) -> pd.DataFrame:
     require_role(pi, "pi")
     with store.read() as db:
         history = _history(db)
-    latest = {key: row.id for row, key in history}
     rows = [
-        (
-            row.action,
-            STUDY if key is None else key,
-            row.at,
-            row.by,
-            row.reason,
-            row.action == "lock" and latest[key] == row.id,
-        )
-        for row, key in history
+        (row.action, STUDY if key is None else key, row.at, row.by, row.reason, standing)
+        for row, key, standing in history
     ]
     return pd.DataFrame(rows, columns=["action", "scope", "at", "by", "reason", "in_force"])

@@ -11,7 +11,7 @@ from .exclusions import in_coding
 from .flags import open_on
 from .media import MediaStore
 from .store import Store
-from .store.models import Account, Assignment, AssignmentScale, Rating, Recording, ScaleRow
+from .store.models import Account, Assignment, AssignmentScale, Rating, Recording, ScaleRow, latest_rating
 
 STATUSES = ("not started", "draft", "submitted", "flagged", "excluded")
 """Of an assigned scale: its latest rating's status, unless the recording is flagged by its coder (waiting for the
@@ -23,14 +23,10 @@ def coder_progress(store: Store, pi: Account) -> pd.DataFrame:
     """One row per coder and scale: assigned, in progress (draft), submitted, flagged (waiting for the PI),
     excluded from the study, left (still to code: neither submitted, flagged nor excluded). Scales by label."""
     require_role(pi, "pi")
-    # The latest version's status of each assigned scale, looked up through the rating's unique
-    # (assignment, scale, version) index: joining a grouped subquery instead makes SQLite compare
-    # every assigned scale with every rating.
     status = (
         select(Rating.status)
         .where(Rating.assignment_id == AssignmentScale.assignment_id, Rating.scale_id == AssignmentScale.scale_id)
-        .order_by(Rating.version.desc())
-        .limit(1)
+        .where(latest_rating())
         .scalar_subquery()
     )
     state = case((~in_coding(Assignment.recording_id), "excluded"), (open_on(Assignment.id), "flagged"), else_=status)

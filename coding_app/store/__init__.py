@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import select
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -33,6 +34,8 @@ MIGRATIONS = resources.files("coding_app.store") / "migrations"
 BUSY_TIMEOUT_MS = 30_000
 # A PostgreSQL connection used this recently is trusted without a ping (see _postgresql_engine).
 RECENT_S = 5.0
+# While SQLite writes come in, the longest between two checkpoints of its write-ahead log (see _Checkpointer).
+CHECKPOINT_EVERY_S = 0.5
 
 
 class StoreError(RuntimeError):
@@ -127,6 +130,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA wal_autocheckpoint = 0")  # the store's own thread does it (see _Checkpointer)
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -140,16 +144,31 @@ def _sqlite_engine(url: str) -> Engine:
 
 
 def _postgresql_engine(url: str) -> Engine:
-    """An engine whose pool pings a connection only when it may have died since its last use.
+    """An engine that spends as few round trips as it can on connections and transactions.
 
-    A ping is a round trip before every transaction, and under load each round trip waits for a
-    CPU on both sides. A connection used within :data:`RECENT_S` is not pinged unless the server
-    has sent something on it unasked: a restarted server or a killed backend says goodbye
-    (FATAL) and closes its end, which makes the socket readable without a round trip. A host
-    gone silently takes longer than that to come back, and older connections are pinged as
-    ``pool_pre_ping`` would: a failed ping replaces every pooled connection.
+    psycopg is in autocommit mode and the transactions are ours, as on SQLite: a read sends no
+    BEGIN and no COMMIT (under READ COMMITTED each statement sees what was committed when it
+    started, inside a transaction or not), and a write's BEGIN goes in one message with the
+    table lock it asks for (see :meth:`Store.write`). A connection that asks for another
+    isolation level (a backup's snapshot) is left to psycopg, which begins it itself.
+
+    The pool pings a connection only when it may have died since its last use. A ping is a
+    round trip before every transaction, and under load each round trip waits for a CPU on both
+    sides. A connection used within :data:`RECENT_S` is not pinged unless the server has sent
+    something on it unasked: a restarted server or a killed backend says goodbye (FATAL) and
+    closes its end, which makes the socket readable without a round trip. A host gone silently
+    takes longer than that to come back, and older connections are pinged as ``pool_pre_ping``
+    would: a failed ping replaces every pooled connection.
     """
-    engine = create_engine(url)
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection) -> None:  # noqa: ANN001 - SQLAlchemy Connection
+        options = connection.get_execution_options()
+        if options.get("obscode_read") or options.get("isolation_level", "AUTOCOMMIT") != "AUTOCOMMIT":
+            return
+        held = options.get("obscode_holding")
+        connection.exec_driver_sql(f"BEGIN; LOCK TABLE {held} IN SHARE MODE" if held else "BEGIN")
 
     @event.listens_for(engine, "connect")
     @event.listens_for(engine, "checkin")
@@ -220,6 +239,54 @@ class FairLock:
             return False
 
 
+class _Checkpointer:
+    """Copies SQLite's write-ahead log into the database file from a thread of its own, so no writer waits for it.
+
+    SQLite checkpoints inside the COMMIT that takes the log past 1,000 pages, while that commit
+    holds the write queue: every writer in line behind it waited for pages to be copied and the
+    database file flushed. The store's connections turn that off (``wal_autocheckpoint = 0``);
+    after commits, this thread runs a PASSIVE checkpoint, which waits for no writer or reader and
+    none for it, at most once per :data:`CHECKPOINT_EVERY_S`, copying every commit since the last
+    at once. A commit is in the log, flushed, before it is acknowledged: a checkpoint only moves it.
+    A process that ends leaves the rest to the next to open the file (SQLite replays the log).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._due = threading.Event()
+        self._closing = threading.Event()
+        self._starting = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def committed(self) -> None:
+        """A commit added to the log: a checkpoint is due (the thread starts with the first)."""
+        if self._thread is None:
+            with self._starting:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="obscode-checkpoint", daemon=True)
+                    self._thread.start()
+        self._due.set()
+
+    def _run(self) -> None:
+        while self._due.wait() and not self._closing.is_set():
+            self._due.clear()
+            try:
+                connection = self._engine.raw_connection()
+                try:
+                    connection.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
+                finally:
+                    connection.close()
+            except (sqlite3.Error, DBAPIError):
+                pass  # a failing disk is the writers' to report; the next commit asks for a checkpoint again
+            self._closing.wait(CHECKPOINT_EVERY_S)
+
+    def close(self) -> None:
+        self._closing.set()
+        self._due.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
 @dataclass
 class _Group:
     """Writes that share one SQLite transaction, each in a savepoint of its own."""
@@ -243,8 +310,9 @@ class _GroupCommit:
     commit, so a group holds at most one write per thread.
     """
 
-    def __init__(self, writer: Engine) -> None:
+    def __init__(self, writer: Engine, checkpoints: _Checkpointer) -> None:
         self._writer = writer
+        self._checkpoints = checkpoints
         self._lock = FairLock()
         self._group: _Group | None = None
 
@@ -298,6 +366,7 @@ class _GroupCommit:
             self._end(group, _outage(error) or "disk")  # a commit fails only when the disk does
             raise
         self._end(group, None)
+        self._checkpoints.committed()
 
     def _end(self, group: _Group, lost: str | None) -> None:
         """Close the group (rolled back if ``lost``), tell its writers, and let the next one start afresh."""
@@ -322,9 +391,12 @@ class Store:
             self.engine = _postgresql_engine(self.url)
         else:
             raise StoreError(f"unsupported database {dialect!r}: use sqlite:///FILE or postgresql+psycopg://...")
+        self._reader = self.engine.execution_options(obscode_read=True)
         self._writer = self.engine.execution_options(obscode_write=True)
+        self._holding: dict[str, Engine] = {}
         # PostgreSQL queues its writers itself (row locks wake waiters; concurrent commits share a flush).
-        self.writes = _GroupCommit(self._writer) if dialect == "sqlite" else None
+        self._checkpoints = _Checkpointer(self.engine) if dialect == "sqlite" else None
+        self.writes = None if self._checkpoints is None else _GroupCommit(self._writer, self._checkpoints)
 
     @property
     def dialect(self) -> str:
@@ -359,23 +431,35 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for reads, in one (deferred) transaction; what it loads stays usable after."""
-        with _outages_reported(), Session(self.engine, expire_on_commit=False) as session, session.begin():
+        with _outages_reported(), Session(self._reader, expire_on_commit=False) as session, session.begin():
             yield session
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self, *, holding: str | None = None) -> Iterator[Session]:
         """A session whose changes are committed together at the end, or not at all.
 
         Its ``with`` block is left once they are committed. On SQLite, the writes of this process
-        take turns in arrival order (see :class:`_GroupCommit`).
+        take turns in arrival order (see :class:`_GroupCommit`) and each holds the whole database.
+        On PostgreSQL, ``holding`` names a table held in SHARE mode from the transaction's start,
+        taken with its BEGIN in one round trip: a writer of that table waits for this transaction,
+        and this one for a writer of it that came first, so every read here sees the table settled.
         """
         with _outages_reported():
             if self.writes is not None:
                 with self.writes.write() as session:
                     yield session
             else:
-                with Session(self._writer, expire_on_commit=False) as session, session.begin():
+                writer = self._writer if holding is None else self._holder(holding)
+                with Session(writer, expire_on_commit=False) as session, session.begin():
                     yield session
 
+    def _holder(self, table: str) -> Engine:
+        """The writer whose transactions begin holding ``table`` (one per table, made once)."""
+        if table not in self._holding:
+            self._holding[table] = self._writer.execution_options(obscode_holding=table)
+        return self._holding[table]
+
     def dispose(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.close()
         self.engine.dispose()

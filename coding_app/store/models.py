@@ -7,6 +7,7 @@ recording_key and withdrawal, and is read only through :mod:`coding_app.unblindi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -24,18 +25,20 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     Numeric,
+    Select,
     String,
     Text,
     UniqueConstraint,
     exists,
     false,
+    select,
 )
 from sqlalchemy import (
     text as sql_text,
 )
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.ext.hybrid import hybrid_method
-from sqlalchemy.orm import DeclarativeBase, Mapped, aliased, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, aliased, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 ROLES = ("coder", "fidelity", "pi")
@@ -359,20 +362,44 @@ class Withdrawal(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 
-def latest_submitted() -> ColumnElement[bool]:
-    """True for a rating that is its coder's latest submitted version (no later submitted one).
-
-    Asked of the (assignment, scale, version) unique index; a join on a grouped subquery made
-    SQLite compare every rating with every group.
+def newest(
+    version: InstrumentedAttribute[int],
+    *same: InstrumentedAttribute,
+    among: Callable[[Any], ColumnElement[bool]] | None = None,
+) -> ColumnElement[bool]:
+    """True for a row of a versioned table with no later ``version`` of the same thing (the rows agreeing on ``same``);
+    with ``among``, no later one of those it is true for. The one way "the latest version" is asked, of the unique
+    (same..., version) index: a join on a grouped subquery made SQLite compare every row with every group.
     """
-    later = aliased(Rating)
-    superseded = exists().where(
-        later.assignment_id == Rating.assignment_id,
-        later.scale_id == Rating.scale_id,
-        later.version > Rating.version,
-        later.status == "submitted",
+    later = aliased(version.class_)
+    same_thing = [getattr(later, column.key) == column for column in same]
+    condition = [] if among is None else [among(later)]
+    return ~exists().where(getattr(later, version.key) > version, *same_thing, *condition)
+
+
+def rating_rows(*columns: Any) -> Select[Any]:
+    """``columns`` of every rating version, with its assignment, coder (account), recording and scale joined in."""
+    return (
+        select(*columns)
+        .select_from(Rating)
+        .join(Assignment, Assignment.id == Rating.assignment_id)
+        .join(Account, Account.id == Assignment.account_id)
+        .join(Recording, Recording.id == Assignment.recording_id)
+        .join(ScaleRow, ScaleRow.id == Rating.scale_id)
     )
-    return (Rating.status == "submitted") & ~superseded
+
+
+def latest_rating() -> ColumnElement[bool]:
+    """True for a rating that is the latest version of its coder's rating of its recording on its scale."""
+    return newest(Rating.version, Rating.assignment_id, Rating.scale_id)
+
+
+def latest_submitted() -> ColumnElement[bool]:
+    """True for a rating that is its coder's latest submitted version (no later submitted one)."""
+    submitted = Rating.status == "submitted"
+    return submitted & newest(
+        Rating.version, Rating.assignment_id, Rating.scale_id, among=lambda r: r.status == "submitted"
+    )
 
 
 class WebSession(Base):

@@ -30,7 +30,7 @@ from coding_app.accounts import account_named
 from coding_app.assignments import assign
 from coding_app.codebook import load_codebook
 from coding_app.store import Store
-from coding_app.store.models import Account, Assignment, AuditEntry, Note, Rating, Recording, ScaleRow
+from coding_app.store.models import Account, Assignment, AuditEntry, Note, Rating, Recording, ScaleRow, rating_rows
 from coding_app.study_setup import initialise
 from tests.coding_app.helpers import add_account, add_recordings
 
@@ -212,12 +212,9 @@ def verify(store: Store, reports: list[CoderReport]) -> Outcome:
     """Compare what each coder entered and was told with the rating table and the audit log."""
     with store.read() as db:
         rows = db.execute(
-            select(Recording.code, Account.name, ScaleRow.key, Rating.score, Note.text, Rating.status)
-            .join(Assignment, Assignment.id == Rating.assignment_id)
-            .join(Account, Account.id == Assignment.account_id)
-            .join(Recording, Recording.id == Assignment.recording_id)
-            .join(ScaleRow, ScaleRow.id == Rating.scale_id)
-            .outerjoin(Note, Note.assignment_id == Assignment.id)
+            rating_rows(Recording.code, Account.name, ScaleRow.key, Rating.score, Note.text, Rating.status).outerjoin(
+                Note, Note.assignment_id == Assignment.id
+            )
         ).all()
         submits = [entry.new for entry in db.scalars(select(AuditEntry).where(AuditEntry.action == "rating.submit"))]
     ratings: dict[tuple[str, str, str], list[tuple]] = {}

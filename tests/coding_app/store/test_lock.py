@@ -9,8 +9,6 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from coding_app import blinded
-from coding_app import lock as lock_module
-from coding_app import ratings as ratings_module
 from coding_app.consensus import record_consensus
 from coding_app.errors import NotAllowed
 from coding_app.imports.ratings import import_ratings
@@ -134,16 +132,17 @@ def test_on_postgresql_a_lock_waits_for_a_change_already_checked_and_is_seen_by_
 
     store, pi, rater, v2 = coding.store, coding.accounts["pi.one"], coding.accounts["rater.one"], coding.codes["V2"]
     checked, release = threading.Event(), threading.Event()
-    real = lock_module.refuse_closed
+    real = blinded._draft  # a draft save's one query, which asks whether the scale is closed
 
-    def held(db, scale_ids, what="coding"):
-        real(db, scale_ids, what)
+    def held(*args):
+        found = real(*args)
         checked.set()
         release.wait(30)
+        return found
 
     locking = threading.Thread(target=lambda: (checked.wait(30), lock(store, pi)))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ratings_module, "refuse_closed", held)
+        patch.setattr(blinded, "_draft", held)
         drafting = threading.Thread(target=lambda: blinded.save_draft(store, rater, v2, "ea_sensitivity", 6.5))
         drafting.start()
         locking.start()
