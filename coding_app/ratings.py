@@ -8,7 +8,7 @@ current ratings.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import EllipsisType
@@ -236,16 +236,17 @@ def submit(
     stored = {key: None if rating is None else rating.score for key, (_, rating) in versions.items()}
     if shown is not None and stored != dict(shown):
         raise RatingChanged(stored)
-    unscored = [k for k, (_, r) in pending.items() if r is None or r.score is None]
+    scored = {k: r for k, (_, r) in pending.items() if r is not None and r.score is not None}
+    unscored = [k for k in pending if k not in scored]
     if unscored:
         raise IncompleteRating(f"give a score on every scale before submitting (missing: {', '.join(unscored)})")
     stamp = now()
-    for key, (_, rating) in pending.items():
+    for key, rating in scored.items():
         rating.status, rating.submitted_at, rating.updated_at = "submitted", stamp, stamp
         db.flush()
         audit.record(db, actor, "rating.submit", "rating", rating.id, new=values(rating, key, actor, code))
     if certification.is_training(db, assignment.recording_id):
-        certification.settle(db, [db.get(Account, assignment.account_id)], [s.id for s, _ in pending.values()])
+        certification.settle(db, [db.get_one(Account, assignment.account_id)], [s.id for s, _ in pending.values()])
     return True
 
 
@@ -297,7 +298,7 @@ def reopen(store: Store, pi: Account, code: str, coder: str, scale_key: str, rea
 def submitted_ratings(db: Session, *, counted_only: bool = False) -> pd.DataFrame:
     """The latest submitted version of every rating, by recording code: no unblinding key. ``counted_only``
     leaves out the recordings whose ratings do not count (:func:`coding_app.exclusions.counted`)."""
-    rows: list[Row] = db.execute(
+    rows: Sequence[Row] = db.execute(
         rating_rows(
             Recording.id.label("recording"),
             Recording.code,
