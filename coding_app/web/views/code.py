@@ -29,11 +29,12 @@ try:
     store, account = runtime.store(), identity.account
     save_kept(unsaved, store, account)
     items = blinded.queue(store, account)
-    code = st.query_params.get("recording") or blinded.resume_code(items)
-    if code is None:
+    requested = st.query_params.get("recording") or blinded.resume_code(items)
+    if requested is None:
         st.title("Code a recording")
         st.success("Every recording in your queue is submitted.")
         st.stop()
+    code = requested
     try:
         task = blinded.task(store, account, code)
     except NotFound:
@@ -76,9 +77,9 @@ def with_kept(task: blinded.Task) -> blinded.Task:
 
 
 task = with_kept(task)
-SHOWN, CONFLICT = ("shown", code), ("conflict", code)
+SHOWN, CONFLICT = f"shown-{code}", f"conflict-{code}"
 # The scores on this window's confirming screen (once it is shown), and whether a submit goes on to the next recording.
-CONFIRMING, ADVANCE = ("confirm", code), ("advance", code)
+CONFIRMING, ADVANCE = f"confirm-{code}", f"advance-{code}"
 ACTED = "player-acted"  # when the last keys the player sent were pressed, per scale
 scores = {scale.key: task.ratings[scale.key].score if scale.key in task.ratings else None for scale in task.scales}
 # What this window showed last time against what is stored now: a difference nobody here made
@@ -91,27 +92,27 @@ st.session_state[SHOWN] = {"scores": dict(scores), "notes": task.notes}
 
 def media_url() -> str:
     """Stable for the page view (so reruns do not reload the player), renewed well before it expires."""
-    kept = st.session_state.get(("media", code))
+    kept = st.session_state.get(f"media-{code}")
     if kept is None or time.time() - kept[1] > MEDIA_TOKEN_LIFETIME.total_seconds() / 6:
         kept = (f"{MEDIA_PATH}/{media_token(store, identity, code)}", time.time())
-        st.session_state[("media", code)] = kept
+        st.session_state[f"media-{code}"] = kept
     return kept[0]
 
 
 def playback_facts() -> Facts | None:
     """Frame rate and sound envelope, read once per page view (None while they cannot be had: the player copes)."""
-    kept = st.session_state.get(("playback", code))
+    kept = st.session_state.get(f"playback-{code}")
     if kept is None:
         try:
-            kept = st.session_state[("playback", code)] = blinded.playback_facts(store, account, code, runtime.media())
+            kept = st.session_state[f"playback-{code}"] = blinded.playback_facts(store, account, code, runtime.media())
         except (StoreUnavailable, MediaError):
             return None
     return kept
 
 
 def saved(label: str) -> None:
-    st.session_state[("saved", code)] = label
-    st.session_state[("saved-at", code)] = time.time_ns()
+    st.session_state[f"saved-{code}"] = label
+    st.session_state[f"saved-at-{code}"] = time.time_ns()
 
 
 def save(scale_key: str, expected: float | None, score: float | None) -> None:
@@ -223,8 +224,8 @@ with left:
         facts=playback_facts(),
         notes=task.notes,
         locked=task.submitted,
-        saved_label=st.session_state.get(("saved", code), ""),
-        label_at=st.session_state.get(("saved-at", code), 0),
+        saved_label=st.session_state.get(f"saved-{code}", ""),
+        label_at=st.session_state.get(f"saved-at-{code}", 0),
         scales=task.scales,
         scores=scores,
         confirming=bool(st.session_state.get(CONFIRMING)),
@@ -233,8 +234,8 @@ with left:
     )
     # The component repeats its last value on every rerun: act on a text once, against the notes
     # this window showed when it was typed.
-    if typed is not None and typed != st.session_state.get(("typed", code)) and not task.submitted:
-        st.session_state[("typed", code)] = typed
+    if typed is not None and typed != st.session_state.get(f"typed-{code}") and not task.submitted:
+        st.session_state[f"typed-{code}"] = typed
         if typed != task.notes:
             save_notes(typed, before["notes"] if before else task.notes)
             st.rerun()
@@ -251,7 +252,11 @@ with right:
         st.markdown(
             "\n".join(
                 f"#### {scale.label}: **{scores[scale.key]:g}**"
-                + (f" ({scale.class_of(scores[scale.key])})" if scale.scale.threshold is not None else "")
+                + (
+                    f" ({scale.class_of(score)})"
+                    if scale.scale.threshold is not None and (score := scores[scale.key]) is not None
+                    else ""
+                )
                 for scale in task.scales
             )
         )
@@ -275,7 +280,7 @@ with right:
         chosen = st.radio(
             scale.label,
             levels,
-            index=None if scores[scale.key] is None else levels.index(scores[scale.key]),
+            index=None if (score := scores[scale.key]) is None else levels.index(score),
             label_visibility="collapsed",
             format_func=lambda x: f"{x:g}",
             horizontal=True,
@@ -292,7 +297,7 @@ with right:
         with st.expander("Anchors"):
             st.markdown("\n".join(f"- **{point:g}**: {text}" for point, text in scale.anchors.items()))
     if not task.submitted:
-        st.caption(st.session_state.get(("saved", code), "Changes are saved as drafts as you go."))
+        st.caption(st.session_state.get(f"saved-{code}", "Changes are saved as drafts as you go."))
 
     if task.submitted:
         st.success("Submitted and locked. Thank you.")
