@@ -223,8 +223,9 @@ def settle(db: Session, accounts: list[Account], scale_ids: list[int]) -> list[S
     pairs = [(a.name, s.key) for s in gated for a in accounts if a.has_role(ROLE_FOR_KIND[s.kind])]
     standings = []
     for standing in _standings(db, training_scores(db), pairs):
-        if standing.certified_at is None and standing.reached(rule):
-            value = standing.agreement.estimate
+        agreement = standing.agreement  # reached() implies one
+        if standing.certified_at is None and agreement is not None and standing.reached(rule):
+            value = agreement.estimate
             granted = Certification(
                 account_id=by_name[standing.coder].id,
                 scale_id=scale_id[standing.scale],
