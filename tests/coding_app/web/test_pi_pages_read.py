@@ -28,7 +28,7 @@ SCORES = {"ann": (5.5, 6.0, 3.0), "bob": (5.0, 6.0, 3.5)}
 
 @pytest.fixture
 def as_user(web_study, monkeypatch):
-    report_cache._cached.clear()  # the PI reports are cached by study version, whatever the database: none kept across tests
+    report_cache._cached.clear()  # PI reports are cached by study version, on any database: none kept across tests
 
     def sign_in(name: str) -> None:
         monkeypatch.setattr(identity, "current", lambda: Identity(web_study.account(name), "test-session"))
