@@ -231,8 +231,8 @@ def make_study(root: Path) -> Study:
     from coding_app.assignments import assign
     from coding_app.blinded import media
     from coding_app.codebook import load_codebook
+    from coding_app.imports.manifest import import_manifest
     from coding_app.media import MediaStore
-    from coding_app.recordings import import_manifest
     from coding_app.store import Store
     from coding_app.study_setup import initialise
 

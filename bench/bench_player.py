@@ -40,8 +40,8 @@ from playwright.async_api import async_playwright  # noqa: E402
 from coding_app.accounts import add_account  # noqa: E402
 from coding_app.assignments import assign  # noqa: E402
 from coding_app.codebook import load_codebook  # noqa: E402
+from coding_app.imports.manifest import import_manifest  # noqa: E402
 from coding_app.media import MediaStore  # noqa: E402
-from coding_app.recordings import import_manifest  # noqa: E402
 from coding_app.store import Store  # noqa: E402
 from coding_app.study_setup import initialise  # noqa: E402
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402

@@ -13,7 +13,7 @@ import pandas as pd
 
 from reliability import KRIPPENDORFF
 
-from .certification import CertificationStatus
+from .certification_report import CERTIFIED, DUE, CertificationStatus
 from .coder_agreement import AgreementReport
 from .fidelity import FidelityReport
 from .lock import STUDY
@@ -63,7 +63,13 @@ def agreement_steps(report: AgreementReport, consensus: pd.DataFrame, closed: Se
 def certification_steps(status: CertificationStatus) -> list[str]:
     """Every coder still below the certification rule on a scale, with where they stand."""
     rule, steps = status.rule, []
-    for _, row in status.table[status.table["status"] != "certified"].iterrows():
+    for _, row in status.table[status.table["status"] != CERTIFIED].iterrows():
+        if row["status"] == DUE:
+            steps.append(
+                f"{row['coder']} now meets the certification rule on {status.labels[row['scale']]} (the rule changed "
+                "since their last training recording): they are certified when next assigned."
+            )
+            continue
         value = row[rule.statistic]
         so_far = (
             f"{value:.2f} over {row['training recordings coded']}"

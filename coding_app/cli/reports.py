@@ -15,7 +15,7 @@ from rich.table import Table
 from outcomes import OutcomeTables, outcome_tables
 from reliability import COLUMNS, Level, Scale, agreement_table, band
 
-from ..certification import certification_status
+from ..certification_report import certification_status
 from ..coder_agreement import SHOWN_STATISTICS, agreement_report, double_coded
 from ..consensus import consensus_ratings
 from ..export import FORMATS, default_name, export_ratings, spreadsheet_csv

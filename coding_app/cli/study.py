@@ -7,16 +7,16 @@ from typing import Annotated
 
 import typer
 
-from ..allocation import import_allocation
 from ..assignments import SELECTORS
 from ..assignments import assign as assign_recordings
 from ..assignments import unassign as unassign_recordings
-from ..certification import import_master_codes
 from ..codebook import load_codebook
+from ..imports.allocation import import_allocation
+from ..imports.manifest import import_manifest
+from ..imports.master_codes import import_master_codes
 from ..imports.ratings import import_ratings
 from ..media import MediaStore, media_dir
 from ..ratings import reopen as reopen_rating
-from ..recordings import import_manifest
 from ..sampling import (
     COUNT_ROUNDING,
     FRACTION_ROUNDING,

@@ -11,19 +11,17 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reliability import ScoreError
-
-from .. import audit
+from .. import audit, certification
 from ..accounts import ROLE_FOR_KIND
 from ..assignments import enqueue
-from ..errors import ImportRefused
 from ..lock import refuse_closed
 from ..ratings import NotesRefused, clean_notes, values
-from ..recordings import recording_finder
 from ..spreadsheet import read_columns
 from ..store import Store
 from ..store.models import Account, Assignment, AssignmentScale, Rating, Recording, ScaleRow, now
 from ..study import study_codebook
+from .identifiers import recording_finder
+from .rows import RowProblems
 
 IMPORT_COLUMNS = ("recording_id", "coder", "scale", "score")
 
@@ -75,9 +73,9 @@ class _ImportRow:
 
 
 class _RatingsCheck:
-    """What a ratings file's rows are checked against, read once; collects every problem."""
+    """What a ratings file's rows are checked against, read once; ``problems`` collects every problem."""
 
-    def __init__(self, db: Session) -> None:
+    def __init__(self, db: Session, source: str) -> None:
         self.codebook = study_codebook(db)
         self.find_recording = recording_finder(db)
         self.accounts = {a.name: a for a in db.scalars(select(Account))}
@@ -88,77 +86,61 @@ class _RatingsCheck:
             .order_by(Rating.version)
         ).all()
         self.latest = {(r, a, s): (status, score) for r, a, s, status, score in latest}
-        self.seen: dict[tuple[int, int, int], int] = {}
-        self.problems: list[str] = []
-
-    def _found(self, row: int, field: str, value: str, thing: object | None, what: str) -> None:
-        """Notes the row's problem when ``value`` is blank or names nothing (``thing`` is what it names)."""
-        if not value:
-            self.problems.append(f"row {row}: field '{field}' is blank")
-        elif thing is None:
-            self.problems.append(f"row {row}: field '{field}': {value!r} is not {what}")
+        self.problems = RowProblems(source)
 
     def _named(self, row: int, record: pd.Series) -> tuple[Recording | None, Account | None, ScaleRow | None]:
         """The recording, coder and scale the row names, each checked on its own and against the others."""
         given = record["recording_id"]
-        recording = self.find_recording(given)
-        account, scale = self.accounts.get(record["coder"]), self.scales.get(record["scale"])
-        self._found(row, "recording_id", given, recording, "a recording in the study")
-        self._found(row, "coder", record["coder"], account, "an account")
-        self._found(row, "scale", record["scale"], scale, "a scale in the codebook")
+        recording = self.problems.named(
+            row, "recording_id", given, self.find_recording(given), "a recording in the study"
+        )
+        account = self.problems.named(row, "coder", record["coder"], self.accounts.get(record["coder"]), "an account")
+        scale = self.problems.named(
+            row, "scale", record["scale"], self.scales.get(record["scale"]), "a scale in the codebook"
+        )
         if account is not None and account.has_role("pi"):
-            self.problems.append(f"row {row}: field 'coder': {account.name!r} is a PI account, not a coder")
+            self.problems.add(row, f"{account.name!r} is a PI account, not a coder", "coder")
         elif account is not None and recording is not None and not account.has_role(ROLE_FOR_KIND[recording.kind]):
-            self.problems.append(
-                f"row {row}: field 'coder': {account.name!r} has the {account.role_text} role; "
-                f"{recording.kind} recordings go to {ROLE_FOR_KIND[recording.kind]} accounts"
+            self.problems.add(
+                row,
+                f"{account.name!r} has the {account.role_text} role; "
+                f"{recording.kind} recordings go to {ROLE_FOR_KIND[recording.kind]} accounts",
+                "coder",
             )
-        if scale is not None and recording is not None and scale.kind != recording.kind:
-            self.problems.append(
-                f"row {row}: field 'scale': {scale.key} rates {scale.kind} recordings, not {recording.kind}"
-            )
+        if scale is not None and recording is not None:
+            self.problems.rates(row, scale, recording)
         return recording, account, scale
-
-    def _score(self, row: int, text: str, scale: ScaleRow) -> float | None:
-        """The score as a level of the scale's grid, or None with the row's problem noted."""
-        grid = self.codebook[scale.key].scale
-        try:
-            return grid.level(text or None, f"row {row}: field 'score'")
-        except ScoreError as error:
-            self.problems.append(str(error))
-            return None
 
     def _when(self, row: int, text: str) -> datetime | None:
         """When the rating was made (None: not given, or refused with the row's problem noted)."""
         try:
             return _rated_at(text) if text else None
         except ValueError as error:
-            self.problems.append(f"row {row}: field 'rated_at': {error}")
+            self.problems.add(row, str(error), "rated_at")
             return None
 
     def _notes(self, row: int, text: str) -> str:
         try:
             return clean_notes(text)
         except NotesRefused as error:
-            self.problems.append(f"row {row}: field 'notes': {error}")
+            self.problems.add(row, str(error), "notes")
             return ""
 
     def row(self, row: int, record: pd.Series) -> _ImportRow | None:
         """Every problem of one row noted; the row itself when it names a recording, coder and scale."""
         recording, account, scale = self._named(row, record)
-        score = self._score(row, record["score"], scale) if scale is not None else None
+        score = self.problems.score(row, record["score"], self.codebook[scale.key].scale) if scale else None
         rated_at = self._when(row, record.get("rated_at", ""))
         if recording is None or account is None or scale is None:
             return None
         key = (recording.id, account.id, scale.id)
-        if key in self.seen:
-            self.problems.append(f"row {row}: the same recording, coder and scale as row {self.seen[key]}")
-        self.seen.setdefault(key, row)
+        self.problems.repeated_row(row, key, "recording, coder and scale")
         existing = self.latest.get(key)
         if existing is not None and score is not None and existing != ("submitted", score):
-            self.problems.append(
-                f"row {row}: {account.name} already has a different rating of this recording on "
-                f"{scale.key}; a PI reopens and changes it instead"
+            self.problems.add(
+                row,
+                f"{account.name} already has a different rating of this recording on {scale.key}; "
+                "a PI reopens and changes it instead",
             )
         return _ImportRow(
             row, recording, account, scale, score, rated_at, self._notes(row, record.get("notes", "")), existing is None
@@ -203,16 +185,22 @@ def import_ratings(store: Store, path: Path, actor: str) -> int:
     score; optional rated_at (ISO or Excel date) and notes. Each becomes a submitted rating
     marked as imported; the coder's assignment is created if it is not there. A rating that
     exists with the same score is left as it is (re-importing changes nothing); a different
-    score is refused: a PI reopens and changes it instead. Returns how many were added.
+    score is refused: a PI reopens and changes it instead. Ratings of training recordings count toward
+    their coders' certification at once, as a submission does. Returns how many were added.
     """
     table = read_columns(path, IMPORT_COLUMNS)
     with store.write() as db:
-        check = _RatingsCheck(db)
+        check = _RatingsCheck(db, path.name)
         entries = [check.row(row, record) for row, record in table.iterrows()]
-        if check.problems:
-            raise ImportRefused(path.name, check.problems)
+        check.problems.refuse()
         new = [entry for entry in entries if entry is not None and entry.new]
         refuse_closed(db, {entry.scale.id for entry in new}, f"importing {path.name}")
         for entry in new:
             _add_imported(db, entry, actor)
+        ids = certification.training_recordings(db)
+        training = [entry for entry in new if entry.recording.id in ids]
+        if training:
+            certification.settle(
+                db, list({e.account.id: e.account for e in training}.values()), list({e.scale.id for e in training})
+            )
         return len(new)

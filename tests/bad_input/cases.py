@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from fixtures.bad_input import cases
 
-IMPORTS = ("manifest", "allocation", "ratings")
+IMPORTS = ("manifest", "allocation", "ratings", "master_codes")
+EXPECTED = ("recordings", "arms", "ratings", "master_codes")
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,8 @@ class Case:
     errors: tuple[tuple[int, tuple[str, ...]], ...] = ()
     imports: int | None = None
     expected: dict = field(default_factory=dict)
+    same: str = ""
+    """The kind of problem, named alike in the cases that must be refused with the same lines."""
 
     @classmethod
     def from_table(cls, entry: dict) -> Case:
@@ -27,8 +30,8 @@ class Case:
         errors = tuple((row, tuple(texts)) for row, *texts in entry.get("errors", []))
         if "errors" in entry and not all(texts for _, texts in errors):
             raise ValueError(f"{entry['file']}: every expected error names at least one text besides the row")
-        expected = {k: entry[k] for k in ("recordings", "arms", "ratings") if k in entry}
-        return cls(entry["file"], entry["import"], errors, entry.get("imports"), expected)
+        expected = {k: entry[k] for k in EXPECTED if k in entry}
+        return cls(entry["file"], entry["import"], errors, entry.get("imports"), expected, entry.get("same", ""))
 
     @property
     def refused(self) -> bool:
@@ -38,3 +41,6 @@ class Case:
 CASES = [Case.from_table(entry) for entry in cases()]
 REFUSED = [case for case in CASES if case.refused]
 FINE = [case for case in CASES if not case.refused]
+ALIKE = {
+    name: [case for case in REFUSED if case.same == name] for name in sorted({case.same for case in REFUSED} - {""})
+}

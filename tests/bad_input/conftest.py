@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from coding_app.allocation import import_allocation
+from coding_app.imports.allocation import import_allocation
+from coding_app.imports.manifest import import_manifest
 from coding_app.imports.ratings import import_ratings
 from coding_app.media import MediaStore
-from coding_app.recordings import import_manifest
 from coding_app.store import Store
 from fixtures.bad_input import build
 from tests.coding_app.conftest import Study

@@ -20,31 +20,49 @@ from sqlalchemy import select
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from coding_app.allocation import import_allocation
+from coding_app.accounts import account_named
 from coding_app.cli import app
 from coding_app.errors import ImportRefused
+from coding_app.imports.allocation import import_allocation
+from coding_app.imports.manifest import import_manifest
+from coding_app.imports.master_codes import import_master_codes
 from coding_app.imports.ratings import import_ratings
 from coding_app.ratings import submitted_ratings
-from coding_app.recordings import import_manifest
 from coding_app.spreadsheet import SpreadsheetError
-from coding_app.store.models import Base, Participant
-from tests.bad_input.cases import FINE, REFUSED, Case
+from coding_app.store.models import Account, Base, MasterCode, Participant, Recording, ScaleRow
+from tests.bad_input.cases import ALIKE, FINE, REFUSED, Case
 from tests.bad_input.conftest import ImportStudy
-from tests.coding_app.helpers import codes_by_external_id, keys_by_external_id, media_listing
+from tests.coding_app.helpers import PASSWORD, codes_by_external_id, keys_by_external_id, media_listing
 
 runner = CliRunner()
 ENTRIES = ("function", "cli")
-COMMANDS = {"manifest": "import", "allocation": "import-allocation", "ratings": "import-ratings"}
+COMMANDS = {
+    "manifest": ("import",),
+    "allocation": ("import-allocation",),
+    "ratings": ("import-ratings",),
+    "master_codes": ("training", "import"),
+}
 ADDED = {
     "manifest": r"imported (\d+) recordings",
     "allocation": r"allocated (\d+) participants",
     "ratings": r"imported (\d+) ratings",
+    "master_codes": r"set (\d+) master codes",
 }
 FUNCTIONS = {
     "manifest": lambda study, path: import_manifest(study.store, study.media, path, "tester").added,
     "allocation": lambda study, path: import_allocation(study.store, path, "tester"),
     "ratings": lambda study, path: import_ratings(study.store, path, "tester"),
+    "master_codes": lambda study, path: import_master_codes(study.store, pi(study), path),
 }
+# Master codes are the PI's to set: the command asks for pi.one's password.
+ACTOR = {"master_codes": "pi.one"}
+
+
+def pi(study: ImportStudy) -> Account:
+    with study.store.read() as db:
+        return account_named(db, "pi.one")
+
+
 # The start of an absolute path (or a home-relative one) anywhere in a message.
 ABSOLUTE_PATH = re.compile(r"(?:^|[\s'\"(=])[/~]")
 ROW_NAMED = re.compile(r"\brow (\d+):")
@@ -72,8 +90,8 @@ def run(entry: str, study: ImportStudy, case: Case) -> Outcome:
             return Outcome(FUNCTIONS[case.kind](study, path), "")
         except (ImportRefused, SpreadsheetError) as error:
             return Outcome(None, str(error))
-    options = ["--db", study.store.url, "--media", str(study.media.root), "--as", "tester"]
-    result = runner.invoke(app, [*options, COMMANDS[case.kind], str(path)])
+    options = ["--db", study.store.url, "--media", str(study.media.root), "--as", ACTOR.get(case.kind, "tester")]
+    result = runner.invoke(app, [*options, *COMMANDS[case.kind], str(path)], env={"OBSCODE_PASSWORD": PASSWORD})
     assert result.exit_code in (0, 2), (result.output, result.exception)
     added = re.search(ADDED[case.kind], result.stdout) if result.exit_code == 0 else None
     assert (added is None) == (result.exit_code != 0), result.output
@@ -170,7 +188,26 @@ def assert_ratings(study: ImportStudy, expected: list[dict]) -> None:
         )
 
 
-EXPECTATIONS = {"recordings": assert_recordings, "arms": assert_arms, "ratings": assert_ratings}
+def assert_master_codes(study: ImportStudy, expected: list[dict]) -> None:
+    codes = codes_by_external_id(study.store)
+    with study.store.read() as db:
+        found = {
+            tuple(row)
+            for row in db.execute(
+                select(Recording.code, ScaleRow.key, MasterCode.score)
+                .join(Recording, Recording.id == MasterCode.recording_id)
+                .join(ScaleRow, ScaleRow.id == MasterCode.scale_id)
+            )
+        }
+    assert found == {(codes[want["recording"]], want["scale"], want["score"]) for want in expected}
+
+
+EXPECTATIONS = {
+    "recordings": assert_recordings,
+    "arms": assert_arms,
+    "ratings": assert_ratings,
+    "master_codes": assert_master_codes,
+}
 
 
 @pytest.mark.parametrize("entry", ENTRIES)
@@ -188,3 +225,14 @@ def test_an_unusual_but_valid_file_imports_what_it_says_once(fresh, case, entry)
     again = run(entry, fresh, case)
     assert again.added == 0, again.message
     assert state(fresh) == after
+
+
+@pytest.mark.parametrize("name", ALIKE, ids=str)
+def test_the_same_problem_is_worded_the_same_by_every_import(shared, name):
+    """Files with one kind of problem (same row, same value) for different imports are refused in the same words."""
+    refusals = {}
+    for case in ALIKE[name]:
+        outcome = run("function", shared, case)
+        assert outcome.added is None, case.file
+        refusals[case.file] = outcome.message.splitlines()[1:]  # the first line names the file
+    assert len(refusals) > 1 and len({tuple(lines) for lines in refusals.values()}) == 1, refusals

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from coding_app.codebook import DEFAULT_CODEBOOK, load_codebook
+from coding_app.imports.manifest import MANIFEST_COLUMNS
 from coding_app.media import MediaStore
-from coding_app.recordings import MANIFEST_COLUMNS
 from coding_app.store import Store
 from coding_app.study_setup import initialise
 from fixtures.demo import build_demo

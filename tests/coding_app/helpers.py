@@ -14,7 +14,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
-from coding_app.recordings import MANIFEST_COLUMNS, new_code
+from coding_app.imports.identifiers import new_code
+from coding_app.imports.manifest import MANIFEST_COLUMNS
 from coding_app.store import Store
 from coding_app.store.models import Account, AuditEntry, Base, Participant, Recording, RecordingKey
 

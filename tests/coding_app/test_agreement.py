@@ -9,7 +9,6 @@ import pytest
 from coding_app import blinded, flags
 from coding_app.accounts import account_named, add_account
 from coding_app.assignments import assign
-from coding_app.certification import import_master_codes
 from coding_app.changes import study_version
 from coding_app.codebook import load_codebook
 from coding_app.coder_agreement import (
@@ -22,6 +21,7 @@ from coding_app.coder_agreement import (
 )
 from coding_app.consensus import record_consensus
 from coding_app.errors import NotAllowed
+from coding_app.imports.master_codes import import_master_codes
 from coding_app.imports.ratings import import_ratings
 from coding_app.ratings import reopen
 from coding_app.store.models import Recording

@@ -293,7 +293,7 @@ def no_traceback(result, message: str) -> None:
         (["import", "{bad_manifest}"], "row 2: field 'path': no such file"),
         (
             ["import-allocation", "{conflicting_allocation}"],
-            "row 2: participant 'P001' is already allocated to another arm",
+            "row 2: field 'arm': participant 'P001' is already in the study with arm",
         ),
         (["import-ratings", "{bad_ratings}"], "row 2: field 'score': score 8 is outside"),
         (["sample", "fidelity", "--seed", "1"], "a fidelity draw exists already (draw 1); use --top-up"),

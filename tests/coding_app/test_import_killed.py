@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from coding_app.imports.manifest import MANIFEST_COLUMNS, import_manifest
 from coding_app.media import LOCK
-from coding_app.recordings import MANIFEST_COLUMNS, import_manifest
 from tests.coding_app.helpers import keys_by_external_id, manifest_rows, media_listing, row_counts, write_csv
 from tests.faults.test_app_killed import obscode_run
 

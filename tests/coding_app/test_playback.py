@@ -12,7 +12,7 @@ from sqlalchemy import select
 from coding_app import blinded, playback
 from coding_app.assignments import assign
 from coding_app.errors import NotFound
-from coding_app.recordings import import_manifest
+from coding_app.imports.manifest import import_manifest
 from coding_app.store.models import PlaybackFacts, Recording
 from tests.coding_app.helpers import add_account, add_recordings
 

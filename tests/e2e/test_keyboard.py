@@ -21,8 +21,8 @@ from coding_app import blinded
 from coding_app.accounts import account_named, add_account
 from coding_app.assignments import assign
 from coding_app.codebook import load_codebook
+from coding_app.imports.manifest import import_manifest
 from coding_app.media import MediaStore
-from coding_app.recordings import import_manifest
 from coding_app.store import Store
 from coding_app.study_setup import initialise
 

@@ -18,11 +18,11 @@ from starlette.testclient import TestClient
 from coding_app import blinded
 from coding_app.accounts import account_named
 from coding_app.assignments import assign
-from coding_app.certification import import_master_codes
 from coding_app.consensus import record_consensus
+from coding_app.imports.manifest import import_manifest
+from coding_app.imports.master_codes import import_master_codes
 from coding_app.logins import identify, media_token, secret_key
 from coding_app.media import MediaStore
-from coding_app.recordings import import_manifest
 from coding_app.store import Store
 from coding_app.store.models import Account, AuditEntry, Base
 from coding_app.web import runtime

@@ -28,7 +28,6 @@ from coding_app import (
     analysis,
     audit_log,
     blinded,
-    certification,
     coder_agreement,
     consensus,
     export,
@@ -498,7 +497,7 @@ ATTACKS = [
             ("agreement report", coder_agreement.agreement_report, "refused.agreement"),
             ("coding progress", progress.coder_progress, "refused.progress"),
             ("fidelity report", fidelity.fidelity_report, "refused.fidelity"),
-            ("certification status", certification.certification_status, "refused.certification"),
+            ("certification status", certification_report.certification_status, "refused.certification"),
             ("consensus ratings", consensus.consensus_ratings, "refused.consensus"),
         )
     ),

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from coding_app import charts
-from coding_app.certification import certification_history, certification_status
+from coding_app.certification_report import certification_history, certification_status
 from coding_app.interpretation import statistic_label
 from coding_app.next_steps import certification_steps
 from coding_app.web import pi_view, runtime

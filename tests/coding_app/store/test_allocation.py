@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from coding_app.allocation import import_allocation
 from coding_app.errors import ImportRefused
+from coding_app.imports.allocation import import_allocation
 from coding_app.store.models import Participant
 from tests.coding_app.helpers import add_recordings, audit_rows, row_counts, write_csv
 
@@ -67,10 +67,13 @@ def test_the_same_arm_again_is_a_no_op(study):
 BAD_ROWS = {
     "unknown participant": (
         ("P99", "usual care"),
-        "row 3: field 'participant_id': 'P99' has no recordings in the study",
+        "row 3: field 'participant_id': 'P99' is not a participant in the study",
     ),
     "repeated participant": (("P1", "VIPP-PMH"), "row 3: field 'participant_id': 'P1' repeats row 2"),
-    "conflicting arm": (("P3", "usual care"), "row 3: participant 'P3' is already allocated to another arm"),
+    "conflicting arm": (
+        ("P3", "usual care"),
+        "row 3: field 'arm': participant 'P3' is already in the study with arm 'VIPP-PMH', not 'usual care'",
+    ),
     "undeclared arm": (("P2", "VIPP"), "row 3: field 'arm': 'VIPP' is not one of the study's arms"),
     "blank arm": (("P2", ""), "row 3: field 'arm' is blank"),
 }

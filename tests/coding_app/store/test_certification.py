@@ -10,10 +10,12 @@ from sqlalchemy.exc import DBAPIError
 
 from coding_app import blinded
 from coding_app.assignments import AssignmentError, assign
-from coding_app.certification import certification_history, certification_status, import_master_codes
+from coding_app.certification_report import certification_history, certification_status
 from coding_app.codebook import DEFAULT_CODEBOOK, CodebookError, load_codebook
 from coding_app.coder_agreement import double_coded
 from coding_app.errors import ImportRefused, NotAllowed
+from coding_app.imports.master_codes import import_master_codes
+from coding_app.imports.ratings import import_ratings
 from coding_app.sampling import draw_members, draw_reliability
 from coding_app.store.models import Recording
 from coding_app.study_setup import initialise
@@ -207,3 +209,56 @@ def test_the_rule_comes_from_the_codebook_and_bad_rules_are_refused(study, tmp_p
         path.write_text(DEFAULT_CODEBOOK.read_text() + f"\n[certification]\n{section}\n")
         with pytest.raises(CodebookError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
             load_codebook(path)
+
+
+def test_the_status_only_reads_a_coder_who_meets_a_changed_rule_is_certified_when_next_assigned(training, tmp_path):
+    code_training(training, "good.rater", GOOD, count=7)
+    path = tmp_path / "codebook.toml"
+    path.write_text(DEFAULT_CODEBOOK.read_text() + "\n[certification]\nmin_recordings = 5\n")
+    initialise(training.store, load_codebook(path), "test")
+    before = row_counts(training.store)
+
+    row = status_of(training, "good.rater")
+
+    assert row_counts(training.store) == before and audit_rows(training.store, "certification.grant") == []
+    assert row["status"] == "meets the rule: certified at the next assignment"
+    assert row["training recordings coded"] == 7
+    assign(training.store, ["good.rater"], kind="video", recordings="all", actor="pi.one")
+    assert [g.new["n"] for g in audit_rows(training.store, "certification.grant")] == [7, 7]
+    assert status_of(training, "good.rater")["status"] == "certified"
+
+
+def test_imported_training_ratings_certify_their_coder_at_once(training, tmp_path):
+    rows = [
+        {"recording_id": f"T{n}", "coder": "good.rater", "scale": scale, "score": f"{score:g}"}
+        for n, score in enumerate(GOOD[:8])
+        for scale in EA
+    ]
+
+    import_ratings(
+        training.store, write_csv(tmp_path / "pilot.csv", rows, ("recording_id", "coder", "scale", "score")), "pi.one"
+    )
+
+    grants = audit_rows(training.store, "certification.grant")
+    assert [(g.entity_id, g.new["scale"], g.new["n"]) for g in grants] == [("good.rater", s, 8) for s in EA]
+
+
+def test_master_codes_set_after_the_coding_certify_the_coders_who_meet_the_rule(study, tmp_path):
+    codes = add_recordings(
+        study.store,
+        [dict(recording_id=f"T{n}", participant_id=f"PILOT{n}", kind="video", timepoint="baseline") for n in range(8)],
+    )
+    rater, pi = add_account(study.store, "good.rater", "coder"), add_account(study.store, "pi.one", "pi")
+    assign(study.store, ["good.rater"], kind="video", recordings="all", actor="pi.one")
+    for n, score in enumerate(GOOD[:8]):
+        for scale in EA:
+            blinded.save_draft(study.store, rater, codes[f"T{n}"], scale, score)
+        assert blinded.submit(study.store, rater, codes[f"T{n}"])
+    rows = [
+        {"recording_id": f"T{n}", "scale": s, "score": f"{score:g}"} for n, score in enumerate(MASTER[:8]) for s in EA
+    ]
+
+    import_master_codes(study.store, pi, write_csv(tmp_path / "master.csv", rows, ("recording_id", "scale", "score")))
+
+    grants = audit_rows(study.store, "certification.grant")
+    assert [(g.entity_id, g.new["scale"], g.new["n"]) for g in grants] == [("good.rater", s, 8) for s in EA]

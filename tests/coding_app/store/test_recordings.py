@@ -15,8 +15,9 @@ import pytest
 
 from coding_app.codebook import DEFAULT_CODEBOOK, CodebookError, load_codebook
 from coding_app.errors import ImportRefused
+from coding_app.imports.identifiers import CODE_ALPHABET, CODE_LENGTH
+from coding_app.imports.manifest import MANIFEST_COLUMNS, import_manifest
 from coding_app.media import LOCK, MediaStore, probe
-from coding_app.recordings import CODE_ALPHABET, CODE_LENGTH, MANIFEST_COLUMNS, import_manifest
 from coding_app.store.models import StudySetting
 from coding_app.study import study_codebook
 from coding_app.study_setup import initialise

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from coding_app.codebook import load_codebook
-from coding_app.recordings import import_manifest
+from coding_app.imports.manifest import import_manifest
 from coding_app.sampling import (
     COUNT_ROUNDING,
     FRACTION_ROUNDING,

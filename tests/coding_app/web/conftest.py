@@ -11,8 +11,8 @@ from coding_app.accounts import account_named, add_account
 from coding_app.assignments import assign
 from coding_app.blinded import queue
 from coding_app.codebook import load_codebook
+from coding_app.imports.manifest import import_manifest
 from coding_app.media import MediaStore
-from coding_app.recordings import import_manifest
 from coding_app.store import Store
 from coding_app.study_setup import initialise
 from coding_app.web import runtime

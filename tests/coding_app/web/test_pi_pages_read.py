@@ -10,9 +10,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from coding_app import blinded
-from coding_app.certification import import_master_codes
 from coding_app.coder_agreement import agreement_report
 from coding_app.consensus import consensus_ratings
+from coding_app.imports.master_codes import import_master_codes
 from coding_app.lock import lock
 from coding_app.logins import Identity
 from coding_app.reliability_report import report_html

@@ -8,24 +8,23 @@ from __future__ import annotations
 
 import posixpath
 import re
-import secrets
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from . import audit, playback
-from .codebook import KINDS
-from .errors import ImportRefused
-from .media import MediaError, MediaStore, Probe, StoredMedia, content_hash, plan, probe, require_ffmpeg
-from .spreadsheet import read_columns
-from .store import Store
-from .store.models import Participant, Recording, RecordingKey
-from .study import study_codebook
+from .. import audit, playback
+from ..codebook import KINDS
+from ..media import MediaError, MediaStore, Probe, StoredMedia, content_hash, plan, probe, require_ffmpeg
+from ..spreadsheet import read_columns
+from ..store import Store
+from ..store.models import Participant, Recording, RecordingKey
+from ..study import study_codebook
+from .identifiers import new_code, same_id
+from .rows import RowProblems
 
 MANIFEST_COLUMNS = (
     "recording_id",
@@ -41,36 +40,6 @@ MANIFEST_COLUMNS = (
 REQUIRED = ("recording_id", "participant_id", "kind", "path")
 # Labels that group recordings downstream (draws, analysis), so two spellings of one make two groups.
 LABELS = ("site", "arm", "timepoint", "session")
-# Unambiguous when read aloud or copied by hand: no 0/O, 1/I/L, 2/Z, 5/S, 8/B.
-CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
-CODE_LENGTH = 8
-# Characters that show as nothing at all: zero-width spaces and joiners, word joiner, a stray BOM.
-_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
-
-
-def new_code(taken: set[str]) -> str:
-    """An opaque recording code: random, not sequential, not derived from any id."""
-    while (code := "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))) in taken:
-        pass
-    taken.add(code)
-    return code
-
-
-def same_id(value: str) -> str:
-    """The form two ids are compared in: ids differing only in case or spaces are the same id.
-
-    Spaces include the ones a person cannot see (no-break, zero-width) and look-alike forms
-    (full-width digits) are folded, so that two ids that print the same are the same id.
-    """
-    return re.sub(rf"[\s{_INVISIBLE}]+", "", unicodedata.normalize("NFKC", value)).casefold()
-
-
-def recording_finder(db: Session) -> Callable[[str], Recording | None]:
-    """Find a recording as a file names it: by its opaque code, or by its manifest id (as :func:`same_id` compares)."""
-    by_code = {r.code: r for r in db.scalars(select(Recording))}
-    by_id = {r.id: r for r in by_code.values()}
-    by_external = {same_id(k.external_id): by_id[k.recording_id] for k in db.scalars(select(RecordingKey))}
-    return lambda given: by_code.get(given) or by_external.get(same_id(given))
 
 
 def label_form(value: str) -> str:
@@ -107,19 +76,6 @@ def near_duplicates(name: str, spellings: dict[str, list[int]]) -> list[str]:
                 f"punctuation or zero padding, and count as different {name}s: spell each {name} one way"
             )
     return said
-
-
-def undeclared(name: str, value: str, declared: Sequence[str]) -> str | None:
-    """Why ``value`` is not one of the labels the study declared for ``name``, or None.
-
-    A label that differs from a declared one only in case or spaces is still refused (labels are
-    compared exactly downstream), but the message says which declared label it resembles.
-    """
-    if not value or not declared or value in declared:
-        return None
-    near = next((label for label in declared if same_id(label) == same_id(value)), None)
-    hint = f"; did you mean {near!r}?" if near else ""
-    return f"field '{name}': {value!r} is not one of the study's {name}s ({', '.join(declared)}){hint}"
 
 
 @dataclass
@@ -186,7 +142,7 @@ class _Validation:
 
     def __init__(self, store: Store, manifest: Path) -> None:
         self.manifest = manifest
-        self.problems: list[str] = []
+        self.problems = RowProblems(manifest.name)
         with store.read() as db:
             self.codebook = study_codebook(db)
             self.participants = {same_id(p.external_id): p for p in db.scalars(select(Participant))}
@@ -194,9 +150,8 @@ class _Validation:
             self.recordings = {r.id: r for r in db.scalars(select(Recording))}
         self.participants_by_id = {p.id: p for p in self.participants.values()}
         self.hashes = {k.content_hash: k.external_id for k in self.keys.values()}
-        self.seen_ids: dict[str, tuple[int, str]] = {}
         self.seen_hashes: dict[str, int] = {}
-        self.facts: dict[str, tuple[int, str, str]] = {}
+        self.facts: dict[str, tuple[int, dict[str, str]]] = {}
         # Per label field: each spelling with the rows that use it, starting from the study's own.
         self.spellings: dict[str, dict[str, list[int]]] = {name: {} for name in LABELS}
         for participant in self.participants.values():
@@ -206,22 +161,17 @@ class _Validation:
             self.spellings["timepoint"].setdefault(key.timepoint, [])
             self.spellings["session"].setdefault(key.session or "", [])
 
-    def problem(self, row: int, text: str) -> None:
-        self.problems.append(f"row {row}: {text}")
-
     def labels(self, entry: ManifestRow) -> None:
         v, row = entry.values, entry.row
         for name in REQUIRED:
             if not v[name]:
-                self.problem(row, f"field '{name}' is blank")
+                self.problems.blank(row, name)
         if v["kind"] and v["kind"].lower() not in KINDS:
-            self.problem(row, f"field 'kind': {v['kind']!r} is not video or audio")
+            self.problems.add(row, f"{v['kind']!r} is not video or audio", "kind")
         if v["kind"].lower() == "video" and not v["timepoint"]:
-            self.problem(row, "field 'timepoint' is blank (every video needs its timepoint)")
+            self.problems.blank(row, "timepoint", "every video needs its timepoint")
         for name, declared in (("arm", self.codebook.arms), ("timepoint", self.codebook.timepoints)):
-            why = undeclared(name, v[name], declared)
-            if why:
-                self.problem(row, why)
+            self.problems.declared(row, name, v[name], declared)
         for name in LABELS:
             self.spellings[name].setdefault(v[name], []).append(row)
 
@@ -238,39 +188,30 @@ class _Validation:
     def identity(self, entry: ManifestRow) -> bool:
         """Checks the recording id; True when it is a new recording to import."""
         v, row = entry.values, entry.row
-        rid = same_id(v["recording_id"])
-        if rid in self.seen_ids:
-            first_row, first = self.seen_ids[rid]
-            alike = " (they differ only in case or spaces)" if first != v["recording_id"] else ""
-            self.problem(row, f"field 'recording_id': {v['recording_id']!r} repeats row {first_row}{alike}")
+        if self.problems.repeated_id(row, "recording_id", v["recording_id"]):
             return False
-        self.seen_ids[rid] = (row, v["recording_id"])
         pid = same_id(v["participant_id"])
         first_row, facts = self.facts.setdefault(pid, (row, {"site": v["site"], "arm": v["arm"]}))
         for name, before in _disagreements(facts, v):
-            self.problem(
+            self.problems.add(
                 row,
-                f"field '{name}': participant {v['participant_id']!r} has {name} {v[name]!r} here "
-                f"but {before!r} in row {first_row}",
+                f"participant {v['participant_id']!r} has {name} {v[name]!r} here but {before!r} in row {first_row}",
+                name,
             )
         facts["arm"] = facts["arm"] or v["arm"]
         known = self.participants.get(pid)
         for name, before in _disagreements({"site": known.site, "arm": known.arm or ""} if known else {}, v):
-            self.problem(
-                row,
-                f"field '{name}': participant {v['participant_id']!r} is already in the study "
-                f"with {name} {before!r}, not {v[name]!r}",
-            )
+            self.problems.already(row, name, v["participant_id"], before, v[name])
         return True
 
     def media(self, entry: ManifestRow) -> None:
         why = _check_file(entry.values["path"], entry.source)
         if why:
-            self.problem(entry.row, f"field 'path': {why}")
+            self.problems.add(entry.row, why, "path")
             return
         entry.digest = content_hash(entry.source)
         if entry.digest in self.seen_hashes:
-            self.problem(entry.row, f"field 'path': the same file (by content) as row {self.seen_hashes[entry.digest]}")
+            self.problems.add(entry.row, f"the same file (by content) as row {self.seen_hashes[entry.digest]}", "path")
         self.seen_hashes.setdefault(entry.digest, entry.row)
 
     def existing(self, entry: ManifestRow) -> bool:
@@ -279,8 +220,8 @@ class _Validation:
         if key is None:
             other = self.hashes.get(entry.digest)
             if other is not None:
-                self.problem(
-                    entry.row, f"field 'path': the same file (by content) as recording {other!r}, already imported"
+                self.problems.add(
+                    entry.row, f"the same file (by content) as recording {other!r}, already imported", "path"
                 )
             return False
         v = entry.values
@@ -307,7 +248,7 @@ class _Validation:
             changed.append("path")
         if changed:
             fields = ", ".join(f"'{name}'" for name in dict.fromkeys(changed))
-            self.problem(
+            self.problems.add(
                 entry.row,
                 f"recording {v['recording_id']!r} is already imported with a different "
                 f"field{'s' if len(changed) > 1 else ''} {fields}",
@@ -319,7 +260,7 @@ class _Validation:
             entry.found = probe(entry.source)
             plan(entry.values["kind"].lower(), entry.found, self.codebook.normalise_media)
         except MediaError as error:
-            self.problem(entry.row, f"field 'path': {error}")
+            self.problems.add(entry.row, str(error), "path")
 
 
 def _disagreements(known: dict[str, str], given: dict[str, str]) -> list[tuple[str, str]]:
@@ -379,8 +320,7 @@ def import_manifest(
                 if entry.digest:
                     check.playable(entry)
         tell("checked", done, len(table))
-    if check.problems:
-        raise ImportRefused(manifest.name, check.problems)
+    check.problems.refuse()
     summary = ImportSummary(unchanged=len(table) - len(new), warnings=check.warnings())
     if not new:
         return summary
@@ -397,8 +337,10 @@ def import_manifest(
                     )
                     facts.append(playback.measure(media.path(stored[-1].name)))  # what coders get: the stored copy
                 except MediaError as error:
-                    raise ImportRefused(manifest.name, [f"row {entry.row}: field 'path': {error}"]) from None
+                    check.problems.add(entry.row, str(error), "path")
+                    break
                 tell("stored", len(stored), len(new))
+            check.problems.refuse()
             _write(store, new, stored, facts, check, actor, summary)
         except BaseException:
             for item in stored:
