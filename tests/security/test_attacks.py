@@ -28,6 +28,7 @@ from coding_app import (
     analysis,
     audit_log,
     blinded,
+    certification_report,
     coder_agreement,
     consensus,
     export,
