@@ -8,6 +8,7 @@ import dataclasses
 import inspect
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -214,27 +215,87 @@ def test_the_coder_door_never_touches_the_key_in_sql_or_in_what_it_returns(demo_
 # ------------------------------------------------------------------------------ the module
 
 
-def test_the_coder_module_imports_and_names_no_key_model():
-    """blinded.py neither imports nor mentions Participant, RecordingKey, Draw, DrawMember or AuditEntry."""
-    tree = ast.parse(inspect.getsource(blinded))
-    imported, modules = set(), set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            modules.add(node.module or "")
-            imported |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.Import):
-            modules |= {alias.name for alias in node.names}
-    named = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
-        n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+CODING_APP = Path(blinded.__file__).parent
+KEY_WRITERS = {"coding_app.audit": {"AuditEntry"}}
+"""Every action appends to the audit log, the door's included; reading the log is audit_log's job (PI only)."""
+PI_MODULES = {"unblinding", "audit_log", "sampling", "export", "imports"}
+Source = Callable[[str], "tuple[str, bool] | None"]
+
+
+def module_source(name: str) -> tuple[str, bool] | None:
+    """The source of one of our modules and whether it is a package; None for anything else."""
+    if name.split(".")[0] != "coding_app":
+        return None
+    base = CODING_APP.parent.joinpath(*name.split("."))
+    for path, package in ((base.with_suffix(".py"), False), (base / "__init__.py", True)):
+        if path.exists():
+            return path.read_text(), package
+    return None
+
+
+def key_readers(start: str, source: Source) -> tuple[dict[str, tuple[list[str], set[str]]], dict[str, list[str]]]:
+    """Walk the imports from ``start``, through every module of ours it reaches: the modules that import or name a
+    key model, {module: (the chain of imports from ``start``, the models)}, and every module reached with its chain."""
+    chains, todo, found = {start: [start]}, [start], {}
+    while todo:
+        name = todo.pop()
+        text, package = source(name)
+        here = name if package else name.rpartition(".")[0]
+        imported, named = set(), set()
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                parts = here.split(".")[: len(here.split(".")) - node.level + 1] if node.level else []
+                module = ".".join([*parts, *([node.module] if node.module else [])])
+                imported |= {module} | {f"{module}.{alias.name}" for alias in node.names}  # `from . import ratings`
+                named |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.Name):
+                named.add(node.id)
+            elif isinstance(node, ast.Attribute):
+                named.add(node.attr)
+        models = (KEY_MODELS & named) - KEY_WRITERS.get(name, set())
+        if models and name != "coding_app.store.models":  # where the tables are declared, not read
+            found[name] = (chains[name], models)
+        for module in sorted(imported - chains.keys()):
+            if source(module) is not None:
+                chains[module] = [*chains[name], module]
+                todo.append(module)
+    return found, chains
+
+
+def test_no_module_the_coders_door_imports_reads_the_key():
+    """blinded.py, and every module of ours it imports, directly or through others, neither imports nor names
+    Participant, RecordingKey, Withdrawal, Draw, DrawMember or AuditEntry, and none is a PI-side module."""
+    found, chains = key_readers("coding_app.blinded", module_source)
+    assert not found, {name: f"{' -> '.join(chain)} names {sorted(models)}" for name, (chain, models) in found.items()}
+    assert not [" -> ".join(chain) for name, chain in chains.items() if PI_MODULES & set(name.split("."))]
+    assert {"coding_app.ratings", "coding_app.study", "coding_app.store.models"} <= chains.keys()  # it walks
+    imported = {
+        a.name
+        for n in ast.walk(ast.parse(inspect.getsource(blinded)))
+        if isinstance(n, ast.ImportFrom)
+        for a in n.names
     }
-    assert not KEY_MODELS & (imported | named)
     assert "*" not in imported
-    assert not {
-        m
-        for m in modules
-        if m.split(".")[-1] in ("unblinding", "sampling", "export") or "imports" in m.split(".")  # the PI's imports
-    }
     assert {"Recording", "Assignment", "Rating"} <= imported  # the check looks where the models come from
+
+
+def test_the_import_walk_finds_a_key_model_two_imports_away():
+    """A planted chain: the door imports ratings, which imports a helper that reads the key."""
+    planted = {
+        "coding_app": ("", True),
+        "coding_app.blinded": ("from . import ratings\nfrom .store.models import Recording\n", False),
+        "coding_app.ratings": ("from .helpers import code_of\n\ncode_of(1)\n", False),
+        "coding_app.helpers": ("from .store import models\n\nmodels.RecordingKey\n", False),
+        "coding_app.store": ("", True),
+        "coding_app.store.models": ("class RecordingKey: ...\n", False),
+    }
+    found, chains = key_readers("coding_app.blinded", planted.get)
+    assert found == {
+        "coding_app.helpers": (["coding_app.blinded", "coding_app.ratings", "coding_app.helpers"], {"RecordingKey"})
+    }
+    assert chains.keys() == planted.keys()
 
 
 # ------------------------------------------------------------------------ queue and refusals
