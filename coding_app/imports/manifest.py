@@ -149,6 +149,7 @@ class _Validation:
             self.keys = {same_id(k.external_id): k for k in db.scalars(select(RecordingKey))}
             self.recordings = {r.id: r for r in db.scalars(select(Recording))}
         self.participants_by_id = {p.id: p for p in self.participants.values()}
+        self.normalise = bool(self.codebook.normalise_media)  # a study's codebook always says (study_codebook)
         self.hashes = {k.content_hash: k.external_id for k in self.keys.values()}
         self.seen_hashes: dict[str, int] = {}
         self.facts: dict[str, tuple[int, dict[str, str]]] = {}
@@ -258,7 +259,7 @@ class _Validation:
     def playable(self, entry: ManifestRow) -> None:
         try:
             entry.found = probe(entry.source)
-            plan(entry.values["kind"].lower(), entry.found, self.codebook.normalise_media)
+            plan(entry.values["kind"].lower(), entry.found, self.normalise)
         except MediaError as error:
             self.problems.add(entry.row, str(error), "path")
 
@@ -329,12 +330,9 @@ def import_manifest(
     with media.importing():
         try:
             for entry in new:
+                assert entry.found is not None  # probed by check.playable: a new row's media was read
                 try:
-                    stored.append(
-                        media.add(
-                            entry.source, entry.values["kind"].lower(), entry.found, check.codebook.normalise_media
-                        )
-                    )
+                    stored.append(media.add(entry.source, entry.values["kind"].lower(), entry.found, check.normalise))
                     facts.append(playback.measure(media.path(stored[-1].name)))  # what coders get: the stored copy
                 except MediaError as error:
                     check.problems.add(entry.row, str(error), "path")
