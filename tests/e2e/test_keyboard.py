@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import pytest
 from playwright.sync_api import expect
@@ -27,9 +30,12 @@ from coding_app.store import Store
 from coding_app.study_setup import initialise
 
 from .conftest import LOGIN_PATH, ROOT, SCREENSHOTS, VENV_BIN, _free_port, media, serving
-from .test_coding import checked, scale_groups, wait_checked
+from .test_coding import checked, choose, scale_groups, wait_checked
 
 RATER, FIDELITY, PASSWORD = "keys.rater", "keys.fidelity", "keyboard-only-1"
+# Coders of the same three videos for the tests of the page's reruns, so that RATER's are theirs alone.
+STEADY, FAILOVER = "keys.steady", "keys.failover"
+SENSITIVITY, NON_INTRUSIVENESS = "ea_sensitivity", "ea_non_intrusiveness"
 SECONDS = 6
 MOUSE_EVENTS = (
     "mousedown",
@@ -53,9 +59,31 @@ def ffmpeg(*args: str) -> None:
     subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *args], check=True)
 
 
+@dataclass
+class KeyboardStudy:
+    base: str
+    """The app's URL."""
+    store: Store
+    env: dict[str, str]
+    """What `obscode run` serves the study with (for another app process of it)."""
+
+    def account(self, name: str):
+        with self.store.read() as db:
+            return account_named(db, name)
+
+
+@contextmanager
+def app_process(study: KeyboardStudy, port: int, log):
+    """Another `obscode run` of the study, on ``port``."""
+    command = [str(VENV_BIN / "obscode"), "run", "--port", str(port)]
+    with serving(command, f"http://127.0.0.1:{port}/_stcore/health", log, cwd=ROOT, env=study.env) as server:
+        yield server
+
+
 @pytest.fixture(scope="module")
 def keyboard_study(tmp_path_factory):
-    """Three 6-second videos (25 fps) for RATER and a 10-second session audio for FIDELITY; yields (app URL, store)."""
+    """Three 6-second videos (25 fps) for RATER (and STEADY and FAILOVER) and a 10-second session audio for
+    FIDELITY; yields a :class:`KeyboardStudy`."""
     root = tmp_path_factory.mktemp("keyboard-study")
     sources = root / "sources"
     sources.mkdir()
@@ -92,15 +120,19 @@ def keyboard_study(tmp_path_factory):
     with store.write() as db:
         add_account(db, RATER, "coder", PASSWORD, "test")
         add_account(db, FIDELITY, "fidelity", PASSWORD, "test")
+        for name in (STEADY, FAILOVER):
+            add_account(db, name, "coder", PASSWORD, "test")
     assign(store, [RATER], kind="video", seed=3, actor="test")
     assign(store, [FIDELITY], kind="audio", seed=3, actor="test")
+    assign(store, [STEADY, FAILOVER], kind="video", seed=3, actor="test")
     port = _free_port()
-    env = {"OBSCODE_DATABASE_URL": url, "OBSCODE_MEDIA_DIR": str(root / "media")}
-    command = [str(VENV_BIN / "obscode"), "run", "--port", str(port)]
-    with serving(
-        command, f"http://127.0.0.1:{port}/_stcore/health", root / "server.log", cwd=ROOT, env={**os.environ, **env}
-    ):
-        yield f"http://127.0.0.1:{port}", store
+    study = KeyboardStudy(
+        f"http://127.0.0.1:{port}",
+        store,
+        {**os.environ, "OBSCODE_DATABASE_URL": url, "OBSCODE_MEDIA_DIR": str(root / "media")},
+    )
+    with app_process(study, port, root / "server.log"):
+        yield study
     store.engine.dispose()
 
 
@@ -183,7 +215,7 @@ def option(group, label: str):
 def test_the_anchor_of_the_level_under_the_pointer_or_the_focus_shows_there_without_a_rerun(
     browser_page, keyboard_study
 ):
-    base, _ = keyboard_study
+    base = keyboard_study.base
     page = browser_page
     page.set_viewport_size({"width": 1280, "height": 720})
     sign_in_with_keys(page, base, RATER)
@@ -196,7 +228,8 @@ def test_the_anchor_of_the_level_under_the_pointer_or_the_focus_shows_there_with
     option(sensitivity, "5.5").hover()
     expect(anchor).to_have_text(f"5.5: {SENSITIVE}")
     level, words = option(sensitivity, "5.5").bounding_box(), anchor.bounding_box()
-    assert 0 <= words["y"] - (level["y"] + level["height"]) <= 20, (level, words)  # just under the level
+    levels = sensitivity.bounding_box()  # just above the scale's levels: none of them is hidden
+    assert 0 <= levels["y"] - (words["y"] + words["height"]) <= 20, (levels, words)
     assert words["x"] <= level["x"] + level["width"] and words["x"] + words["width"] >= level["x"], (level, words)
     page.screenshot(path=str(SCREENSHOTS / "code-anchor-1280.png"))
     option(sensitivity, "6").hover()  # no words of its own: the nearest levels' words
@@ -214,7 +247,7 @@ def test_the_anchor_of_the_level_under_the_pointer_or_the_focus_shows_there_with
 
 
 def test_three_videos_and_a_session_audio_coded_with_the_keyboard_alone(browser_page, new_context, keyboard_study):
-    base, store = keyboard_study
+    base, store = keyboard_study.base, keyboard_study.store
     page = browser_page
     page.set_viewport_size({"width": 1280, "height": 720})
     sign_in_with_keys(page, base, RATER)
@@ -340,3 +373,73 @@ def test_three_videos_and_a_session_audio_coded_with_the_keyboard_alone(browser_
             key: (score, "submitted") for key, score in scores.items()
         }, code
         assert task.notes == notes, code
+
+
+def test_the_player_stays_as_it_is_through_score_keys_and_a_change_made_in_another_window(browser_page, keyboard_study):
+    """A score key reruns the scores, not the player: the same player stays at its place, speed and loop, also
+    when the rerun says that another window changed a score (that message once came before the player, which,
+    moved, was a new one: at normal speed, with no loop)."""
+    page = browser_page
+    page.set_viewport_size({"width": 1280, "height": 720})
+    sign_in_with_keys(page, keyboard_study.base, STEADY)
+    page.goto(keyboard_study.base + "/code")
+    code = opened(page)
+    for key in ("]", "]", "ArrowRight", "a", "ArrowRight", "b"):  # 1.5x; the loop 1 s to 2 s, at 2 s
+        page.keyboard.press(key)
+    at(page, 2)
+    media(page).evaluate("m => { m.obscodeMark = 'the first player'; }")
+    groups = scale_groups(page)
+    page.keyboard.press("5")
+    wait_checked(groups.nth(0), "5")
+    blinded.save_draft(keyboard_study.store, keyboard_study.account(STEADY), code, NON_INTRUSIVENESS, 4.0)
+    page.keyboard.press("6")
+    expect(page.get_by_text("Changed in another window: what is saved now is shown here.")).to_be_visible()
+    wait_checked(groups.nth(0), "6")
+    wait_checked(groups.nth(1), "4")
+    idle(page)
+    expect(media(page)).to_have_count(1)
+    assert media(page).evaluate("m => [m.obscodeMark, m.playbackRate]") == ["the first player", 1.5]
+    at(page, 2)
+    expect(page.locator(".obscode-player .loop.closed")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "code-changed-elsewhere-1280.png"))
+
+
+@pytest.mark.parametrize("how", ["key", "click"])
+def test_the_first_score_after_a_failover_is_stored_and_none_keyed_before_it_again(
+    browser_page, keyboard_study, tmp_path, how
+):
+    """The app process serving a coder dies (SIGKILL) and a new one takes over the page on the same address, as
+    a replica behind the proxy does: the browser reconnects to a new Streamlit session. Its first score, keyed
+    or clicked, is stored (it was lost: the new session had never run the page), and the score keyed before the
+    failover is not saved again over a change made since in another window."""
+    page = browser_page
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    account = keyboard_study.account(FAILOVER)
+    code = blinded.queue(keyboard_study.store, account)[["key", "click"].index(how)].code
+    app = page.locator("[data-testid=stApp]")
+    with app_process(keyboard_study, port, tmp_path / "first.log") as first:
+        sign_in_with_keys(page, base, FAILOVER)
+        page.goto(f"{base}/code?recording={code}")
+        opened(page)
+        groups = scale_groups(page)
+        page.keyboard.press("5")
+        wait_checked(groups.nth(0), "5")
+        idle(page)
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=15)
+        expect(app).not_to_have_attribute("data-test-connection-state", "CONNECTED")
+    blinded.save_draft(keyboard_study.store, account, code, SENSITIVITY, 6.0)  # in another window, meanwhile
+    with app_process(keyboard_study, port, tmp_path / "second.log"):
+        expect(app).to_have_attribute("data-test-connection-state", "CONNECTED", timeout=60_000)
+        wait_checked(groups.nth(0), "6")  # the new process has run the page: what is stored now
+        idle(page)
+        if how == "key":
+            page.keyboard.press("s")
+            page.keyboard.press("3")
+        else:
+            choose(groups.nth(1), "3")
+        wait_checked(groups.nth(1), "3")
+        idle(page)
+    ratings = blinded.task(keyboard_study.store, account, code).ratings
+    assert {key: rating.score for key, rating in ratings.items()} == {SENSITIVITY: 6.0, NON_INTRUSIVENESS: 3.0}

@@ -1,7 +1,13 @@
-"""Coding one recording: the player, the codebook's scales, notes, drafts and submission."""
+"""Coding one recording: the player, the codebook's scales, notes, drafts and submission.
+
+The page's run opens the recording (who is signed in, their queue, the recording, whether coding is closed);
+coding it is a fragment of the page: a score key, a click on a score, notes or Enter rerun that part alone,
+which checks the sign-in again and reads the recording's ratings again, and the player in it stays as it is.
+"""
 
 import time
 from dataclasses import replace
+from datetime import timedelta
 
 import streamlit as st
 
@@ -62,6 +68,14 @@ if not offline and (closed := blinded.coding_closed(store, account, code)):
     st.stop()
 
 
+SHOWN, CONFLICT = f"shown-{code}", f"conflict-{code}"
+# The scores on this window's confirming screen (once it is shown), and whether a submit goes on to the next recording.
+CONFIRMING, ADVANCE = f"confirm-{code}", f"advance-{code}"
+ACTED = "player-acted"  # when the last keys the player sent were pressed, per scale
+PLAYER = f"player-{code}"
+OPENED = f"opened-{code}"  # the recording as this page run read it, for the coding part that the run goes on to
+
+
 def with_kept(task: blinded.Task) -> blinded.Task:
     """The task as the coder left it: drafts not yet saved (kept during an outage) over the saved ones."""
     ratings, notes = dict(task.ratings), task.notes
@@ -76,18 +90,21 @@ def with_kept(task: blinded.Task) -> blinded.Task:
     return replace(task, ratings=ratings, notes=notes)
 
 
-task = with_kept(task)
-SHOWN, CONFLICT = f"shown-{code}", f"conflict-{code}"
-# The scores on this window's confirming screen (once it is shown), and whether a submit goes on to the next recording.
-CONFIRMING, ADVANCE = f"confirm-{code}", f"advance-{code}"
-ACTED = "player-acted"  # when the last keys the player sent were pressed, per scale
-scores = {scale.key: task.ratings[scale.key].score if scale.key in task.ratings else None for scale in task.scales}
-# What this window showed last time against what is stored now: a difference nobody here made
-# was made in another window, and the coder must see it before anything is saved or submitted.
-before = st.session_state.get(SHOWN)
-if before is not None and not offline and before != {"scores": scores, "notes": task.notes}:
-    st.session_state.setdefault(CONFLICT, "Changed in another window: what is saved now is shown here.")
-st.session_state[SHOWN] = {"scores": dict(scores), "notes": task.notes}
+def reread() -> tuple[blinded.Task, bool]:
+    """For a rerun of the coding part alone: the sign-in checked again (which keeps it alive), the drafts kept
+    during an outage saved, and the recording as stored now; the last one read, and True, while the database is
+    away."""
+    try:
+        if require(*blinded.CODER_ROLES).account.id != account.id:
+            st.rerun()  # another account signed in, in another tab of this browser: the page says what is what
+        save_kept(unsaved, store, account)
+        fresh = blinded.task(store, account, code)
+    except StoreUnavailable:
+        return st.session_state[LAST_VIEW][2], True
+    except NotFound:  # flagged in another window, or excluded meanwhile: the page says so
+        st.rerun()
+    st.session_state[LAST_VIEW] = (*st.session_state[LAST_VIEW][:2], fresh)
+    return fresh, False
 
 
 def media_url() -> str:
@@ -138,9 +155,15 @@ def clicked(widget: str, scale_key: str, expected: float | None) -> None:
     save(scale_key, expected, st.session_state[widget])
 
 
-def save_notes(typed: str, expected: str) -> None:
+def typed() -> None:
+    """Notes typed in the player: saved against the notes this window showed."""
+    text = st.session_state[PLAYER].get("notes")
+    if text is None or text == st.session_state[SHOWN]["notes"]:
+        return
     try:
-        st.session_state[SHOWN]["notes"] = blinded.save_notes(store, account, code, typed, expected=expected)
+        st.session_state[SHOWN]["notes"] = blinded.save_notes(
+            store, account, code, text, expected=st.session_state[SHOWN]["notes"]
+        )
         saved(time.strftime("Notes saved at %H:%M:%S"))
     except NotesRefused as error:
         saved(f"Notes not saved: {error}.")
@@ -149,7 +172,7 @@ def save_notes(typed: str, expected: str) -> None:
     except RatingChanged:
         saved("Notes not saved: they were changed in another window. What is saved now is shown.")
     except StoreUnavailable:
-        unsaved[(code, None)] = typed
+        unsaved[(code, None)] = text
         saved("Not saved yet: kept in this window until the database is back.")
 
 
@@ -158,7 +181,6 @@ def submit(shown: dict[str, float], then_next: bool = False) -> None:
     st.session_state.pop(CONFIRMING, None)
     try:
         blinded.submit(store, account, code, shown=shown)
-        st.session_state[ADVANCE] = then_next
     except IncompleteRating as error:
         st.session_state[CONFLICT] = str(error)
     except RatingChanged:
@@ -170,6 +192,9 @@ def submit(shown: dict[str, float], then_next: bool = False) -> None:
         st.session_state[CONFLICT] = (
             "Not submitted: the study database cannot be reached just now. Try again in a moment."
         )
+    else:
+        st.session_state[ADVANCE] = then_next
+        st.rerun()  # the whole page: the queue has moved on
 
 
 def ask_to_confirm() -> None:
@@ -182,9 +207,9 @@ def ask_to_confirm() -> None:
 
 def act() -> None:
     """Keys pressed in the player: scores for scales, Enter (submit, then confirm) or Esc (cancel)."""
-    keyed, command = pressed(st.session_state[f"player-{code}"].get("action"), st.session_state.setdefault(ACTED, {}))
+    keyed, command = pressed(st.session_state[PLAYER].get("action"), st.session_state.setdefault(ACTED, {}))
     for scale_key, score in keyed.items():
-        if scale_key in scores:
+        if scale_key in st.session_state[SHOWN]["scores"]:
             save(scale_key, st.session_state[SHOWN]["scores"][scale_key], score)
     if command == "submit":
         ask_to_confirm()
@@ -192,6 +217,128 @@ def act() -> None:
         submit(st.session_state[CONFIRMING], then_next=True)
     elif command == "cancel":
         st.session_state.pop(CONFIRMING, None)
+
+
+@st.fragment
+def coding(next_code: str | None) -> None:
+    """The player, the scales and the submit step. A score, a key or the notes rerun this part alone (not the
+    page: no queue to read again), and the player in it stays as it is (its position, speed and loop)."""
+    task, offline = st.session_state.pop(OPENED, None) or reread()
+    task = with_kept(task)
+    scores = {scale.key: task.ratings[scale.key].score if scale.key in task.ratings else None for scale in task.scales}
+    # What this window showed last time against what is stored now: a difference nobody here made
+    # was made in another window, and the coder must see it before anything is saved or submitted.
+    before = st.session_state.get(SHOWN)
+    if before is not None and not offline and before != {"scores": scores, "notes": task.notes}:
+        st.session_state.setdefault(CONFLICT, "Changed in another window: what is saved now is shown here.")
+    st.session_state[SHOWN] = {"scores": dict(scores), "notes": task.notes}
+
+    # Nothing comes before the player that is there only sometimes: moved, it would be a new one (and for a
+    # moment two), reset to the start of the recording at normal speed.
+    left, right = st.columns([5, 4], gap="large")
+    with left:
+        player(
+            src=media_url(),
+            kind=task.kind,
+            code=code,
+            facts=playback_facts(),
+            notes=task.notes,
+            locked=task.submitted,
+            saved_label=st.session_state.get(f"saved-{code}", ""),
+            label_at=st.session_state.get(f"saved-at-{code}", 0),
+            scales=task.scales,
+            scores=scores,
+            confirming=bool(st.session_state.get(CONFIRMING)),
+            key=PLAYER,
+            on_action=act,
+            on_notes=typed,
+        )
+
+        # A new session of this page (on another app process, after a failover) is sent what the player
+        # sent before, which the old session acted on: only keys pressed from now on count.
+        if ACTED not in st.session_state:
+            pressed(st.session_state[PLAYER].get("action"), st.session_state.setdefault(ACTED, {}))
+
+    with right:
+        if offline:
+            st.error(UNAVAILABLE)
+        conflict = st.session_state.pop(CONFLICT, None)
+        if conflict:
+            st.warning(conflict)
+            st.session_state.pop(CONFIRMING, None)  # the coder first sees what is saved now
+        # Confirming comes first, so that the scores it locks are in view without scrolling.
+        confirming = bool(st.session_state.get(CONFIRMING)) and not task.submitted
+        if confirming:
+            st.session_state[CONFIRMING] = dict(scores)  # exactly what this screen shows is what a confirmation locks
+            st.warning(
+                "Submit this recording? These scores are then locked; only the PI can reopen them.  \n"
+                "Enter submits and opens the next recording; Esc cancels."
+            )
+            st.markdown(
+                "\n".join(
+                    f"#### {scale.label}: **{scores[scale.key]:g}**"
+                    + (
+                        f" ({scale.class_of(score)})"
+                        if scale.scale.threshold is not None and (score := scores[scale.key]) is not None
+                        else ""
+                    )
+                    for scale in task.scales
+                )
+            )
+            with st.container(horizontal=True):
+                st.button(
+                    "Submit & next" if next_code else "Submit and finish",
+                    type="primary",
+                    on_click=submit,
+                    args=(scores, True),
+                    help="Enter",
+                )
+                st.button("Yes, submit", help="Submit and stay on this recording", on_click=submit, args=(scores,))
+                st.button("Cancel", help="Esc", on_click=st.session_state.pop, args=(CONFIRMING, None))
+        for scale in task.scales:
+            levels = [float(x) for x in scale.scale.levels]
+            # A radio per stored score, showing it (another window may have changed it). Setting one
+            # radio's value instead lost scores: a rerun asked for (by a key) before the browser had
+            # shown the last one sends the radio's old value, which then counted as a click.
+            widget = f"score-{code}-{scale.key}-{scores[scale.key]}"
+            st.markdown(f"**{scale.label}**")
+            chosen = st.radio(
+                scale.label,
+                levels,
+                index=None if (score := scores[scale.key]) is None else levels.index(score),
+                label_visibility="collapsed",
+                format_func=lambda x: f"{x:g}",
+                horizontal=True,
+                key=widget,
+                disabled=task.submitted,
+                on_change=clicked,
+                args=(widget, scale.key, scores[scale.key]),
+            )
+            if chosen is not None and scale.scale.threshold is not None:
+                st.markdown(f"Class: **{scale.class_of(chosen)}** (threshold {scale.scale.threshold:g})")
+            anchor = scale.anchors.get(chosen) if chosen is not None else None
+            if anchor:
+                st.caption(f"{chosen:g}: {anchor}")
+            with st.expander("Anchors"):
+                st.markdown("\n".join(f"- **{point:g}**: {text}" for point, text in scale.anchors.items()))
+        if not task.submitted:
+            st.caption(st.session_state.get(f"saved-{code}", "Changes are saved as drafts as you go."))
+
+        if task.submitted:
+            st.success("Submitted and locked. Thank you.")
+        elif not confirming:
+            unscored = [s.label for s in task.scales if scores[s.key] is None]
+            st.button(
+                "Submit ratings",
+                type="primary",
+                disabled=bool(unscored),
+                on_click=ask_to_confirm,
+                help=f"Still to score: {', '.join(unscored)}" if unscored else "Enter, then Enter again to confirm",
+            )
+        if next_code and st.button("Next recording"):
+            st.switch_page("views/code.py", query_params={"recording": next_code})
+        st.page_link("views/queue.py", label="Back to my queue")
+        cannot_code(store, account, code, next_code, offered=not (task.submitted or offline))
 
 
 next_code = blinded.resume_code([item for item in items if item.code != code])
@@ -207,110 +354,15 @@ st.html(
 )
 st.subheader(f"Recording {code}")
 st.caption(f"Number {position} in your queue of {len(items)}; {done} of {len(items)} done")
-if offline:
-    st.error(UNAVAILABLE)
+st.session_state[OPENED] = (task, offline)
+coding(next_code)
 
-conflict = st.session_state.pop(CONFLICT, None)
-if conflict:
-    st.warning(conflict)
-    st.session_state.pop(CONFIRMING, None)  # the coder first sees what is saved now
 
-left, right = st.columns([5, 4], gap="large")
-with left:
-    typed = player(
-        src=media_url(),
-        kind=task.kind,
-        code=code,
-        facts=playback_facts(),
-        notes=task.notes,
-        locked=task.submitted,
-        saved_label=st.session_state.get(f"saved-{code}", ""),
-        label_at=st.session_state.get(f"saved-at-{code}", 0),
-        scales=task.scales,
-        scores=scores,
-        confirming=bool(st.session_state.get(CONFIRMING)),
-        key=f"player-{code}",
-        on_action=act,
-    )
-    # The component repeats its last value on every rerun: act on a text once, against the notes
-    # this window showed when it was typed.
-    if typed is not None and typed != st.session_state.get(f"typed-{code}") and not task.submitted:
-        st.session_state[f"typed-{code}"] = typed
-        if typed != task.notes:
-            save_notes(typed, before["notes"] if before else task.notes)
-            st.rerun()
+@st.fragment(run_every=timedelta(days=1))
+def rerun_on_reconnect() -> None:
+    """Nothing to show. Streamlit's browser side runs a page with a fragment that reruns by itself again in full
+    when it reconnects; after a failover that is the new app process's first run of the page, without which the new
+    session, knowing none of its fragments, would drop the first score key's or click's rerun."""
 
-with right:
-    # Confirming comes first, so that the scores it locks are in view without scrolling.
-    confirming = bool(st.session_state.get(CONFIRMING)) and not task.submitted
-    if confirming:
-        st.session_state[CONFIRMING] = dict(scores)  # exactly what this screen shows is what a confirmation locks
-        st.warning(
-            "Submit this recording? These scores are then locked; only the PI can reopen them.  \n"
-            "Enter submits and opens the next recording; Esc cancels."
-        )
-        st.markdown(
-            "\n".join(
-                f"#### {scale.label}: **{scores[scale.key]:g}**"
-                + (
-                    f" ({scale.class_of(score)})"
-                    if scale.scale.threshold is not None and (score := scores[scale.key]) is not None
-                    else ""
-                )
-                for scale in task.scales
-            )
-        )
-        with st.container(horizontal=True):
-            st.button(
-                "Submit & next" if next_code else "Submit and finish",
-                type="primary",
-                on_click=submit,
-                args=(scores, True),
-                help="Enter",
-            )
-            st.button("Yes, submit", help="Submit and stay on this recording", on_click=submit, args=(scores,))
-            st.button("Cancel", help="Esc", on_click=st.session_state.pop, args=(CONFIRMING, None))
-    for scale in task.scales:
-        levels = [float(x) for x in scale.scale.levels]
-        # A radio per stored score, showing it (another window may have changed it). Setting one
-        # radio's value instead lost scores: a rerun asked for (by a key) before the browser had
-        # shown the last one sends the radio's old value, which then counted as a click.
-        widget = f"score-{code}-{scale.key}-{scores[scale.key]}"
-        st.markdown(f"**{scale.label}**")
-        chosen = st.radio(
-            scale.label,
-            levels,
-            index=None if (score := scores[scale.key]) is None else levels.index(score),
-            label_visibility="collapsed",
-            format_func=lambda x: f"{x:g}",
-            horizontal=True,
-            key=widget,
-            disabled=task.submitted,
-            on_change=clicked,
-            args=(widget, scale.key, scores[scale.key]),
-        )
-        if chosen is not None and scale.scale.threshold is not None:
-            st.markdown(f"Class: **{scale.class_of(chosen)}** (threshold {scale.scale.threshold:g})")
-        anchor = scale.anchors.get(chosen) if chosen is not None else None
-        if anchor:
-            st.caption(f"{chosen:g}: {anchor}")
-        with st.expander("Anchors"):
-            st.markdown("\n".join(f"- **{point:g}**: {text}" for point, text in scale.anchors.items()))
-    if not task.submitted:
-        st.caption(st.session_state.get(f"saved-{code}", "Changes are saved as drafts as you go."))
 
-    if task.submitted:
-        st.success("Submitted and locked. Thank you.")
-    elif not confirming:
-        unscored = [s.label for s in task.scales if scores[s.key] is None]
-        st.button(
-            "Submit ratings",
-            type="primary",
-            disabled=bool(unscored),
-            on_click=ask_to_confirm,
-            help=f"Still to score: {', '.join(unscored)}" if unscored else "Enter, then Enter again to confirm",
-        )
-    if next_code and st.button("Next recording"):
-        st.switch_page("views/code.py", query_params={"recording": next_code})
-    st.page_link("views/queue.py", label="Back to my queue")
-    cannot_code(store, account, code, next_code, offered=not (task.submitted or offline))
+rerun_on_reconnect()
