@@ -254,11 +254,6 @@ def coding(next_code: str | None) -> None:
             on_notes=typed,
         )
 
-        # A new session of this page (on another app process, after a failover) is sent what the player
-        # sent before, which the old session acted on: only keys pressed from now on count.
-        if ACTED not in st.session_state:
-            pressed(st.session_state[PLAYER].get("action"), st.session_state.setdefault(ACTED, {}))
-
     with right:
         if offline:
             st.error(UNAVAILABLE)
