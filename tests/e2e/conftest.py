@@ -1,7 +1,8 @@
 """Real-browser end-to-end fixtures: a demo study, a running `obscode run`, and Debian's chromium.
 
 The demo study is loaded once per session into a fresh temporary directory (its own SQLite
-database and media store), and one app server serves every test. Tests that change the study
+database and media store). Each test module gets a copy of that database, served by its own app
+server, so that no module sees what another changed. Within a module, tests that change the study
 (submitting a recording) record what they did in ``demo.submitted`` so that the other tests can
 still state exact expectations, whatever order they run in.
 """
@@ -14,7 +15,6 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import RUNS, copy_database, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -40,7 +42,7 @@ PASSWORDS = {
 RATER_ONE_DONE, RATER_ONE_TOTAL = 32, 40  # 10 training videos, then 22 of 30 live ones
 
 SERVER_START_TIMEOUT = 60
-LOAD_TIMEOUT = 600
+LOAD_TIMEOUT = 1200  # the demo converts 60 clips: minutes on a shared, busy machine
 
 
 @dataclass
@@ -101,9 +103,18 @@ def _seed_study_sources(config, study: Path, env: dict[str, str]) -> None:
     shutil.copytree(cached, study)
 
 
+@dataclass
+class LoadedDemo:
+    database: Path
+    study: Path
+    manifest: list[dict[str, str]]
+    env: dict[str, str]
+    """The environment `obscode run` needs for it, less the database."""
+
+
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory, pytestconfig):
-    """The demo study loaded into a fresh directory and served by `obscode run`; yields a :class:`Demo`."""
+def loaded_demo(tmp_path_factory, pytestconfig) -> LoadedDemo:
+    """The demo study loaded once into a fresh directory: a SQLite database, its media store and its sources."""
     tmp = tmp_path_factory.mktemp("obscode-e2e")
     env = os.environ.copy()
     env["OBSCODE_DATABASE_URL"] = f"sqlite:///{tmp / 'obscode.db'}"
@@ -122,12 +133,25 @@ def demo(tmp_path_factory, pytestconfig):
     assert loaded.returncode == 0, f"loading the demo study failed:\n{loaded.stdout}\n{loaded.stderr}"
     with (study / "manifest.csv").open(newline="", encoding="utf-8") as f:
         manifest = list(csv.DictReader(f))
+    del env["OBSCODE_DATABASE_URL"]
+    return LoadedDemo(tmp / "obscode.db", study, manifest, env)
 
+
+@pytest.fixture(scope="module")
+def demo(loaded_demo, tmp_path_factory):
+    """A copy of the loaded demo's database served by `obscode run` for this module; yields a :class:`Demo`.
+
+    Copying the database file takes a moment, loading the demo minutes; the media are only read, so the
+    copies share them.
+    """
+    tmp = tmp_path_factory.mktemp("obscode-e2e-module")
+    database = copy_database(loaded_demo.database, tmp / "obscode.db")
+    env = {**loaded_demo.env, "OBSCODE_DATABASE_URL": f"sqlite:///{database}"}
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     command = [str(VENV_BIN / "obscode"), "run", "--port", str(port)]
     with serving(command, f"{base_url}/_stcore/health", tmp / "server.log", cwd=ROOT, env=env):
-        yield Demo(base_url=base_url, study=study, manifest=manifest)
+        yield Demo(base_url=base_url, study=loaded_demo.study, manifest=loaded_demo.manifest)
 
 
 @contextmanager
@@ -137,13 +161,13 @@ def serving(command: list[str], health_url: str, log_path: Path, **popen) -> Ite
     with log_path.open("wb") as log:
         server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **popen)
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while not _healthy(health_url):
-            if server.poll() is not None:
-                pytest.fail(f"`{name}` exited with {server.returncode}:\n{_tail(log_path)}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"`{name}` not healthy after {SERVER_START_TIMEOUT} s:\n{_tail(log_path)}")
-            time.sleep(0.25)
+        wait_until(
+            lambda: _healthy(health_url) or server.poll() is not None,
+            SERVER_START_TIMEOUT,
+            f"`{name}` to answer at {health_url}:\n{_tail(log_path)}",
+        )
+        if server.poll() is not None:
+            pytest.fail(f"`{name}` exited with {server.returncode}:\n{_tail(log_path)}")
         yield server
     finally:
         server.terminate()
@@ -171,31 +195,44 @@ def browser_page(page):
 
 
 @pytest.fixture
-def new_context(browser, browser_context_args):
+def new_context(new_context):
     """Make further fresh contexts (another browser profile: no cookies); closed after the test."""
-    made = []
 
-    def make():
-        context = browser.new_context(**browser_context_args)
+    def make(**kwargs):
+        context = new_context(**kwargs)
         context.set_default_timeout(20_000)
-        made.append(context)
         return context
 
-    yield make
-    for context in made:
-        context.close()
+    return make
 
 
 # --------------------------------------------------------------------------- helpers
 
 
+# True once the page is connected, has asked for more than ``after`` runs, and has drawn the end of the
+# run chain that took in its last request (tests/conftest.py counts them).
+SETTLED = f"""after => {{
+  const runs = window.{RUNS}, app = document.querySelector("[data-testid=stApp]");
+  return !!runs && !!app && runs.requested > after && runs.drawn === runs.requested
+    && app.dataset.testConnectionState === "CONNECTED" && app.dataset.testScriptState === "notRunning";
+}}"""
+
+
 def settle(page, timeout: float = 30_000) -> None:
-    """Wait until the Streamlit app is connected and its script has finished (and not restarted)."""
-    page.wait_for_selector("[data-testid=stApp][data-test-connection-state=CONNECTED]", timeout=timeout)
-    time.sleep(0.3)  # an interaction may start a rerun a moment later
-    page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout)
-    time.sleep(0.2)
-    page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout)
+    """Wait until the Streamlit app has drawn every run this page asked for (after loading it, say).
+
+    An action that asks for a run goes in ``with reran(page):`` instead: settle() cannot know that a
+    run is still to come when the page has not sent the request yet.
+    """
+    page.wait_for_function(SETTLED, arg=0, timeout=timeout)
+
+
+@contextmanager
+def reran(page, timeout: float = 30_000) -> Iterator[None]:
+    """Wait, after the block, until the run that the block's action asked for has been drawn (fails if none was)."""
+    before = page.evaluate(f"() => window.{RUNS}.requested")
+    yield
+    page.wait_for_function(SETTLED, arg=before, timeout=timeout)
 
 
 def sign_in(page, demo: Demo, name: str, password: str | None = None) -> None:
@@ -227,20 +264,18 @@ def table_rows(page) -> list[dict[str, str]]:
         "trs => trs.map(tr => [Number(tr.getAttribute('aria-rowindex')), [...tr.children].map(c => c.textContent)])"
     )
     rows: dict[int, list[str]] = {}
-    deadline = time.monotonic() + 15
     while True:
-        for index, cells in table.locator("tbody tr").evaluate_all(read_rows):
-            rows[index] = cells
-        if len(rows) >= expected or time.monotonic() > deadline:
+        rows.update(table.locator("tbody tr").evaluate_all(read_rows))
+        missing = [i for i in range(2, expected + 2) if i not in rows]
+        if not missing:
             break
-        missing = min(i for i in range(2, expected + 2) if i not in rows)
-        # scroll so that the first missing row is at the top of the view, then let the grid redraw
+        # scroll so that the first missing row is at the top of the view, and wait until the grid has drawn it
+        first = missing[0]
         scroller.evaluate(
-            "(e, f) => { e.scrollTop = Math.min(e.scrollHeight, f * e.scrollHeight); }", (missing - 2) / (expected + 1)
+            "(e, f) => { e.scrollTop = Math.min(e.scrollHeight, f * e.scrollHeight); }", (first - 2) / (expected + 1)
         )
-        time.sleep(0.2)
+        table.locator(f"tbody tr[aria-rowindex='{first}']").wait_for(state="attached")
     scroller.evaluate("e => { e.scrollTop = 0; }")
-    assert len(rows) == expected, f"read {len(rows)} of {expected} table rows: {sorted(rows)}"
     return [dict(zip(headers, rows[i], strict=True)) for i in sorted(rows)]
 
 
@@ -257,16 +292,14 @@ def media(page):
 
 
 def wait_for_media(page, ready_state: int = 1, timeout: float = 20.0) -> None:
+    """Wait until the player's media reaches ``ready_state`` (1: its duration is known); fail on a media error."""
     element = media(page)
     element.wait_for(state="attached")
-    deadline = time.monotonic() + timeout
-    while True:
-        state = element.evaluate("m => ({rs: m.readyState, err: m.error && m.error.code})")
-        assert state["err"] is None, f"the media element reports error code {state['err']}"
-        if state["rs"] >= ready_state:
-            return
-        assert time.monotonic() < deadline, f"media readyState stuck at {state['rs']}"
-        time.sleep(0.1)
+    page.wait_for_function(
+        "([m, n]) => m.error || m.readyState >= n", arg=[element.element_handle(), ready_state], timeout=timeout * 1000
+    )
+    error = element.evaluate("m => m.error && m.error.code")
+    assert error is None, f"the media element reports error code {error}"
 
 
 def claim(demo: Demo, rows: list[dict[str, str]], status: str = "not started") -> str:
@@ -276,6 +309,14 @@ def claim(demo: Demo, rows: list[dict[str, str]], status: str = "not started") -
             demo.claimed.add(row["Recording"])
             return row["Recording"]
     raise AssertionError(f"no unclaimed recording with status {status!r} left in the queue")
+
+
+def open_unclaimed(page, demo: Demo) -> str:
+    """Sign in as rater.one and open a recording not started that no other test has taken; return its code."""
+    sign_in(page, demo, "rater.one")
+    code = claim(demo, queue_rows(page))
+    open_recording(page, demo, code)
+    return code
 
 
 def open_recording(page, demo: Demo, code: str) -> None:

@@ -18,7 +18,7 @@ from coding_app.media import MediaStore
 from coding_app.store import Store
 from tests.coding_app.web.conftest import MANIFEST, PASSWORDS, _clip, build_web_study
 
-from .conftest import LOGIN_PATH, ROOT, SCREENSHOTS, VENV_BIN, _free_port, queue_rows, serving, settle, sign_in
+from .conftest import LOGIN_PATH, ROOT, SCREENSHOTS, VENV_BIN, _free_port, queue_rows, reran, serving, settle, sign_in
 
 SMALL = {"width": 1280, "height": 720}
 SIGNED_OUT = "You are not signed in, or your session has ended."
@@ -125,8 +125,8 @@ def test_deactivating_a_coder_ends_their_open_session_at_their_next_action(small
     sign_in(small_page, small, "dee", CODERS["dee"])
     small_page.get_by_role("heading", name="My queue").wait_for()
     assert small.obscode("user", "deactivate", "dee").startswith("deactivated dee")
-    small_page.get_by_role("button", name="Continue where I left off", exact=False).click()
-    settle(small_page)
+    with reran(small_page):
+        small_page.get_by_role("button", name="Continue where I left off", exact=False).click()
     small_page.get_by_text(SIGNED_OUT).wait_for()
     assert small_page.locator("[data-testid=stDataFrame]").count() == 0
     small_page.goto(small.url(LOGIN_PATH))
@@ -155,13 +155,13 @@ def test_after_a_reset_the_coder_chooses_a_new_password_before_anything_else(sma
     small_page.get_by_label("Temporary password from the PI").fill(TEMPORARY)
     small_page.get_by_label("New password", exact=True).fill(CHOSEN)
     small_page.get_by_label("New password again").fill(CHOSEN)
-    small_page.get_by_role("button", name="Save my new password").click()
-    settle(small_page)
+    with reran(small_page):
+        small_page.get_by_role("button", name="Save my new password").click()
     small_page.get_by_role("heading", name="My queue").wait_for()
     assert "must change" not in small.obscode("user", "list").split("rex", 1)[1].splitlines()[0]
 
-    small_page.get_by_role("link", name="Change my password").click()
-    settle(small_page)
+    with reran(small_page):
+        small_page.get_by_role("link", name="Change my password").click()
     small_page.get_by_role("heading", name="Change my password").wait_for()
     small_page.screenshot(path=SCREENSHOTS / "password-change-1280x720.png")
 

@@ -14,7 +14,6 @@ import os
 import re
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +26,7 @@ from coding_app.accounts import account_named
 from coding_app.audit_replay import rating_table, replay
 from coding_app.store import Store
 from tests.coding_app.helpers import PASSWORD, add_account, audit_rows
+from tests.conftest import wait_until
 from tests.e2e.conftest import (
     ROOT,
     SERVER_START_TIMEOUT,
@@ -36,9 +36,10 @@ from tests.e2e.conftest import (
     _healthy,
     _tail,
     open_recording,
+    reran,
     settle,
 )
-from tests.e2e.test_coding import choose, scale_groups, wait_checked
+from tests.e2e.test_coding import choose, scale_groups, score, wait_checked
 from tests.faults.load import make_study
 
 SENSITIVITY, NON_INTRUSIVENESS = "ea_sensitivity", "ea_non_intrusiveness"
@@ -60,10 +61,12 @@ def obscode_run(env: dict[str, str], log: Path) -> Iterator[tuple[subprocess.Pop
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while not _healthy(f"{base}/_stcore/health"):
-            assert server.poll() is None and time.monotonic() < deadline, f"`obscode run` did not start:\n{_tail(log)}"
-            time.sleep(0.25)
+        wait_until(
+            lambda: _healthy(f"{base}/_stcore/health") or server.poll() is not None,
+            SERVER_START_TIMEOUT,
+            f"`obscode run` to start:\n{_tail(log)}",
+        )
+        assert server.poll() is None, f"`obscode run` exited:\n{_tail(log)}"
         yield server, base
     finally:
         if server.poll() is None:
@@ -71,9 +74,9 @@ def obscode_run(env: dict[str, str], log: Path) -> Iterator[tuple[subprocess.Pop
             server.wait(timeout=15)
 
 
-def signed_in(browser, base: str, name: str, root: Path) -> tuple[object, Demo]:
+def signed_in(new_context, base: str, name: str, root: Path) -> tuple[object, Demo]:
     """A new page signed in as ``name`` through the login form, and the e2e helpers' view of the server."""
-    page = browser.new_page()
+    page = new_context().new_page()
     page.set_default_timeout(30_000)
     page.goto(f"{base}/obscode/login")
     page.fill("#name", name)
@@ -96,7 +99,7 @@ def study(tmp_path):
     return url, name, env
 
 
-def test_what_was_acknowledged_before_a_sigkill_is_there_after_a_restart(study, tmp_path, browser):
+def test_what_was_acknowledged_before_a_sigkill_is_there_after_a_restart(study, tmp_path, new_context):
     url, name, env = study
     log = tmp_path / "server.log"
     store = Store(url)
@@ -104,16 +107,14 @@ def test_what_was_acknowledged_before_a_sigkill_is_there_after_a_restart(study, 
         coder, pi = account_named(db, name), account_named(db, "pi.one")
     submitted, drafted = (item.code for item in blinded.queue(store, coder))
     with obscode_run(env, log) as (server, base):
-        page, demo = signed_in(browser, base, name, tmp_path)
+        page, demo = signed_in(new_context, base, name, tmp_path)
         open_recording(page, demo, submitted)
         for group, label in zip(scale_groups(page).all(), ("5.5", "4"), strict=True):
-            choose(group, label)
-            settle(page)
-            wait_checked(group, label)
-        page.get_by_role("button", name="Submit ratings").click()
-        settle(page)
-        page.get_by_role("button", name="Yes, submit").click()
-        settle(page)
+            score(page, group, label)
+        with reran(page):
+            page.get_by_role("button", name="Submit ratings").click()
+        with reran(page):
+            page.get_by_role("button", name="Yes, submit").click()
         expect(page.get_by_text(re.compile(r"^Submitted and locked"))).to_be_visible()
         open_recording(page, demo, drafted)
         choose(scale_groups(page).first, "6")
@@ -132,13 +133,11 @@ def test_what_was_acknowledged_before_a_sigkill_is_there_after_a_restart(study, 
     assert replay(audit_rows(store)) == rating_table(store, pi)
 
     with obscode_run(env, log) as (_, base):
-        page, demo = signed_in(browser, base, name, tmp_path)
+        page, demo = signed_in(new_context, base, name, tmp_path)
         open_recording(page, demo, drafted)
         first, second = scale_groups(page).all()
         wait_checked(first, "6")
-        choose(second, "3.5")
-        settle(page)
-        wait_checked(second, "3.5")
+        score(page, second, "3.5")
         open_recording(page, demo, submitted)
         expect(page.get_by_text(re.compile(r"^Submitted and locked"))).to_be_visible()
 
