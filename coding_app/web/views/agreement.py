@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from coding_app import charts
+from coding_app.changes import study_version
 from coding_app.codebook import ScaleDefinition
 from coding_app.coder_agreement import (
     agreement_over_time,
@@ -167,33 +168,58 @@ with tabs[4]:
 
 st.subheader("Download the report")
 st.caption("A standalone HTML report with every figure, and the tables for analysis; named by date only.")
-names = file_names()
-
-
-def _everything():
-    """The report with every pair's intervals (made when a download is asked for) and the consensus ratings."""
-    return pi_report("agreement with every interval", agreement_report, identity.account), consensus
-
-
-columns = st.columns(3)
-columns[0].download_button(
-    "Reliability report (HTML)",
-    lambda: report_html(*_everything()),
-    file_name=names["html"],
-    mime="text/html",
-    on_click="ignore",
+PREPARED = "agreement-report-files"
+# Each step named as it runs: every pair's bootstrap is the long one, and a bare spinner says nothing of it.
+STEPS = (
+    "Bootstrapping every coder pair's agreement intervals",
+    "Drawing the figures into the HTML report",
+    "Writing the tables (Excel)",
+    "Writing the tables (CSV, zipped)",
 )
-columns[1].download_button(
-    "Tables (Excel)",
-    lambda: tables_xlsx(report_tables(*_everything())),
-    file_name=names["xlsx"],
-    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    on_click="ignore",
-)
-columns[2].download_button(
-    "Tables (CSV, zipped)",
-    lambda: tables_csv_zip(report_tables(*_everything())),
-    file_name=names["csv"],
-    mime="application/zip",
-    on_click="ignore",
-)
+
+
+def _prepare() -> dict[str, str | bytes]:
+    """The report with every pair's intervals and both tables, each step shown in a status box as it starts."""
+    with st.status("Preparing the report and tables", expanded=True) as status:
+        steps = iter(enumerate(STEPS, 1))
+
+        def next_step() -> None:
+            number, name = next(steps)
+            status.update(label=f"Step {number} of {len(STEPS)}: {name}", expanded=True)  # None would fold it
+            st.write(f"{name}...")
+
+        next_step()
+        report = agreement_report(runtime.store(), identity.account)
+        tables = report_tables(report, consensus)
+        next_step()
+        html = report_html(report, consensus)
+        next_step()
+        xlsx = tables_xlsx(tables)
+        next_step()
+        csv = tables_csv_zip(tables)
+        status.update(label="The report and tables are ready to download", state="complete", expanded=False)
+    return {"html": html, "xlsx": xlsx, "csv": csv}
+
+
+version = study_version(runtime.store())
+prepared = st.session_state.get(PREPARED)
+if prepared is None or prepared[0] != version:
+    if prepared is not None:
+        st.caption("The study has changed since the report was prepared: prepare it again.")
+    offer = st.empty()
+    if offer.button("Prepare the report and tables"):
+        with offer.container():  # the status box takes the button's place while it runs
+            prepared = st.session_state[PREPARED] = (version, _prepare())
+if prepared is not None and prepared[0] == version:
+    names, files = file_names(), prepared[1]
+    columns = st.columns(3)
+    for column, (label, kind, mime) in zip(
+        columns,
+        (
+            ("Reliability report (HTML)", "html", "text/html"),
+            ("Tables (Excel)", "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            ("Tables (CSV, zipped)", "csv", "application/zip"),
+        ),
+        strict=True,
+    ):
+        column.download_button(label, files[kind], file_name=names[kind], mime=mime, on_click="ignore")
