@@ -1,14 +1,13 @@
 """The coding app in a real browser (Debian chromium) against a real `obscode run`.
 
-Each test signs in afresh in its own browser context. The demo study is shared: tests that
-rate take a recording nobody else in the session has taken (``claim``), and the one that
-submits records it in ``demo.submitted`` so that counts stay exact in any order.
+Each test signs in afresh in its own browser context. The module has its own copy of the demo
+study, shared by its tests: tests that rate take a recording nobody else has taken (``claim``),
+and the one that submits records it in ``demo.submitted`` so that counts stay exact in any order.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -22,7 +21,9 @@ from .conftest import (
     done_text,
     media,
     open_recording,
+    open_unclaimed,
     queue_rows,
+    reran,
     settle,
     sign_in,
     table_rows,
@@ -39,14 +40,22 @@ def current_time(page) -> float:
 
 def wait_time(page, expected: float, tolerance: float = 0.3, timeout: float = 5.0) -> float:
     """Wait for the media's currentTime to reach ``expected`` (a seek is not always instant)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        now = current_time(page)
-        if abs(now - expected) <= tolerance:
-            return now
-        if time.monotonic() > deadline:
-            raise AssertionError(f"media currentTime is {now:.2f} s, expected {expected:.2f} s")
-        time.sleep(0.1)
+    page.wait_for_function(
+        "([m, t, within]) => Math.abs(m.currentTime - t) <= within",
+        arg=[media(page).element_handle(), expected, tolerance],
+        timeout=timeout * 1000,
+    )
+    return current_time(page)
+
+
+def seek_by_key(page, key: str) -> float:
+    """Press ``key`` and return where the media is once the seek it started has ended (every listener has acted)."""
+    media(page).evaluate(
+        "m => { m.seekEnded = false; m.addEventListener('seeked', () => { m.seekEnded = true; }, {once: true}); }"
+    )
+    page.keyboard.press(key)
+    page.wait_for_function("m => m.seekEnded", arg=media(page).element_handle(), timeout=5_000)
+    return current_time(page)
 
 
 def scale_groups(page):
@@ -70,10 +79,16 @@ def checked(group) -> list[str]:
 
 
 def wait_checked(group, label: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while (now := checked(group)) != [label]:
-        assert time.monotonic() < deadline, f"expected only {label!r} selected, found {now}"
-        time.sleep(0.1)
+    """Wait until ``label``, and only it, is selected in the radio group."""
+    selected = group.locator("[data-testid=stRadioOption]").filter(has=group.page.locator("input:checked"))
+    expect(selected).to_have_text([label], timeout=timeout * 1000)
+
+
+def score(page, group, label: str) -> None:
+    """Click a score and wait until the run that saves it has been drawn, the score selected."""
+    with reran(page):
+        choose(group, label)
+    wait_checked(group, label)
 
 
 def media_src(page) -> str:
@@ -106,9 +121,9 @@ def test_queue_shows_progress_and_continue_opens_an_unsubmitted_recording(browse
 
     button = page.get_by_role("button", name=re.compile(r"^Continue where I left off"))
     promised = re.search(r"recording (\S+)$", button.inner_text().strip()).group(1)
-    button.click()
+    with reran(page):
+        button.click()
     page.wait_for_url(re.compile(r"/code\?recording="))
-    settle(page)
     code = parse_qs(urlparse(page.url).query)["recording"][0]
     assert urlparse(page.url).path == "/code"
     assert code == promised
@@ -138,18 +153,14 @@ def test_media_plays_seeks_and_is_served_only_to_its_session(browser_page, demo,
     page.get_by_role("heading", name=f"Recording {code}").click()  # focus on the page, outside the player
     page.keyboard.press("j")
     wait_time(page, 0)
-    page.keyboard.press("l")
-    time.sleep(0.3)
-    assert abs(current_time(page) - SEEK) <= 0.3, f"L moved to {current_time(page):.2f} s, expected one 5 s step"
+    moved = seek_by_key(page, "l")
+    assert abs(moved - SEEK) <= 0.3, f"L moved to {moved:.2f} s, expected one 5 s step"
     expect(page.locator("[data-testid=obscode-time]")).to_have_text(re.compile(r"^0:00:05\.000 / 0:00:0[56]\.\d{3}$"))
 
     page.keyboard.press("j")
     wait_time(page, 0)
     page.get_by_role("button", name="Play or pause (Space)").click()
-    deadline = time.monotonic() + 10
-    while current_time(page) < 0.5:
-        assert time.monotonic() < deadline, "the media did not play"
-        time.sleep(0.1)
+    page.wait_for_function("m => m.currentTime >= 0.5", arg=media(page).element_handle(), timeout=10_000)
     page.get_by_role("button", name="Play or pause (Space)").click()
     assert media(page).evaluate("m => m.paused")
 
@@ -178,9 +189,7 @@ def test_media_plays_seeks_and_is_served_only_to_its_session(browser_page, demo,
 
 def test_scores_and_notes_are_drafted_and_survive_a_reload(browser_page, demo):
     page = browser_page
-    sign_in(page, demo, "rater.one")
-    code = claim(demo, queue_rows(page))
-    open_recording(page, demo, code)
+    open_unclaimed(page, demo)
     groups = scale_groups(page)
     expect(groups).to_have_count(2)
     first, second = groups.nth(0), groups.nth(1)
@@ -189,14 +198,12 @@ def test_scores_and_notes_are_drafted_and_survive_a_reload(browser_page, demo):
     assert checked(first) == [] and checked(second) == []
     expect(page.get_by_text(re.compile(r"^Draft saved at"))).to_have_count(0)
 
-    choose(first, "5.5")  # mouse
-    settle(page)
-    wait_checked(first, "5.5")
+    score(page, first, "5.5")  # mouse
     expect(page.get_by_text(re.compile(r"^Draft saved at \d\d:\d\d:\d\d$")).first).to_be_visible()
 
     second.get_by_role("radio", name="4", exact=True).focus()  # keyboard
-    page.keyboard.press("ArrowRight")
-    settle(page)
+    with reran(page):
+        page.keyboard.press("ArrowRight")
     wait_checked(second, "4.5")
     expect(page.get_by_text("Class: Sensitive", exact=False)).to_be_visible()
     expect(page.get_by_text("Class: Intrusive", exact=False)).to_be_visible()
@@ -216,9 +223,10 @@ def test_scores_and_notes_are_drafted_and_survive_a_reload(browser_page, demo):
     page.get_by_role("button", name="Insert current time").click()
     typed = notes.input_value()
     assert re.fullmatch(r"Warm, follows the child's lead; one brief takeover \n\[0:00:0[45]\.\d{3}\] ", typed), typed
-    time.sleep(2)  # the player sends notes 0.7 s after the last change
-    settle(page)
-    expect(page.locator("[data-testid=obscode-notes-state]")).to_have_text(re.compile(r"^Notes saved at"))
+    # sent once the typing pauses; the server's answer is the proof that they are stored
+    expect(page.locator("[data-testid=obscode-notes-state]")).to_have_text(
+        re.compile(r"^Notes saved at"), timeout=15_000
+    )
 
     page.reload()
     settle(page)
@@ -231,21 +239,15 @@ def test_scores_and_notes_are_drafted_and_survive_a_reload(browser_page, demo):
 def test_typing_notes_does_not_trigger_player_shortcuts_and_shortcuts_act_once(browser_page, demo):
     """Keys typed into the notes are text; J/L move 5 s once however many reruns the page had."""
     page = browser_page
-    sign_in(page, demo, "rater.one")
-    code = claim(demo, queue_rows(page))
-    open_recording(page, demo, code)
+    code = open_unclaimed(page, demo)
     wait_for_media(page)
     groups = scale_groups(page)
     for label in ("3", "4"):  # two reruns of the page, as a coder changing their mind makes
-        choose(groups.nth(0), label)
-        settle(page)
-        wait_checked(groups.nth(0), label)
+        score(page, groups.nth(0), label)
 
     problems = []
     page.get_by_role("heading", name=f"Recording {code}").click()
-    page.keyboard.press("l")
-    time.sleep(0.3)
-    moved = current_time(page)
+    moved = seek_by_key(page, "l")
     if abs(moved - SEEK) > 0.3:
         problems.append(f"after two reruns one press of L moved the media to {moved:.2f} s (one step is {SEEK:g} s)")
     media(page).evaluate("m => { m.pause(); m.currentTime = 0; }")
@@ -255,9 +257,8 @@ def test_typing_notes_does_not_trigger_player_shortcuts_and_shortcuts_act_once(b
     notes = page.locator("[data-testid=obscode-notes]")
     notes.click()
     notes.press_sequentially(text)
-    time.sleep(0.3)
-    if notes.input_value() != text:
-        problems.append(f"typed {text!r} into the notes, the box holds {notes.input_value()!r}")
+    # the box shows the last key once every keydown listener (the player's shortcuts too) has acted on it
+    expect(notes).to_have_value(text)
     if not media(page).evaluate("m => m.paused"):
         problems.append("typing in the notes started playback")
     if current_time(page) > 0.3:
@@ -281,13 +282,9 @@ def test_submit_locks_the_recording_and_counts_in_the_queue(browser_page, demo):
     submit = page.get_by_role("button", name="Submit ratings")
     expect(submit).to_be_disabled()  # nothing scored yet
     groups = scale_groups(page)
-    choose(groups.nth(0), "6")
-    settle(page)
-    wait_checked(groups.nth(0), "6")
+    score(page, groups.nth(0), "6")
     expect(submit).to_be_disabled()  # one scale still to score
-    choose(groups.nth(1), "5")
-    settle(page)
-    wait_checked(groups.nth(1), "5")
+    score(page, groups.nth(1), "5")
     expect(submit).to_be_enabled()
 
     submit.click()
@@ -295,8 +292,8 @@ def test_submit_locks_the_recording_and_counts_in_the_queue(browser_page, demo):
     expect(page.get_by_text(re.compile(r"^Submit this recording\?")).first).to_be_visible()
     confirm = page.get_by_role("button", name=re.compile(r"^(Yes, submit|Submit)$"))
     expect(confirm).to_have_count(1)
-    confirm.click()
-    settle(page)
+    with reran(page):
+        confirm.click()
     demo.submitted.setdefault("rater.one", []).append(code)
 
     expect(page.get_by_text(re.compile(r"^Submitted and locked"))).to_be_visible()
@@ -423,7 +420,6 @@ def test_screenshots_for_a_person_to_look_at(browser_page, demo):
     wait_for_media(page, ready_state=2)
     # Streamlit scrolls inside its main pane, so a "full page" shot is the viewport: make it tall
     page.set_viewport_size({"width": 1400, "height": 1500})
-    settle(page)
     shots["code"] = SCREENSHOTS / "code.png"
     page.screenshot(path=str(shots["code"]), full_page=True)
 
@@ -441,26 +437,20 @@ def test_screenshots_for_a_person_to_look_at(browser_page, demo):
 def test_a_window_confirmed_before_another_changed_a_score_submits_nothing_and_shows_what_is_saved(browser_page, demo):
     """Window B confirms 6 and 6; window A (same coder, same browser) then picks 3: B's "Yes, submit" locks nothing."""
     b = browser_page
-    sign_in(b, demo, "rater.one")
-    code = claim(demo, queue_rows(b))
-    open_recording(b, demo, code)
+    code = open_unclaimed(b, demo)
     for group in (scale_groups(b).nth(0), scale_groups(b).nth(1)):
-        choose(group, "6")
-        settle(b)
-        wait_checked(group, "6")
-    b.get_by_role("button", name="Submit ratings").click()
-    settle(b)
+        score(b, group, "6")
+    with reran(b):
+        b.get_by_role("button", name="Submit ratings").click()
     expect(b.get_by_text("Submit this recording?", exact=False)).to_be_visible()
 
     a = b.context.new_page()
     open_recording(a, demo, code)
     wait_checked(scale_groups(a).nth(0), "6")
-    choose(scale_groups(a).nth(0), "3")
-    settle(a)
-    wait_checked(scale_groups(a).nth(0), "3")
+    score(a, scale_groups(a).nth(0), "3")
 
-    b.get_by_role("button", name="Yes, submit").click()
-    settle(b)
+    with reran(b):
+        b.get_by_role("button", name="Yes, submit").click()
     expect(b.get_by_text("Not submitted: the scores were changed in another window", exact=False)).to_be_visible()
     wait_checked(scale_groups(b).nth(0), "3")
     expect(b.get_by_text("Submitted and locked", exact=False)).to_have_count(0)
@@ -471,9 +461,7 @@ def test_a_window_confirmed_before_another_changed_a_score_submits_nothing_and_s
 
 def test_notes_with_half_an_emoji_are_saved_and_too_long_notes_are_refused_with_a_message(browser_page, demo):
     page = browser_page
-    sign_in(page, demo, "rater.one")
-    code = claim(demo, queue_rows(page))
-    open_recording(page, demo, code)
+    open_unclaimed(page, demo)
     notes, state = page.locator("[data-testid=obscode-notes]"), page.locator("[data-testid=obscode-notes-state]")
     notes.evaluate("n => { n.value = 'calm \\ud800 then smiles'; n.dispatchEvent(new Event('input')); n.blur(); }")
     expect(state).to_have_text(re.compile(r"^Notes saved at"), timeout=15_000)

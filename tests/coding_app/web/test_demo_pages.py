@@ -1,8 +1,9 @@
 """Every page on the demo study, with AppTest: what each shows each role, consensus, and that no
 other role reaches the PI's pages or their data.
 
-The demo study is loaded once (it is the study `make run` serves); tests that write to it
-(consensus) only add, and say what they added.
+The demo study (the one `make run` serves) is loaded once; each test works on its own copy of
+its database, so that what one test writes (a consensus rating, refusals in the audit log) is
+not there for another, and each can state exactly what it expects.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from coding_app.store import Store
 from coding_app.web import identity, runtime
 from fixtures.load_demo import load_demo
 from tests.coding_app.helpers import audit_rows
+from tests.conftest import copy_database
 
 APP = Path(identity.__file__).with_name("app.py")
 PAGES = APP.with_name("views")
@@ -41,26 +43,28 @@ PI_PAGES = {
 
 @dataclass
 class DemoStudy:
-    url: str
+    database: Path
     media: Path
 
 
 @pytest.fixture(scope="session")
 def demo_study(demo, tmp_path_factory) -> DemoStudy:
-    """The demo study loaded into its own database, from the session's generated sources."""
+    """The demo study loaded into a SQLite database of its own, from the session's generated sources."""
     root = tmp_path_factory.mktemp("demo-pi")
     shutil.copytree(demo.parent, root / "study")
-    study = DemoStudy(f"sqlite:///{root / 'obscode.db'}", root / "media-store")
-    store = Store(study.url)
+    study = DemoStudy(root / "obscode.db", root / "media-store")
+    store = Store(f"sqlite:///{study.database}")
     load_demo(store, MediaStore(study.media), root / "study")
     store.dispose()
     return study
 
 
 @pytest.fixture
-def as_user(demo_study, monkeypatch):
-    """Serve the demo study to this process's pages, signed in as ``name`` (AppTest cannot send cookies)."""
-    monkeypatch.setenv("OBSCODE_DATABASE_URL", demo_study.url)
+def as_user(demo_study, tmp_path, monkeypatch):
+    """Serve a fresh copy of the demo study to this process's pages, signed in as ``name`` (AppTest cannot
+    send cookies). The media are only read: the copy shares them."""
+    database = copy_database(demo_study.database, tmp_path / "obscode.db")
+    monkeypatch.setenv("OBSCODE_DATABASE_URL", f"sqlite:///{database}")
     monkeypatch.setenv("OBSCODE_MEDIA_DIR", str(demo_study.media))
     runtime.store.cache_clear()
     runtime.media.cache_clear()
@@ -105,6 +109,17 @@ def test_the_agreement_page_leaves_training_out_and_offers_the_report(as_user):
     text = shown(at)
     assert "rater.three" not in text  # only training recordings are shared with rater.three
     assert "Two raters independently coded 22 recordings" in text
+    assert at.get("download_button") == []  # prepared on request, each step named as it runs
+    next(button for button in at.button if button.label == "Prepare the report and tables").click().run()
+    [status] = at.status
+    assert (status.label, status.state) == ("The report and tables are ready to download", "complete")
+    assert "Prepare the report and tables" not in [button.label for button in at.button]  # gone once taken
+    assert [m.value for m in status.markdown] == [
+        "Bootstrapping every coder pair's agreement intervals...",
+        "Drawing the figures into the HTML report...",
+        "Writing the tables (Excel)...",
+        "Writing the tables (CSV, zipped)...",
+    ]
     labels = [button.proto.label for button in at.get("download_button")]
     assert labels == ["Reliability report (HTML)", "Tables (Excel)", "Tables (CSV, zipped)"]
 
@@ -123,16 +138,13 @@ def test_certification_shows_who_is_certified_and_the_trainee_history(as_user):
 def test_a_consensus_rating_is_recorded_from_the_disagreement_list(as_user):
     pi = as_user("pi.one")
     at = open_page("agreement")
-    before = consensus_ratings(runtime.store(), pi)
+    assert consensus_ratings(runtime.store(), pi).empty  # the demo has none
     code = at.selectbox[2].value
     next(box for box in at.selectbox if box.label.startswith("Consensus score on")).select(5.5)  # none chosen to start
     at.text_area[0].input("reviewed the clip together")
     at.button[0].click().run()
     assert not at.exception, at.exception
-    after = consensus_ratings(runtime.store(), pi)
-    added = after[
-        ~after.set_index(["code", "scale", "version"]).index.isin(before.set_index(["code", "scale", "version"]).index)
-    ]
+    added = consensus_ratings(runtime.store(), pi)
     assert added[["code", "reason", "decided_by"]].values.tolist() == [[code, "reviewed the clip together", "pi.one"]]
 
 
@@ -140,13 +152,12 @@ def test_a_consensus_rating_is_recorded_from_the_disagreement_list(as_user):
 def test_no_coder_reaches_a_pi_page_or_its_data(as_user, who):
     account = as_user(who)
     pi_text = {page: expected for page, (_, expected) in PI_PAGES.items()}
-    refusals = len(audit_rows(runtime.store(), "refused.page"))
     for page in PI_PAGES:
         at = open_page(page)  # by its URL, through the app's navigation
         text = shown(at)
         assert "This page is not available to your account." in text, page
         assert pi_text[page] not in text and not at.dataframe and not at.get("plotly_chart"), page
-    refused = audit_rows(runtime.store(), "refused.page")[refusals:]
+    refused = audit_rows(runtime.store(), "refused.page")
     assert [(r.actor, r.entity_id) for r in refused] == [(who, page) for page in PI_PAGES]
     home = AppTest.from_file(str(APP), default_timeout=60).run()
     assert home.title[0].value == "My queue"
@@ -185,7 +196,7 @@ def test_a_rater_s_queue_and_coding_page_on_the_demo(as_user):
     at = open_page("queue")
     assert at.title[0].value == "My queue"
     queue = at.dataframe[0].value
-    assert len(queue) == 40 and (queue["Status"] == "submitted").sum() >= 32  # 10 training + 22 live, and any since
+    assert len(queue) == 40 and (queue["Status"] == "submitted").sum() == 32  # 10 training + 22 live
     code = queue.loc[queue["Status"] != "submitted", "Recording"].iloc[0]
     at = AppTest.from_file(str(APP), default_timeout=120)
     at.query_params["recording"] = code
@@ -197,4 +208,5 @@ def test_a_rater_s_queue_and_coding_page_on_the_demo(as_user):
 def test_the_fidelity_coder_s_queue_holds_session_audio_only(as_user):
     as_user("fidelity.one")
     queue = open_page("queue").dataframe[0].value
-    assert len(queue) > 0 and set(queue["Kind"]) == {"audio"}
+    assert len(queue) == 5 and set(queue["Kind"]) == {"audio"}  # the demo's fidelity draw
+    assert (queue["Status"] == "submitted").sum() == 2
