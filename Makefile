@@ -67,11 +67,13 @@ test: system $(INSTALLED) $(WAVESURFER) $(OIDC_PROVIDER)
 	$(BIN)/pytest
 
 # The quick loop: lint, types and the tests no marker calls heavy (SQLite only, no browser, no root, nothing slow).
+# mypy from cold (a fresh checkout) takes about 20 s of one core: it runs beside the tests, which use one core.
 check: system $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy
-	$(BIN)/pytest -q -m "not postgres and not browser and not root and not slow"
+	$(BIN)/mypy & mypy=$$!; \
+	$(BIN)/pytest -q -m "not postgres and not browser and not root and not slow"; tests=$$?; \
+	wait $$mypy && exit $$tests
 
 constraints:
 	rm -rf .venv-refresh && $(PYTHON) -m venv .venv-refresh
