@@ -22,7 +22,7 @@ settings.register_profile(
 settings.load_profile("obscode")
 
 # Streamlit scripts that browser tests serve: run by `streamlit run`, never imported for doctests.
-collect_ignore = ["e2e/player_app.py"]
+collect_ignore = ["e2e/player_app.py", "e2e/player_launcher.py"]
 
 # What each marker selects (`make check` runs what none of them marks, on SQLite).
 MARKERS = {
