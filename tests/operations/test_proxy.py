@@ -46,13 +46,13 @@ from tests.e2e.conftest import (
     media,
     open_recording,
     queue_rows,
+    reran,
     serving,
-    settle,
     sign_in,
     wait_for_media,
 )
 from tests.e2e.test_blinding import assert_nothing_unblinds
-from tests.e2e.test_coding import choose, scale_groups, wait_checked
+from tests.e2e.test_coding import choose, scale_groups, score, wait_checked
 
 REPLICA = "x-obscode-replica"
 DRAFT_SAVED = re.compile(r"^Draft saved at \d\d:\d\d:\d\d$")
@@ -389,16 +389,14 @@ def test_a_coder_whose_replica_is_killed_carries_on_on_the_other_signed_in_and_l
     try:
         page.wait_for_function(RECONNECTED, timeout=60_000)
         assert served_by(page, proxied) != killed.address
-        page.get_by_role("link", name="Back to my queue").click()
-        settle(page)
+        with reran(page):
+            page.get_by_role("link", name="Back to my queue").click()
         (row,) = (row for row in queue_rows(page) if row["Recording"] == code)
         assert row["Status"] == "in progress", row
         open_recording(page, proxied.demo, code)
         first, second = scale_groups(page).all()
         wait_checked(first, "6")  # the draft made before the kill, shown by the other replica
-        choose(second, "3.5")
-        settle(page)
-        wait_checked(second, "3.5")
+        score(page, second, "3.5")
         assert not [url for url in pages_seen if "/obscode/login" in url], pages_seen
     finally:
         proxied.start(killed)  # the other tests find both replicas whatever the order
