@@ -220,13 +220,14 @@ def test_scores_and_notes_are_drafted_and_survive_a_reload(browser_page, demo):
     notes = page.locator("[data-testid=obscode-notes]")
     notes.fill("Warm, follows the child's lead; one brief takeover ")
     notes.evaluate("n => { n.selectionStart = n.selectionEnd = n.value.length; }")
-    page.get_by_role("button", name="Insert current time").click()
+    notes_state = page.locator("[data-testid=obscode-notes-state]")
+    # the typed text is saved first, so that the only save after the time entry is the one that sends it
+    expect(notes_state).to_have_text(re.compile(r"^Notes saved at"), timeout=15_000)
+    page.get_by_role("button", name="Insert current time").click()  # "Typing..." until it is sent
     typed = notes.input_value()
     assert re.fullmatch(r"Warm, follows the child's lead; one brief takeover \n\[0:00:0[45]\.\d{3}\] ", typed), typed
     # sent once the typing pauses; the server's answer is the proof that they are stored
-    expect(page.locator("[data-testid=obscode-notes-state]")).to_have_text(
-        re.compile(r"^Notes saved at"), timeout=15_000
-    )
+    expect(notes_state).to_have_text(re.compile(r"^Notes saved at"), timeout=15_000)
 
     page.reload()
     settle(page)
