@@ -300,7 +300,7 @@ def test_migration_0010_carries_each_accounts_role_over_and_back(store):
     with store.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "0009")
-        assert dict(connection.execute(text("SELECT name, role FROM account")).tuples().all()) == {
+        assert dict(connection.execute(text("SELECT name, role FROM account")).all()) == {
             "pi.one": "pi",
             "rater.one": "coder",
             "fid.one": "fidelity",
