@@ -253,6 +253,11 @@ def coding(next_code: str | None) -> None:
             on_action=act,
             on_notes=typed,
         )
+        # A new session of this page (on another app process, after a failover) is sent what the player sent
+        # before, which the old process acted on: only keys pressed from now on count, so a score keyed before
+        # the failover never overwrites one saved since (in another window).
+        if ACTED not in st.session_state:
+            pressed(st.session_state[PLAYER].get("action"), st.session_state.setdefault(ACTED, {}))
 
     with right:
         if offline:
