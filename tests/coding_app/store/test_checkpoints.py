@@ -34,6 +34,8 @@ def in_the_file(path: Path) -> int:
             return connection.execute("SELECT count(*) FROM audit WHERE action = ?", (ACTION,)).fetchone()[0]
         except sqlite3.OperationalError:  # no audit table yet: the schema itself is still in the log
             return 0
+        except sqlite3.DatabaseError:  # read while the checkpoint was writing the file ("immutable" takes no lock)
+            return -1
 
 
 def write(store: Store, rows: int, text: str = "") -> None:
