@@ -303,7 +303,10 @@ def test_score_keys_send_the_chosen_scales_score_with_half_points(browser_page, 
     page.keyboard.press("3")  # waits a moment for a possible half point, then is sent: Enter before that would send it
     wait_for(lambda: any(a.get("score") == 3 for a in actions(page)), lambda: f"3 was not sent: {actions(page)}")
     page.keyboard.press("Enter")
-    settle(page)
+    # The page counts a run only once the player's message reaches it: wait for the submit itself.
+    wait_for(
+        lambda: any(a.get("name") == "submit" for a in actions(page)), lambda: f"Enter sent nothing: {actions(page)}"
+    )
     sent = [{k: v for k, v in a.items() if k != "at"} for a in actions(page)]
     assert sent[-3:] == [
         {"name": "score", "scale": "ea_sensitivity", "score": 5.5},
